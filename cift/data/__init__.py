@@ -1,0 +1,1 @@
+"""Market data that is not storage: schemas, validation, import, the synthetic market, bars."""

@@ -1,0 +1,178 @@
+"""Timestamps: query bounds and timestamp columns, all to UTC nanoseconds.
+
+Naive values are taken as UTC unless a time zone is given. Epoch numbers are seconds,
+milliseconds, microseconds or nanoseconds: given by ``unit``, or inferred from magnitude
+(a 2020s date is ~1.7e9 s, 1.7e12 ms, 1.7e15 us, 1.7e18 ns).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from cift.data.schema import TS
+from cift.errors import DataError, ParameterError
+
+__all__ = ["EPOCH_UNITS", "TimeLike", "parse_duration", "parse_ts_column", "to_utc_ns"]
+
+TimeLike = dt.datetime | dt.date | str | np.datetime64 | int | None
+EpochUnit = Literal["s", "ms", "us", "ns"]
+
+#: Nanoseconds per epoch unit.
+EPOCH_UNITS: dict[str, int] = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+
+
+def to_utc_ns(value: TimeLike, *, name: str = "time") -> int | None:
+    """Convert a query bound to UTC epoch nanoseconds (None stays None).
+
+    Parameters
+    ----------
+    value : datetime, date, ISO string, numpy datetime64, int (epoch ns) or None
+        Naive datetimes and strings without an offset are UTC; a date is its UTC midnight.
+    name : str
+        The parameter's name, for the error message.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ParameterError(f"{name}: expected a datetime, date or ISO string, got a bool")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, np.datetime64):
+        return int(value.astype("datetime64[ns]").astype(np.int64))
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ParameterError(f"{name}: {value!r} is not an ISO date or datetime") from None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    if isinstance(value, dt.date):
+        return (value - dt.date(1970, 1, 1)).days * 86_400 * 1_000_000_000
+    raise ParameterError(
+        f"{name}: expected a datetime, date or ISO string, got {type(value).__name__}"
+    )
+
+
+def _infer_epoch_unit(magnitude: float) -> EpochUnit:
+    if magnitude < 1e11:
+        return "s"
+    if magnitude < 1e14:
+        return "ms"
+    if magnitude < 1e17:
+        return "us"
+    return "ns"
+
+
+def _first_bad_row(mask: pl.Series) -> int:
+    return int(mask.arg_true()[0]) + 1
+
+
+def parse_ts_column(
+    column: pl.Series,
+    *,
+    unit: EpochUnit | None = None,
+    tz: str | None = None,
+    source: str = "frame",
+) -> pl.Series:
+    """Parse a timestamp column into UTC nanoseconds.
+
+    Parameters
+    ----------
+    column : pl.Series
+        Datetimes, dates, epoch numbers (int or float) or strings (ISO 8601 or epoch digits).
+    unit : {"s", "ms", "us", "ns"}, optional
+        Unit of epoch numbers; inferred from magnitude when omitted.
+    tz : str, optional
+        IANA time zone of naive datetimes/strings (e.g. "America/New_York"); default UTC.
+    source : str
+        Name of the file or frame, for error messages.
+
+    Raises
+    ------
+    DataError
+        Naming the first row whose timestamp is missing or cannot be parsed.
+    """
+    if unit is not None and unit not in EPOCH_UNITS:
+        raise ParameterError(f"unit: expected one of {list(EPOCH_UNITS)}, got {unit!r}")
+    name = column.name or "ts"
+    dtype = column.dtype
+    nulls = column.is_null()
+    if nulls.any():
+        raise DataError("missing timestamp", source=source, row=_first_bad_row(nulls), field=name)
+
+    if dtype == pl.String:
+        digits = column.str.contains(r"^\s*-?\d+(\.\d*)?\s*$")
+        if digits.all():
+            return parse_ts_column(
+                column.str.strip_chars().cast(pl.Float64 if column.str.contains(r"\.").any()
+                                              else pl.Int64),
+                unit=unit, tz=tz, source=source,
+            )
+        parsed = column.str.strip_chars().str.to_datetime(time_unit="ns", strict=False)
+        bad = parsed.is_null()
+        if bad.any():
+            row = _first_bad_row(bad)
+            raise DataError(
+                f"cannot parse timestamp {column[row - 1]!r}", source=source, row=row, field=name
+            )
+        column, dtype = parsed, parsed.dtype
+
+    if dtype == pl.Date:
+        column, dtype = column.cast(pl.Datetime("ns")), pl.Datetime("ns")
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            column = column.dt.replace_time_zone(tz or "UTC", ambiguous="raise")
+        return column.dt.convert_time_zone("UTC").cast(TS).rename(name)
+
+    if dtype.is_numeric() and dtype != pl.Boolean:
+        if dtype.is_float() and not column.is_finite().all():
+            row = _first_bad_row(~column.is_finite())
+            raise DataError(f"timestamp {column[row - 1]} is not finite", source=source,
+                            row=row, field=name)
+        magnitude = float(column.abs().max() or 0)
+        factor = EPOCH_UNITS[unit or _infer_epoch_unit(magnitude)]
+        if magnitude * factor > 9.2e18:
+            raise DataError(f"epoch value {magnitude:g} overflows nanoseconds with unit "
+                            f"{unit or 'inferred'}", source=source, field=name)
+        if dtype.is_float():
+            ns = (column * factor).round(0).cast(pl.Int64)
+        else:
+            ns = column.cast(pl.Int64) * factor
+        return ns.cast(TS).rename(name)
+
+    raise DataError(f"timestamps of type {dtype} are not supported; use datetimes, "
+                    "epoch numbers or ISO strings", source=source, field=name)
+
+
+_DURATION_UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
+                   "m": 60_000_000_000, "min": 60_000_000_000, "h": 3_600_000_000_000,
+                   "d": 86_400_000_000_000}
+_DURATION_RE = re.compile(r"(\d+)(ns|us|ms|min|s|m|h|d)")
+
+
+def parse_duration(text: str, *, name: str = "interval") -> int:
+    """Parse a fixed duration like "100ms", "1s", "5m", "1h", "1d" or "1h30m" into nanoseconds.
+
+    Calendar units (weeks of trading days, months) are not durations and are refused.
+    """
+    if not isinstance(text, str):
+        raise ParameterError(f"{name}: expected text like '1s', '5m', '1h', got {text!r}")
+    s = text.strip().lower()
+    parts = _DURATION_RE.findall(s)
+    if not s or "".join(n + u for n, u in parts) != s:
+        raise ParameterError(
+            f"{name}: {text!r} is not a duration; use a number and a unit "
+            f"({', '.join(_DURATION_UNITS)}), e.g. '1s', '5m', '1h', '1d'"
+        )
+    ns = sum(int(n) * _DURATION_UNITS[u] for n, u in parts)
+    if ns <= 0:
+        raise ParameterError(f"{name}: {text!r} must be longer than zero")
+    return ns

@@ -1,0 +1,172 @@
+"""The Store interface every backend serves, and the argument rules they all share.
+
+The embedded lake implements it now; PostgreSQL and QuestDB adapters implement the same
+methods, so a notebook moves between them by changing one URL.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from cift.data.bars import time_bars
+from cift.data.schema import TABLES, TS
+from cift.data.timestamps import TimeLike, to_utc_ns
+from cift.errors import ParameterError
+
+__all__ = ["Store", "TimeRange", "WriteResult", "normalize_columns", "normalize_symbols"]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did: rows stored, and rows skipped because that batch was already stored."""
+
+    rows: int
+    skipped_rows: int = 0
+
+    def __add__(self, other: WriteResult) -> WriteResult:
+        return WriteResult(self.rows + other.rows, self.skipped_rows + other.skipped_rows)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """A half-open interval [start, end) in UTC epoch nanoseconds; None means unbounded."""
+
+    start: int | None = None
+    end: int | None = None
+
+    @classmethod
+    def of(cls, start: TimeLike = None, end: TimeLike = None) -> TimeRange:
+        """Build from anything :func:`cift.data.timestamps.to_utc_ns` accepts."""
+        lo, hi = to_utc_ns(start, name="start"), to_utc_ns(end, name="end")
+        if lo is not None and hi is not None and hi < lo:
+            raise ParameterError(f"end ({end}) is before start ({start})")
+        return cls(lo, hi)
+
+    def overlaps(self, first_ns: int, last_ns: int) -> bool:
+        """Whether a closed span [first_ns, last_ns] has any instant in this range."""
+        return (self.start is None or last_ns >= self.start) and (
+            self.end is None or first_ns < self.end
+        )
+
+    def covers(self, first_ns: int, last_ns: int) -> bool:
+        """Whether a closed span [first_ns, last_ns] lies wholly inside this range."""
+        return (self.start is None or first_ns >= self.start) and (
+            self.end is None or last_ns < self.end
+        )
+
+    def expr(self, column: str = "ts") -> pl.Expr | None:
+        """A Polars filter for this range (None when unbounded)."""
+        # typed literals (not dt.epoch) so the predicate reaches Parquet statistics
+        conds = []
+        if self.start is not None:
+            conds.append(pl.col(column) >= pl.lit(self.start, dtype=TS))
+        if self.end is not None:
+            conds.append(pl.col(column) < pl.lit(self.end, dtype=TS))
+        return pl.all_horizontal(conds) if conds else None
+
+
+def normalize_symbols(symbols: str | Iterable[str] | None) -> list[str] | None:
+    """One symbol or many -> a list without duplicates (None stays None: all symbols)."""
+    if symbols is None:
+        return None
+    if isinstance(symbols, str):
+        symbols = [symbols]
+    try:
+        out = list(dict.fromkeys(symbols))
+    except TypeError:
+        raise ParameterError(
+            f"symbols: expected a name or a list of names, got {type(symbols).__name__}"
+        ) from None
+    for s in out:
+        if not isinstance(s, str) or not s:
+            raise ParameterError(f"symbols: every symbol must be a non-empty string, got {s!r}")
+    return out
+
+
+def normalize_columns(table: str, columns: Sequence[str] | None) -> list[str]:
+    """Requested columns of a table, checked against its schema (None -> all)."""
+    schema = TABLES[table]
+    if columns is None:
+        return list(schema)
+    if isinstance(columns, str):
+        columns = [columns]
+    unknown = [c for c in columns if c not in schema]
+    if unknown:
+        raise ParameterError(f"columns: {unknown} not in {table} (has {list(schema)})")
+    return list(dict.fromkeys(columns))
+
+
+class Store(ABC):
+    """Market data storage behind one interface (sync; for notebooks and scripts).
+
+    Frames follow the data model in :mod:`cift.data.schema`. ``start``/``end`` accept
+    datetimes, dates and ISO strings and select the half-open range [start, end).
+    ``symbols`` takes one name or a list; symbols are free text.
+    """
+
+    url: str
+
+    # -- writes -------------------------------------------------------------------------
+    @abstractmethod
+    def write_ticks(self, df: pl.DataFrame) -> WriteResult:
+        """Validate and store trades (ts, symbol, price, size, side); idempotent per batch."""
+
+    @abstractmethod
+    def write_quotes(self, df: pl.DataFrame) -> WriteResult:
+        """Validate and store L1 quotes (ts, symbol, bid_px, bid_sz, ask_px, ask_sz)."""
+
+    @abstractmethod
+    def delete(self, symbols: str | Iterable[str], start: TimeLike = None,
+               end: TimeLike = None) -> int:
+        """Delete ticks and quotes of ``symbols`` in [start, end); returns rows deleted."""
+
+    # -- reads --------------------------------------------------------------------------
+    @abstractmethod
+    def ticks(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
+              end: TimeLike = None, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """Trades in [start, end), ordered by ts (ties: symbol, then arrival order)."""
+
+    @abstractmethod
+    def quotes(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
+               end: TimeLike = None, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """L1 quotes in [start, end), ordered like :meth:`ticks`."""
+
+    @abstractmethod
+    def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
+        """The last trade per symbol: symbol, ts, price, size, side (sorted by symbol)."""
+
+    @abstractmethod
+    def catalog(self) -> pl.DataFrame:
+        """What is stored: table, symbol, first_ts, last_ts, rows."""
+
+    def symbols(self) -> list[str]:
+        """Every symbol with stored ticks or quotes, sorted."""
+        return sorted(set(self.catalog().get_column("symbol").to_list()))
+
+    def bars(self, symbols: str | Iterable[str] | None, interval: str,
+             start: TimeLike = None, end: TimeLike = None) -> pl.DataFrame:
+        """Time bars from stored ticks: ts (bar open), symbol, OHLC, volume, vwap, trades.
+
+        Parameters
+        ----------
+        interval : str
+            A fixed duration: "100ms", "1s", "5m", "1h", "1d" (bars align to UTC midnight).
+        """
+        ticks = self.ticks(symbols, start, end, columns=["ts", "symbol", "price", "size"])
+        return time_bars(ticks, interval)
+
+    def close(self) -> None:
+        """Release connections and files (nothing to do for the embedded lake)."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url}>"
