@@ -9,10 +9,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
+from tqdm.auto import tqdm
 
 from cift.data.bars import time_bars
+from cift.data.importer import ImportOptions, expand_paths, read_market_file
 from cift.data.schema import TABLES, TS
 from cift.data.timestamps import TimeLike, to_utc_ns
 from cift.errors import ParameterError
@@ -118,6 +121,40 @@ class Store(ABC):
     @abstractmethod
     def write_quotes(self, df: pl.DataFrame) -> WriteResult:
         """Validate and store L1 quotes (ts, symbol, bid_px, bid_sz, ask_px, ask_sz)."""
+
+    def write(self, table: str, df: pl.DataFrame, *, source: str = "frame",
+              validated: bool = False, progress: bool = False) -> WriteResult:
+        """Store rows of ``table`` ("ticks" or "quotes"); see :meth:`write_ticks`."""
+        if table not in TABLES:
+            raise ParameterError(f"table: expected one of {list(TABLES)}, got {table!r}")
+        return self.write_ticks(df) if table == "ticks" else self.write_quotes(df)
+
+    def ingest(self, paths: str | Path | Iterable[str | Path], *, progress: bool = False,
+               **options: object) -> WriteResult:
+        """Import CSV/Parquet files (or directories of them) of ticks or quotes.
+
+        Each file is read and validated whole before any of it is written, so a bad file
+        changes nothing; files before it stay ingested, and ingesting again skips them.
+
+        Parameters
+        ----------
+        paths : path or list of paths
+        progress : bool
+            Show a progress bar over files.
+        **options
+            :class:`cift.data.importer.ImportOptions` fields: table, columns, symbol,
+            ts_unit, tz, separator.
+        """
+        files = expand_paths([paths] if isinstance(paths, (str, Path)) else paths)
+        if not files:
+            raise ParameterError("paths: no CSV or Parquet files found")
+        opts = ImportOptions(**options)  # type: ignore[arg-type]
+        total = WriteResult(0)
+        bar = tqdm(files, desc="ingest", unit="file", disable=not progress or len(files) < 2)
+        for path in bar:
+            table, df = read_market_file(path, opts)
+            total += self.write(table, df, source=str(path), validated=True, progress=progress)
+        return total
 
     @abstractmethod
     def delete(self, symbols: str | Iterable[str], start: TimeLike = None,

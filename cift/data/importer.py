@@ -1,0 +1,159 @@
+"""Import CSV and Parquet files of ticks or quotes into the data model.
+
+A file is read whole, mapped to cift's column names, and validated before anything is written,
+so a bad file leaves the store exactly as it was. Errors name the file, the row (1-based, data
+rows after the header) and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from cift.data.schema import TABLES
+from cift.data.validate import validate_frame
+from cift.errors import DataError, ParameterError
+
+__all__ = ["ImportOptions", "expand_paths", "parse_column_map", "read_market_file"]
+
+_CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read a file.
+
+    Parameters
+    ----------
+    table : {"ticks", "quotes"}, optional
+        Inferred from the columns when omitted (bid/ask columns mean quotes).
+    columns : mapping, optional
+        cift column name -> the file's column name, e.g. ``{"ts": "time", "price": "px"}``.
+    symbol : str, optional
+        The symbol of every row, for files without a symbol column (one file per symbol).
+    ts_unit : {"s", "ms", "us", "ns"}, optional
+        Unit of epoch timestamps; inferred from magnitude when omitted.
+    tz : str, optional
+        Time zone of naive timestamps (default UTC), e.g. "America/New_York".
+    separator : str
+        CSV field separator (default ",", or tab for .tsv files).
+    """
+
+    table: str | None = None
+    columns: Mapping[str, str] | None = None
+    symbol: str | None = None
+    ts_unit: str | None = None
+    tz: str | None = None
+    separator: str | None = None
+
+
+def parse_column_map(text: str | None) -> dict[str, str]:
+    """Parse ``"ts=time,price=px"`` (cift name = file column) into a dict."""
+    if not text:
+        return {}
+    out = {}
+    for item in text.split(","):
+        ours, sep, theirs = item.partition("=")
+        if not sep or not ours.strip() or not theirs.strip():
+            raise ParameterError(f"column map: {item!r} is not NAME=COLUMN (e.g. ts=time)")
+        out[ours.strip()] = theirs.strip()
+    return out
+
+
+def _read_raw(path: Path, options: ImportOptions, *, as_text: bool) -> pl.DataFrame:
+    suffixes = {s.lower() for s in path.suffixes}
+    if suffixes & _PARQUET_SUFFIXES:
+        return pl.read_parquet(path)
+    if suffixes & _CSV_SUFFIXES:
+        separator = options.separator or ("\t" if ".tsv" in suffixes else ",")
+        symbol_col = (options.columns or {}).get("symbol", "symbol")
+        # symbols are text even when they look like numbers (0700, 1301)
+        return pl.read_csv(path, separator=separator, infer_schema=not as_text,
+                           schema_overrides=None if as_text else {symbol_col: pl.String},
+                           infer_schema_length=10_000)
+    raise DataError("unknown file type; expected .csv, .tsv, .txt or .parquet", source=str(path))
+
+
+def _map_columns(df: pl.DataFrame, options: ImportOptions, source: str) -> pl.DataFrame:
+    mapping = dict(options.columns or {})
+    missing = [theirs for theirs in mapping.values() if theirs not in df.columns]
+    if missing:
+        raise DataError(f"column(s) {missing} named in the column map are not in the file "
+                        f"(it has {df.columns})", source=source, field=missing[0])
+    df = df.rename({theirs: ours for ours, theirs in mapping.items()})
+    if options.symbol is not None:
+        if "symbol" in df.columns:
+            raise DataError("the file has a symbol column; drop --symbol or map it away",
+                            source=source, field="symbol")
+        df = df.with_columns(symbol=pl.lit(options.symbol, pl.String))
+    return df
+
+
+def _table_of(df: pl.DataFrame, options: ImportOptions, source: str) -> str:
+    if options.table is not None:
+        if options.table not in TABLES:
+            raise ParameterError(f"table: expected one of {list(TABLES)}, got {options.table!r}")
+        return options.table
+    if {"bid_px", "ask_px"} <= set(df.columns):
+        return "quotes"
+    if "price" in df.columns:
+        return "ticks"
+    raise DataError(f"cannot tell ticks from quotes by the columns {df.columns}; "
+                    "name the table or map the columns", source=source)
+
+
+def read_market_file(path: str | Path, options: ImportOptions | None = None
+                     ) -> tuple[str, pl.DataFrame]:
+    """Read one CSV or Parquet file of ticks or quotes, validated.
+
+    A ticks file without a ``side`` column gets side 0 (unknown; see
+    :func:`cift.data.bars.apply_tick_rule`).
+
+    Returns
+    -------
+    (table, frame)
+        The table name and the frame in that table's exact schema.
+
+    Raises
+    ------
+    DataError
+        Naming file, row and field for any bad value (see :func:`validate_frame`).
+    """
+    options = options or ImportOptions()
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise DataError("no such file", source=source)
+    try:
+        raw = _read_raw(path, options, as_text=False)
+    except DataError:
+        raise
+    except (pl.exceptions.PolarsError, OSError):
+        # a value that does not fit the inferred type: re-read as text so validation can
+        # name the exact row and field
+        try:
+            raw = _read_raw(path, options, as_text=True)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise DataError(f"cannot read the file: {exc}", source=source) from None
+    df = _map_columns(raw, options, source)
+    table = _table_of(df, options, source)
+    if table == "ticks" and "side" not in df.columns:
+        df = df.with_columns(side=pl.lit(0, pl.Int8))
+    return table, validate_frame(df, table, source=source, ts_unit=options.ts_unit,
+                                 tz=options.tz)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named directly, plus every CSV/Parquet file under directories named."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and
+                              {s.lower() for s in f.suffixes} & (_CSV_SUFFIXES | _PARQUET_SUFFIXES)))
+        else:
+            out.append(p)
+    return out

@@ -1,0 +1,1 @@
+"""Notebook jobs: papermill runs with HTML reports, and the demo."""
