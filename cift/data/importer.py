@@ -32,7 +32,8 @@ class ImportOptions:
     table : {"ticks", "quotes"}, optional
         Inferred from the columns when omitted (bid/ask columns mean quotes).
     columns : mapping, optional
-        cift column name -> the file's column name, e.g. ``{"ts": "time", "price": "px"}``.
+        cift column name -> the file's column name, e.g. ``{"ts": "time", "price": "px"}``;
+        files that already use cift's name for a column are read as they are.
     symbol : str, optional
         The symbol of every row, for files without a symbol column (one file per symbol).
     ts_unit : {"s", "ms", "us", "ns"}, optional
@@ -79,12 +80,15 @@ def _read_raw(path: Path, options: ImportOptions, *, as_text: bool) -> pl.DataFr
 
 
 def _map_columns(df: pl.DataFrame, options: ImportOptions, source: str) -> pl.DataFrame:
+    # an entry applies where its column is present; a file that already uses cift's name
+    # is fine too (one map for a directory of mixed files)
     mapping = dict(options.columns or {})
-    missing = [theirs for theirs in mapping.values() if theirs not in df.columns]
+    missing = [theirs for ours, theirs in mapping.items()
+               if theirs not in df.columns and ours not in df.columns]
     if missing:
         raise DataError(f"column(s) {missing} named in the column map are not in the file "
                         f"(it has {df.columns})", source=source, field=missing[0])
-    df = df.rename({theirs: ours for ours, theirs in mapping.items()})
+    df = df.rename({theirs: ours for ours, theirs in mapping.items() if theirs in df.columns})
     if options.symbol is not None:
         if "symbol" in df.columns:
             raise DataError("the file has a symbol column; drop --symbol or map it away",

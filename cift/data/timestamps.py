@@ -2,7 +2,8 @@
 
 Naive values are taken as UTC unless a time zone is given. Epoch numbers are seconds,
 milliseconds, microseconds or nanoseconds: given by ``unit``, or inferred from magnitude
-(a 2020s date is ~1.7e9 s, 1.7e12 ms, 1.7e15 us, 1.7e18 ns).
+(a 2020s date is ~1.7e9 s, 1.7e12 ms, 1.7e15 us, 1.7e18 ns). Float epochs are rounded to
+the microsecond (a float64 cannot hold today's epoch in nanoseconds).
 """
 
 from __future__ import annotations
@@ -143,7 +144,9 @@ def parse_ts_column(
             raise DataError(f"epoch value {magnitude:g} overflows nanoseconds with unit "
                             f"{unit or 'inferred'}", source=source, field=name)
         if dtype.is_float():
-            ns = (column * factor).round(0).cast(pl.Int64)
+            # a float epoch near 2024 resolves ~0.24 us at best: round to the microsecond,
+            # which keeps the values people write (1704205800.25 -> .250000000 exactly)
+            ns = (column * (factor / 1_000)).round(0).cast(pl.Int64) * 1_000
         else:
             ns = column.cast(pl.Int64) * factor
         return ns.cast(TS).rename(name)

@@ -1,0 +1,38 @@
+"""Every notebook in notebooks/ executes with papermill against a small lake."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cift.jobs.notebooks import run_notebook
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])
+def test_notebook_runs(notebook, filled_lake, tmp_path):
+    run = run_notebook(notebook, tmp_path / "out", {"store_url": filled_lake.url})
+    executed = nbformat.read(run.notebook, as_version=4)
+    assert executed.metadata.kernelspec.name == "cift"
+    errors = [o for c in executed.cells if c.cell_type == "code"
+              for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
+    html = run.html.read_text()
+    assert "plotly" in html.lower() and 'src="http' not in html
+
+
+def test_a_failing_notebook_names_its_cell(tmp_path):
+    from cift.errors import JobError
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("1 / 0")]
+    nb.metadata["kernelspec"] = {"name": "cift", "display_name": "Python (cift)",
+                                 "language": "python"}
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(JobError, match="ZeroDivisionError"):
+        run_notebook(path, tmp_path / "out")
+    assert (tmp_path / "out" / "broken.ipynb").is_file()  # kept, with the failing cell marked

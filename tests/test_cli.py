@@ -1,0 +1,93 @@
+"""The `cift` command end to end, in a subprocess, against a temporary CIFT_HOME."""
+
+import os
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+from cift.data.schema import BARS
+
+
+@pytest.fixture
+def run(tmp_path):
+    env = {**os.environ, "CIFT_HOME": str(tmp_path / "home")}
+    env.pop("CIFT_STORE", None)
+
+    def _run(*args, ok=True):
+        proc = subprocess.run([sys.executable, "-m", "cift.cli", *map(str, args)],
+                              capture_output=True, text=True, env=env, cwd=tmp_path,
+                              timeout=300)
+        if ok:
+            assert proc.returncode == 0, proc.stderr
+        return proc
+    return _run
+
+
+def test_version_and_help(run):
+    assert run("version").stdout.startswith("cift ")
+    helptext = run("--help").stdout
+    for command in ("demo", "ingest", "catalog", "bars", "version", "examples:"):
+        assert command in helptext
+    assert "--map" in run("ingest", "--help").stdout
+
+
+def test_ingest_catalog_bars(run, tmp_path, market):
+    market.ticks.rename({"ts": "time"}).write_csv(tmp_path / "t.csv")
+    market.quotes.write_parquet(tmp_path / "q.parquet")
+    out = run("ingest", "t.csv", "q.parquet", "--map", "ts=time").stdout
+    assert f"ingested {market.ticks.height + market.quotes.height:,} rows" in out
+    out = run("ingest", "q.parquet").stdout
+    assert "0 rows" in out and f"{market.quotes.height:,} already there" in out
+    catalog = run("catalog").stdout
+    assert "ACME" in catalog and "quotes" in catalog
+    out = run("bars", "ACME,BOLT", "--interval", "5m", "--start", "2024-01-02",
+              "--end", "2024-01-03", "--out", "bars.parquet").stdout
+    bars = pl.read_parquet(tmp_path / "bars.parquet")
+    assert f"wrote {bars.height:,} bars" in out
+    assert bars.schema == pl.Schema(BARS) and set(bars["symbol"]) == {"ACME", "BOLT"}
+    run("bars", "all", "--out", "bars.csv")
+    assert pl.read_csv(tmp_path / "bars.csv").height > bars.height
+    assert "merged away" in run("compact").stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["ingest", "missing.csv"], "no such file"),
+    (["ingest", "bad.csv"], "row 2, field 'price'"),
+    (["ingest", "bad.csv", "--map", "ts"], "NAME=COLUMN"),
+    (["bars", "ACME", "--interval", "1 fortnight"], "is not a duration"),
+    (["bars", "ACME", "--start", "someday"], "not an ISO date"),
+    (["bars", "ACME", "--out", "bars.xlsx"], "must end in .csv or .parquet"),
+    (["catalog", "--store", "nosuch://x"], "no store for URL scheme"),
+])
+def test_bad_input_is_one_line_and_nonzero(run, tmp_path, args, message):
+    (tmp_path / "bad.csv").write_text("ts,symbol,price,size,side\n1,A,1.0,1,1\n2,A,oops,1,1\n")
+    proc = run(*args, ok=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cift: error:") and message in lines[0]
+
+
+def test_rejected_file_leaves_lake_unchanged(run, tmp_path, market):
+    market.ticks.write_parquet(tmp_path / "good.parquet")
+    run("ingest", "good.parquet")
+    lake = tmp_path / "home" / "lake"
+    before = sorted((p, p.stat().st_size) for p in lake.rglob("*") if p.name != ".lock")
+    market.ticks.with_columns(pl.col("price").cast(pl.String)).with_columns(
+        price=pl.when(pl.int_range(pl.len()) == 7).then(pl.lit("nan?")).otherwise("price")
+    ).write_csv(tmp_path / "bad.csv")
+    proc = run("ingest", "bad.csv", ok=False)
+    assert proc.returncode == 2 and "row 8, field 'price'" in proc.stderr
+    assert sorted((p, p.stat().st_size) for p in lake.rglob("*") if p.name != ".lock") == before
+
+
+def test_kernel_install(run, tmp_path):
+    out = run("kernel", "install", "--prefix", tmp_path / "jp").stdout
+    assert "installed" in out
+    assert (tmp_path / "jp/share/jupyter/kernels/cift/kernel.json").is_file()
+
+
+def test_no_command_prints_help(run):
+    proc = run(ok=False)
+    assert proc.returncode == 2 and "usage: cift" in proc.stdout

@@ -1,0 +1,103 @@
+import polars as pl
+import pytest
+
+from cift.data.importer import ImportOptions, expand_paths, parse_column_map, read_market_file
+from cift.data.schema import QUOTES, TICKS
+from cift.errors import DataError, ParameterError
+
+
+@pytest.fixture
+def ticks(market):
+    return market.ticks.head(500)
+
+
+def test_csv_with_mapping_and_epoch_ms(tmp_path, ticks):
+    path = tmp_path / "t.csv"
+    ticks.with_columns(pl.col("ts").dt.epoch("ms")).rename(
+        {"ts": "time", "price": "px", "size": "qty"}).write_csv(path)
+    table, df = read_market_file(path, ImportOptions(columns={"ts": "time", "price": "px",
+                                                              "size": "qty"}, ts_unit="ms"))
+    assert table == "ticks" and df.schema == pl.Schema(TICKS)
+    assert df.drop("ts").equals(ticks.drop("ts"))
+    assert df["ts"].equals(ticks["ts"].dt.truncate("1ms"))
+
+
+def test_csv_iso_timestamps_round_trip_exactly(tmp_path, ticks):
+    path = tmp_path / "t.csv"
+    ticks.write_csv(path)  # ISO 8601 with nanoseconds and offset
+    assert read_market_file(path)[1].equals(ticks)
+
+
+def test_parquet_quotes_inferred(tmp_path, market):
+    path = tmp_path / "q.parquet"
+    market.quotes.head(100).write_parquet(path)
+    table, df = read_market_file(path)
+    assert table == "quotes" and df.schema == pl.Schema(QUOTES)
+    assert df.equals(market.quotes.head(100))
+
+
+def test_symbol_option_and_missing_side(tmp_path):
+    path = tmp_path / "aapl.csv"
+    path.write_text("ts,price,size\n2024-01-02 09:30:00,185.5,100\n2024-01-02 09:30:01,185.6,50\n")
+    _, df = read_market_file(path, ImportOptions(symbol="AAPL", tz="America/New_York"))
+    assert df["symbol"].to_list() == ["AAPL", "AAPL"] and df["side"].to_list() == [0, 0]
+    assert df["ts"][0].isoformat().startswith("2024-01-02T14:30:00")
+
+
+def test_numeric_looking_symbols_stay_text(tmp_path):
+    path = tmp_path / "hk.csv"
+    path.write_text("ts,symbol,price,size,side\n1704205800,0700,300.2,100,1\n")
+    assert read_market_file(path)[1]["symbol"].to_list() == ["0700"]
+
+
+@pytest.mark.parametrize("body,row,field", [
+    ("ts,symbol,price,size,side\n1,A,1.0,1,1\n2,A,abc,1,1\n", 2, "price"),
+    ("ts,symbol,price,size,side\n1,A,1.0,1,1\n2,A,1.0,-3,1\n", 2, "size"),
+    ("ts,symbol,price,size,side\n1,A,NaN,1,1\n", 1, "price"),
+    ("ts,symbol,price,size,side\n2024-01-02,A,1.0,1,1\nnever,A,1.0,1,1\n", 2, "ts"),
+    ("ts,symbol,price,size,side\n" + "1,A,1.0,1,1\n" * 20_000 + "1,A,1.0,x,1\n", 20_001, "size"),
+])
+def test_bad_rows_are_named(tmp_path, body, row, field):
+    path = tmp_path / "bad.csv"
+    path.write_text(body)
+    with pytest.raises(DataError) as e:
+        read_market_file(path)
+    assert (e.value.source, e.value.row, e.value.field) == (str(path), row, field)
+
+
+def test_missing_column_and_bad_map(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("ts,symbol,price\n1,A,1.0\n")
+    with pytest.raises(DataError, match=r"missing column\(s\) \['size'\]"):
+        read_market_file(path)
+    with pytest.raises(DataError, match="'volume'.*not in the file"):
+        read_market_file(path, ImportOptions(columns={"size": "volume"}))
+
+
+def test_unknown_type_and_missing_file(tmp_path):
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(DataError, match="unknown file type"):
+        read_market_file(tmp_path / "x.json")
+    with pytest.raises(DataError, match="no such file"):
+        read_market_file(tmp_path / "none.csv")
+
+
+def test_cannot_tell_table(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("ts,symbol,value\n1,A,1\n")
+    with pytest.raises(DataError, match="cannot tell ticks from quotes"):
+        read_market_file(path)
+
+
+def test_parse_column_map():
+    assert parse_column_map("ts=time, price = px") == {"ts": "time", "price": "px"}
+    assert parse_column_map(None) == {}
+    with pytest.raises(ParameterError, match="NAME=COLUMN"):
+        parse_column_map("ts:time")
+
+
+def test_expand_paths(tmp_path):
+    (tmp_path / "d").mkdir()
+    for name in ("b.csv", "a.parquet", "notes.md"):
+        (tmp_path / "d" / name).write_text("")
+    assert [p.name for p in expand_paths([tmp_path / "d"])] == ["a.parquet", "b.csv"]

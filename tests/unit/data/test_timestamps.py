@@ -1,0 +1,102 @@
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from cift.data.schema import TS
+from cift.data.timestamps import parse_duration, parse_ts_column, to_utc_ns
+from cift.errors import DataError, ParameterError
+
+NS = 1_704_205_800_123_456_789  # 2024-01-02 14:30:00.123456789 UTC
+
+
+@pytest.mark.parametrize("value,expected", [
+    (None, None),
+    (dt.date(2024, 1, 2), 1_704_153_600 * 10**9),
+    ("2024-01-02", 1_704_153_600 * 10**9),
+    ("2024-01-02T14:30:00", 1_704_205_800 * 10**9),
+    ("2024-01-02T09:30:00-05:00", 1_704_205_800 * 10**9),
+    ("2024-01-02T14:30:00Z", 1_704_205_800 * 10**9),
+    (dt.datetime(2024, 1, 2, 14, 30), 1_704_205_800 * 10**9),
+    (dt.datetime(2024, 1, 2, 15, 30, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+     1_704_205_800 * 10**9),
+    (np.datetime64(NS, "ns"), NS),
+    (NS, NS),
+    (dt.date(1969, 12, 31), -86_400 * 10**9),
+])
+def test_to_utc_ns(value, expected):
+    assert to_utc_ns(value) == expected
+
+
+@pytest.mark.parametrize("bad", ["yesterday", 1.5, True, [2024]])
+def test_to_utc_ns_rejects(bad):
+    with pytest.raises(ParameterError, match="start"):
+        to_utc_ns(bad, name="start")
+
+
+@pytest.mark.parametrize("unit,scale", [("s", 10**9), ("ms", 10**6), ("us", 10**3), ("ns", 1)])
+def test_epoch_units_given_and_inferred(unit, scale):
+    raw = pl.Series("ts", [1_704_205_800 * 10**9 // scale, 1_704_205_801 * 10**9 // scale])
+    for given in (unit, None):
+        out = parse_ts_column(raw, unit=given)
+        assert out.dtype == TS
+        assert out.to_physical().to_list() == [1_704_205_800 * 10**9, 1_704_205_801 * 10**9]
+
+
+def test_float_epoch_seconds_keep_fraction():
+    out = parse_ts_column(pl.Series("ts", [1_704_205_800.25]))
+    assert out.to_physical()[0] == 1_704_205_800_250_000_000
+
+
+def test_iso_strings_with_and_without_offset():
+    out = parse_ts_column(pl.Series("ts", ["2024-01-02T14:30:00.123456789Z",
+                                           "2024-01-02T14:30:01.000000000Z"]))
+    assert out.to_physical().to_list() == [1_704_205_800_123_456_789, 1_704_205_801 * 10**9]
+    naive = parse_ts_column(pl.Series("ts", ["2024-01-02 09:30:00"]), tz="America/New_York")
+    assert naive.to_physical()[0] == 1_704_205_800 * 10**9
+
+
+def test_naive_datetimes_take_the_time_zone():
+    s = pl.Series("ts", [dt.datetime(2024, 7, 1, 9, 30)])
+    assert parse_ts_column(s, tz="America/New_York").to_physical()[0] == \
+        to_utc_ns("2024-07-01T13:30:00")
+    assert parse_ts_column(s).to_physical()[0] == to_utc_ns("2024-07-01T09:30:00")
+
+
+def test_digit_strings_are_epochs():
+    out = parse_ts_column(pl.Series("ts", ["1704205800000", "1704205801000"]))
+    assert out.to_physical()[1] == 1_704_205_801 * 10**9
+
+
+def test_unparsable_timestamp_names_row():
+    with pytest.raises(DataError, match=r"f.csv, row 3, field 'ts'.*'noon'") as e:
+        parse_ts_column(pl.Series("ts", ["2024-01-02", "2024-01-03", "noon"]), source="f.csv")
+    assert (e.value.source, e.value.row, e.value.field) == ("f.csv", 3, "ts")
+
+
+def test_missing_and_nonfinite_timestamps():
+    with pytest.raises(DataError, match="row 2.*missing timestamp"):
+        parse_ts_column(pl.Series("ts", [1, None]))
+    with pytest.raises(DataError, match="row 1.*not finite"):
+        parse_ts_column(pl.Series("ts", [float("nan"), 1.0]))
+
+
+def test_epoch_overflow():
+    with pytest.raises(DataError, match="overflows"):
+        parse_ts_column(pl.Series("ts", [10**17]), unit="s")
+
+
+@pytest.mark.parametrize("text,ns", [
+    ("1ns", 1), ("250us", 250_000), ("100ms", 10**8), ("1s", 10**9), ("5m", 300 * 10**9),
+    ("15min", 900 * 10**9), ("1h", 3600 * 10**9), ("1d", 86_400 * 10**9),
+    ("1h30m", 5400 * 10**9), (" 2S ", 2 * 10**9),
+])
+def test_parse_duration(text, ns):
+    assert parse_duration(text) == ns
+
+
+@pytest.mark.parametrize("bad", ["", "5", "m", "1mo", "1w", "-1s", "0s", "1.5s", 60])
+def test_parse_duration_rejects(bad):
+    with pytest.raises(ParameterError, match="interval"):
+        parse_duration(bad)

@@ -1,0 +1,87 @@
+import polars as pl
+import pytest
+
+from cift.data.schema import QUOTES, TICKS
+from cift.data.validate import validate_frame, validate_quotes, validate_ticks
+from cift.errors import DataError, ParameterError
+
+
+def ticks(**overrides):
+    base = {"ts": [1_704_205_800, 1_704_205_801, 1_704_205_802], "symbol": ["A", "B", "A"],
+            "price": [10.0, 20.0, 10.5], "size": [100, 200, 300], "side": [1, -1, 0]}
+    base.update(overrides)
+    return pl.DataFrame(base, strict=False)
+
+
+def test_valid_ticks_come_out_in_schema_order_and_dtypes():
+    out = validate_ticks(ticks(extra=[1, 2, 3]).select("side", "extra", "price", "ts",
+                                                       "symbol", "size"))
+    assert out.schema == pl.Schema(TICKS)
+    assert out["size"].to_list() == [100.0, 200.0, 300.0]
+    assert out["ts"].to_physical().to_list()[0] == 1_704_205_800 * 10**9
+
+
+@pytest.mark.parametrize("overrides,row,field,match", [
+    ({"price": [10.0, float("nan"), 1.0]}, 2, "price", "NaN or infinite"),
+    ({"price": [10.0, 1.0, float("inf")]}, 3, "price", "NaN or infinite"),
+    ({"size": [100, -5, 1]}, 2, "size", "negative"),
+    ({"side": [1, 2, 0]}, 2, "side", "-1, 0 or \\+1"),
+    ({"side": [1.0, 0.5, 0.0]}, 2, "side", "expected an integer"),
+    ({"price": ["10", "x", "11"]}, 2, "price", "expected a number, got 'x'"),
+    ({"symbol": ["A", None, "B"]}, 2, "symbol", "missing value"),
+    ({"symbol": ["A", "B", ""]}, 3, "symbol", "empty"),
+    ({"ts": ["2024-01-02", "2024-01-02", "later"]}, 3, "ts", "cannot parse"),
+    ({"ts": [1, None, 3]}, 2, "ts", "missing timestamp"),
+    ({"price": [1.0, None, 2.0]}, 2, "price", "missing value"),
+])
+def test_bad_values_name_row_and_field(overrides, row, field, match):
+    with pytest.raises(DataError, match=match) as e:
+        validate_ticks(ticks(**overrides), source="trades.csv")
+    assert (e.value.source, e.value.row, e.value.field) == ("trades.csv", row, field)
+    assert f"row {row}" in str(e.value) and f"'{field}'" in str(e.value)
+
+
+def test_first_bad_row_wins_across_fields():
+    df = ticks(size=[1, 1, -1], price=[1.0, float("nan"), 1.0])
+    with pytest.raises(DataError) as e:
+        validate_ticks(df)
+    assert (e.value.row, e.value.field) == (2, "price")
+
+
+def test_missing_column_is_named():
+    with pytest.raises(DataError, match=r"missing column\(s\) \['size'\]") as e:
+        validate_ticks(ticks().drop("size"))
+    assert e.value.field == "size"
+
+
+def test_wrong_column_type_is_named():
+    with pytest.raises(DataError, match="expected a number, got a column of Boolean"):
+        validate_ticks(ticks(price=[True, False, True]))
+    with pytest.raises(DataError, match="expected text"):
+        validate_ticks(ticks(symbol=[[1], [2], [3]]))
+
+
+def test_numeric_and_categorical_symbols_become_text():
+    assert validate_ticks(ticks(symbol=[1301, 7203, 1301]))["symbol"].to_list() == \
+        ["1301", "7203", "1301"]
+    cat = ticks().with_columns(pl.col("symbol").cast(pl.Categorical))
+    assert validate_ticks(cat)["symbol"].dtype == pl.String
+
+
+def test_quotes():
+    q = pl.DataFrame({"ts": [1, 2], "symbol": ["A", "A"], "bid_px": [9.9, 9.8],
+                      "bid_sz": [1, 0], "ask_px": [10.0, 10.1], "ask_sz": [5, 5]})
+    assert validate_quotes(q).schema == pl.Schema(QUOTES)
+    with pytest.raises(DataError, match="row 2, field 'ask_sz'"):
+        validate_quotes(q.with_columns(ask_sz=pl.Series([5, -1])))
+
+
+def test_not_a_frame_and_unknown_table():
+    with pytest.raises(DataError, match="polars DataFrame"):
+        validate_frame({"ts": [1]}, "ticks")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="table"):
+        validate_frame(ticks(), "trades")
+
+
+def test_empty_frame_is_valid():
+    assert validate_ticks(ticks().clear()).height == 0

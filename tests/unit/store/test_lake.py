@@ -1,0 +1,173 @@
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from cift.data.bars import time_bars
+from cift.data.schema import BARS, QUOTES, TICKS
+from cift.errors import DataError, ParameterError, StoreError
+from cift.store.lake import Lake
+
+DAY1, DAY2 = dt.date(2024, 1, 2), dt.date(2024, 1, 3)
+
+
+def snapshot(lake: Lake) -> dict[str, bytes]:
+    """Every file in the lake, with its bytes (to prove nothing changed)."""
+    return {str(p.relative_to(lake.root)): p.read_bytes()
+            for p in sorted(lake.root.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+def test_round_trip_is_exact(filled_lake, market):
+    assert filled_lake.ticks().equals(market.ticks)
+    assert filled_lake.quotes().equals(market.quotes)
+    assert filled_lake.ticks().schema == pl.Schema(TICKS)
+    assert filled_lake.quotes().schema == pl.Schema(QUOTES)
+
+
+def test_one_symbol_and_half_open_range(filled_lake, market):
+    got = filled_lake.ticks("ACME", DAY1, DAY2)
+    want = market.ticks.filter(pl.col("symbol") == "ACME", pl.col("ts").dt.date() == DAY1)
+    assert got.height > 0 and got.equals(want)
+    ts = want["ts"]
+    start, end = ts[10], ts[20]
+    got = filled_lake.ticks(["ACME"], start, end)
+    assert got.equals(want.filter((pl.col("ts") >= start) & (pl.col("ts") < end)))
+    iso = filled_lake.ticks("ACME", "2024-01-02T15:00:00", "2024-01-02T10:30:00-05:00")
+    assert iso["ts"].min() >= dt.datetime(2024, 1, 2, 15, tzinfo=dt.timezone.utc)
+    assert iso["ts"].max() < dt.datetime(2024, 1, 2, 15, 30, tzinfo=dt.timezone.utc)
+
+
+def test_many_symbols_keep_time_order(filled_lake, market):
+    got = filled_lake.quotes(["CRUX", "ACME"], DAY2)
+    want = market.quotes.filter(pl.col("symbol").is_in(["CRUX", "ACME"]),
+                                pl.col("ts").dt.date() == DAY2)
+    assert got.equals(want)
+
+
+def test_columns_selection(filled_lake, market):
+    got = filled_lake.ticks("BOLT", columns=["price", "ts"])
+    assert got.columns == ["price", "ts"]
+    assert got.equals(market.ticks.filter(pl.col("symbol") == "BOLT").select("price", "ts"))
+    with pytest.raises(ParameterError, match="bid_px"):
+        filled_lake.ticks(columns=["bid_px"])
+
+
+def test_unknown_symbols_and_empty_ranges_give_empty_typed_frames(filled_lake):
+    assert filled_lake.ticks("NOPE").schema == pl.Schema(TICKS)
+    assert filled_lake.ticks("ACME", "2030-01-01").height == 0
+    assert filled_lake.bars("NOPE", "1m").schema == pl.Schema(BARS)
+    assert filled_lake.latest("NOPE").height == 0
+
+
+@pytest.mark.parametrize("symbol", ["BRK.B", "^GSPC", "ES=F", "a/b", "..", ".INX",
+                                    "x'; DROP TABLE ticks; --", "ÄÖ€", "aapl", "AAPL", "%41"])
+def test_free_text_symbols(lake, market, symbol):
+    df = market.ticks.head(50).with_columns(symbol=pl.lit(symbol))
+    lake.write_ticks(df)
+    other = "AAPL" if symbol != "AAPL" else "MSFT"
+    lake.write_ticks(market.ticks.head(5).with_columns(symbol=pl.lit(other)))
+    assert lake.ticks(symbol).equals(df)
+    assert symbol in lake.symbols()
+    assert all(p.resolve().is_relative_to(lake.root) for p in lake.root.rglob("*"))
+
+
+def test_idempotent_reingest_and_appends(lake, market):
+    first = lake.write_ticks(market.ticks)
+    again = lake.write_ticks(market.ticks)
+    assert first.rows == market.ticks.height and first.skipped_rows == 0
+    assert again.rows == 0 and again.skipped_rows == market.ticks.height
+    assert lake.ticks().equals(market.ticks)
+    # a batch split differently: each (symbol, day) chunk of day 1 is known already
+    day1 = market.ticks.filter(pl.col("ts").dt.date() == DAY1)
+    assert lake.write_ticks(day1).rows == 0
+    # a genuinely new batch appends, and reads merge it in time order
+    extra = market.ticks.filter(pl.col("symbol") == "ACME").head(3).with_columns(
+        pl.col("price") + 1)
+    assert lake.write_ticks(extra).rows == 3
+    got = lake.ticks("ACME", DAY1, DAY2)
+    assert got.height == day1.filter(pl.col("symbol") == "ACME").height + 3
+    assert got["ts"].is_sorted()
+
+
+def test_rejected_write_changes_nothing(filled_lake, market):
+    before = snapshot(filled_lake)
+    bad = market.ticks.with_columns(
+        size=pl.when(pl.int_range(pl.len()) == 1234).then(-1.0).otherwise(pl.col("size")))
+    with pytest.raises(DataError, match="row 1235, field 'size'"):
+        filled_lake.write_ticks(bad)
+    assert snapshot(filled_lake) == before
+
+
+def test_compact_merges_and_keeps_idempotency(lake, market):
+    half = market.ticks.height // 2
+    lake.write_ticks(market.ticks.head(half))
+    lake.write_ticks(market.ticks.tail(market.ticks.height - half))
+    parts_before = len(list(lake.root.rglob("p_*.parquet")))
+    merged = lake.compact()
+    assert merged > 0
+    assert len(list(lake.root.rglob("p_*.parquet"))) == parts_before - merged
+    assert lake.ticks().equals(market.ticks)
+    assert lake.write_ticks(market.ticks.head(half)).rows == 0  # still known after merging
+    assert lake.compact() == 0
+
+
+def test_delete_range_then_reingest(filled_lake, market):
+    start, end = "2024-01-02T15:00", "2024-01-02T16:00"
+    in_range = (pl.col("symbol") == "ACME") & (pl.col("ts") >= dt.datetime(
+        2024, 1, 2, 15, tzinfo=dt.timezone.utc)) & (pl.col("ts") < dt.datetime(
+            2024, 1, 2, 16, tzinfo=dt.timezone.utc))
+    n_ticks = market.ticks.filter(in_range).height
+    n_quotes = market.quotes.filter(in_range).height
+    assert filled_lake.delete("ACME", start, end) == n_ticks + n_quotes
+    assert filled_lake.ticks().equals(market.ticks.filter(~in_range))
+    assert filled_lake.delete("ACME", start, end) == 0
+    # the touched partition forgot its batches: the same data can come back
+    filled_lake.write_ticks(market.ticks)
+    assert filled_lake.ticks("ACME", DAY1, DAY2).height > \
+        market.ticks.filter(pl.col("symbol") == "ACME", pl.col("ts").dt.date() == DAY1).height
+
+
+def test_delete_whole_symbol(filled_lake, market):
+    n = market.ticks.filter(pl.col("symbol") == "BOLT").height + \
+        market.quotes.filter(pl.col("symbol") == "BOLT").height
+    assert filled_lake.delete("BOLT") == n
+    assert "BOLT" not in filled_lake.symbols()
+    filled_lake.write_ticks(market.ticks)
+    assert filled_lake.ticks("BOLT").equals(market.ticks.filter(pl.col("symbol") == "BOLT"))
+    with pytest.raises(StoreError, match="at least one symbol"):
+        filled_lake.delete([])
+
+
+def test_catalog_and_symbols(filled_lake, market):
+    cat = filled_lake.catalog()
+    assert cat.columns == ["table", "symbol", "first_ts", "last_ts", "rows"]
+    want = pl.concat([
+        df.group_by("symbol").agg(first_ts=pl.col("ts").min(), last_ts=pl.col("ts").max(),
+                                  rows=pl.len().cast(pl.Int64)).with_columns(table=pl.lit(t))
+        for t, df in (("ticks", market.ticks), ("quotes", market.quotes))
+    ]).select(cat.columns).sort("table", "symbol")
+    assert cat.sort("table", "symbol").equals(want)
+    assert filled_lake.symbols() == ["ACME", "BOLT", "CRUX"]
+
+
+def test_latest(filled_lake, market):
+    want = market.ticks.group_by("symbol").agg(pl.all().last()).select(
+        "symbol", "ts", "price", "size", "side").sort("symbol")
+    assert filled_lake.latest().equals(want)
+    assert filled_lake.latest("BOLT").equals(want.filter(pl.col("symbol") == "BOLT"))
+
+
+def test_bars_from_store_equal_bars_from_frame(filled_lake, market):
+    got = filled_lake.bars(["ACME", "CRUX"], "5m", DAY1, DAY2)
+    want = time_bars(market.ticks.filter(pl.col("symbol").is_in(["ACME", "CRUX"]),
+                                         pl.col("ts").dt.date() == DAY1), "5m")
+    assert got.equals(want)
+
+
+def test_bad_arguments(filled_lake):
+    with pytest.raises(ParameterError, match="end"):
+        filled_lake.ticks("ACME", "2024-01-03", "2024-01-02")
+    with pytest.raises(ParameterError, match="symbols"):
+        filled_lake.ticks(["ACME", 3])
+    with pytest.raises(ParameterError, match="start"):
+        filled_lake.ticks("ACME", "the day before")
