@@ -79,8 +79,8 @@ def run_demo(
     seconds["generate"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    wrote = lake.write("ticks", market.ticks, source="synthetic", progress=progress)
-    wrote += lake.write("quotes", market.quotes, source="synthetic", progress=progress)
+    wrote = lake.write("ticks", market.ticks, source="synthetic")
+    wrote += lake.write("quotes", market.quotes, source="synthetic")
     seconds["store"] = time.perf_counter() - t0
 
     runs = []

@@ -123,7 +123,7 @@ class Store(ABC):
         """Validate and store L1 quotes (ts, symbol, bid_px, bid_sz, ask_px, ask_sz)."""
 
     def write(self, table: str, df: pl.DataFrame, *, source: str = "frame",
-              validated: bool = False, progress: bool = False) -> WriteResult:
+              validated: bool = False) -> WriteResult:
         """Store rows of ``table`` ("ticks" or "quotes"); see :meth:`write_ticks`."""
         if table not in TABLES:
             raise ParameterError(f"table: expected one of {list(TABLES)}, got {table!r}")
@@ -153,7 +153,7 @@ class Store(ABC):
         bar = tqdm(files, desc="ingest", unit="file", disable=not progress or len(files) < 2)
         for path in bar:
             table, df = read_market_file(path, opts)
-            total += self.write(table, df, source=str(path), validated=True, progress=progress)
+            total += self.write(table, df, source=str(path), validated=True)
         return total
 
     @abstractmethod

@@ -1,9 +1,11 @@
 """The embedded market-data lake: Parquet files partitioned by table / symbol / UTC date.
 
-Layout::
+Layout (Hive-style, so DuckDB, pyarrow and ``pl.scan_parquet(hive_partitioning=True)`` read
+it as it is; symbols are percent-encoded)::
 
-    <root>/<table>/<symbol>/<YYYY-MM-DD>/p_<lo>_<hi>_<gen>_<rows>_<first_ns>_<last_ns>_<hash>.parquet
+    <root>/<table>/symbol=<symbol>/date=<YYYY-MM-DD>/p_<lo>_<hi>_<gen>_<rows>_<first>_<last>_<hash>.parquet
 
+The symbol lives in the path only (a constant text column would cost a third of the write).
 Every part file is immutable and self-describing: its name carries its row count, its first and
 last timestamp and the content hash of the batch it holds, so the catalog, pruning and latest
 prices come from directory listings without opening a file. Writes go to a hidden temp file
@@ -13,7 +15,7 @@ and are renamed into place, so a reader in another process only ever sees whole 
 (``compact``, ``delete``) produces one file spanning the numbers it replaces with a higher
 ``gen``, then removes those files. Readers drop any file whose span another file covers, so
 they see either the old parts or the new one, never both. Writers to one symbol take a
-``flock`` on ``<root>/<table>/<symbol>/.lock``; readers take no lock.
+``flock`` on ``<root>/<table>/symbol=<symbol>/.lock``; readers take no lock.
 
 Idempotent ingest: each partition keeps ``.ingested``, the hashes of the batches written to
 it; a batch whose hash is there (or names a live part) is skipped. ``delete`` forgets the
@@ -24,12 +26,11 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import hashlib
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ from cift.data.schema import TABLES, TICKS
 from cift.data.timestamps import TimeLike
 from cift.data.validate import validate_frame
 from cift.errors import StoreError
+from cift.store.batches import Batch, Chunk, staged_file
 from cift.store.base import (
     Store,
     TimeRange,
@@ -87,19 +89,23 @@ class _Part:
         return f"p_{lo:08d}_{hi:08d}_{gen:04d}_{rows}_{first}_{last}_{digest}.parquet"
 
 
-def _encode_symbol(symbol: str) -> str:
+_SYMBOL_KEY, _DATE_KEY = "symbol=", "date="
+
+
+def _symbol_dir_name(symbol: str) -> str:
     """A directory name for any symbol text (``BRK.B``, ``^GSPC``, ``ES=F``, ``a/b``, ``..``)."""
-    enc = quote(symbol, safe="")
-    return "%2E" + enc[1:] if enc.startswith(".") else enc
+    return _SYMBOL_KEY + quote(symbol, safe="")
 
 
 def _day_dir(day: int) -> str:
-    return (_EPOCH + dt.timedelta(days=day)).isoformat()
+    return _DATE_KEY + (_EPOCH + dt.timedelta(days=day)).isoformat()
 
 
 def _dir_day(name: str) -> int | None:
+    if not name.startswith(_DATE_KEY):
+        return None
     try:
-        return (dt.date.fromisoformat(name) - _EPOCH).days
+        return (dt.date.fromisoformat(name[len(_DATE_KEY):]) - _EPOCH).days
     except ValueError:
         return None
 
@@ -121,16 +127,11 @@ def _live_parts(partition: Path) -> list[_Part]:
     return parts
 
 
-def _digest(chunk: pl.DataFrame) -> str:
-    """A stable content hash of a validated chunk (column bytes, not Polars' hash_rows)."""
-    h = hashlib.blake2b(digest_size=12)
-    for col in chunk.get_columns():
-        if col.dtype == pl.String:
-            h.update("\x1f".join(col.unique(maintain_order=True).to_list()).encode())
-            h.update(col.rle_id().to_numpy().tobytes())
-        else:
-            h.update(col.to_physical().to_numpy().tobytes())
-    return h.hexdigest()
+def _digest(symbol: str, df: pl.DataFrame) -> str:
+    """The content hash :class:`Batch` gives a chunk of ``symbol``'s rows (for rewrites)."""
+    if df.height == 0:
+        return "0" * 24
+    return Batch.of(df.with_columns(symbol=pl.lit(symbol, pl.String))).chunks[0].digest
 
 
 class Lake(Store):
@@ -140,11 +141,12 @@ class Lake(Store):
     ----------
     root : str or Path
         The lake directory (created if missing); by default ``CIFT_HOME/lake``.
-    compression : str
-        Parquet codec for new parts.
+    compression, compression_level :
+        Parquet codec for new parts; zstd level 1 writes fast and smaller than snappy.
     """
 
-    def __init__(self, root: str | Path, *, compression: str = "zstd") -> None:
+    def __init__(self, root: str | Path, *, compression: str = "zstd",
+                 compression_level: int | None = 1) -> None:
         self.root = Path(root).expanduser().resolve()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -152,10 +154,11 @@ class Lake(Store):
             raise StoreError(f"cannot create the lake at {self.root}: {exc}") from None
         self.url = f"lake://{self.root}"
         self.compression = compression
+        self.compression_level = compression_level
 
     # -- paths and locks ------------------------------------------------------------------
     def _symbol_dir(self, table: str, symbol: str) -> Path:
-        return self.root / table / _encode_symbol(symbol)
+        return self.root / table / _symbol_dir_name(symbol)
 
     @contextmanager
     def _locked(self, table: str, symbol: str) -> Iterator[Path]:
@@ -170,7 +173,8 @@ class Lake(Store):
 
     def _stored_symbols(self, table: str) -> list[str]:
         try:
-            return sorted(unquote(e.name) for e in os.scandir(self.root / table) if e.is_dir())
+            return sorted(unquote(e.name[len(_SYMBOL_KEY):]) for e in os.scandir(self.root / table)
+                          if e.is_dir() and e.name.startswith(_SYMBOL_KEY))
         except FileNotFoundError:
             return []
 
@@ -189,12 +193,13 @@ class Lake(Store):
                 days.append((day, Path(e.path)))
         return [p for _, p in sorted(days)]
 
-    def _parts(self, table: str, symbols: list[str] | None, rng: TimeRange) -> list[_Part]:
-        """Live parts overlapping ``rng``, ordered by symbol, date, write order."""
+    def _parts(self, table: str, symbols: list[str] | None, rng: TimeRange
+               ) -> list[tuple[str, _Part]]:
+        """(symbol, part) of live parts overlapping ``rng``, by symbol, date, write order."""
         out = []
         for sym in symbols if symbols is not None else self._stored_symbols(table):
             for partition in self._partitions(table, sym, rng):
-                out.extend(p for p in _live_parts(partition)
+                out.extend((sym, p) for p in _live_parts(partition)
                            if p.rows and rng.overlaps(p.first_ns, p.last_ns))
         return out
 
@@ -208,62 +213,73 @@ class Lake(Store):
         return self.write("quotes", df, source=source)
 
     def write(self, table: str, df: pl.DataFrame, *, source: str = "frame",
-              validated: bool = False, progress: bool = False) -> WriteResult:
+              validated: bool = False) -> WriteResult:
         """Store a frame of ``table`` rows: validate, split by symbol and UTC date, write parts.
 
         Nothing is written unless the whole frame is valid. Each (symbol, date) chunk becomes
-        one part, written atomically; chunks already ingested (same content hash) are skipped.
+        one part; chunks already ingested (same content hash) are skipped. One partitioned
+        Parquet write stages every new part in a hidden folder; each is then renamed into
+        place under its symbol's lock, so readers see a part whole or not at all.
         """
         df = df if validated else validate_frame(df, table, source=source)
         if df.height == 0:
             return WriteResult(0)
-        by_symbol = df.with_columns(
-            _day=pl.col("ts").dt.epoch("ns") // _DAY_NS
-        ).partition_by("symbol", as_dict=True, maintain_order=True)
-        jobs = [(table, key[0], chunk) for key, chunk in by_symbol.items()]
-        total = WriteResult(0)
-        bar = _progress(len(jobs), f"writing {table}", progress)
-        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            for result in pool.map(lambda job: self._write_symbol(*job), jobs):
-                total += result
-                bar.update(1)
-        bar.close()
-        return total
+        batch = Batch.of(df)
+        todo: dict[str, list[Chunk]] = {}
+        skipped = 0
+        for chunk in batch.chunks:
+            if self._known(table, chunk):
+                skipped += chunk.rows
+            else:
+                todo.setdefault(chunk.symbol, []).append(chunk)
+        if not todo:
+            return WriteResult(0, skipped)
+        stage = self.root / f".staging-{uuid.uuid4().hex}"
+        try:
+            batch.write_staged(stage, [c.key for cs in todo.values() for c in cs],
+                               self.compression, self.compression_level)
+            written = 0
+            for symbol, chunks in todo.items():
+                with self._locked(table, symbol) as sym_dir:
+                    for chunk in chunks:
+                        written += self._place(sym_dir / _day_dir(chunk.day), chunk, stage)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+        return WriteResult(written, skipped + sum(c.rows for cs in todo.values()
+                                                  for c in cs) - written)
 
-    def _write_symbol(self, table: str, symbol: str, df: pl.DataFrame) -> WriteResult:
-        result = WriteResult(0)
-        with self._locked(table, symbol) as sym_dir:
-            for (day,), chunk in df.partition_by("_day", as_dict=True,
-                                                 maintain_order=True).items():
-                chunk = chunk.drop("_day")
-                if not chunk.get_column("ts").is_sorted():
-                    chunk = chunk.sort("ts", maintain_order=True)
-                result += self._append(sym_dir / _day_dir(day), chunk)
-        return result
-
-    def _append(self, partition: Path, chunk: pl.DataFrame) -> WriteResult:
-        """Add one chunk to a partition (caller holds the symbol lock)."""
-        digest = _digest(chunk)
-        partition.mkdir(exist_ok=True)
-        parts = _live_parts(partition)
+    def _known(self, table: str, chunk: Chunk) -> bool:
+        """Whether a partition already holds this chunk (by content hash)."""
+        partition = self._symbol_dir(table, chunk.symbol) / _day_dir(chunk.day)
         log = partition / _HASH_LOG
-        known = set(log.read_text().split()) if log.exists() else set()
-        if digest in known or any(p.digest == digest for p in parts):
-            return WriteResult(0, chunk.height)
+        if log.exists() and chunk.digest in log.read_text().split():
+            return True
+        return any(p.digest == chunk.digest for p in _live_parts(partition))
+
+    def _place(self, partition: Path, chunk: Chunk, stage: Path) -> int:
+        """Move a staged chunk into its partition (caller holds the symbol lock); rows added."""
+        partition.mkdir(exist_ok=True)
+        log = partition / _HASH_LOG
+        parts = _live_parts(partition)
+        if (log.exists() and chunk.digest in log.read_text().split()) or \
+                any(p.digest == chunk.digest for p in parts):
+            return 0  # another writer stored the same batch meanwhile
         seq = max((p.hi for p in parts), default=0) + 1
-        self._write_part(partition, chunk, seq, seq, 0, digest)
+        name = _Part.name(seq, seq, 0, chunk.rows, chunk.first_ns, chunk.last_ns, chunk.digest)
+        os.replace(staged_file(stage, chunk.key), partition / name)
         with log.open("a") as f:  # after the part: a crash in between still finds its name
-            f.write(digest + "\n")
-        return WriteResult(chunk.height)
+            f.write(chunk.digest + "\n")
+        return chunk.rows
 
     def _write_part(self, partition: Path, chunk: pl.DataFrame, lo: int, hi: int, gen: int,
                     digest: str) -> Path:
         ts = chunk.get_column("ts").to_physical()
         first, last = (int(ts[0]), int(ts[-1])) if chunk.height else (0, 0)
         final = partition / _Part.name(lo, hi, gen, chunk.height, first, last, digest)
-        tmp = partition / f".tmp-{uuid.uuid4().hex}.parquet"
+        tmp = partition / f".tmp-{uuid.uuid4().hex}"  # no .parquet: globs must not see it
         try:
-            chunk.write_parquet(tmp, compression=self.compression, statistics=True)
+            chunk.write_parquet(tmp, compression=self.compression,
+                                compression_level=self.compression_level, statistics=True)
             os.replace(tmp, final)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -289,9 +305,10 @@ class Lake(Store):
             return before, before  # compact: nothing to merge
         if not kept.get_column("ts").is_sorted():
             kept = kept.sort("ts", maintain_order=True)
+        symbol = unquote(partition.parent.name[len(_SYMBOL_KEY):])
         new = self._write_part(partition, kept, min(p.lo for p in parts),
                                max(p.hi for p in parts), max(p.gen for p in parts) + 1,
-                               _digest(kept))
+                               _digest(symbol, kept))
         for p in parts:
             p.path.unlink(missing_ok=True)
         if kept.height == 0:
@@ -356,14 +373,17 @@ class Lake(Store):
             parts = self._parts(table, syms, rng)
             if not parts:
                 return pl.DataFrame(schema={c: TABLES[table][c] for c in cols})
-            scan = pl.scan_parquet([p.path for p in parts])
-            if not all(rng.covers(p.first_ns, p.last_ns) for p in parts):
+            many_symbols = len({sym for sym, _ in parts}) > 1
+            need = [c for c in cols if c != "symbol"]
+            if time_order and "ts" not in need:
+                need.append("ts")
+            with_symbol = "symbol" in cols or (time_order and many_symbols)
+            frames = [_scan_part(p, sym if with_symbol else None, need) for sym, p in parts]
+            scan = pl.concat(frames, how="vertical", rechunk=False)
+            if not all(rng.covers(p.first_ns, p.last_ns) for _, p in parts):
                 scan = scan.filter(rng.expr())
-            need = cols if (not time_order or "ts" in cols) else [*cols, "ts"]
-            if time_order and "symbol" not in need and len({p.path.parts[-3] for p in parts}) > 1:
-                need = [*need, "symbol"]
             try:
-                df = scan.select(need).collect()
+                df = scan.collect()
                 break
             except FileNotFoundError:
                 # a rewrite removed a part between listing and reading: list again
@@ -407,7 +427,8 @@ class Lake(Store):
                     files = [p.path for p in parts if p.last_ns == last_ns]
                     # statistics prune every row group but the last one
                     frames.append(pl.scan_parquet(files).filter(
-                        pl.col("ts") == pl.lit(last_ns, dtype=TICKS["ts"])).last())
+                        pl.col("ts") == pl.lit(last_ns, dtype=TICKS["ts"])).last()
+                        .with_columns(symbol=pl.lit(sym, pl.String)))
                     break
         schema = {"symbol": TICKS["symbol"], **{k: v for k, v in TICKS.items() if k != "symbol"}}
         if not frames:
@@ -419,7 +440,7 @@ class Lake(Store):
         rows = []
         for table in TABLES:
             for sym in self._stored_symbols(table):
-                parts = [p for p in self._parts(table, [sym], TimeRange())]
+                parts = [p for _, p in self._parts(table, [sym], TimeRange())]
                 if parts:
                     rows.append((table, sym, min(p.first_ns for p in parts),
                                  max(p.last_ns for p in parts), sum(p.rows for p in parts)))
@@ -429,25 +450,14 @@ class Lake(Store):
         return frame.with_columns(pl.col("first_ts", "last_ts").cast(TICKS["ts"]))
 
 
+def _scan_part(part: _Part, symbol: str | None, columns: list[str]) -> pl.LazyFrame:
+    """A lazy scan of one part's ``columns``, with its symbol as a column when given."""
+    scan = pl.scan_parquet(part.path).select(columns)
+    return scan if symbol is None else scan.with_columns(symbol=pl.lit(symbol, pl.String))
+
+
 def _remove_if_empty(path: Path) -> None:
     try:
         path.rmdir()
     except OSError:
         pass
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(total: int, desc: str, enabled: bool):
-    """A tqdm bar when asked for and worth it, else a no-op with the same methods."""
-    if not enabled or total < 2:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="symbol", leave=False)
