@@ -106,7 +106,8 @@ def run(work: Path, ticks_per_session: int, repeat: int) -> None:
     # -- queries over the same Parquet files --------------------------------------------------
     lake = cift.Lake(work / "query-lake")
     lake.write_ticks(ticks)
-    files = str(lake.root / "ticks" / "*" / "*" / "*.parquet")
+    # DuckDB reads the lake as it is: Hive partitions symbol=/date= in the path
+    files = f"read_parquet('{lake.root / 'ticks' / '*' / '*' / '*.parquet'}', hive_partitioning=true)"
     symbol = "ACME"
     day = ticks["ts"].dt.date().min()
     start = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
@@ -114,31 +115,32 @@ def run(work: Path, ticks_per_session: int, repeat: int) -> None:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
 
-    def duck_day() -> pl.DataFrame:
+    def duck_day():
         return con.execute(
-            f"SELECT ts, symbol, price, size, side FROM read_parquet('{files}') "
-            "WHERE symbol = ? AND ts >= ? AND ts < ? ORDER BY ts",
-            [symbol, start, end]).pl()
+            f"SELECT ts, symbol, price, size, side FROM {files} "
+            "WHERE symbol = ? AND ts >= ?::TIMESTAMPTZ_NS AND ts < ?::TIMESTAMPTZ_NS ORDER BY ts",
+            [symbol, start, end]).to_arrow_table()
 
     def arrow_day() -> pd.DataFrame:
-        return pd.read_parquet(lake.root / "ticks", filters=[
+        return pd.read_parquet(lake.root / "ticks", columns=["ts", "symbol", "price", "size",
+                                                             "side"], filters=[
             ("symbol", "==", symbol), ("ts", ">=", pd.Timestamp(start)),
             ("ts", "<", pd.Timestamp(end))]).sort_values("ts")
 
     got = lake.ticks(symbol, start, end)
-    assert got.height == duck_day().height == len(arrow_day())
+    assert got.height == duck_day().num_rows == len(arrow_day())
     ours = best(lambda: lake.ticks(symbol, start, end), repeat)
     report.line("query: one symbol-day of ticks", ours, best(duck_day, repeat), "DuckDB",
                 ">= 1x")
     report.line("", ours, best(arrow_day, repeat), "pandas/pyarrow filters", ">= 3x")
 
-    def duck_bars() -> pl.DataFrame:
+    def duck_bars():
         return con.execute(
-            f"SELECT time_bucket(INTERVAL 1 minute, ts) AS ts, symbol, arg_min(price, ts) AS "
+            f"SELECT time_bucket(INTERVAL 1 minute, ts::TIMESTAMPTZ) AS ts, symbol, arg_min(price, ts) AS "
             "open, max(price) AS high, min(price) AS low, arg_max(price, ts) AS close, "
             "sum(size) AS volume, sum(price * size) / sum(size) AS vwap, count(*) AS trades "
-            f"FROM read_parquet('{files}') WHERE symbol = ? GROUP BY 1, 2 ORDER BY 1",
-            [symbol]).pl()
+            f"FROM {files} WHERE symbol = ? GROUP BY 1, 2 ORDER BY 1",
+            [symbol]).to_arrow_table()
 
     def arrow_bars() -> pd.DataFrame:
         df = pd.read_parquet(lake.root / "ticks", columns=["ts", "price", "size"],
@@ -148,23 +150,24 @@ def run(work: Path, ticks_per_session: int, repeat: int) -> None:
         out["volume"] = r["size"].sum()
         return out[r["price"].count() > 0]
 
-    assert lake.bars(symbol, "1m").height == duck_bars().height == len(arrow_bars())
+    assert lake.bars(symbol, "1m").height == duck_bars().num_rows == len(arrow_bars())
     ours = best(lambda: lake.bars(symbol, "1m"), repeat)
     report.line("query: 1-minute bars, one symbol, all days", ours, best(duck_bars, repeat),
                 "DuckDB", ">= 1x")
     report.line("", ours, best(arrow_bars, repeat), "pandas/pyarrow filters", ">= 3x")
 
-    def duck_latest() -> pl.DataFrame:
+    def duck_latest():
         return con.execute(
             f"SELECT symbol, max(ts) AS ts, arg_max(price, ts) AS price, arg_max(size, ts) AS "
-            f"size, arg_max(side, ts) AS side FROM read_parquet('{files}') GROUP BY symbol "
-            "ORDER BY symbol").pl()
+            f"size, arg_max(side, ts) AS side FROM {files} GROUP BY symbol "
+            "ORDER BY symbol").to_arrow_table()
 
     def arrow_latest() -> pd.DataFrame:
-        df = pd.read_parquet(lake.root / "ticks")
-        return df.sort_values("ts").groupby("symbol").tail(1).sort_values("symbol")
+        df = pd.read_parquet(lake.root / "ticks", columns=["ts", "symbol", "price", "size",
+                                                           "side"])
+        return df.sort_values("ts").groupby("symbol", observed=True).tail(1)
 
-    assert lake.latest()["price"].to_list() == duck_latest()["price"].to_list()
+    assert lake.latest()["price"].to_list() == duck_latest()["price"].to_pylist()
     ours = best(lake.latest, repeat)
     report.line("query: latest price of every symbol", ours, best(duck_latest, repeat),
                 "DuckDB", ">= 1x")

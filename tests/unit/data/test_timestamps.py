@@ -100,3 +100,22 @@ def test_parse_duration(text, ns):
 def test_parse_duration_rejects(bad):
     with pytest.raises(ParameterError, match="interval"):
         parse_duration(bad)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+LAYOUTS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%fZ",
+           "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S.%f+05:30"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.datetimes(min_value=dt.datetime(1900, 1, 1),
+                             max_value=dt.datetime(2200, 1, 1)), min_size=1, max_size=30),
+       st.sampled_from(LAYOUTS), st.sampled_from([dt.timezone.utc,
+                                                  dt.timezone(dt.timedelta(hours=-5))]))
+def test_uniform_iso_fast_path_agrees_with_python(values, layout, tz):
+    texts = [v.replace(tzinfo=tz).strftime(layout) for v in values]
+    got = parse_ts_column(pl.Series("ts", texts)).to_physical().to_list()
+    want = [to_utc_ns(t.replace("Z", "+00:00")) for t in texts]
+    assert got == want
