@@ -1,8 +1,9 @@
 """Bars from ticks: time bars of any fixed interval, volume bars, dollar bars; the tick rule.
 
-Two Numba passes over ticks grouped by symbol (each symbol one contiguous, time-ordered run):
-the first gives every tick its bar number, the second aggregates each bar's contiguous ticks.
-Frames from a store arrive grouped already; anything else is sorted by (symbol, ts) first.
+One Numba pass in the caller's row order keeps per-symbol state (symbols are coded to dense
+integers first, see :mod:`cift.data.codes`), so time-interleaved multi-symbol frames are never
+sorted by symbol. The only requirement is that each symbol's ticks are in time order; frames
+that break it are put in time order first (a stable sort on ts).
 
 Bars exist only where there are trades (no empty bars are filled in). A volume or dollar bar
 closes on the tick that brings it to the threshold (ticks are never split); a symbol's last bar
@@ -15,6 +16,7 @@ import numba as nb
 import numpy as np
 import polars as pl
 
+from cift.data.codes import symbol_codes
 from cift.data.schema import BARS, TS
 from cift.data.timestamps import parse_duration
 from cift.errors import DataError, ParameterError
@@ -25,34 +27,48 @@ _TIME, _VOLUME, _DOLLAR = 0, 1, 2
 
 
 @nb.njit(cache=True)
-def _bar_ids(ts, price, size, run_starts, mode, param, origin):
-    """Bar number of every tick; returns (ids, bar count). Runs are symbols."""
+def _bar_ids(codes, n_codes, ts, price, size, mode, param, origin):
+    """Bar number of every tick, numbered in order of each bar's first tick.
+
+    Returns (ids, bar count, in_order); in_order is False (and ids unusable) as soon as one
+    symbol's ticks go back in time.
+    """
     n = ts.shape[0]
     ids = np.empty(n, np.int64)
-    bar = -1
-    for r in range(run_starts.shape[0] - 1):
-        lo, hi = run_starts[r], run_starts[r + 1]
-        bucket = np.int64(0)
-        acc = 0.0
-        for i in range(lo, hi):
-            if mode == _TIME:
-                b = (ts[i] - origin) // param
-                if i == lo or b != bucket:
-                    bar += 1
-                    bucket = b
-            else:
-                if i == lo or acc >= param:
-                    bar += 1
-                    acc = 0.0
-                acc += size[i] if mode == _VOLUME else price[i] * size[i]
-            ids[i] = bar
-    return ids, bar + 1
+    bar = np.full(n_codes, -1, np.int64)  # current bar of each symbol
+    bucket_end = np.zeros(n_codes, np.int64)  # where its time bucket ends (time bars)
+    acc = np.zeros(n_codes)  # its volume or notional so far (volume/dollar bars)
+    last_ts = np.full(n_codes, np.iinfo(np.int64).min)
+    count = 0
+    for i in range(n):
+        k = codes[i]
+        t = ts[i]
+        if t < last_ts[k]:
+            return ids, count, False
+        last_ts[k] = t
+        if mode == _TIME:
+            if bar[k] < 0 or t >= bucket_end[k]:  # a division only when a bar opens
+                bar[k] = count
+                bucket_end[k] = ((t - origin) // param + 1) * param + origin
+                count += 1
+        else:
+            if bar[k] < 0 or acc[k] >= param:
+                bar[k] = count
+                acc[k] = 0.0
+                count += 1
+            acc[k] += size[i] if mode == _VOLUME else price[i] * size[i]
+        ids[i] = bar[k]
+    return ids, count, True
 
 
 @nb.njit(cache=True)
-def _aggregate(ids, n_bars, ts, price, size):
-    """OHLC, volume, vwap, trade count and first row of each bar (ids contiguous, ascending)."""
-    first = np.empty(n_bars, np.int64)
+def _aggregate(ids, n_bars, price, size):
+    """OHLC, volume, vwap, trade count and first row of each bar.
+
+    A bar's ticks need not be contiguous, only in time order: its first tick opens it, its
+    last closes it.
+    """
+    first = np.full(n_bars, -1, np.int64)
     o = np.empty(n_bars)
     h = np.empty(n_bars)
     lo = np.empty(n_bars)
@@ -60,16 +76,14 @@ def _aggregate(ids, n_bars, ts, price, size):
     vol = np.zeros(n_bars)
     notional = np.zeros(n_bars)
     trades = np.zeros(n_bars, np.int64)
-    prev = -1
     for i in range(ids.shape[0]):
         b = ids[i]
         p = price[i]
-        if b != prev:
+        if first[b] < 0:
             first[b] = i
             o[b] = p
             h[b] = p
             lo[b] = p
-            prev = b
         elif p > h[b]:
             h[b] = p
         elif p < lo[b]:
@@ -83,27 +97,25 @@ def _aggregate(ids, n_bars, ts, price, size):
 
 
 @nb.njit(cache=True)
-def _sorted_within_runs(ts, run_starts):
-    for r in range(run_starts.shape[0] - 1):
-        for i in range(run_starts[r] + 1, run_starts[r + 1]):
-            if ts[i] < ts[i - 1]:
-                return False
-    return True
-
-
-@nb.njit(cache=True)
-def _tick_rule(price, side, run_starts):
+def _tick_rule(codes, n_codes, ts, price, side):
+    """Signs by the tick rule with per-symbol state; ok=False if a symbol goes back in time."""
     out = np.empty(price.shape[0], np.int8)
-    for r in range(run_starts.shape[0] - 1):
-        sign = np.int8(0)
-        for i in range(run_starts[r], run_starts[r + 1]):
-            if i > run_starts[r]:
-                if price[i] > price[i - 1]:
-                    sign = np.int8(1)
-                elif price[i] < price[i - 1]:
-                    sign = np.int8(-1)
-            out[i] = side[i] if side[i] != 0 else sign
-    return out
+    last_px = np.full(n_codes, np.nan)
+    sign = np.zeros(n_codes, np.int8)
+    last_ts = np.full(n_codes, np.iinfo(np.int64).min)
+    for i in range(price.shape[0]):
+        k = codes[i]
+        if ts[i] < last_ts[k]:
+            return out, False
+        last_ts[k] = ts[i]
+        p = price[i]
+        if p > last_px[k]:  # False while last_px is NaN (the symbol's first tick)
+            sign[k] = 1
+        elif p < last_px[k]:
+            sign[k] = -1
+        last_px[k] = p
+        out[i] = side[i] if side[i] != 0 else sign[k]
+    return out, True
 
 
 def _check_columns(ticks: pl.DataFrame, needed: tuple[str, ...]) -> None:
@@ -117,37 +129,38 @@ def _check_columns(ticks: pl.DataFrame, needed: tuple[str, ...]) -> None:
                         field="ts")
 
 
-def _run_starts(symbol: pl.Series) -> np.ndarray:
-    """Row index where each run of equal symbols starts, plus the length at the end."""
-    run_id = symbol.rle_id().to_numpy()
-    starts = np.flatnonzero(np.diff(run_id, prepend=-1)).astype(np.int64)
-    return np.append(starts, len(symbol))
+def _in_time_order(ticks: pl.DataFrame, kernel):
+    """Run ``kernel(codes, n_codes, ts)``; if a symbol went back in time, sort by ts and rerun.
 
-
-def _grouped_by_symbol(ticks: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, bool]:
-    """Ticks with each symbol one contiguous ts-ordered run: (frame, run starts, reordered).
-
-    A reordered frame carries ``_row``, each row's index in the input.
+    Returns (frame the result refers to, its ts as int64, kernel result without its ok
+    flag, the sorting permutation or None).
     """
-    starts = _run_starts(ticks.get_column("symbol"))
-    ts = ticks.get_column("ts").to_physical().to_numpy()
-    if len(starts) - 1 == ticks.get_column("symbol").n_unique() and \
-            _sorted_within_runs(ts, starts):
-        return ticks, starts, False
-    ticks = ticks.with_row_index("_row").sort(["symbol", "ts"], maintain_order=True)
-    return ticks, _run_starts(ticks.get_column("symbol")), True
+    order = None
+    for _ in range(2):
+        codes, first = symbol_codes(ticks.get_column("symbol"))
+        ts = ticks.get_column("ts").to_physical().to_numpy()
+        *result, ok = kernel(codes, len(first), ts, ticks)
+        if ok:
+            return ticks, ts, result, order
+        order = np.argsort(ts, kind="stable")
+        ticks = ticks[order]
+    raise AssertionError("unreachable: ticks in time order are in order per symbol")
 
 
 def _bars(ticks: pl.DataFrame, mode: int, param: int | float, origin: int = 0) -> pl.DataFrame:
     _check_columns(ticks, ("ts", "symbol", "price", "size"))
     if ticks.height == 0:
         return pl.DataFrame(schema=BARS)
-    ticks, starts, _ = _grouped_by_symbol(ticks)
-    ts = ticks.get_column("ts").to_physical().to_numpy()
-    price = ticks.get_column("price").cast(pl.Float64).to_numpy()
-    size = ticks.get_column("size").cast(pl.Float64).to_numpy()
-    ids, n_bars = _bar_ids(ts, price, size, starts, mode, param, origin)
-    first, o, h, lo, c, vol, vwap, trades = _aggregate(ids, n_bars, ts, price, size)
+    price = size = None
+
+    def bar_ids(codes, n_codes, ts, frame):
+        nonlocal price, size
+        price = frame.get_column("price").cast(pl.Float64).to_numpy()
+        size = frame.get_column("size").cast(pl.Float64).to_numpy()
+        return _bar_ids(codes, n_codes, ts, price, size, mode, param, origin)
+
+    ticks, ts, (ids, n_bars), _ = _in_time_order(ticks, bar_ids)
+    first, o, h, lo, c, vol, vwap, trades = _aggregate(ids, n_bars, price, size)
     bar_ts = ts[first]
     if mode == _TIME:
         bar_ts = (bar_ts - origin) // param * param + origin
@@ -206,7 +219,9 @@ def tick_rule(price: np.ndarray, side: np.ndarray | None = None) -> np.ndarray:
     side = np.zeros(len(price), np.int8) if side is None else np.ascontiguousarray(side, np.int8)
     if side.shape != price.shape:
         raise ParameterError(f"side: length {len(side)} differs from price length {len(price)}")
-    return _tick_rule(price, side, np.array([0, len(price)], np.int64))
+    n = len(price)
+    out, _ = _tick_rule(np.zeros(n, np.int64), 1, np.zeros(n, np.int64), price, side)
+    return out
 
 
 def apply_tick_rule(ticks: pl.DataFrame) -> pl.DataFrame:
@@ -214,11 +229,14 @@ def apply_tick_rule(ticks: pl.DataFrame) -> pl.DataFrame:
     _check_columns(ticks, ("ts", "symbol", "price", "side"))
     if ticks.height == 0:
         return ticks
-    grouped, starts, reordered = _grouped_by_symbol(ticks)
-    side = _tick_rule(grouped.get_column("price").cast(pl.Float64).to_numpy(),
-                      grouped.get_column("side").cast(pl.Int8).to_numpy(), starts)
-    if reordered:  # scatter back to the caller's row order
+
+    def signs(codes, n_codes, ts, frame):
+        return _tick_rule(codes, n_codes, ts, frame.get_column("price").cast(pl.Float64)
+                          .to_numpy(), frame.get_column("side").cast(pl.Int8).to_numpy())
+
+    _, _, (side,), order = _in_time_order(ticks, signs)
+    if order is not None:  # scatter back to the caller's row order
         out = np.empty_like(side)
-        out[grouped.get_column("_row").to_numpy()] = side
+        out[order] = side
         side = out
     return ticks.with_columns(side=pl.Series(side, dtype=pl.Int8))

@@ -114,3 +114,25 @@ def test_tick_rule_recovers_synthetic_sides(market):
     inferred = apply_tick_rule(unknown)["side"].to_numpy()
     true = market.ticks["side"].to_numpy()
     assert (inferred == true).mean() > 0.6  # trades print at the touch: upticks are mostly buys
+
+
+def test_bars_ignore_row_order_and_symbol_dtype(market):
+    ticks = market.ticks.head(50_000)
+    expected = time_bars(ticks, "1m")
+    shuffled = ticks.sample(fraction=1.0, shuffle=True, seed=3)
+    assert time_bars(shuffled, "1m").equals(expected)
+    by_symbol = ticks.sort("symbol", "ts")
+    assert time_bars(by_symbol, "1m").equals(expected)
+    as_enum = ticks.with_columns(pl.col("symbol").cast(pl.Enum(sorted(ticks["symbol"].unique()))))
+    assert time_bars(as_enum, "1m").equals(expected)
+    assert volume_bars(shuffled, 500).equals(volume_bars(ticks, 500))
+
+
+def test_apply_tick_rule_on_shuffled_rows_matches_time_order(market):
+    ticks = market.ticks.head(20_000).with_columns(side=pl.lit(0, pl.Int8))
+    ticks = ticks.with_row_index("row")
+    expected = apply_tick_rule(ticks)
+    shuffled = ticks.sample(fraction=1.0, shuffle=True, seed=5)
+    got = apply_tick_rule(shuffled)
+    assert got.drop("side").equals(shuffled.drop("side"))  # the caller's row order is kept
+    assert got.sort("row").equals(expected)

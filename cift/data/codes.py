@@ -1,0 +1,92 @@
+"""Dense integer codes for a symbol column, so Numba kernels can keep per-symbol state.
+
+Sorting a time-interleaved multi-symbol frame by (symbol, ts) costs seconds at 10M rows;
+giving each row its symbol's code and keeping per-code state in one pass costs milliseconds.
+Strings are coded through two independent 64-bit hashes: the first assigns codes, the second
+proves that no two symbols shared a first hash (if they ever did, an exact dictionary
+encoding is used instead).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+import polars as pl
+
+from cift.errors import DataError
+
+__all__ = ["symbol_codes"]
+
+
+@nb.njit(cache=True)
+def _codes_from_hashes(h1, h2, cap):
+    """Codes in order of first appearance from an open-addressing table of ``cap`` slots.
+
+    Returns (codes, first row of each code, status): 1 done, 0 one h1 carried two h2 values
+    (a collision), 2 the table is half full (call again with a larger ``cap``).
+    """
+    n = h1.shape[0]
+    mask = cap - 1
+    shift = np.uint64(64 - np.log2(cap))
+    keys = np.zeros(cap, np.uint64)
+    vals = np.full(cap, -1, np.int32)
+    check = np.empty(cap // 2, np.uint64)
+    first = np.empty(cap // 2, np.int64)
+    codes = np.empty(n, np.int32)
+    count = 0
+    for i in range(n):
+        h = h1[i]
+        slot = np.int64((h * np.uint64(0x9E3779B97F4A7C15)) >> shift)  # Fibonacci hashing
+        while vals[slot] >= 0 and keys[slot] != h:
+            slot = (slot + 1) & mask
+        code = vals[slot]
+        if code < 0:
+            if count == cap // 2:
+                return codes, first, 2
+            code = count
+            keys[slot] = h
+            vals[slot] = code
+            check[code] = h2[i]
+            first[code] = i
+            count += 1
+        elif h2[i] != check[code]:
+            return codes, first, 0
+        codes[i] = code
+    return codes, first[:count], 1
+
+
+def _dense_codes(h1: np.ndarray, h2: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    cap = 1024  # a power of two
+    while True:
+        codes, first, status = _codes_from_hashes(h1, h2, cap)
+        if status != 2:
+            return codes, first, status == 1
+        cap *= 16
+
+
+def symbol_codes(symbol: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Code of every row's symbol and the first row of each code.
+
+    Parameters
+    ----------
+    symbol : pl.Series
+        A String, Categorical or Enum column.
+
+    Returns
+    -------
+    (codes, first) : (np.ndarray[int32], np.ndarray[int64])
+        ``codes[i]`` is in ``range(len(first))``; ``symbol[first[k]]`` is the symbol of code
+        ``k``. Codes are numbered in order of first appearance.
+    """
+    if symbol.null_count():
+        raise DataError("symbol has nulls", field="symbol")
+    if symbol.dtype != pl.Categorical and not isinstance(symbol.dtype, pl.Enum):
+        symbol = symbol.cast(pl.String)
+        codes, first, ok = _dense_codes(symbol.hash(seed=0).to_numpy(),
+                                        symbol.hash(seed=0x9E3779B97F4A7C15).to_numpy())
+        if ok:
+            return codes, first
+        symbol = symbol.cast(pl.Categorical)  # exact, slower
+    physical = symbol.to_physical().cast(pl.UInt64).to_numpy()
+    codes, first, _ = _dense_codes(physical, physical)  # dense, in first-appearance order
+    return codes, first
