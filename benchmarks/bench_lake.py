@@ -116,10 +116,10 @@ def run(work: Path, ticks_per_session: int, repeat: int) -> None:
     con.execute("SET TimeZone = 'UTC'")
 
     def duck_day():
-        return con.execute(
+        return con.sql(
             f"SELECT ts, symbol, price, size, side FROM {files} "
             "WHERE symbol = ? AND ts >= ?::TIMESTAMPTZ_NS AND ts < ?::TIMESTAMPTZ_NS ORDER BY ts",
-            [symbol, start, end]).to_arrow_table()
+            params=[symbol, start, end]).to_arrow_table()
 
     def arrow_day() -> pd.DataFrame:
         return pd.read_parquet(lake.root / "ticks", columns=["ts", "symbol", "price", "size",
@@ -135,12 +135,12 @@ def run(work: Path, ticks_per_session: int, repeat: int) -> None:
     report.line("", ours, best(arrow_day, repeat), "pandas/pyarrow filters", ">= 3x")
 
     def duck_bars():
-        return con.execute(
+        return con.sql(
             f"SELECT time_bucket(INTERVAL 1 minute, ts::TIMESTAMPTZ) AS ts, symbol, arg_min(price, ts) AS "
             "open, max(price) AS high, min(price) AS low, arg_max(price, ts) AS close, "
             "sum(size) AS volume, sum(price * size) / sum(size) AS vwap, count(*) AS trades "
             f"FROM {files} WHERE symbol = ? GROUP BY 1, 2 ORDER BY 1",
-            [symbol]).to_arrow_table()
+            params=[symbol]).to_arrow_table()
 
     def arrow_bars() -> pd.DataFrame:
         df = pd.read_parquet(lake.root / "ticks", columns=["ts", "price", "size"],
@@ -157,7 +157,7 @@ def run(work: Path, ticks_per_session: int, repeat: int) -> None:
     report.line("", ours, best(arrow_bars, repeat), "pandas/pyarrow filters", ">= 3x")
 
     def duck_latest():
-        return con.execute(
+        return con.sql(
             f"SELECT symbol, max(ts) AS ts, arg_max(price, ts) AS price, arg_max(size, ts) AS "
             f"size, arg_max(side, ts) AS side FROM {files} GROUP BY symbol "
             "ORDER BY symbol").to_arrow_table()

@@ -44,6 +44,20 @@ def test_symbol_option_and_missing_side(tmp_path):
     assert df["ts"][0].isoformat().startswith("2024-01-02T14:30:00")
 
 
+@pytest.mark.parametrize("text,tz,utc_ns", [
+    # hand-computed: 2024-01-02T14:30:00Z is 1704205800 s after the epoch
+    ("2024-01-02 09:30:00.123456789", "America/New_York", 1704205800_123456789),
+    ("2024-01-02T14:30:00.5Z", None, 1704205800_500000000),
+    ("2024-01-02T15:30:00.000000001+01:00", None, 1704205800_000000001),
+    ("2024-01-02", None, 1704153600_000000000),
+])
+def test_iso_variants_parse_to_exact_utc_ns(tmp_path, text, tz, utc_ns):
+    path = tmp_path / "t.csv"
+    path.write_text(f"ts,symbol,price,size\n{text},A,1.5,1\n")
+    _, df = read_market_file(path, ImportOptions(tz=tz))
+    assert df["ts"].to_physical().to_list() == [utc_ns]
+
+
 def test_numeric_looking_symbols_stay_text(tmp_path):
     path = tmp_path / "hk.csv"
     path.write_text("ts,symbol,price,size,side\n1704205800,0700,300.2,100,1\n")
