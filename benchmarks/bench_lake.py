@@ -93,7 +93,7 @@ def run(work: Path, ticks_per_session: int, repeat: int) -> None:
     # -- CSV import end to end -------------------------------------------------------------
     csv = work / "ticks.csv"
     ticks.write_csv(csv)
-    csv_reps = max(1, repeat - 2)
+    csv_reps = repeat
     ours = best(lambda: cift.Lake(work / f"csv{next(counter)}").ingest(csv), csv_reps)
 
     def pandas_csv() -> None:

@@ -33,7 +33,8 @@ class DemoSummary:
 
     def __str__(self) -> str:
         lines = [
-            f"cift demo: {self.symbols} symbols x {self.sessions} sessions",
+            f"cift demo: {self.symbols} symbols x {self.sessions} "
+            f"session{'s' if self.sessions != 1 else ''}",
             f"  lake       {self.lake}",
             f"  stored     {self.ticks:,} ticks, {self.quotes:,} quotes"
             + (f" ({self.skipped:,} rows already there, skipped)" if self.skipped else ""),
@@ -90,6 +91,6 @@ def run_demo(
             t0 = time.perf_counter()
             runs.append(run_notebook(notebooks_dir() / name, out_dir,
                                      {"store_url": lake.url}, progress=progress))
-            seconds[name.split("_", 1)[0] + " notebook"] = time.perf_counter() - t0
+            seconds["nb " + name.split("_", 1)[0]] = time.perf_counter() - t0
     return DemoSummary(lake.root, market.ticks.height, market.quotes.height,
                        wrote.skipped_rows, symbols, sessions, seconds, tuple(runs))

@@ -83,7 +83,10 @@ def run_notebook(
     try:
         pm.execute_notebook(str(notebook), str(output), parameters=parameters or {},
                             execution_timeout=timeout, progress_bar=progress,
-                            cwd=str(notebook.parent))
+                            cwd=str(notebook.parent),
+                            # the kernel is local and short-lived: its start-up warning about
+                            # unencrypted loopback TCP is noise on the user's terminal
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except pm.PapermillExecutionError as exc:
         raise JobError(f"{notebook.name} failed in cell {exc.exec_count}: {exc.ename}: "
                        f"{exc.evalue} (see {output})") from None

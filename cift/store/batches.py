@@ -19,6 +19,8 @@ import numba as nb
 import numpy as np
 import polars as pl
 
+from cift.data.codes import symbol_codes
+
 __all__ = ["Batch", "Chunk", "staged_file"]
 
 _DAY_NS = 86_400 * 1_000_000_000
@@ -136,9 +138,9 @@ class Batch:
     @classmethod
     def of(cls, df: pl.DataFrame) -> Batch:
         """Split a validated frame (ts, symbol, value columns) into chunks."""
-        names = df.get_column("symbol").unique(maintain_order=True)
-        code = df.get_column("symbol").cast(pl.Enum(names)).to_physical().cast(pl.Int64)
-        code = code.to_numpy()
+        code, first = symbol_codes(df.get_column("symbol"))
+        code = code.astype(np.int64)
+        names = df.get_column("symbol").gather(first)
         ts = df.get_column("ts").to_physical().rechunk().to_numpy()
         index, chunk_code, chunk_day = _chunk_index(code, ts, len(names))
         if len(index) != len(ts):  # sparse (many symbols over many years): sort-based
