@@ -1,0 +1,168 @@
+"""NumPy functions with TA-Lib's function API: same names in lower case, argument order,
+defaults and outputs (a tuple where TA-Lib returns several arrays).
+
+A TA-Lib user switches by changing an import::
+
+    from cift import features as ta      # was: import talib as ta
+    ta.rsi(close, 14); ta.macd(close, 12, 26, 9); ta.bbands(close, 20, 2.0, 2.0)
+
+Inputs are anything ``np.asarray`` takes (NumPy arrays, lists, Polars or pandas Series) of
+numbers, all of one length; outputs are float64 arrays of that length with a NaN warm-up of
+the feature's lookback. Each function is generated from its :class:`FeatureSpec`, so its
+parameters are validated against the registry and errors name the parameter.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+import numpy as np
+
+from cift.features import kernels as k
+from cift.features.registry import REGISTRY, FeatureSpec, Param, raise_param
+
+__all__ = [  # the functions are defined below by _define
+    "adx", "atr", "bbands", "cci", "ema", "logret", "macd", "mfi", "natr", "obv", "roc", "rsi",
+    "sma", "stddev", "stoch", "trange", "var", "vwap", "willr", "wma", "zscore",
+]
+
+_BIG = 100_000  # TA-Lib's upper bound for periods
+_ANY = 3e37  # TA-Lib's bound for real-valued parameters
+
+
+def as_input(value: object, name: str) -> np.ndarray:
+    """A 1-D contiguous float64 array, or a ParameterError naming the input."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # noqa: BLE001 - any failure to convert is the user's input
+        raise_param(name, f"cannot be read as an array ({exc})")
+    if arr.ndim != 1:
+        raise_param(name, f"expected a 1-D array, got {arr.ndim} dimensions")
+    if arr.dtype.kind not in "iuf":
+        raise_param(name, f"expected numbers, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[Param, ...],
+            outputs: tuple[str, ...], lookback: Callable[..., int], summary: str,
+            group: str = "technical", prepare: Callable[[dict], None] | None = None) -> None:
+    spec = FeatureSpec(name, inputs, params, outputs, lookback, summary, group)
+    REGISTRY[name] = spec
+    signature = inspect.Signature(
+        [inspect.Parameter(i, inspect.Parameter.POSITIONAL_OR_KEYWORD) for i in inputs]
+        + [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default)
+           for p in params])
+
+    def feature(*args, **kwargs):
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise_param(name, str(exc))
+        bound.apply_defaults()
+        values = {p.name: p.check(bound.arguments[p.name]) for p in params}
+        if prepare is not None:
+            prepare(values)
+        arrays = [as_input(bound.arguments[i], i) for i in inputs]
+        n = len(arrays[0])
+        for i, arr in zip(inputs[1:], arrays[1:]):
+            if len(arr) != n:
+                raise_param(i, f"length {len(arr)} differs from {inputs[0]}'s {n}")
+        outs = tuple(np.empty(n) for _ in outputs)
+        kernel(*arrays, *(values[p.name] for p in params if p.to_kernel), *outs)
+        gap = min(k.first_nan(a) for a in arrays)  # the NaN policy (kernels.py)
+        if gap < n:
+            for out in outs:
+                out[gap:] = np.nan
+        return outs[0] if len(outs) == 1 else outs
+
+    feature.__name__ = feature.__qualname__ = name
+    feature.__signature__ = signature
+    returns = ", ".join(outputs)
+    feature.__doc__ = (f"{summary}\n\nInputs: {', '.join(inputs)}. Parameters: "
+                       + (", ".join(f"{p.name}={p.default}" for p in params) or "none")
+                       + f". Returns: {returns} (float64, NaN for the first "
+                       f"{lookback(**{p.name: p.default for p in params})} values at the "
+                       "defaults).")
+    feature.spec = spec
+    globals()[name] = feature
+
+
+def _period(default: int, lo: int = 2, name: str = "timeperiod") -> Param:
+    return Param(name, default, lo, _BIG)
+
+
+def _real(name: str, default: float) -> Param:
+    return Param(name, default, -_ANY, _ANY, integer=False)
+
+
+def _sma_only(name: str) -> Param:
+    return Param(name, 0, 0, 0, to_kernel=False)  # TA-Lib's MA types: only 0 (SMA) so far
+
+
+def _macd_order(values: dict) -> None:
+    if values["slowperiod"] < values["fastperiod"]:  # TA-Lib swaps them
+        values["fastperiod"], values["slowperiod"] = values["slowperiod"], values["fastperiod"]
+
+
+_define("sma", k.sma_into, ("real",), (_period(30),), ("real",),
+        lambda timeperiod: timeperiod - 1, "Simple moving average.")
+_define("ema", k.ema_into, ("real",), (_period(30),), ("real",),
+        lambda timeperiod: timeperiod - 1,
+        "Exponential moving average, k = 2/(timeperiod+1), seeded by the SMA of the first values.")
+_define("wma", k.wma_into, ("real",), (_period(30),), ("real",),
+        lambda timeperiod: timeperiod - 1, "Linearly weighted moving average.")
+_define("var", k.var_nbdev_into, ("real",), (_period(5, 1), _real("nbdev", 1.0)), ("real",),
+        lambda timeperiod, nbdev: timeperiod - 1,
+        "Population variance (stable; nbdev is accepted for TA-Lib's signature and ignored "
+        "there too).")
+_define("stddev", k.stddev_into, ("real",), (_period(5), _real("nbdev", 1.0)), ("real",),
+        lambda timeperiod, nbdev: timeperiod - 1,
+        "Population standard deviation times nbdev (stable, exactly 0 on constant windows).")
+_define("bbands", k.bbands_into, ("real",),
+        (_period(20), _real("nbdevup", 2.0), _real("nbdevdn", 2.0), _sma_only("matype")),
+        ("upperband", "middleband", "lowerband"),
+        lambda timeperiod, nbdevup, nbdevdn, matype: timeperiod - 1,
+        "Bollinger bands: SMA +/- nbdev * population standard deviation.")
+_define("rsi", k.rsi_into, ("real",), (_period(14),), ("real",),
+        lambda timeperiod: timeperiod, "Relative strength index (Wilder).")
+_define("macd", k.macd_into, ("real",),
+        (_period(12, name="fastperiod"), _period(26, name="slowperiod"),
+         _period(9, 1, "signalperiod")),
+        ("macd", "macdsignal", "macdhist"),
+        lambda fastperiod, slowperiod, signalperiod: max(fastperiod, slowperiod)
+        + signalperiod - 2,
+        "MACD line, signal line and histogram.", prepare=_macd_order)
+_define("trange", k.trange_into, ("high", "low", "close"), (), ("real",), lambda: 1,
+        "True range.")
+_define("atr", k.atr_into, ("high", "low", "close"), (_period(14, 1),), ("real",),
+        lambda timeperiod: timeperiod, "Average true range (Wilder).")
+_define("natr", k.natr_into, ("high", "low", "close"), (_period(14, 1),), ("real",),
+        lambda timeperiod: timeperiod, "Normalized ATR: ATR / close * 100.")
+_define("roc", k.roc_into, ("real",), (_period(10, 1),), ("real",),
+        lambda timeperiod: timeperiod, "Rate of change: (x / x[-n] - 1) * 100.")
+_define("willr", k.willr_into, ("high", "low", "close"), (_period(14),), ("real",),
+        lambda timeperiod: timeperiod - 1, "Williams' %R.")
+_define("stoch", k.stoch_into, ("high", "low", "close"),
+        (_period(5, 1, "fastk_period"), _period(3, 1, "slowk_period"), _sma_only("slowk_matype"),
+         _period(3, 1, "slowd_period"), _sma_only("slowd_matype")),
+        ("slowk", "slowd"),
+        lambda fastk_period, slowk_period, slowk_matype, slowd_period, slowd_matype:
+        fastk_period + slowk_period + slowd_period - 3,
+        "Slow stochastic oscillator (%K and %D).")
+_define("cci", k.cci_into, ("high", "low", "close"), (_period(14),), ("real",),
+        lambda timeperiod: timeperiod - 1, "Commodity channel index.")
+_define("obv", k.obv_into, ("close", "volume"), (), ("real",), lambda: 0,
+        "On-balance volume.")
+_define("mfi", k.mfi_into, ("high", "low", "close", "volume"), (_period(14),), ("real",),
+        lambda timeperiod: timeperiod, "Money flow index.")
+_define("adx", k.adx_into, ("high", "low", "close"), (_period(14),), ("real",),
+        lambda timeperiod: 2 * timeperiod - 1, "Average directional index (Wilder).")
+_define("zscore", k.zscore_into, ("real",), (_period(20),), ("real",),
+        lambda timeperiod: timeperiod - 1,
+        "Rolling z-score: (x - mean) / population std, 0 on a constant window.", "statistics")
+_define("logret", k.logret_into, ("real",), (), ("real",), lambda: 1,
+        "Log return log(x / previous x).", "statistics")
+_define("vwap", k.vwap_into, ("price", "volume"), (_period(20, 1),), ("real",),
+        lambda timeperiod: timeperiod - 1,
+        "Volume-weighted average price of the last timeperiod ticks.", "statistics")

@@ -1,0 +1,543 @@
+"""Numba kernels of the technical features: NumPy arrays in, a preallocated output filled.
+
+Every kernel follows TA-Lib's algorithm and conventions (SMA-seeded EMA, Wilder smoothing,
+population standard deviation, TA-Lib's lookback: the first ``lookback`` outputs are NaN, and
+its guards: a ratio whose denominator is within 1e-8 of zero gives 0). Rolling variance is the
+one deliberate difference: TA-Lib takes E[x^2] - E[x]^2, which loses digits; here it is a
+windowed Welford update whose rounding error is tracked and which recomputes the window
+exactly before that error can reach 1e-13 of the variance (and gives exactly 0 on a constant
+window).
+
+NaN policy (the API applies it, :func:`first_nan`): from the first NaN in any input on, every
+output is NaN -- what running sums and recursions do anyway (and TA-Lib with them), made
+uniform for the features whose arithmetic would skip or forget a NaN. cift's stores never hold
+NaN prices; fill or drop gaps before computing.
+
+This module imports nothing of cift (DESIGN.md): it is the bottom of the features stack.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+_EPS = 1e-8  # TA-Lib's TA_IS_ZERO: |v| < 1e-8 counts as zero
+_ULP = 2.220446049250313e-16
+
+
+@nb.njit(cache=True, inline="always")
+def _is_zero(v):
+    return -_EPS < v < _EPS
+
+
+@nb.njit(cache=True)
+def first_nan(x):
+    """Index of the first NaN in x, or len(x)."""
+    for i in range(x.shape[0]):
+        if x[i] != x[i]:
+            return i
+    return x.shape[0]
+
+
+@nb.njit(cache=True)
+def sma_into(x, p, out):
+    """Simple moving average; lookback p-1."""
+    n = x.shape[0]
+    out[: min(p - 1, n)] = np.nan
+    if n < p:
+        return
+    total = 0.0
+    for i in range(p - 1):
+        total += x[i]
+    for i in range(p - 1, n):
+        total += x[i]
+        out[i] = total / p
+        total -= x[i - p + 1]
+
+
+@nb.njit(cache=True)
+def ema_from(x, start, p, k, out):
+    """EMA whose first output, at ``start``, is the mean of the p values ending there."""
+    n = x.shape[0]
+    out[: min(start, n)] = np.nan
+    if start >= n:
+        return
+    total = 0.0
+    for i in range(start - p + 1, start + 1):
+        total += x[i]
+    prev = total / p
+    out[start] = prev
+    for i in range(start + 1, n):
+        prev = (x[i] - prev) * k + prev
+        out[i] = prev
+
+
+@nb.njit(cache=True)
+def ema_into(x, p, out):
+    """Exponential moving average (k = 2/(p+1)), seeded by the SMA of the first p; lookback p-1."""
+    ema_from(x, p - 1, p, 2.0 / (p + 1), out)
+
+
+@nb.njit(cache=True)
+def wma_into(x, p, out):
+    """Linearly weighted moving average (weights 1..p, newest heaviest); lookback p-1."""
+    n = x.shape[0]
+    out[: min(p - 1, n)] = np.nan
+    if n < p:
+        return
+    divider = p * (p + 1) / 2.0
+    weighted = 0.0  # sum of (j+1) * x over the window before the newest value
+    plain = 0.0  # plain sum of the same values
+    for j in range(p - 1):
+        weighted += (j + 1) * x[j]
+        plain += x[j]
+    for i in range(p - 1, n):
+        v = x[i]
+        weighted += p * v
+        plain += v
+        out[i] = weighted / divider
+        weighted -= plain  # every weight drops by one ...
+        plain -= x[i - p + 1]  # ... and the oldest value leaves
+
+
+@nb.njit(cache=True)
+def _window_moments(x, lo, hi, shift):
+    """Mean of x[lo:hi] - shift and the sum of squared deviations (corrected two-pass).
+
+    Working on values minus a nearby ``shift`` keeps the mean small, so its rounding does not
+    swamp deviations that are tiny next to the values (1e9 +/- 1e-3, say).
+    """
+    m = hi - lo
+    total = 0.0
+    for i in range(lo, hi):
+        total += x[i] - shift
+    mean = total / m
+    resid = 0.0
+    for i in range(lo, hi):
+        resid += (x[i] - shift) - mean
+    mean += resid / m
+    m2 = 0.0
+    for i in range(lo, hi):
+        d = (x[i] - shift) - mean
+        m2 += d * d
+    return mean, m2
+
+
+@nb.njit(cache=True)
+def var_into(x, p, out):
+    """Population variance over p values; lookback p-1. Stable (see the module docstring)."""
+    n = x.shape[0]
+    out[: min(p - 1, n)] = np.nan
+    if n < p:
+        return
+    shift = x[p - 1]
+    mean, m2 = _window_moments(x, 0, p, shift)  # mean of x - shift
+    err = 0.0  # bound on the rounding error m2 has gathered since it was last exact
+    drift = 0.0  # bound on the error of mean since then
+    run = 1  # length of the run of equal values ending at i
+    for j in range(1, p):
+        run = run + 1 if x[j] == x[j - 1] else 1
+    for i in range(p - 1, n):
+        if i >= p:
+            xin = x[i] - shift
+            xout = x[i - p] - shift
+            run = run + 1 if x[i] == x[i - 1] else 1
+            d = xin - xout
+            new_mean = mean + d / p
+            a = xin - new_mean
+            b = xout - mean
+            m2 += d * (a + b)
+            err += 4.0 * _ULP * (abs(d) * (abs(a) + abs(b)) + abs(m2))
+            drift += 2.0 * _ULP * (abs(new_mean) + abs(d) / p + abs(xin))
+            mean = new_mean
+            if run >= p:
+                shift = x[i]
+                mean = 0.0
+                m2 = 0.0
+                err = 0.0
+                drift = 0.0
+            elif not (err + p * drift * drift <= 1e-13 * m2):  # also catches NaN
+                shift = x[i]
+                mean, m2 = _window_moments(x, i - p + 1, i + 1, shift)
+                err = 0.0
+                drift = 0.0
+        out[i] = m2 / p if m2 > 0.0 else (0.0 if m2 == m2 else m2)
+
+
+@nb.njit(cache=True)
+def var_nbdev_into(x, p, nbdev, out):
+    """TA-Lib's VAR signature: nbdev is accepted and, as there, not applied."""
+    var_into(x, p, out)
+
+
+@nb.njit(cache=True)
+def stddev_into(x, p, nbdev, out):
+    """Population standard deviation over p values times nbdev; lookback p-1."""
+    var_into(x, p, out)
+    for i in range(p - 1, x.shape[0]):
+        out[i] = np.sqrt(out[i]) * nbdev
+
+
+@nb.njit(cache=True)
+def bbands_into(x, p, up, dn, upper, middle, lower):
+    """Bollinger bands around the SMA: middle +/- nbdev * population std; lookback p-1."""
+    sma_into(x, p, middle)
+    stddev_into(x, p, 1.0, lower)
+    upper[: min(p - 1, x.shape[0])] = np.nan
+    for i in range(p - 1, x.shape[0]):
+        s = lower[i]
+        upper[i] = middle[i] + up * s
+        lower[i] = middle[i] - dn * s
+
+
+@nb.njit(cache=True)
+def rsi_into(x, p, out):
+    """Relative strength index with Wilder smoothing; lookback p."""
+    n = x.shape[0]
+    out[: min(p, n)] = np.nan
+    if n <= p:
+        return
+    gain = 0.0
+    loss = 0.0
+    for i in range(1, p + 1):
+        d = x[i] - x[i - 1]
+        if d < 0:
+            loss -= d
+        else:
+            gain += d
+    gain /= p
+    loss /= p
+    total = gain + loss
+    out[p] = 0.0 if _is_zero(total) else 100.0 * (gain / total)
+    for i in range(p + 1, n):
+        d = x[i] - x[i - 1]
+        gain *= p - 1
+        loss *= p - 1
+        if d < 0:
+            loss -= d
+        else:
+            gain += d
+        gain /= p
+        loss /= p
+        total = gain + loss
+        out[i] = 0.0 if _is_zero(total) else 100.0 * (gain / total)
+
+
+@nb.njit(cache=True)
+def macd_into(x, fast, slow, signal, line, sig, hist):
+    """MACD line (fast EMA - slow EMA), its signal EMA and the histogram; lookback
+    slow + signal - 2. Both EMAs start where the slow one can (TA-Lib's alignment)."""
+    n = x.shape[0]
+    start = slow - 1
+    ema_from(x, start, fast, 2.0 / (fast + 1), line)
+    ema_from(x, start, slow, 2.0 / (slow + 1), hist)  # scratch for the slow EMA
+    for i in range(start, n):
+        line[i] -= hist[i]
+    first = start + signal - 1
+    if first >= n:
+        line[:] = np.nan
+        sig[:] = np.nan
+        hist[:] = np.nan
+        return
+    ema_from(line, first, signal, 2.0 / (signal + 1), sig)
+    line[:first] = np.nan
+    hist[:first] = np.nan
+    for i in range(first, n):
+        hist[i] = line[i] - sig[i]
+
+
+@nb.njit(cache=True, inline="always")
+def _true_range(h, lo, prev_close):
+    r = h - lo
+    a = abs(prev_close - h)
+    if a > r:
+        r = a
+    a = abs(prev_close - lo)
+    if a > r:
+        r = a
+    return r
+
+
+@nb.njit(cache=True)
+def trange_into(high, low, close, out):
+    """True range; lookback 1."""
+    n = close.shape[0]
+    if n:
+        out[0] = np.nan
+    for i in range(1, n):
+        out[i] = _true_range(high[i], low[i], close[i - 1])
+
+
+@nb.njit(cache=True)
+def atr_into(high, low, close, p, out):
+    """Average true range with Wilder smoothing, seeded by the mean of the first p; lookback p."""
+    n = close.shape[0]
+    out[: min(p, n)] = np.nan
+    if n <= p:
+        return
+    total = 0.0
+    for i in range(1, p + 1):
+        total += _true_range(high[i], low[i], close[i - 1])
+    prev = total / p
+    out[p] = prev
+    for i in range(p + 1, n):
+        prev = (prev * (p - 1) + _true_range(high[i], low[i], close[i - 1])) / p
+        out[i] = prev
+
+
+@nb.njit(cache=True)
+def natr_into(high, low, close, p, out):
+    """ATR as a percentage of the close; lookback p."""
+    atr_into(high, low, close, p, out)
+    for i in range(p, close.shape[0]):
+        c = close[i]
+        out[i] = 0.0 if _is_zero(c) else out[i] / c * 100.0
+
+
+@nb.njit(cache=True)
+def roc_into(x, p, out):
+    """Rate of change in percent, (x / x[-p] - 1) * 100; lookback p."""
+    n = x.shape[0]
+    out[: min(p, n)] = np.nan
+    for i in range(p, n):
+        prev = x[i - p]
+        out[i] = (x[i] / prev - 1.0) * 100.0 if prev != 0.0 else 0.0
+
+
+@nb.njit(cache=True, inline="always")
+def _highest(x, lo, hi, at, value):
+    """Max of x[lo:hi+1] given the last max (at index ``at``); rescans only when it left."""
+    if at < lo:
+        at = lo
+        value = x[lo]
+        for j in range(lo + 1, hi + 1):
+            if x[j] >= value:
+                value = x[j]
+                at = j
+    elif x[hi] >= value:
+        value = x[hi]
+        at = hi
+    return at, value
+
+
+@nb.njit(cache=True, inline="always")
+def _lowest(x, lo, hi, at, value):
+    if at < lo:
+        at = lo
+        value = x[lo]
+        for j in range(lo + 1, hi + 1):
+            if x[j] <= value:
+                value = x[j]
+                at = j
+    elif x[hi] <= value:
+        value = x[hi]
+        at = hi
+    return at, value
+
+
+@nb.njit(cache=True)
+def willr_into(high, low, close, p, out):
+    """Williams' %R over p bars, in [-100, 0]; lookback p-1."""
+    n = close.shape[0]
+    out[: min(p - 1, n)] = np.nan
+    hi_at, hi_v, lo_at, lo_v = -1, 0.0, -1, 0.0
+    for i in range(p - 1, n):
+        hi_at, hi_v = _highest(high, i - p + 1, i, hi_at, hi_v)
+        lo_at, lo_v = _lowest(low, i - p + 1, i, lo_at, lo_v)
+        diff = (hi_v - lo_v) / -100.0
+        out[i] = (hi_v - close[i]) / diff if diff != 0.0 else 0.0
+
+
+@nb.njit(cache=True)
+def stoch_into(high, low, close, fastk_p, slowk_p, slowd_p, slowk, slowd):
+    """Slow stochastic: %K smoothed by an SMA of slowk_p, %D an SMA of that; lookback
+    fastk_p + slowk_p + slowd_p - 3."""
+    n = close.shape[0]
+    fastk = np.empty(n)
+    fastk[: min(fastk_p - 1, n)] = np.nan
+    hi_at, hi_v, lo_at, lo_v = -1, 0.0, -1, 0.0
+    for i in range(fastk_p - 1, n):
+        hi_at, hi_v = _highest(high, i - fastk_p + 1, i, hi_at, hi_v)
+        lo_at, lo_v = _lowest(low, i - fastk_p + 1, i, lo_at, lo_v)
+        diff = (hi_v - lo_v) / 100.0
+        fastk[i] = (close[i] - lo_v) / diff if diff != 0.0 else 0.0
+    k0 = fastk_p - 1
+    slowk[: min(k0, n)] = np.nan
+    if k0 < n:
+        sma_into(fastk[k0:], slowk_p, slowk[k0:])
+    d0 = k0 + slowk_p - 1
+    if d0 < n:
+        sma_into(slowk[d0:], slowd_p, slowd[d0:])
+    slowd[: min(d0, n)] = np.nan
+    first = min(d0 + slowd_p - 1, n)
+    slowk[:first] = np.nan
+
+
+@nb.njit(cache=True)
+def cci_into(high, low, close, p, out):
+    """Commodity channel index: (tp - SMA(tp)) / (0.015 * mean deviation); lookback p-1.
+
+    The window's mean is summed afresh with its deviation (both O(p), as in TA-Lib), and a
+    deviation within 1e-8 of zero gives 0 (a constant window is 0, not a ratio of roundings).
+    """
+    n = close.shape[0]
+    out[: min(p - 1, n)] = np.nan
+    tp = np.empty(n)
+    for i in range(n):
+        tp[i] = (high[i] + low[i] + close[i]) / 3.0
+    for i in range(p - 1, n):
+        total = 0.0
+        for j in range(i - p + 1, i + 1):
+            total += tp[j]
+        mean = total / p
+        dev = 0.0
+        for j in range(i - p + 1, i + 1):
+            dev += abs(tp[j] - mean)
+        d = tp[i] - mean
+        out[i] = 0.0 if _is_zero(d) or _is_zero(dev) else d / (0.015 * (dev / p))
+
+
+@nb.njit(cache=True)
+def obv_into(close, volume, out):
+    """On-balance volume, starting at the first volume; lookback 0."""
+    n = close.shape[0]
+    if n == 0:
+        return
+    total = volume[0]
+    out[0] = total
+    for i in range(1, n):
+        if close[i] > close[i - 1]:
+            total += volume[i]
+        elif close[i] < close[i - 1]:
+            total -= volume[i]
+        out[i] = total
+
+
+@nb.njit(cache=True)
+def mfi_into(high, low, close, volume, p, out):
+    """Money flow index over p bars; lookback p. Below 1 unit of total flow it gives 0."""
+    n = close.shape[0]
+    out[: min(p, n)] = np.nan
+    if n <= p:
+        return
+    pos = np.zeros(p)  # ring buffers of the last p positive / negative flows
+    neg = np.zeros(p)
+    pos_sum = 0.0
+    neg_sum = 0.0
+    prev_tp = (high[0] + low[0] + close[0]) / 3.0
+    for i in range(1, n):
+        tp = (high[i] + low[i] + close[i]) / 3.0
+        flow = tp * volume[i]
+        slot = i % p
+        pos_sum -= pos[slot]
+        neg_sum -= neg[slot]
+        # a change below 1e-12 of the price is rounding (h+l+c of equal sums in another
+        # order, common on a tick grid), not a move
+        move = tp - prev_tp
+        tie = abs(move) <= 1e-12 * abs(tp)
+        pos[slot] = flow if move > 0 and not tie else 0.0
+        neg[slot] = flow if move < 0 and not tie else 0.0
+        pos_sum += pos[slot]
+        neg_sum += neg[slot]
+        prev_tp = tp
+        if i >= p:
+            total = pos_sum + neg_sum
+            out[i] = 0.0 if total < 1.0 else 100.0 * (pos_sum / total)
+
+
+@nb.njit(cache=True, inline="always")
+def _directional(h, lo, prev_h, prev_lo):
+    """(+DM, -DM) of one bar."""
+    up = h - prev_h
+    down = prev_lo - lo
+    if down > 0 and up < down:
+        return 0.0, down
+    if up > 0 and up > down:
+        return up, 0.0
+    return 0.0, 0.0
+
+
+@nb.njit(cache=True)
+def adx_into(high, low, close, p, out):
+    """Average directional index with Wilder smoothing; lookback 2p-1."""
+    n = close.shape[0]
+    first = 2 * p - 1
+    out[: min(first, n)] = np.nan
+    if n <= first:
+        return
+    plus = 0.0
+    minus = 0.0
+    tr = 0.0
+    for i in range(1, p):
+        dp, dm = _directional(high[i], low[i], high[i - 1], low[i - 1])
+        plus += dp
+        minus += dm
+        tr += _true_range(high[i], low[i], close[i - 1])
+    adx = 0.0
+    for i in range(p, n):
+        dp, dm = _directional(high[i], low[i], high[i - 1], low[i - 1])
+        plus = plus - plus / p + dp
+        minus = minus - minus / p + dm
+        tr = tr - tr / p + _true_range(high[i], low[i], close[i - 1])
+        dx = np.nan
+        if not _is_zero(tr):
+            plus_di = 100.0 * (plus / tr)
+            minus_di = 100.0 * (minus / tr)
+            s = plus_di + minus_di
+            if not _is_zero(s):
+                dx = 100.0 * (abs(minus_di - plus_di) / s)
+        if i < first:
+            if dx == dx:
+                adx += dx
+        elif i == first:
+            if dx == dx:
+                adx += dx
+            adx /= p
+            out[i] = adx
+        else:
+            if dx == dx:
+                adx = (adx * (p - 1) + dx) / p
+            out[i] = adx
+
+
+@nb.njit(cache=True)
+def zscore_into(x, p, out):
+    """(x - SMA) / population std over p values, 0 on a constant window; lookback p-1."""
+    var_into(x, p, out)
+    n = x.shape[0]
+    total = 0.0
+    for i in range(min(p - 1, n)):
+        total += x[i]
+    for i in range(p - 1, n):
+        total += x[i]
+        sd = np.sqrt(out[i])
+        out[i] = (x[i] - total / p) / sd if sd > 0.0 else (0.0 if sd == 0.0 else sd)
+        total -= x[i - p + 1]
+
+
+@nb.njit(cache=True)
+def logret_into(x, out):
+    """Log return log(x / x[-1]); lookback 1."""
+    n = x.shape[0]
+    if n:
+        out[0] = np.nan
+    for i in range(1, n):
+        out[i] = np.log(x[i] / x[i - 1])
+
+
+@nb.njit(cache=True)
+def vwap_into(price, volume, p, out):
+    """Volume-weighted average price of the last p ticks (NaN if they hold no volume);
+    lookback p-1."""
+    n = price.shape[0]
+    out[: min(p - 1, n)] = np.nan
+    notional = 0.0
+    vol = 0.0
+    for i in range(n):
+        notional += price[i] * volume[i]
+        vol += volume[i]
+        if i >= p - 1:
+            out[i] = notional / vol if vol != 0.0 else np.nan
+            j = i - p + 1
+            notional -= price[j] * volume[j]
+            vol -= volume[j]

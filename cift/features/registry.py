@@ -1,0 +1,72 @@
+"""What each feature is: inputs, parameters with their valid ranges, warm-up, outputs.
+
+Strategies and widgets list features from here (:func:`describe`); the NumPy API validates
+every call against the same specs, so a bad window is a :class:`ParameterError` naming the
+parameter, never a Numba typing traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from cift.errors import ParameterError
+
+__all__ = ["FeatureSpec", "Param", "REGISTRY", "describe"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: its default and the closed range [lo, hi] it must lie in."""
+
+    name: str
+    default: int | float
+    lo: float
+    hi: float
+    integer: bool = True
+    to_kernel: bool = True  # False: validated for TA-Lib's signature, not passed on
+
+    def check(self, value: object) -> int | float:
+        """The value, validated (ints for integer parameters)."""
+        kind = "an integer" if self.integer else "a number"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                self.integer and not float(value).is_integer()):
+            raise_param(self.name, f"expected {kind}, got {value!r}")
+        if not self.lo <= value <= self.hi:
+            span = f"{self.lo:g}" if self.lo == self.hi else f"[{self.lo:g}, {self.hi:g}]"
+            raise_param(self.name, f"expected {kind} in {span}, got {value!r}")
+        return int(value) if self.integer else float(value)
+
+
+def raise_param(name: str, message: str) -> None:
+    raise ParameterError(f"{name}: {message}")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """A feature: name, input arrays, parameters, outputs, and its warm-up length."""
+
+    name: str
+    inputs: tuple[str, ...]
+    params: tuple[Param, ...]
+    outputs: tuple[str, ...]
+    lookback: Callable[..., int]  # called with the parameters by name
+    summary: str
+    group: str = "technical"
+
+
+REGISTRY: dict[str, FeatureSpec] = {}
+
+
+def describe() -> pl.DataFrame:
+    """Every feature: name, group, inputs, parameters (name=default [lo, hi]), outputs, summary."""
+    rows = [{
+        "name": s.name, "group": s.group, "inputs": ", ".join(s.inputs),
+        "params": ", ".join(f"{p.name}={p.default} [{p.lo:g}, {p.hi:g}]" for p in s.params),
+        "outputs": ", ".join(s.outputs),
+        "lookback": s.lookback(**{p.name: p.default for p in s.params}),
+        "summary": s.summary,
+    } for s in sorted(REGISTRY.values(), key=lambda s: (s.group, s.name))]
+    return pl.DataFrame(rows)

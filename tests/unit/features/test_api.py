@@ -1,0 +1,75 @@
+"""The NumPy API: TA-Lib's call shapes, validation that names the parameter, the registry."""
+
+import inspect
+
+import numpy as np
+import polars as pl
+import pytest
+import talib
+from talib import abstract
+
+from cift import features as ta
+from cift.errors import CiftError, ParameterError
+
+
+def test_signatures_mirror_talib_names_order_and_defaults():
+    for name, spec in ta.REGISTRY.items():
+        if spec.group != "technical":
+            continue
+        ours = inspect.signature(getattr(ta, name))
+        theirs = abstract.Function(name.upper())
+        assert list(ours.parameters)[: len(spec.inputs)] == list(spec.inputs)
+        defaults = {k: p.default for k, p in ours.parameters.items()
+                    if p.default is not inspect.Parameter.empty}
+        assert defaults == dict(theirs.parameters), name
+
+
+def test_inputs_of_any_array_like():
+    x = np.linspace(1, 2, 50)
+    ref = ta.ema(x, 10)
+    for like in (x.tolist(), pl.Series(x), x.astype(np.float32).astype(np.float64),
+                 np.arange(50)):
+        out = ta.ema(like, 10)
+        assert out.dtype == np.float64 and out.shape == (50,)
+    np.testing.assert_array_equal(ta.ema(pl.Series(x), 10), ref)
+    np.testing.assert_array_equal(ta.sma(x[::2], 5), ta.sma(np.ascontiguousarray(x[::2]), 5))
+
+
+def test_short_input_is_all_nan_and_empty_is_empty():
+    assert np.isnan(ta.rsi(np.arange(5.0), 14)).all()
+    assert ta.sma(np.array([]), 3).shape == (0,)
+    assert np.isnan(ta.macd(np.arange(30.0))[0]).all()
+
+
+@pytest.mark.parametrize("call,param", [
+    (lambda: ta.sma(np.ones(10), 0), "timeperiod"),
+    (lambda: ta.sma(np.ones(10), -3), "timeperiod"),
+    (lambda: ta.ema(np.ones(10), 2.5), "timeperiod"),
+    (lambda: ta.ema(np.ones(10), "20"), "timeperiod"),
+    (lambda: ta.rsi(np.ones(10), True), "timeperiod"),
+    (lambda: ta.bbands(np.ones(10), 5, 2.0, 2.0, 1), "matype"),
+    (lambda: ta.rsi(["a", "b"], 2), "real"),
+    (lambda: ta.rsi(np.ones((3, 3)), 2), "real"),
+    (lambda: ta.atr(np.ones(5), np.ones(4), np.ones(5)), "low"),
+    (lambda: ta.macd(np.ones(40), 12, 26, 9, 4), "macd"),
+    (lambda: ta.sma(np.ones(10), timeperod=3), "sma"),
+])
+def test_bad_input_names_the_parameter(call, param):
+    with pytest.raises(ParameterError, match=f"^{param}:") as e:
+        call()
+    assert isinstance(e.value, CiftError) and isinstance(e.value, ValueError)
+
+
+def test_describe_lists_every_feature():
+    table = ta.describe()
+    assert set(table["name"]) == set(ta.REGISTRY) >= {"sma", "rsi", "macd", "bbands", "adx"}
+    rsi = table.filter(pl.col("name") == "rsi").row(0, named=True)
+    assert rsi["lookback"] == abstract.Function("RSI").lookback == 14
+    assert rsi["params"] == "timeperiod=14 [2, 100000]"
+
+
+def test_lookbacks_match_talib_at_defaults():
+    for name, spec in ta.REGISTRY.items():
+        if spec.group == "technical":
+            lookback = spec.lookback(**{p.name: p.default for p in spec.params})
+            assert lookback == abstract.Function(name.upper()).lookback, name

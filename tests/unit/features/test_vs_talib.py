@@ -1,0 +1,63 @@
+"""Every technical feature against TA-Lib (the C library, from the PyPI ta-lib wheel)."""
+
+import numpy as np
+import pytest
+import talib
+
+from cift import features as ta
+
+# name -> (cift call, TA-Lib call), both taking the OHLCV dict
+CASES = {
+    "sma": (lambda d: ta.sma(d["close"], 20), lambda d: talib.SMA(d["close"], 20)),
+    "ema": (lambda d: ta.ema(d["close"], 20), lambda d: talib.EMA(d["close"], 20)),
+    "ema default": (lambda d: ta.ema(d["close"]), lambda d: talib.EMA(d["close"])),
+    "wma": (lambda d: ta.wma(d["close"], 15), lambda d: talib.WMA(d["close"], 15)),
+    "var": (lambda d: ta.var(d["close"], 10), lambda d: talib.VAR(d["close"], 10)),
+    "stddev": (lambda d: ta.stddev(d["close"], 20, 1.5),
+               lambda d: talib.STDDEV(d["close"], 20, 1.5)),
+    "bbands": (lambda d: ta.bbands(d["close"], 20, 2.0, 1.5),
+               lambda d: talib.BBANDS(d["close"], 20, 2.0, 1.5)),
+    "rsi": (lambda d: ta.rsi(d["close"], 14), lambda d: talib.RSI(d["close"], 14)),
+    "macd": (lambda d: ta.macd(d["close"], 12, 26, 9), lambda d: talib.MACD(d["close"], 12, 26, 9)),
+    "macd swapped": (lambda d: ta.macd(d["close"], 26, 12, 5),
+                     lambda d: talib.MACD(d["close"], 26, 12, 5)),
+    "trange": (lambda d: ta.trange(d["high"], d["low"], d["close"]),
+               lambda d: talib.TRANGE(d["high"], d["low"], d["close"])),
+    "atr": (lambda d: ta.atr(d["high"], d["low"], d["close"], 14),
+            lambda d: talib.ATR(d["high"], d["low"], d["close"], 14)),
+    "natr": (lambda d: ta.natr(d["high"], d["low"], d["close"], 7),
+             lambda d: talib.NATR(d["high"], d["low"], d["close"], 7)),
+    "roc": (lambda d: ta.roc(d["close"], 10), lambda d: talib.ROC(d["close"], 10)),
+    "willr": (lambda d: ta.willr(d["high"], d["low"], d["close"], 14),
+              lambda d: talib.WILLR(d["high"], d["low"], d["close"], 14)),
+    "stoch": (lambda d: ta.stoch(d["high"], d["low"], d["close"], 14, 3, 0, 5, 0),
+              lambda d: talib.STOCH(d["high"], d["low"], d["close"], 14, 3, 0, 5, 0)),
+    "cci": (lambda d: ta.cci(d["high"], d["low"], d["close"], 14),
+            lambda d: talib.CCI(d["high"], d["low"], d["close"], 14)),
+    "obv": (lambda d: ta.obv(d["close"], d["volume"]), lambda d: talib.OBV(d["close"], d["volume"])),
+    "mfi": (lambda d: ta.mfi(d["high"], d["low"], d["close"], d["volume"], 14),
+            lambda d: talib.MFI(d["high"], d["low"], d["close"], d["volume"], 14)),
+    "adx": (lambda d: ta.adx(d["high"], d["low"], d["close"], 14),
+            lambda d: talib.ADX(d["high"], d["low"], d["close"], 14)),
+}
+
+
+def assert_matches(ours, theirs, rtol=1e-9):
+    """Identical NaN prefix; then within rtol, relative to each value or to the series' scale
+    (an oscillator near 0 is compared at the scale of its range)."""
+    ours, theirs = np.atleast_2d(np.asarray(ours)), np.atleast_2d(np.asarray(theirs))
+    assert ours.shape == theirs.shape
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        scale = np.nanmax(np.abs(b), initial=0.0)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_matches_talib(name, ohlcv):
+    ours, theirs = CASES[name]
+    gap = int(np.isnan(ohlcv["close"]).argmax()) or len(ohlcv["close"])
+    got = np.atleast_2d(np.asarray(ours(ohlcv)))
+    # before the first NaN: TA-Lib's values; from it on: NaN (cift's NaN policy)
+    assert_matches(got[:, :gap], theirs({c: v[:gap] for c, v in ohlcv.items()}))
+    assert np.isnan(got[:, gap:]).all()
