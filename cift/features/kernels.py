@@ -67,8 +67,11 @@ def ema_from(x, start, p, k, out):
         total += x[i]
     prev = total / p
     out[start] = prev
+    keep = 1.0 - k
     for i in range(start + 1, n):
-        prev = (x[i] - prev) * k + prev
+        # prev*(1-k) + x*k: the x*k product is off the critical path, so the recursion costs
+        # one multiply-add per step instead of subtract-multiply-add
+        prev = prev * keep + x[i] * k
         out[i] = prev
 
 
@@ -131,6 +134,7 @@ def var_into(x, p, out):
     if n < p:
         return
     shift = x[p - 1]
+    inv_p = 1.0 / p
     mean, m2 = _window_moments(x, 0, p, shift)  # mean of x - shift
     err = 0.0  # bound on the rounding error m2 has gathered since it was last exact
     drift = 0.0  # bound on the error of mean since then
@@ -143,12 +147,12 @@ def var_into(x, p, out):
             xout = x[i - p] - shift
             run = run + 1 if x[i] == x[i - 1] else 1
             d = xin - xout
-            new_mean = mean + d / p
+            new_mean = mean + d * inv_p
             a = xin - new_mean
             b = xout - mean
             m2 += d * (a + b)
             err += 4.0 * _ULP * (abs(d) * (abs(a) + abs(b)) + abs(m2))
-            drift += 2.0 * _ULP * (abs(new_mean) + abs(d) / p + abs(xin))
+            drift += 2.0 * _ULP * (abs(new_mean) + abs(d) * inv_p + abs(xin))
             mean = new_mean
             if run >= p:
                 shift = x[i]
@@ -161,7 +165,7 @@ def var_into(x, p, out):
                 mean, m2 = _window_moments(x, i - p + 1, i + 1, shift)
                 err = 0.0
                 drift = 0.0
-        out[i] = m2 / p if m2 > 0.0 else (0.0 if m2 == m2 else m2)
+        out[i] = m2 * inv_p if m2 > 0.0 else (0.0 if m2 == m2 else m2)
 
 
 @nb.njit(cache=True)
@@ -209,53 +213,62 @@ def rsi_into(x, p, out):
     loss /= p
     total = gain + loss
     out[p] = 0.0 if _is_zero(total) else 100.0 * (gain / total)
+    keep = (p - 1) / p  # Wilder smoothing by multiplications: no division in the recursion
+    add = 1.0 / p
     for i in range(p + 1, n):
         d = x[i] - x[i - 1]
-        gain *= p - 1
-        loss *= p - 1
-        if d < 0:
-            loss -= d
-        else:
-            gain += d
-        gain /= p
-        loss /= p
+        # branch-free: a random walk's signs would mispredict every other step
+        gain = gain * keep + max(d, 0.0) * add
+        loss = loss * keep + max(-d, 0.0) * add
         total = gain + loss
         out[i] = 0.0 if _is_zero(total) else 100.0 * (gain / total)
 
 
 @nb.njit(cache=True)
 def macd_into(x, fast, slow, signal, line, sig, hist):
-    """MACD line (fast EMA - slow EMA), its signal EMA and the histogram; lookback
-    slow + signal - 2. Both EMAs start where the slow one can (TA-Lib's alignment)."""
+    """MACD line (fast EMA - slow EMA), its signal EMA and the histogram, in one pass;
+    lookback slow + signal - 2. Both EMAs start where the slow one can (TA-Lib's alignment:
+    the fast one is seeded by the mean of the ``fast`` values ending there)."""
     n = x.shape[0]
     start = slow - 1
-    ema_from(x, start, fast, 2.0 / (fast + 1), line)
-    ema_from(x, start, slow, 2.0 / (slow + 1), hist)  # scratch for the slow EMA
-    for i in range(start, n):
-        line[i] -= hist[i]
     first = start + signal - 1
+    line[: min(first, n)] = np.nan
+    sig[: min(first, n)] = np.nan
+    hist[: min(first, n)] = np.nan
     if first >= n:
-        line[:] = np.nan
-        sig[:] = np.nan
-        hist[:] = np.nan
         return
-    ema_from(line, first, signal, 2.0 / (signal + 1), sig)
-    line[:first] = np.nan
-    hist[:first] = np.nan
-    for i in range(first, n):
-        hist[i] = line[i] - sig[i]
+    kf, ks, kg = 2.0 / (fast + 1), 2.0 / (slow + 1), 2.0 / (signal + 1)
+    f_total = 0.0
+    s_total = 0.0
+    for i in range(start - slow + 1, start + 1):
+        s_total += x[i]
+        if i > start - fast:
+            f_total += x[i]
+    ema_f = f_total / fast
+    ema_s = s_total / slow
+    seed = ema_f - ema_s  # the signal EMA is seeded by the mean of the first lines
+    for i in range(start + 1, first + 1):
+        ema_f = ema_f * (1.0 - kf) + x[i] * kf
+        ema_s = ema_s * (1.0 - ks) + x[i] * ks
+        seed += ema_f - ema_s
+    ema_g = seed / signal
+    m = ema_f - ema_s
+    line[first] = m
+    sig[first] = ema_g
+    hist[first] = m - ema_g
+    for i in range(first + 1, n):
+        ema_f = ema_f * (1.0 - kf) + x[i] * kf
+        ema_s = ema_s * (1.0 - ks) + x[i] * ks
+        m = ema_f - ema_s
+        ema_g = ema_g * (1.0 - kg) + m * kg
+        line[i] = m
+        sig[i] = ema_g
+        hist[i] = m - ema_g
 
 
 @nb.njit(cache=True, inline="always")
 def _true_range(h, lo, prev_close):
-    r = h - lo
-    a = abs(prev_close - h)
-    if a > r:
-        r = a
-    a = abs(prev_close - lo)
-    if a > r:
-        r = a
-    return r
+    return max(h - lo, max(abs(prev_close - h), abs(prev_close - lo)))
 
 
 @nb.njit(cache=True)
@@ -280,8 +293,10 @@ def atr_into(high, low, close, p, out):
         total += _true_range(high[i], low[i], close[i - 1])
     prev = total / p
     out[p] = prev
+    keep = (p - 1) / p
+    add = 1.0 / p
     for i in range(p + 1, n):
-        prev = (prev * (p - 1) + _true_range(high[i], low[i], close[i - 1])) / p
+        prev = prev * keep + _true_range(high[i], low[i], close[i - 1]) * add
         out[i] = prev
 
 
@@ -450,11 +465,10 @@ def _directional(h, lo, prev_h, prev_lo):
     """(+DM, -DM) of one bar."""
     up = h - prev_h
     down = prev_lo - lo
-    if down > 0 and up < down:
-        return 0.0, down
-    if up > 0 and up > down:
-        return up, 0.0
-    return 0.0, 0.0
+    # selects, not branches (& on bools does not short-circuit)
+    plus = up if (up > 0.0) & (up > down) else 0.0
+    minus = down if (down > 0.0) & (up < down) else 0.0
+    return plus, minus
 
 
 @nb.njit(cache=True)
@@ -474,11 +488,13 @@ def adx_into(high, low, close, p, out):
         minus += dm
         tr += _true_range(high[i], low[i], close[i - 1])
     adx = 0.0
+    keep = (p - 1) / p
+    add = 1.0 / p
     for i in range(p, n):
         dp, dm = _directional(high[i], low[i], high[i - 1], low[i - 1])
-        plus = plus - plus / p + dp
-        minus = minus - minus / p + dm
-        tr = tr - tr / p + _true_range(high[i], low[i], close[i - 1])
+        plus = plus * keep + dp
+        minus = minus * keep + dm
+        tr = tr * keep + _true_range(high[i], low[i], close[i - 1])
         dx = np.nan
         if not _is_zero(tr):
             plus_di = 100.0 * (plus / tr)
@@ -496,7 +512,7 @@ def adx_into(high, low, close, p, out):
             out[i] = adx
         else:
             if dx == dx:
-                adx = (adx * (p - 1) + dx) / p
+                adx = adx * keep + dx * add
             out[i] = adx
 
 

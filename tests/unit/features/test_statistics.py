@@ -66,7 +66,7 @@ def test_small_exact_case():
         expected.append(float(sum((Fraction(v) - m) ** 2 for v in w) / 3))
     got = ta.var(x, 3)
     assert np.isnan(got[:2]).all()
-    np.testing.assert_allclose(got[2:], expected[2:], rtol=4e-16)
+    np.testing.assert_allclose(got[2:], expected[2:], rtol=1e-15)
 
 
 def test_zscore_logret_vwap_against_numpy():

@@ -1,0 +1,145 @@
+"""Benchmark cift's features against TA-Lib, Polars and pandas on the same arrays.
+
+Run:  python benchmarks/bench_features.py [--n 10000000] [--bars 1000000] [--repeat 5]
+
+Single-input features run on ``--n`` float64 values, high/low/close features on ``--bars``
+bars. Prints ns/element for each library and cift's ratio to TA-Lib (<= 1.0 means cift is as
+fast or faster). The first line is the cold cost of a fresh process: ``import cift`` plus one
+call of every feature with Numba's cache warm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import talib
+
+from cift import features as ta
+
+
+def best(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def cold_start() -> float:
+    """Seconds for a fresh interpreter to import cift and call every feature once."""
+    code = ("import time; t0 = time.perf_counter(); import numpy as np; "
+            "from cift import features as ta; x = np.linspace(1, 2, 100); v = np.ones(100)\n"
+            "for name, spec in ta.REGISTRY.items():\n"
+            "    getattr(ta, name)(*[v if i == 'volume' else x for i in spec.inputs])\n"
+            "print(time.perf_counter() - t0)")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)  # fill cache
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True)
+    return float(out.stdout)
+
+
+def polars_rsi(s: pl.Series, p: int) -> pl.Series:
+    d = s.diff()
+    up = d.clip(lower_bound=0).ewm_mean(alpha=1 / p, adjust=False)
+    down = (-d).clip(lower_bound=0).ewm_mean(alpha=1 / p, adjust=False)
+    return 100 * up / (up + down)
+
+
+def pandas_rsi(s: pd.Series, p: int) -> pd.Series:
+    d = s.diff()
+    up = d.clip(lower=0).ewm(alpha=1 / p, adjust=False).mean()
+    down = (-d).clip(lower=0).ewm(alpha=1 / p, adjust=False).mean()
+    return 100 * up / (up + down)
+
+
+def polars_atr(h: pl.Series, lo: pl.Series, c: pl.Series, p: int) -> pl.Series:
+    pc = c.shift(1)
+    tr = pl.max_horizontal(h - lo, (h - pc).abs(), (lo - pc).abs())
+    return pl.select(tr).to_series().ewm_mean(alpha=1 / p, adjust=False)
+
+
+def pandas_atr(h: pd.Series, lo: pd.Series, c: pd.Series, p: int) -> pd.Series:
+    pc = c.shift(1)
+    tr = pd.concat([h - lo, (h - pc).abs(), (lo - pc).abs()], axis=1).max(axis=1)
+    return tr.ewm(alpha=1 / p, adjust=False).mean()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=10_000_000)
+    ap.add_argument("--bars", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+
+    print(f"fresh process: import cift + first call of {len(ta.REGISTRY)} features: "
+          f"{cold_start():.2f} s (target < 2 s)")
+    rng = np.random.default_rng(0)
+    x = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, args.n)))
+    xs, xp = pl.Series(x), pd.Series(x)
+    m = args.bars
+    c = 100 * np.exp(np.cumsum(rng.normal(0, 1e-2, m)))
+    h = c * (1 + rng.uniform(0, 0.01, m))
+    lo = c * (1 - rng.uniform(0, 0.01, m))
+    v = rng.integers(1, 10_000, m).astype(float)
+    hs, ls, cs = pl.Series(h), pl.Series(lo), pl.Series(c)
+    hp, lp, cp = pd.Series(h), pd.Series(lo), pd.Series(c)
+
+    # name, elements, cift, TA-Lib, Polars, pandas (None: no direct equivalent)
+    cases: list[tuple[str, int, Callable, Callable, Callable | None, Callable | None]] = [
+        ("sma(30)", args.n, lambda: ta.sma(x, 30), lambda: talib.SMA(x, 30),
+         lambda: xs.rolling_mean(30), lambda: xp.rolling(30).mean()),
+        ("ema(30)", args.n, lambda: ta.ema(x, 30), lambda: talib.EMA(x, 30),
+         lambda: xs.ewm_mean(span=30, adjust=False), lambda: xp.ewm(span=30, adjust=False).mean()),
+        ("wma(30)", args.n, lambda: ta.wma(x, 30), lambda: talib.WMA(x, 30), None, None),
+        ("rsi(14)", args.n, lambda: ta.rsi(x, 14), lambda: talib.RSI(x, 14),
+         lambda: polars_rsi(xs, 14), lambda: pandas_rsi(xp, 14)),
+        ("macd(12,26,9)", args.n, lambda: ta.macd(x), lambda: talib.MACD(x),
+         lambda: (xs.ewm_mean(span=12, adjust=False) - xs.ewm_mean(span=26, adjust=False))
+         .ewm_mean(span=9, adjust=False),
+         lambda: (xp.ewm(span=12, adjust=False).mean() - xp.ewm(span=26, adjust=False).mean())
+         .ewm(span=9, adjust=False).mean()),
+        ("bbands(20)", args.n, lambda: ta.bbands(x, 20), lambda: talib.BBANDS(x, 20),
+         lambda: (xs.rolling_mean(20), xs.rolling_std(20, ddof=0)),
+         lambda: (xp.rolling(20).mean(), xp.rolling(20).std(ddof=0))),
+        ("stddev(20)", args.n, lambda: ta.stddev(x, 20), lambda: talib.STDDEV(x, 20),
+         lambda: xs.rolling_std(20, ddof=0), lambda: xp.rolling(20).std(ddof=0)),
+        ("roc(10)", args.n, lambda: ta.roc(x, 10), lambda: talib.ROC(x, 10),
+         lambda: (xs / xs.shift(10) - 1) * 100, lambda: xp.pct_change(10) * 100),
+        ("atr(14)", m, lambda: ta.atr(h, lo, c, 14), lambda: talib.ATR(h, lo, c, 14),
+         lambda: polars_atr(hs, ls, cs, 14), lambda: pandas_atr(hp, lp, cp, 14)),
+        ("natr(14)", m, lambda: ta.natr(h, lo, c, 14), lambda: talib.NATR(h, lo, c, 14),
+         None, None),
+        ("willr(14)", m, lambda: ta.willr(h, lo, c, 14), lambda: talib.WILLR(h, lo, c, 14),
+         None, None),
+        ("stoch(5,3,3)", m, lambda: ta.stoch(h, lo, c), lambda: talib.STOCH(h, lo, c),
+         None, None),
+        ("cci(14)", m, lambda: ta.cci(h, lo, c, 14), lambda: talib.CCI(h, lo, c, 14),
+         None, None),
+        ("adx(14)", m, lambda: ta.adx(h, lo, c, 14), lambda: talib.ADX(h, lo, c, 14),
+         None, None),
+        ("mfi(14)", m, lambda: ta.mfi(h, lo, c, v, 14), lambda: talib.MFI(h, lo, c, v, 14),
+         None, None),
+        ("obv", m, lambda: ta.obv(c, v), lambda: talib.OBV(c, v), None, None),
+    ]
+    print(f"{'feature':<15} {'cift':>8} {'TA-Lib':>8} {'Polars':>8} {'pandas':>8}   "
+          "ns/element   cift/TA-Lib (target <= 1.0)")
+    for name, n, ours, talib_fn, polars_fn, pandas_fn in cases:
+        ours(), talib_fn()  # compile/load outside the timing
+        t = [best(f, args.repeat) / n * 1e9 if f else float("nan")
+             for f in (ours, talib_fn, polars_fn, pandas_fn)]
+        print(f"{name:<15} {t[0]:>8.2f} {t[1]:>8.2f} {t[2]:>8.2f} {t[3]:>8.2f}   "
+              f"{'':>10}   {t[0] / t[1]:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
