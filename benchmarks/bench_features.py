@@ -11,28 +11,17 @@ call of every feature with Numba's cache warm.
 from __future__ import annotations
 
 import argparse
-import gc
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import polars as pl
 import talib
+from timing import best  # benchmarks/timing.py: scripts run from this folder
 
 from cift import features as ta
-
-
-def best(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def cold_start() -> float:

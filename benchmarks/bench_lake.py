@@ -13,31 +13,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import polars as pl
+from timing import best  # benchmarks/timing.py: scripts run from this folder
 
 import cift
 from cift.data.bars import time_bars
 from cift.data.synthetic import synthetic_market
-
-
-def best(fn: Callable[[], object], repeat: int) -> float:
-    """Best wall time of ``repeat`` runs (seconds)."""
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 class Report:

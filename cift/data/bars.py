@@ -129,44 +129,42 @@ def _check_columns(ticks: pl.DataFrame, needed: tuple[str, ...]) -> None:
                         field="ts")
 
 
-def _in_time_order(ticks: pl.DataFrame, kernel):
-    """Run ``kernel(codes, n_codes, ts)``; if a symbol went back in time, sort by ts and rerun.
+def _per_symbol(ticks: pl.DataFrame, kernel, columns: dict[str, pl.DataType]):
+    """Run ``kernel(codes, n_codes, ts, *arrays)``, the arrays being ``columns`` cast as named.
 
-    Returns (frame the result refers to, its ts as int64, kernel result without its ok
-    flag, the sorting permutation or None).
+    If a symbol's ticks go back in time (the kernel's last result is False), every tick is
+    put in time order (a stable sort on ts) and the kernel runs again.
+
+    Returns (ts, arrays, the kernel's other results, the sorting permutation or None).
     """
-    order = None
-    for _ in range(2):
-        codes, first = symbol_codes(ticks.get_column("symbol"))
-        ts = ticks.get_column("ts").to_physical().to_numpy()
-        *result, ok = kernel(codes, len(first), ts, ticks)
-        if ok:
-            return ticks, ts, result, order
-        order = np.argsort(ts, kind="stable")
-        ticks = ticks[order]
-    raise AssertionError("unreachable: ticks in time order are in order per symbol")
+    codes, first = symbol_codes(ticks.get_column("symbol"))
+    ts = ticks.get_column("ts").to_physical().to_numpy()
+    arrays = [ticks.get_column(c).cast(t).to_numpy() for c, t in columns.items()]
+    *result, ok = kernel(codes, len(first), ts, *arrays)
+    if ok:
+        return ts, arrays, result, None
+    order = np.argsort(ts, kind="stable")
+    codes, ts, arrays = codes[order], ts[order], [a[order] for a in arrays]
+    *result, ok = kernel(codes, len(first), ts, *arrays)
+    assert ok, "ticks in time order are in order per symbol"
+    return ts, arrays, result, order
 
 
 def _bars(ticks: pl.DataFrame, mode: int, param: int | float, origin: int = 0) -> pl.DataFrame:
     _check_columns(ticks, ("ts", "symbol", "price", "size"))
     if ticks.height == 0:
         return pl.DataFrame(schema=BARS)
-    price = size = None
-
-    def bar_ids(codes, n_codes, ts, frame):
-        nonlocal price, size
-        price = frame.get_column("price").cast(pl.Float64).to_numpy()
-        size = frame.get_column("size").cast(pl.Float64).to_numpy()
-        return _bar_ids(codes, n_codes, ts, price, size, mode, param, origin)
-
-    ticks, ts, (ids, n_bars), _ = _in_time_order(ticks, bar_ids)
+    ts, (price, size), (ids, n_bars), order = _per_symbol(
+        ticks, lambda *a: _bar_ids(*a, mode, param, origin),
+        {"price": pl.Float64, "size": pl.Float64})
     first, o, h, lo, c, vol, vwap, trades = _aggregate(ids, n_bars, price, size)
     bar_ts = ts[first]
     if mode == _TIME:
         bar_ts = (bar_ts - origin) // param * param + origin
+    rows = first if order is None else order[first]  # each bar's first tick, caller's order
     bars = pl.DataFrame({
         "ts": pl.Series(bar_ts).cast(TS),
-        "symbol": ticks.get_column("symbol").gather(first).cast(pl.String),
+        "symbol": ticks.get_column("symbol").gather(rows).cast(pl.String),
         "open": o, "high": h, "low": lo, "close": c, "volume": vol, "vwap": vwap,
         "trades": trades,
     })
@@ -229,12 +227,8 @@ def apply_tick_rule(ticks: pl.DataFrame) -> pl.DataFrame:
     _check_columns(ticks, ("ts", "symbol", "price", "side"))
     if ticks.height == 0:
         return ticks
-
-    def signs(codes, n_codes, ts, frame):
-        return _tick_rule(codes, n_codes, ts, frame.get_column("price").cast(pl.Float64)
-                          .to_numpy(), frame.get_column("side").cast(pl.Int8).to_numpy())
-
-    _, _, (side,), order = _in_time_order(ticks, signs)
+    _, _, (side,), order = _per_symbol(ticks, _tick_rule,
+                                       {"price": pl.Float64, "side": pl.Int8})
     if order is not None:  # scatter back to the caller's row order
         out = np.empty_like(side)
         out[order] = side

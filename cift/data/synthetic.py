@@ -20,15 +20,13 @@ how many other symbols are generated.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 import polars as pl
 
-from cift.data.schema import QUOTES, TICKS, TS
+from cift.data.schema import TS
 from cift.data.timestamps import TimeLike, parse_duration, to_utc_ns
 from cift.errors import ParameterError
 

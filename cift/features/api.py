@@ -51,7 +51,8 @@ def as_input(value: object, name: str) -> np.ndarray:
 def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[Param, ...],
             outputs: tuple[str, ...], lookback: Callable[..., int], summary: str,
             group: str = "technical", prepare: Callable[[dict], None] | None = None) -> None:
-    spec = FeatureSpec(name, inputs, params, outputs, lookback, summary, group)
+    spec = FeatureSpec(name, inputs, params, outputs, lookback, summary, group,
+                       carries_nan=name in _NAN_STICKY)
     REGISTRY[name] = spec
     signature = inspect.Signature(
         [inspect.Parameter(i, inspect.Parameter.POSITIONAL_OR_KEYWORD) for i in inputs]
@@ -74,7 +75,7 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
                 raise_param(i, f"length {len(arr)} differs from {inputs[0]}'s {n}")
         outs = tuple(np.empty(n) for _ in outputs)
         kernel(*arrays, *(values[p.name] for p in params if p.to_kernel), *outs)
-        if name not in _NAN_STICKY:  # the NaN policy (kernels.py)
+        if not spec.carries_nan:  # the NaN policy (kernels.py)
             gap = min(k.first_nan(a) for a in arrays)
             for out in outs:
                 out[gap:] = np.nan

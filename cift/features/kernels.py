@@ -351,16 +351,28 @@ def _lowest(x, lo, hi, at, value):
 
 
 @nb.njit(cache=True)
-def willr_into(high, low, close, p, out):
-    """Williams' %R over p bars, in [-100, 0]; lookback p-1."""
+def _range_position(high, low, close, p, from_high, out):
+    """Where the close sits in the range of the last p bars, in percent, as TA-Lib computes it:
+    (close - lowest) / (range / 100), or with ``from_high`` (highest - close) / (range / -100);
+    0 for an empty range. Lookback p-1."""
     n = close.shape[0]
     out[: min(p - 1, n)] = np.nan
     hi_at, hi_v, lo_at, lo_v = -1, 0.0, -1, 0.0
     for i in range(p - 1, n):
         hi_at, hi_v = _highest(high, i - p + 1, i, hi_at, hi_v)
         lo_at, lo_v = _lowest(low, i - p + 1, i, lo_at, lo_v)
-        diff = (hi_v - lo_v) / -100.0
-        out[i] = (hi_v - close[i]) / diff if diff != 0.0 else 0.0
+        if from_high:
+            diff = (hi_v - lo_v) / -100.0
+            out[i] = (hi_v - close[i]) / diff if diff != 0.0 else 0.0
+        else:
+            diff = (hi_v - lo_v) / 100.0
+            out[i] = (close[i] - lo_v) / diff if diff != 0.0 else 0.0
+
+
+@nb.njit(cache=True)
+def willr_into(high, low, close, p, out):
+    """Williams' %R over p bars, in [-100, 0]; lookback p-1."""
+    _range_position(high, low, close, p, True, out)
 
 
 @nb.njit(cache=True)
@@ -369,13 +381,7 @@ def stoch_into(high, low, close, fastk_p, slowk_p, slowd_p, slowk, slowd):
     fastk_p + slowk_p + slowd_p - 3."""
     n = close.shape[0]
     fastk = np.empty(n)
-    fastk[: min(fastk_p - 1, n)] = np.nan
-    hi_at, hi_v, lo_at, lo_v = -1, 0.0, -1, 0.0
-    for i in range(fastk_p - 1, n):
-        hi_at, hi_v = _highest(high, i - fastk_p + 1, i, hi_at, hi_v)
-        lo_at, lo_v = _lowest(low, i - fastk_p + 1, i, lo_at, lo_v)
-        diff = (hi_v - lo_v) / 100.0
-        fastk[i] = (close[i] - lo_v) / diff if diff != 0.0 else 0.0
+    _range_position(high, low, close, fastk_p, False, fastk)
     k0 = fastk_p - 1
     slowk[: min(k0, n)] = np.nan
     if k0 < n:

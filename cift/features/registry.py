@@ -55,6 +55,7 @@ class FeatureSpec:
     lookback: Callable[..., int]  # called with the parameters by name
     summary: str
     group: str = "technical"
+    carries_nan: bool = False  # its arithmetic already makes every output after a NaN NaN
 
 
 REGISTRY: dict[str, FeatureSpec] = {}

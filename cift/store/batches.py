@@ -139,7 +139,6 @@ class Batch:
     def of(cls, df: pl.DataFrame) -> Batch:
         """Split a validated frame (ts, symbol, value columns) into chunks."""
         code, first = symbol_codes(df.get_column("symbol"))
-        code = code.astype(np.int64)
         names = df.get_column("symbol").gather(first)
         ts = df.get_column("ts").to_physical().rechunk().to_numpy()
         index, chunk_code, chunk_day = _chunk_index(code, ts, len(names))

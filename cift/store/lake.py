@@ -42,7 +42,6 @@ from cift.data.schema import TABLES, TICKS
 from cift.data.timestamps import TimeLike
 from cift.data.validate import validate_frame
 from cift.errors import StoreError
-from cift.store.batches import Batch, Chunk, staged_file
 from cift.store.base import (
     Store,
     TimeRange,
@@ -50,6 +49,7 @@ from cift.store.base import (
     normalize_columns,
     normalize_symbols,
 )
+from cift.store.batches import Batch, Chunk, staged_file
 
 __all__ = ["Lake"]
 
