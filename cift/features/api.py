@@ -52,7 +52,7 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
             outputs: tuple[str, ...], lookback: Callable[..., int], summary: str,
             group: str = "technical", prepare: Callable[[dict], None] | None = None) -> None:
     spec = FeatureSpec(name, inputs, params, outputs, lookback, summary, group,
-                       carries_nan=name in _NAN_STICKY)
+                       carries_nan=name in _NAN_STICKY, prepare=prepare)
     REGISTRY[name] = spec
     signature = inspect.Signature(
         [inspect.Parameter(i, inspect.Parameter.POSITIONAL_OR_KEYWORD) for i in inputs]
@@ -65,9 +65,7 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
         except TypeError as exc:
             raise_param(name, str(exc))
         bound.apply_defaults()
-        values = {p.name: p.check(bound.arguments[p.name]) for p in params}
-        if prepare is not None:
-            prepare(values)
+        values = spec.check(bound.arguments)
         arrays = [as_input(bound.arguments[i], i) for i in inputs]
         n = len(arrays[0])
         for i, arr in zip(inputs[1:], arrays[1:]):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import polars as pl
 
 from cift.features import api
-from cift.features.registry import REGISTRY, FeatureSpec, raise_param
+from cift.features.registry import REGISTRY, FeatureSpec
 
 __all__ = ["FeatureNamespace"]
 
@@ -34,15 +34,7 @@ def _method(spec: FeatureSpec):
 
     def method(self: FeatureNamespace, *args: object, **kwargs: object) -> pl.Expr:
         columns = {i: kwargs.pop(i, i) for i in others}
-        if len(args) > len(spec.params):
-            raise_param(spec.name, f"takes {len(spec.params)} parameters, got {len(args)}")
-        values = {p.name: p.default for p in spec.params}
-        values.update(zip((p.name for p in spec.params), args))
-        for name in kwargs:
-            if name not in values:
-                raise_param(spec.name, f"unexpected argument {name!r}")
-        values.update(kwargs)
-        values = {p.name: p.check(values[p.name]) for p in spec.params}
+        values = spec.bind(args, kwargs)
         exprs = [self._expr] + [pl.col(c) if isinstance(c, str) else c for c in columns.values()]
 
         def compute(s: pl.Series) -> pl.Series:

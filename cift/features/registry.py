@@ -56,6 +56,26 @@ class FeatureSpec:
     summary: str
     group: str = "technical"
     carries_nan: bool = False  # its arithmetic already makes every output after a NaN NaN
+    prepare: Callable[[dict], None] | None = None  # adjusts checked values (TA-Lib's swaps)
+
+    def bind(self, args: tuple, kwargs: dict) -> dict:
+        """Parameters given by position and name (defaults for the rest), checked."""
+        if len(args) > len(self.params):
+            raise_param(self.name, f"takes {len(self.params)} parameters, got {len(args)}")
+        values = {p.name: p.default for p in self.params}
+        values.update(zip((p.name for p in self.params), args))
+        for name in kwargs:
+            if name not in values:
+                raise_param(self.name, f"unexpected argument {name!r}")
+        values.update(kwargs)
+        return self.check(values)
+
+    def check(self, values: dict) -> dict:
+        """The parameters by name, each validated, then adjusted as TA-Lib does."""
+        checked = {p.name: p.check(values[p.name]) for p in self.params}
+        if self.prepare is not None:
+            self.prepare(checked)
+        return checked
 
 
 REGISTRY: dict[str, FeatureSpec] = {}

@@ -1,0 +1,201 @@
+"""Streaming twins of the features: O(1) work per new value, the batch values exactly.
+
+``stream.ema(20)`` (any feature of :func:`cift.features.describe`, with the same parameters
+and defaults as its batch function) returns a :class:`Stream`::
+
+    from cift.features import stream
+    rsi = stream.rsi(14)
+    rsi.update(101.5)                 # -> float, NaN during the warm-up
+    rsi.update_many(closes)           # -> array, one compiled loop
+    snap = rsi.snapshot()             # plain dict (msgpack/JSON-able)
+    rsi2 = stream.restore(snap)       # carries on exactly where rsi was
+
+A stream fed a sequence gives what the batch function gives on the whole sequence (same
+warm-up, same NaN policy: after a NaN input every output is NaN). Its state is one float64
+array, so ``update`` is one call into compiled code and a snapshot is a copy of that array.
+"""
+
+from __future__ import annotations
+
+import inspect
+from functools import partial
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from cift.errors import ParameterError
+from cift.features import stream_kernels as sk
+from cift.features.api import as_input
+from cift.features.registry import REGISTRY, FeatureSpec, raise_param
+
+__all__ = ["Stream", "restore"]
+
+_SNAPSHOT_VERSION = 1
+
+
+def _sma(p: int) -> list[float]:
+    return [0, 0, p, 0] + [0.0] * p
+
+
+def _var(p: int) -> list[float]:
+    return [0, 0, p] + [0.0] * (sk._V - 3 + p)
+
+
+def _range(p: int) -> list[float]:
+    return [0, 0, p, -1, 0, -1, 0] + [0.0] * (2 * p)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """How a feature streams: its initial state from the parameters, its step and bulk loop."""
+
+    state: Callable[..., list[float]]
+    step: Callable
+    many: Callable
+
+
+_KINDS: dict[str, _Kind] = {
+    "sma": _Kind(lambda timeperiod: _sma(timeperiod), sk.sma_step, sk.sma_many),
+    "ema": _Kind(lambda timeperiod: [0, 0, timeperiod, 0, 0], sk.ema_step, sk.ema_many),
+    "wma": _Kind(lambda timeperiod: [0.0] * (4 + timeperiod), sk.wma_step, sk.wma_many),
+    "var": _Kind(lambda timeperiod, nbdev: _var(timeperiod), sk.var_step, sk.var_many),
+    "stddev": _Kind(lambda timeperiod, nbdev: [nbdev] + _var(timeperiod),
+                    sk.stddev_step, sk.stddev_many),
+    "bbands": _Kind(lambda timeperiod, nbdevup, nbdevdn, matype:
+                    [nbdevup, nbdevdn] + _sma(timeperiod) + _var(timeperiod),
+                    sk.bbands_step, sk.bbands_many),
+    "zscore": _Kind(lambda timeperiod: _sma(timeperiod) + _var(timeperiod),
+                    sk.zscore_step, sk.zscore_many),
+    "rsi": _Kind(lambda timeperiod: [0, 0, timeperiod, 0, 0, 0], sk.rsi_step, sk.rsi_many),
+    "macd": _Kind(lambda fastperiod, slowperiod, signalperiod:
+                  [0, 0, fastperiod, slowperiod, signalperiod, 0, 0, 0, 0] + [0.0] * slowperiod,
+                  sk.macd_step, sk.macd_many),
+    "willr": _Kind(lambda timeperiod: _range(timeperiod), sk.willr_step, sk.willr_many),
+    "stoch": _Kind(lambda fastk_period, slowk_period, slowk_matype, slowd_period, slowd_matype:
+                   _range(fastk_period) + _sma(slowk_period) + _sma(slowd_period), sk.stoch_step, sk.stoch_many),
+    "cci": _Kind(lambda timeperiod: [0.0] * (2 + timeperiod), sk.cci_step, sk.cci_many),
+    "mfi": _Kind(lambda timeperiod: [0.0] * (5 + 2 * timeperiod), sk.mfi_step, sk.mfi_many),
+    "trange": _Kind(lambda: [0.0] * 3, sk.trange_step, sk.trange_many),
+    "atr": _Kind(lambda timeperiod: [0, 0, timeperiod, 0, 0, 0], sk.atr_step, sk.atr_many),
+    "natr": _Kind(lambda timeperiod: [0, 0, timeperiod, 0, 0, 0], sk.natr_step, sk.natr_many),
+    "adx": _Kind(lambda timeperiod: [0, 0, timeperiod] + [0.0] * 7, sk.adx_step, sk.adx_many),
+    "roc": _Kind(lambda timeperiod: [0.0] * (2 + timeperiod), sk.roc_step, sk.roc_many),
+    "logret": _Kind(lambda: [0.0] * 3, sk.logret_step, sk.logret_many),
+    "obv": _Kind(lambda: [0.0] * 4, sk.obv_step, sk.obv_many),
+    "vwap": _Kind(lambda timeperiod: [0.0] * (4 + 2 * timeperiod), sk.vwap_step, sk.vwap_many),
+}
+
+_ENTRIES: dict[str, Callable] = {}
+
+
+def _entry(name: str, spec: FeatureSpec) -> Callable:
+    """The compiled step's own entry point: skips the dispatcher's type resolution, which
+    would cost more than the step itself (about 500 ns against 250 ns per call here)."""
+    if name not in _ENTRIES:
+        import numba as nb
+
+        signature = (nb.float64[::1],) + (nb.float64,) * len(spec.inputs)
+        _ENTRIES[name] = _KINDS[name].step.compile(signature)
+    return _ENTRIES[name]
+
+
+class Stream:
+    """One feature computed incrementally. Build one with ``stream.<feature>(params...)``.
+
+    ``update(*inputs)`` takes one number per input of the feature (``stream.atr(14).update(high,
+    low, close)``) and returns the output (a tuple for several outputs); it is the compiled step
+    itself, so a non-number raises a plain TypeError. ``update_many(*arrays)`` does the same over
+    arrays inside compiled code (validated: errors name the input) and returns arrays.
+    """
+
+    __slots__ = ("name", "params", "outputs", "update", "_spec", "_state", "_many")
+
+    def __init__(self, spec: FeatureSpec, params: dict) -> None:
+        self.name = spec.name
+        self.params = dict(params)
+        self.outputs = spec.outputs
+        self._spec = spec
+        kind = _KINDS[spec.name]
+        self._state = np.array(kind.state(**params), dtype=np.float64)
+        self._many = kind.many
+        # update is the compiled step itself, bound to the state: no Python frame in between
+        # (a wrapper that turned a TypeError into a ParameterError cost 100 ns a call)
+        self.update = partial(_entry(spec.name, spec), self._state)
+
+    def update_many(self, *arrays: object):
+        """Feed arrays (one per input, equal lengths) and return the outputs for each value."""
+        spec = self._spec
+        if len(arrays) != len(spec.inputs):
+            raise_param(spec.name, f"expected {len(spec.inputs)} arrays "
+                        f"({', '.join(spec.inputs)}), got {len(arrays)}")
+        columns = [as_input(a, i) for a, i in zip(arrays, spec.inputs)]
+        n = len(columns[0])
+        for i, arr in zip(spec.inputs[1:], columns[1:]):
+            if len(arr) != n:
+                raise_param(i, f"length {len(arr)} differs from {spec.inputs[0]}'s {n}")
+        outs = tuple(np.empty(n) for _ in spec.outputs)
+        self._many(self._state, *columns, *outs)
+        return outs[0] if len(outs) == 1 else outs
+
+    def snapshot(self) -> dict:
+        """The whole state as plain data (feature, parameters, floats): restore it with
+        :meth:`restore` or :func:`restore`; it survives msgpack and JSON."""
+        return {"feature": self.name, "params": dict(self.params),
+                "version": _SNAPSHOT_VERSION, "state": self._state.tolist()}
+
+    def restore(self, snapshot: dict) -> Stream:
+        """Continue from ``snapshot`` (taken from a stream of the same feature and parameters)."""
+        state = _checked_state(snapshot, self)
+        self._state[:] = state  # in place: update() holds this very array
+        return self
+
+    def reset(self) -> Stream:
+        """Back to the state of a new stream."""
+        self._state[:] = _KINDS[self.name].state(**self.params)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return f"stream.{self.name}({args})"
+
+
+def _checked_state(snapshot: object, stream: Stream) -> np.ndarray:
+    if not isinstance(snapshot, dict) or not {"feature", "params", "state"} <= snapshot.keys():
+        raise ParameterError("snapshot: expected a dict from Stream.snapshot()")
+    if snapshot["feature"] != stream.name:
+        raise ParameterError(f"snapshot: it is of {snapshot['feature']!r}, not {stream.name!r}")
+    if dict(snapshot["params"]) != stream.params:
+        raise ParameterError(f"snapshot: parameters {snapshot['params']} differ from "
+                             f"{stream.params}")
+    state = np.asarray(snapshot["state"], dtype=np.float64)
+    if state.shape != stream._state.shape:
+        raise ParameterError(f"snapshot: state of {state.size} values, expected "
+                             f"{stream._state.size}")
+    return state
+
+
+def restore(snapshot: dict) -> Stream:
+    """A new stream that carries on from ``snapshot`` (see :meth:`Stream.snapshot`)."""
+    if not isinstance(snapshot, dict) or snapshot.get("feature") not in _KINDS:
+        raise ParameterError("snapshot: expected a dict from Stream.snapshot()")
+    spec = REGISTRY[snapshot["feature"]]
+    return Stream(spec, spec.check(dict(snapshot["params"]))).restore(snapshot)
+
+
+def _factory(spec: FeatureSpec) -> Callable[..., Stream]:
+    def make(*args: object, **kwargs: object) -> Stream:
+        return Stream(spec, spec.bind(args, kwargs))
+
+    make.__name__ = make.__qualname__ = spec.name
+    make.__signature__ = inspect.Signature(
+        [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default)
+         for p in spec.params], return_annotation=Stream)
+    make.__doc__ = (f"Streaming {spec.name}: {spec.summary} update({', '.join(spec.inputs)}) "
+                    f"-> {', '.join(spec.outputs)}.")
+    return make
+
+
+for _name in _KINDS:
+    globals()[_name] = _factory(REGISTRY[_name])
+    __all__.append(_name)

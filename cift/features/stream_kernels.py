@@ -1,0 +1,678 @@
+"""Numba step functions of the streaming features: one new value in, the feature's value out.
+
+Each ``*_step(s, ...)`` advances a feature by one input; all of its state lives in the float64
+array ``s`` (counters, sums, ring buffers of the window), so a stream is snapshotted by copying
+that array and restored by copying it back. Each step repeats, operation for operation, the
+arithmetic of its batch kernel in :mod:`cift.features.kernels` (same summation order, same
+seeding, same guards), so a stream gives the batch values -- the property tests check it.
+``*_many`` runs a step over arrays inside one compiled loop.
+
+Every state starts with ``[count, dead]``: ``count`` is the number of inputs seen, ``dead``
+is set by the first NaN input, after which every output is NaN (the batch NaN policy).
+States are built by :mod:`cift.features.stream`, which knows each layout's size.
+
+Like kernels.py, this module imports nothing of cift but the kernels' own helpers.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from cift.features.kernels import _directional, _is_zero, _true_range
+
+NAN = np.nan
+_ULP = 2.220446049250313e-16
+H = 2  # header: count, dead
+
+
+@nb.njit(cache=True, inline="always")
+def _advance(s, o, bad):
+    """Count one input of the state at offset o; True if that stream is dead (this input or
+    an earlier one was NaN), and the count before this input."""
+    if bad:
+        s[o + 1] = 1.0
+    n = int(s[o])
+    s[o] = n + 1
+    return s[o + 1] != 0.0, n
+
+
+# --- moving averages ------------------------------------------------------------------------
+
+@nb.njit(cache=True, inline="always")
+def _sma(s, o, x):
+    """SMA at offset o: [count, dead, p, total, ring(p)]"""
+    dead, n = _advance(s, o, x != x)
+    if dead:
+        return NAN
+    p = int(s[o + 2])
+    s[o + 3] += x
+    s[o + 4 + n % p] = x
+    if n < p - 1:
+        return NAN
+    out = s[o + 3] / p
+    s[o + 3] -= s[o + 4 + (n + 1) % p]  # the oldest of the window leaves
+    return out
+
+
+@nb.njit(cache=True)
+def sma_step(s, x):
+    return _sma(s, 0, x)
+
+
+@nb.njit(cache=True)
+def ema_step(s, x):
+    """[count, dead, p, total, ema]"""
+    dead, n = _advance(s, 0, x != x)
+    if dead:
+        return NAN
+    p = int(s[2])
+    if n < p:
+        s[3] += x
+        if n < p - 1:
+            return NAN
+        s[4] = s[3] / p
+        return s[4]
+    k = 2.0 / (p + 1)
+    s[4] = s[4] * (1.0 - k) + x * k
+    return s[4]
+
+
+@nb.njit(cache=True)
+def wma_step(s, x):
+    """[count, dead, weighted, plain, ring(p)]"""
+    dead, n = _advance(s, 0, x != x)
+    if dead:
+        return NAN
+    p = s.shape[0] - 4
+    s[4 + n % p] = x
+    if n < p - 1:
+        s[2] += (n + 1) * x
+        s[3] += x
+        return NAN
+    s[2] += p * x
+    s[3] += x
+    out = s[2] / (p * (p + 1) / 2.0)
+    s[2] -= s[3]
+    s[3] -= s[4 + (n + 1) % p]
+    return out
+
+
+# --- variance and what stands on it ---------------------------------------------------------
+
+_V = 10  # var header: count, dead, p, shift, mean, m2, err, drift, run, last
+
+
+@nb.njit(cache=True, inline="always")
+def _ring_moments(s, base, first, p, shift):
+    """kernels._window_moments over the ring s[base:base+p] read from ``first`` on (window
+    order, so the sums round exactly as the batch kernel's)."""
+    total = 0.0
+    j = first
+    for _ in range(p):
+        total += s[base + j] - shift
+        j = j + 1 if j + 1 < p else 0
+    mean = total / p
+    resid = 0.0
+    for _ in range(p):
+        resid += (s[base + j] - shift) - mean
+        j = j + 1 if j + 1 < p else 0
+    mean += resid / p
+    m2 = 0.0
+    for _ in range(p):
+        d = (s[base + j] - shift) - mean
+        m2 += d * d
+        j = j + 1 if j + 1 < p else 0
+    return mean, m2
+
+
+@nb.njit(cache=True, inline="always")
+def _var(s, o, x):
+    """kernels.var_into, one value at a time, state at offset o: [count, dead, p, shift, mean,
+    m2, err, drift, run, last, ring(p)]"""
+    dead, n = _advance(s, o, x != x)
+    if dead:
+        return NAN
+    p = int(s[o + 2])
+    base = o + _V
+    slot = n % p
+    xout_raw = s[base + slot]  # x[n-p] (once the window is full)
+    s[base + slot] = x
+    s[o + 8] = s[o + 8] + 1.0 if n > 0 and x == s[o + 9] else 1.0  # run of equal values
+    s[o + 9] = x
+    if n < p - 1:
+        return NAN
+    inv_p = 1.0 / p
+    first = slot + 1 if slot + 1 < p else 0  # the oldest of the window
+    if n == p - 1:
+        s[o + 3] = x
+        s[o + 4], s[o + 5] = _ring_moments(s, base, first, p, x)
+        s[o + 6] = 0.0
+        s[o + 7] = 0.0
+    else:
+        shift, mean, m2 = s[o + 3], s[o + 4], s[o + 5]
+        xin = x - shift
+        xout = xout_raw - shift
+        d = xin - xout
+        new_mean = mean + d * inv_p
+        a = xin - new_mean
+        b = xout - mean
+        m2 += d * (a + b)
+        err = s[o + 6] + 4.0 * _ULP * (abs(d) * (abs(a) + abs(b)) + abs(m2))
+        drift = s[o + 7] + 2.0 * _ULP * (abs(new_mean) + abs(d) * inv_p + abs(xin))
+        mean = new_mean
+        if s[o + 8] >= p:
+            s[o + 3] = x
+            mean = 0.0
+            m2 = 0.0
+            err = 0.0
+            drift = 0.0
+        elif not (err + p * drift * drift <= 1e-13 * m2):
+            s[o + 3] = x
+            mean, m2 = _ring_moments(s, base, first, p, x)
+            err = 0.0
+            drift = 0.0
+        s[o + 4] = mean
+        s[o + 5] = m2
+        s[o + 6] = err
+        s[o + 7] = drift
+    m2 = s[o + 5]
+    return m2 * inv_p if m2 > 0.0 else (0.0 if m2 == m2 else m2)
+
+
+@nb.njit(cache=True)
+def var_step(s, x):
+    return _var(s, 0, x)
+
+
+@nb.njit(cache=True)
+def stddev_step(s, x):
+    """[nbdev, var state]"""
+    return np.sqrt(_var(s, 1, x)) * s[0]
+
+
+@nb.njit(cache=True)
+def bbands_step(s, x):
+    """[up, dn, sma state, var state] -> (upper, middle, lower)"""
+    p = int(s[4])
+    middle = _sma(s, 2, x)
+    sd = np.sqrt(_var(s, 6 + p, x)) * 1.0
+    return middle + s[0] * sd, middle, middle - s[1] * sd
+
+
+@nb.njit(cache=True)
+def zscore_step(s, x):
+    """[sma state, var state]"""
+    p = int(s[2])
+    mean = _sma(s, 0, x)
+    sd = np.sqrt(_var(s, 4 + p, x))
+    return (x - mean) / sd if sd > 0.0 else (0.0 if sd == 0.0 else sd)
+
+
+# --- oscillators ----------------------------------------------------------------------------
+
+@nb.njit(cache=True)
+def rsi_step(s, x):
+    """[count, dead, p, prev, gain, loss]"""
+    dead, n = _advance(s, 0, x != x)
+    if dead:
+        return NAN
+    p = int(s[2])
+    d = x - s[3]
+    s[3] = x
+    if n == 0:
+        return NAN
+    if n <= p:
+        if d < 0:
+            s[5] -= d
+        else:
+            s[4] += d
+        if n < p:
+            return NAN
+        s[4] /= p
+        s[5] /= p
+    else:
+        keep = (p - 1) / p
+        add = 1.0 / p
+        s[4] = s[4] * keep + max(d, 0.0) * add
+        s[5] = s[5] * keep + max(-d, 0.0) * add
+    total = s[4] + s[5]
+    return 0.0 if _is_zero(total) else 100.0 * (s[4] / total)
+
+
+@nb.njit(cache=True)
+def macd_step(s, x):
+    """[count, dead, fast, slow, signal, ema_f, ema_s, ema_g, seed, ring(slow)]
+    -> (macd, signal, hist); fast <= slow (the stream swaps them as TA-Lib does)."""
+    dead, n = _advance(s, 0, x != x)
+    if dead:
+        return NAN, NAN, NAN
+    fast, slow, signal = int(s[2]), int(s[3]), int(s[4])
+    start = slow - 1
+    first = start + signal - 1
+    kf, ks = 2.0 / (fast + 1), 2.0 / (slow + 1)
+    if n < start:
+        s[9 + n] = x
+        return NAN, NAN, NAN
+    if n == start:
+        s[9 + n] = x
+        f_total = 0.0
+        s_total = 0.0
+        for i in range(slow):
+            s_total += s[9 + i]
+            if i > start - fast:
+                f_total += s[9 + i]
+        s[5] = f_total / fast
+        s[6] = s_total / slow
+        s[8] = s[5] - s[6]
+    else:
+        s[5] = s[5] * (1.0 - kf) + x * kf
+        s[6] = s[6] * (1.0 - ks) + x * ks
+        if n <= first:
+            s[8] += s[5] - s[6]
+    if n < first:
+        return NAN, NAN, NAN
+    m = s[5] - s[6]
+    if n == first:
+        s[7] = s[8] / signal
+    else:
+        kg = 2.0 / (signal + 1)
+        s[7] = s[7] * (1.0 - kg) + m * kg
+    return m, s[7], m - s[7]
+
+
+@nb.njit(cache=True, inline="always")
+def _range(s, o, h, lo, c, from_high):
+    """kernels._range_position at offset o: [count, dead, p, hi_at, hi_v, lo_at, lo_v,
+    ring_h(p), ring_l(p)]"""
+    dead, n = _advance(s, o, (h != h) | (lo != lo) | (c != c))
+    if dead:
+        return NAN
+    p = int(s[o + 2])
+    highs = o + 7
+    lows = o + 7 + p
+    slot = n % p
+    s[highs + slot] = h
+    s[lows + slot] = lo
+    if n < p - 1:
+        return NAN
+    start = n - p + 1
+    if s[o + 3] < start:  # the highest left the window: rescan it, oldest first
+        j = slot + 1 if slot + 1 < p else 0
+        at, value = start, s[highs + j]
+        for i in range(start + 1, n + 1):
+            j = j + 1 if j + 1 < p else 0
+            if s[highs + j] >= value:
+                value = s[highs + j]
+                at = i
+        s[o + 3], s[o + 4] = at, value
+    elif h >= s[o + 4]:
+        s[o + 3], s[o + 4] = n, h
+    if s[o + 5] < start:
+        j = slot + 1 if slot + 1 < p else 0
+        at, value = start, s[lows + j]
+        for i in range(start + 1, n + 1):
+            j = j + 1 if j + 1 < p else 0
+            if s[lows + j] <= value:
+                value = s[lows + j]
+                at = i
+        s[o + 5], s[o + 6] = at, value
+    elif lo <= s[o + 6]:
+        s[o + 5], s[o + 6] = n, lo
+    hi_v, lo_v = s[o + 4], s[o + 6]
+    if from_high:
+        diff = (hi_v - lo_v) / -100.0
+        return (hi_v - c) / diff if diff != 0.0 else 0.0
+    diff = (hi_v - lo_v) / 100.0
+    return (c - lo_v) / diff if diff != 0.0 else 0.0
+
+
+@nb.njit(cache=True)
+def willr_step(s, h, lo, c):
+    return _range(s, 0, h, lo, c, True)
+
+
+@nb.njit(cache=True)
+def stoch_step(s, h, lo, c):
+    """[range state, sma state(slowk), sma state(slowd)] -> (slowk, slowd)"""
+    at_k = 7 + 2 * int(s[2])
+    at_d = at_k + 4 + int(s[at_k + 2])
+    fastk = _range(s, 0, h, lo, c, False)
+    if fastk != fastk:  # warming up, or dead (the range state keeps the NaN flag)
+        return NAN, NAN
+    slowk = _sma(s, at_k, fastk)
+    if slowk != slowk:
+        return NAN, NAN
+    slowd = _sma(s, at_d, slowk)
+    if slowd != slowd:
+        return NAN, NAN
+    return slowk, slowd
+
+
+@nb.njit(cache=True)
+def cci_step(s, h, lo, c):
+    """[count, dead, ring_tp(p)]"""
+    dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
+    if dead:
+        return NAN
+    p = s.shape[0] - 2
+    tp = (h + lo + c) / 3.0
+    slot = n % p
+    s[2 + slot] = tp
+    if n < p - 1:
+        return NAN
+    first = slot + 1 if slot + 1 < p else 0
+    total = 0.0
+    j = first
+    for _ in range(p):
+        total += s[2 + j]
+        j = j + 1 if j + 1 < p else 0
+    mean = total / p
+    dev = 0.0
+    for _ in range(p):
+        dev += abs(s[2 + j] - mean)
+        j = j + 1 if j + 1 < p else 0
+    d = tp - mean
+    return 0.0 if _is_zero(d) or _is_zero(dev) else d / (0.015 * (dev / p))
+
+
+@nb.njit(cache=True)
+def mfi_step(s, h, lo, c, v):
+    """[count, dead, pos_sum, neg_sum, prev_tp, ring_pos(p), ring_neg(p)]"""
+    dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c) | (v != v))
+    if dead:
+        return NAN
+    p = (s.shape[0] - 5) // 2
+    tp = (h + lo + c) / 3.0
+    if n == 0:
+        s[4] = tp
+        return NAN
+    flow = tp * v
+    pos = 5 + n % p
+    neg = pos + p
+    s[2] -= s[pos]
+    s[3] -= s[neg]
+    move = tp - s[4]
+    tie = abs(move) <= 1e-12 * abs(tp)
+    s[pos] = flow if move > 0 and not tie else 0.0
+    s[neg] = flow if move < 0 and not tie else 0.0
+    s[2] += s[pos]
+    s[3] += s[neg]
+    s[4] = tp
+    if n < p:
+        return NAN
+    total = s[2] + s[3]
+    return 0.0 if total < 1.0 else 100.0 * (s[2] / total)
+
+
+# --- ranges and trends ----------------------------------------------------------------------
+
+@nb.njit(cache=True)
+def trange_step(s, h, lo, c):
+    """[count, dead, prev_close]"""
+    dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
+    prev, s[2] = s[2], c
+    if dead or n == 0:
+        return NAN
+    return _true_range(h, lo, prev)
+
+
+@nb.njit(cache=True)
+def atr_step(s, h, lo, c):
+    """[count, dead, p, prev_close, total, atr]"""
+    dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
+    if dead:
+        return NAN
+    p = int(s[2])
+    prev, s[3] = s[3], c
+    if n == 0:
+        return NAN
+    tr = _true_range(h, lo, prev)
+    if n <= p:
+        s[4] += tr
+        if n < p:
+            return NAN
+        s[5] = s[4] / p
+    else:
+        s[5] = s[5] * ((p - 1) / p) + tr * (1.0 / p)
+    return s[5]
+
+
+@nb.njit(cache=True)
+def natr_step(s, h, lo, c):
+    a = atr_step(s, h, lo, c)
+    if a != a:
+        return NAN
+    return 0.0 if _is_zero(c) else a / c * 100.0
+
+
+@nb.njit(cache=True)
+def adx_step(s, h, lo, c):
+    """[count, dead, p, plus, minus, tr, adx, prev_h, prev_l, prev_c]"""
+    dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
+    if dead:
+        return NAN
+    p = int(s[2])
+    ph, pl, pc = s[7], s[8], s[9]
+    s[7], s[8], s[9] = h, lo, c
+    if n == 0:
+        return NAN
+    dp, dm = _directional(h, lo, ph, pl)
+    tr = _true_range(h, lo, pc)
+    if n < p:
+        s[3] += dp
+        s[4] += dm
+        s[5] += tr
+        return NAN
+    keep = (p - 1) / p
+    s[3] = s[3] * keep + dp
+    s[4] = s[4] * keep + dm
+    s[5] = s[5] * keep + tr
+    dx = NAN
+    if not _is_zero(s[5]):
+        plus_di = 100.0 * (s[3] / s[5])
+        minus_di = 100.0 * (s[4] / s[5])
+        total = plus_di + minus_di
+        if not _is_zero(total):
+            dx = 100.0 * (abs(minus_di - plus_di) / total)
+    first = 2 * p - 1
+    if n <= first:
+        if dx == dx:
+            s[6] += dx
+        if n < first:
+            return NAN
+        s[6] /= p
+    elif dx == dx:
+        s[6] = s[6] * keep + dx * (1.0 / p)
+    return s[6]
+
+
+# --- changes and volume ---------------------------------------------------------------------
+
+@nb.njit(cache=True)
+def roc_step(s, x):
+    """[count, dead, ring(p)]"""
+    dead, n = _advance(s, 0, x != x)
+    if dead:
+        return NAN
+    p = s.shape[0] - 2
+    prev = s[2 + n % p]
+    s[2 + n % p] = x
+    if n < p:
+        return NAN
+    return (x / prev - 1.0) * 100.0 if prev != 0.0 else 0.0
+
+
+@nb.njit(cache=True)
+def logret_step(s, x):
+    """[count, dead, prev]"""
+    dead, n = _advance(s, 0, x != x)
+    prev, s[2] = s[2], x
+    if dead or n == 0:
+        return NAN
+    return np.log(x / prev)
+
+
+@nb.njit(cache=True)
+def obv_step(s, c, v):
+    """[count, dead, total, prev_close]"""
+    dead, n = _advance(s, 0, (c != c) | (v != v))
+    if dead:
+        return NAN
+    if n == 0:
+        s[2] = v
+    elif c > s[3]:
+        s[2] += v
+    elif c < s[3]:
+        s[2] -= v
+    s[3] = c
+    return s[2]
+
+
+@nb.njit(cache=True)
+def vwap_step(s, price, volume):
+    """[count, dead, notional, volume, ring_price(p), ring_volume(p)]"""
+    dead, n = _advance(s, 0, (price != price) | (volume != volume))
+    if dead:
+        return NAN
+    p = (s.shape[0] - 4) // 2
+    slot = n % p
+    s[4 + slot] = price
+    s[4 + p + slot] = volume
+    s[2] += price * volume
+    s[3] += volume
+    if n < p - 1:
+        return NAN
+    out = s[2] / s[3] if s[3] != 0.0 else NAN
+    j = slot + 1 if slot + 1 < p else 0
+    s[2] -= s[4 + j] * s[4 + p + j]
+    s[3] -= s[4 + p + j]
+    return out
+
+
+# --- bulk drivers: one compiled loop per step (a step passed as an argument would not cache) --
+
+@nb.njit(cache=True)
+def sma_many(s, x, out):
+    for i in range(x.shape[0]):
+        out[i] = sma_step(s, x[i])
+
+
+@nb.njit(cache=True)
+def ema_many(s, x, out):
+    for i in range(x.shape[0]):
+        out[i] = ema_step(s, x[i])
+
+
+@nb.njit(cache=True)
+def wma_many(s, x, out):
+    for i in range(x.shape[0]):
+        out[i] = wma_step(s, x[i])
+
+
+@nb.njit(cache=True)
+def var_many(s, x, out):
+    for i in range(x.shape[0]):
+        out[i] = var_step(s, x[i])
+
+
+@nb.njit(cache=True)
+def stddev_many(s, x, out):
+    for i in range(x.shape[0]):
+        out[i] = stddev_step(s, x[i])
+
+
+@nb.njit(cache=True)
+def bbands_many(s, x, upper, middle, lower):
+    for i in range(x.shape[0]):
+        upper[i], middle[i], lower[i] = bbands_step(s, x[i])
+
+
+@nb.njit(cache=True)
+def zscore_many(s, x, out):
+    for i in range(x.shape[0]):
+        out[i] = zscore_step(s, x[i])
+
+
+@nb.njit(cache=True)
+def rsi_many(s, x, out):
+    for i in range(x.shape[0]):
+        out[i] = rsi_step(s, x[i])
+
+
+@nb.njit(cache=True)
+def macd_many(s, x, line, sig, hist):
+    for i in range(x.shape[0]):
+        line[i], sig[i], hist[i] = macd_step(s, x[i])
+
+
+@nb.njit(cache=True)
+def willr_many(s, h, lo, c, out):
+    for i in range(c.shape[0]):
+        out[i] = willr_step(s, h[i], lo[i], c[i])
+
+
+@nb.njit(cache=True)
+def stoch_many(s, h, lo, c, slowk, slowd):
+    for i in range(c.shape[0]):
+        slowk[i], slowd[i] = stoch_step(s, h[i], lo[i], c[i])
+
+
+@nb.njit(cache=True)
+def cci_many(s, h, lo, c, out):
+    for i in range(c.shape[0]):
+        out[i] = cci_step(s, h[i], lo[i], c[i])
+
+
+@nb.njit(cache=True)
+def mfi_many(s, h, lo, c, v, out):
+    for i in range(c.shape[0]):
+        out[i] = mfi_step(s, h[i], lo[i], c[i], v[i])
+
+
+@nb.njit(cache=True)
+def trange_many(s, h, lo, c, out):
+    for i in range(c.shape[0]):
+        out[i] = trange_step(s, h[i], lo[i], c[i])
+
+
+@nb.njit(cache=True)
+def atr_many(s, h, lo, c, out):
+    for i in range(c.shape[0]):
+        out[i] = atr_step(s, h[i], lo[i], c[i])
+
+
+@nb.njit(cache=True)
+def natr_many(s, h, lo, c, out):
+    for i in range(c.shape[0]):
+        out[i] = natr_step(s, h[i], lo[i], c[i])
+
+
+@nb.njit(cache=True)
+def adx_many(s, h, lo, c, out):
+    for i in range(c.shape[0]):
+        out[i] = adx_step(s, h[i], lo[i], c[i])
+
+
+@nb.njit(cache=True)
+def roc_many(s, x, out):
+    for i in range(x.shape[0]):
+        out[i] = roc_step(s, x[i])
+
+
+@nb.njit(cache=True)
+def logret_many(s, x, out):
+    for i in range(x.shape[0]):
+        out[i] = logret_step(s, x[i])
+
+
+@nb.njit(cache=True)
+def obv_many(s, c, v, out):
+    for i in range(c.shape[0]):
+        out[i] = obv_step(s, c[i], v[i])
+
+
+@nb.njit(cache=True)
+def vwap_many(s, price, volume, out):
+    for i in range(price.shape[0]):
+        out[i] = vwap_step(s, price[i], volume[i])

@@ -1,0 +1,42 @@
+"""Data sets the features are checked on: shapes a user's data takes, including bad ones."""
+
+import numpy as np
+import polars as pl
+
+from cift.data.bars import time_bars
+from cift.data.synthetic import synthetic_market
+
+
+def _ohlcv_from_walk(rng: np.random.Generator, n: int, scale: float = 1.0) -> dict:
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0, 0.01, n))) * scale
+    spread = np.abs(rng.normal(0, 0.005, n)) * close
+    high = close + spread * rng.uniform(0, 1, n)
+    low = close - spread * rng.uniform(0, 1, n)
+    volume = rng.integers(1, 5000, n).astype(float)
+    return {"high": high, "low": low, "close": close, "volume": volume}
+
+
+def _datasets() -> dict[str, dict]:
+    rng = np.random.default_rng(11)
+    sets = {"random walk": _ohlcv_from_walk(rng, 3000)}
+    constant = _ohlcv_from_walk(rng, 600)
+    for key in constant:  # runs of unchanged values, longer than any window tested
+        constant[key][100:300] = constant[key][100]
+        constant[key][400:460] = constant[key][400]
+    sets["constant runs"] = constant
+    gappy = _ohlcv_from_walk(rng, 800)
+    for key in gappy:  # a run of missing values, as a feed outage leaves them
+        gappy[key][500:520] = np.nan
+    sets["NaN run"] = gappy
+    sets["huge magnitudes"] = _ohlcv_from_walk(rng, 1500, 1e9)
+    sets["tiny magnitudes"] = _ohlcv_from_walk(rng, 1500, 1e-3)
+    # real-shaped: 1-minute bars of one synthetic symbol (overnight gaps, maybe a halt)
+    ticks = synthetic_market(2, 3, ticks_per_session=4000, seed=5).ticks
+    bars = time_bars(ticks.filter(pl.col("symbol") == "ACME"), "1m")
+    sets["minute bars"] = {c: bars[c].to_numpy() for c in ("high", "low", "close", "volume")}
+    return sets
+
+
+DATASETS = _datasets()
+
+

@@ -1,0 +1,163 @@
+"""Streaming twins: the same values as the batch functions, one value or many at a time, and
+across a snapshot/restore (through msgpack, as the live runner stores it)."""
+
+import msgpack
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cift import features as ta
+from cift.errors import ParameterError
+from cift.features import stream
+
+from market_data import DATASETS
+
+STREAMED = sorted(n for n in stream.__all__ if n not in ("Stream", "restore"))
+_ALIASES = {"real": "close", "price": "close"}
+
+
+def _inputs(name: str, data: dict) -> list[np.ndarray]:
+    return [data[_ALIASES.get(i, i)] for i in ta.REGISTRY[name].inputs]
+
+
+def _tuple(out) -> tuple:
+    return out if isinstance(out, tuple) else (out,)
+
+
+def assert_same(got, want, rtol=1e-9):
+    for a, b in zip(_tuple(got), _tuple(want), strict=True):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.nanmax(np.abs(b), initial=0))
+
+
+@st.composite
+def params(draw, name):
+    values = {}
+    for p in ta.REGISTRY[name].params:
+        if p.integer:
+            values[p.name] = draw(st.integers(int(p.lo), int(min(p.hi, 30))))
+        else:
+            values[p.name] = draw(st.floats(-3, 3, allow_nan=False))
+    return values
+
+
+@st.composite
+def grid_market(draw):
+    """Prices on a tick grid: ties, flat runs and exact repeats everywhere."""
+    n = draw(st.integers(1, 200))
+    steps = np.array(draw(st.lists(st.integers(-2, 2), min_size=n, max_size=n)), dtype=float)
+    close = 1000.0 + np.cumsum(steps)
+    spread = np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=float)
+    volume = np.array(draw(st.lists(st.integers(0, 50), min_size=n, max_size=n)), dtype=float)
+    return {"close": close, "high": close + spread, "low": close - spread, "volume": volume}
+
+
+@st.composite
+def market(draw):
+    if draw(st.booleans()):
+        return draw(grid_market())
+    data = DATASETS[draw(st.sampled_from(sorted(DATASETS)))]
+    n = len(data["close"])
+    lo = draw(st.integers(0, n - 1))
+    hi = draw(st.integers(lo + 1, min(n, lo + 700)))
+    return {k: v[lo:hi] for k, v in data.items()}
+
+
+_SETTINGS = settings(max_examples=40, deadline=None,
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@pytest.mark.parametrize("name", STREAMED)
+@_SETTINGS
+@given(data=st.data())
+def test_update_many_equals_batch(name, data):
+    values = data.draw(params(name))
+    arrays = _inputs(name, data.draw(market()))
+    want = getattr(ta, name)(*arrays, **values)
+    assert_same(getattr(stream, name)(**values).update_many(*arrays), want)
+
+
+@pytest.mark.parametrize("name", STREAMED)
+@_SETTINGS
+@given(data=st.data())
+def test_update_one_by_one_equals_batch(name, data):
+    values = data.draw(params(name))
+    arrays = [a[:120] for a in _inputs(name, data.draw(market()))]
+    want = _tuple(getattr(ta, name)(*arrays, **values))
+    s = getattr(stream, name)(**values)
+    got = [_tuple(s.update(*(float(a[i]) for a in arrays))) for i in range(len(arrays[0]))]
+    assert_same(tuple(np.array(col) for col in zip(*got)), want)
+
+
+@pytest.mark.parametrize("name", STREAMED)
+@_SETTINGS
+@given(data=st.data())
+def test_snapshot_restore_gives_the_same_tail(name, data):
+    values = data.draw(params(name))
+    arrays = _inputs(name, data.draw(market()))
+    cut = data.draw(st.integers(0, len(arrays[0])))
+    want = _tuple(getattr(ta, name)(*arrays, **values))
+    first = getattr(stream, name)(**values)
+    first.update_many(*(a[:cut] for a in arrays))
+    wire = msgpack.packb(first.snapshot())
+    restored = stream.restore(msgpack.unpackb(wire))
+    tail = _tuple(restored.update_many(*(a[cut:] for a in arrays)))
+    assert_same(tail, tuple(w[cut:] for w in want))
+    # the original is untouched by its snapshot and carries on the same way
+    assert_same(first.update_many(*(a[cut:] for a in arrays)), tail)
+
+
+def test_warm_up_is_nan_then_values():
+    s = stream.ema(3)
+    assert np.isnan(s.update(1.0)) and np.isnan(s.update(2.0))
+    assert s.update(3.0) == 2.0  # seeded by the mean of the first three
+    assert s.update(4.0) == 2.0 * 0.5 + 4.0 * 0.5
+
+
+def test_nan_input_poisons_every_later_output():
+    s = stream.sma(2)
+    s.update_many([1.0, 2.0, 3.0])
+    assert np.isnan(s.update(float("nan")))
+    assert np.isnan(s.update_many([1.0, 2.0, 3.0])).all()
+    assert s.reset().update_many([1.0, 2.0, 3.0]).tolist()[1:] == [1.5, 2.5]
+
+
+def test_multi_output_update_returns_a_tuple():
+    s = stream.macd(3, 5, 2)
+    outs = [s.update(float(x)) for x in range(1, 10)]
+    line, signal, hist = outs[-1]
+    assert hist == pytest.approx(line - signal)
+
+
+def test_restore_in_place_continues():
+    closes = np.linspace(100, 120, 50)
+    a = stream.rsi(5)
+    a.update_many(closes[:20])
+    snap = a.snapshot()
+    b = stream.rsi(5).restore(snap)
+    assert_same(b.update_many(closes[20:]), ta.rsi(closes, 5)[20:])
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: stream.ema(0), "timeperiod"),
+    (lambda: stream.ema(2.5), "timeperiod"),
+    (lambda: stream.bbands(20, "x"), "nbdevup"),
+    (lambda: stream.ema(20, 30), "takes 1 parameters"),
+    (lambda: stream.ema(window=5), "unexpected argument"),
+    (lambda: stream.atr(14).update_many([1.0], [1.0]), "expected 3 arrays"),
+    (lambda: stream.atr(14).update_many([1.0, 2.0], [1.0], [1.0, 2.0]), "low: length 1"),
+    (lambda: stream.ema(5).update_many(["a", "b"]), "real: expected numbers"),
+    (lambda: stream.ema(5).restore(stream.sma(5).snapshot()), "'sma', not 'ema'"),
+    (lambda: stream.ema(5).restore(stream.ema(6).snapshot()), "parameters"),
+    (lambda: stream.restore({"feature": "nope"}), "snapshot"),
+    (lambda: stream.ema(5).restore({**stream.ema(5).snapshot(), "state": [1.0]}), "state of 1"),
+])
+def test_bad_input_is_a_parameter_error(make, match):
+    with pytest.raises(ParameterError, match=match):
+        make()
+
+
+def test_update_rejects_non_numbers():
+    with pytest.raises(TypeError):
+        stream.ema(5).update("abc")
