@@ -11,11 +11,17 @@ from cift.features.api import (
     trange, var, vwap, willr, wma, zscore,
 )
 from cift.features import stream
+from cift.features.micro import (
+    kyle_lambda, microprice, ofi, ofi_time, quote_imbalance, realized_vol, spread, spread_bps,
+    trade_imbalance, volume_imbalance, vpin, vwap_time, weighted_mid,
+)
 from cift.features.namespace import FeatureNamespace  # registers pl.col(...).cift
 from cift.features.registry import REGISTRY, FeatureSpec, Param, describe
 
 __all__ = [
-    "REGISTRY", "FeatureNamespace", "FeatureSpec", "Param", "adx", "atr", "bbands", "cci", "describe", "ema",
-    "logret", "macd", "mfi", "natr", "obv", "roc", "rsi", "sma", "stddev", "stoch", "trange",
-    "stream", "var", "vwap", "willr", "wma", "zscore",
+    "FeatureNamespace", "FeatureSpec", "Param", "REGISTRY", "adx", "atr", "bbands", "cci",
+    "describe", "ema", "kyle_lambda", "logret", "macd", "mfi", "microprice", "natr", "obv",
+    "ofi", "ofi_time", "quote_imbalance", "realized_vol", "roc", "rsi", "sma", "spread",
+    "spread_bps", "stddev", "stoch", "stream", "trade_imbalance", "trange", "var",
+    "volume_imbalance", "vpin", "vwap", "vwap_time", "weighted_mid", "willr", "wma", "zscore",
 ]

@@ -48,11 +48,35 @@ def as_input(value: object, name: str) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
+def as_timestamps(value: object, name: str = "ts") -> np.ndarray:
+    """UTC nanoseconds as a 1-D int64 array (from int64 epochs, datetime64 or a Polars/pandas
+    datetime column), checked to never decrease; else a ParameterError naming the input."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # noqa: BLE001 - any failure to convert is the user's input
+        raise_param(name, f"cannot be read as an array ({exc})")
+    if arr.ndim != 1:
+        raise_param(name, f"expected a 1-D array, got {arr.ndim} dimensions")
+    if arr.dtype.kind == "M":
+        if np.isnat(arr).any():
+            raise_param(name, f"missing timestamp at row {int(np.isnat(arr).argmax()) + 1}")
+        arr = arr.astype("datetime64[ns]").view(np.int64)
+    elif arr.dtype.kind not in "iu":
+        raise_param(name, f"expected datetimes or int64 epoch nanoseconds, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    back = np.flatnonzero(arr[1:] < arr[:-1])
+    if back.size:
+        raise_param(name, f"timestamps must not decrease; row {int(back[0]) + 2} is earlier "
+                    "than the row before it (sort by time first)")
+    return arr
+
+
 def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[Param, ...],
             outputs: tuple[str, ...], lookback: Callable[..., int], summary: str,
-            group: str = "technical", prepare: Callable[[dict], None] | None = None) -> None:
+            group: str = "technical", prepare: Callable[[dict], None] | None = None,
+            carries_nan: bool = False) -> None:
     spec = FeatureSpec(name, inputs, params, outputs, lookback, summary, group,
-                       carries_nan=name in _NAN_STICKY, prepare=prepare)
+                       carries_nan=carries_nan or name in _NAN_STICKY, prepare=prepare)
     REGISTRY[name] = spec
     signature = inspect.Signature(
         [inspect.Parameter(i, inspect.Parameter.POSITIONAL_OR_KEYWORD) for i in inputs]
@@ -66,7 +90,8 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
             raise_param(name, str(exc))
         bound.apply_defaults()
         values = spec.check(bound.arguments)
-        arrays = [as_input(bound.arguments[i], i) for i in inputs]
+        arrays = [as_timestamps(bound.arguments[i], i) if i == "ts"
+                  else as_input(bound.arguments[i], i) for i in inputs]
         n = len(arrays[0])
         for i, arr in zip(inputs[1:], arrays[1:]):
             if len(arr) != n:
@@ -74,7 +99,7 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
         outs = tuple(np.empty(n) for _ in outputs)
         kernel(*arrays, *(values[p.name] for p in params if p.to_kernel), *outs)
         if not spec.carries_nan:  # the NaN policy (kernels.py)
-            gap = min(k.first_nan(a) for a in arrays)
+            gap = min(k.first_nan(a) for a in arrays if a.dtype == np.float64)
             for out in outs:
                 out[gap:] = np.nan
         return outs[0] if len(outs) == 1 else outs

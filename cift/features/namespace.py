@@ -8,9 +8,10 @@
         pl.col("close").cift.macd(12, 26, 9).alias("macd"),           # a struct: macd, macdsignal, macdhist
     )
 
-The expression is the feature's primary input (``real``, ``close`` or ``price``); its other
-inputs default to the columns of the same name (``high``, ``low``, ``volume``) and can be named
-as keywords (``atr(14, high="h", low="l")``). Parameters are positional or keyword, in TA-Lib's
+The expression is the feature's primary input (``real``, ``close`` or ``price``, else its first
+input but ``ts``: ``pl.col("bid_px").cift.ofi(100)``); its other inputs default to the columns of
+the same name (``high``, ``low``, ``volume``, ``ts``, ``ask_px``, ...) and can be named as keywords
+(``atr(14, high="h", low="l")``). Parameters are positional or keyword, in TA-Lib's
 order, and are validated when the expression is built. Features with several outputs give a
 struct column. ``.over("symbol")`` computes per symbol.
 """
@@ -28,7 +29,8 @@ _PRIMARY = ("real", "close", "price")
 
 
 def _method(spec: FeatureSpec):
-    primary = next(i for i in spec.inputs if i in _PRIMARY)
+    primary = next((i for i in spec.inputs if i in _PRIMARY),
+                   next(i for i in spec.inputs if i != "ts"))
     others = [i for i in spec.inputs if i != primary]
     fn = getattr(api, spec.name)
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import polars as pl
 
+from cift.data.timestamps import parse_duration
 from cift.errors import ParameterError
 
 __all__ = ["FeatureSpec", "Param", "REGISTRY", "describe"]
@@ -27,9 +29,12 @@ class Param:
     hi: float
     integer: bool = True
     to_kernel: bool = True  # False: validated for TA-Lib's signature, not passed on
+    duration: bool = False  # a time span: "5s", "100ms", a timedelta or integer nanoseconds
 
     def check(self, value: object) -> int | float:
-        """The value, validated (ints for integer parameters)."""
+        """The value, validated (ints for integer parameters, nanoseconds for durations)."""
+        if self.duration:
+            value = _nanoseconds(self.name, value)
         kind = "an integer" if self.integer else "a number"
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (
                 self.integer and not float(value).is_integer()):
@@ -38,6 +43,14 @@ class Param:
             span = f"{self.lo:g}" if self.lo == self.hi else f"[{self.lo:g}, {self.hi:g}]"
             raise_param(self.name, f"expected {kind} in {span}, got {value!r}")
         return int(value) if self.integer else float(value)
+
+
+def _nanoseconds(name: str, value: object) -> object:
+    if isinstance(value, str):
+        return parse_duration(value, name=name)
+    if isinstance(value, timedelta):
+        return value // timedelta(microseconds=1) * 1000
+    return value
 
 
 def raise_param(name: str, message: str) -> None:

@@ -20,13 +20,13 @@ from __future__ import annotations
 import inspect
 from functools import partial
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from cift.errors import ParameterError
 from cift.features import stream_kernels as sk
-from cift.features.api import as_input
+from cift.features.api import as_input, as_timestamps
+from cift.features.micro import LAYOUTS, Layout
 from cift.features.registry import REGISTRY, FeatureSpec, raise_param
 
 __all__ = ["Stream", "restore"]
@@ -46,45 +46,38 @@ def _range(p: int) -> list[float]:
     return [0, 0, p, -1, 0, -1, 0] + [0.0] * (2 * p)
 
 
-@dataclass(frozen=True)
-class _Kind:
-    """How a feature streams: its initial state from the parameters, its step and bulk loop."""
-
-    state: Callable[..., list[float]]
-    step: Callable
-    many: Callable
-
-
-_KINDS: dict[str, _Kind] = {
-    "sma": _Kind(lambda timeperiod: _sma(timeperiod), sk.sma_step, sk.sma_many),
-    "ema": _Kind(lambda timeperiod: [0, 0, timeperiod, 0, 0], sk.ema_step, sk.ema_many),
-    "wma": _Kind(lambda timeperiod: [0.0] * (4 + timeperiod), sk.wma_step, sk.wma_many),
-    "var": _Kind(lambda timeperiod, nbdev: _var(timeperiod), sk.var_step, sk.var_many),
-    "stddev": _Kind(lambda timeperiod, nbdev: [nbdev] + _var(timeperiod),
+_KINDS: dict[str, Layout] = {
+    "sma": Layout(lambda timeperiod: _sma(timeperiod), sk.sma_step, sk.sma_many),
+    "ema": Layout(lambda timeperiod: [0, 0, timeperiod, 0, 0], sk.ema_step, sk.ema_many),
+    "wma": Layout(lambda timeperiod: [0.0] * (4 + timeperiod), sk.wma_step, sk.wma_many),
+    "var": Layout(lambda timeperiod, nbdev: _var(timeperiod), sk.var_step, sk.var_many),
+    "stddev": Layout(lambda timeperiod, nbdev: [nbdev] + _var(timeperiod),
                     sk.stddev_step, sk.stddev_many),
-    "bbands": _Kind(lambda timeperiod, nbdevup, nbdevdn, matype:
+    "bbands": Layout(lambda timeperiod, nbdevup, nbdevdn, matype:
                     [nbdevup, nbdevdn] + _sma(timeperiod) + _var(timeperiod),
                     sk.bbands_step, sk.bbands_many),
-    "zscore": _Kind(lambda timeperiod: _sma(timeperiod) + _var(timeperiod),
+    "zscore": Layout(lambda timeperiod: _sma(timeperiod) + _var(timeperiod),
                     sk.zscore_step, sk.zscore_many),
-    "rsi": _Kind(lambda timeperiod: [0, 0, timeperiod, 0, 0, 0], sk.rsi_step, sk.rsi_many),
-    "macd": _Kind(lambda fastperiod, slowperiod, signalperiod:
+    "rsi": Layout(lambda timeperiod: [0, 0, timeperiod, 0, 0, 0], sk.rsi_step, sk.rsi_many),
+    "macd": Layout(lambda fastperiod, slowperiod, signalperiod:
                   [0, 0, fastperiod, slowperiod, signalperiod, 0, 0, 0, 0] + [0.0] * slowperiod,
                   sk.macd_step, sk.macd_many),
-    "willr": _Kind(lambda timeperiod: _range(timeperiod), sk.willr_step, sk.willr_many),
-    "stoch": _Kind(lambda fastk_period, slowk_period, slowk_matype, slowd_period, slowd_matype:
+    "willr": Layout(lambda timeperiod: _range(timeperiod), sk.willr_step, sk.willr_many),
+    "stoch": Layout(lambda fastk_period, slowk_period, slowk_matype, slowd_period, slowd_matype:
                    _range(fastk_period) + _sma(slowk_period) + _sma(slowd_period), sk.stoch_step, sk.stoch_many),
-    "cci": _Kind(lambda timeperiod: [0.0] * (2 + timeperiod), sk.cci_step, sk.cci_many),
-    "mfi": _Kind(lambda timeperiod: [0.0] * (5 + 2 * timeperiod), sk.mfi_step, sk.mfi_many),
-    "trange": _Kind(lambda: [0.0] * 3, sk.trange_step, sk.trange_many),
-    "atr": _Kind(lambda timeperiod: [0, 0, timeperiod, 0, 0, 0], sk.atr_step, sk.atr_many),
-    "natr": _Kind(lambda timeperiod: [0, 0, timeperiod, 0, 0, 0], sk.natr_step, sk.natr_many),
-    "adx": _Kind(lambda timeperiod: [0, 0, timeperiod] + [0.0] * 7, sk.adx_step, sk.adx_many),
-    "roc": _Kind(lambda timeperiod: [0.0] * (2 + timeperiod), sk.roc_step, sk.roc_many),
-    "logret": _Kind(lambda: [0.0] * 3, sk.logret_step, sk.logret_many),
-    "obv": _Kind(lambda: [0.0] * 4, sk.obv_step, sk.obv_many),
-    "vwap": _Kind(lambda timeperiod: [0.0] * (4 + 2 * timeperiod), sk.vwap_step, sk.vwap_many),
+    "cci": Layout(lambda timeperiod: [0.0] * (2 + timeperiod), sk.cci_step, sk.cci_many),
+    "mfi": Layout(lambda timeperiod: [0.0] * (5 + 2 * timeperiod), sk.mfi_step, sk.mfi_many),
+    "trange": Layout(lambda: [0.0] * 3, sk.trange_step, sk.trange_many),
+    "atr": Layout(lambda timeperiod: [0, 0, timeperiod, 0, 0, 0], sk.atr_step, sk.atr_many),
+    "natr": Layout(lambda timeperiod: [0, 0, timeperiod, 0, 0, 0], sk.natr_step, sk.natr_many),
+    "adx": Layout(lambda timeperiod: [0, 0, timeperiod] + [0.0] * 7, sk.adx_step, sk.adx_many),
+    "roc": Layout(lambda timeperiod: [0.0] * (2 + timeperiod), sk.roc_step, sk.roc_many),
+    "logret": Layout(lambda: [0.0] * 3, sk.logret_step, sk.logret_many),
+    "obv": Layout(lambda: [0.0] * 4, sk.obv_step, sk.obv_many),
+    "vwap": Layout(lambda timeperiod: [0.0] * (4 + 2 * timeperiod), sk.vwap_step, sk.vwap_many),
+    **LAYOUTS,  # microstructure
 }
+_CAPACITY = 1 << 16  # events a time-window stream holds by default
 
 _ENTRIES: dict[str, Callable] = {}
 
@@ -95,7 +88,8 @@ def _entry(name: str, spec: FeatureSpec) -> Callable:
     if name not in _ENTRIES:
         import numba as nb
 
-        signature = (nb.float64[::1],) + (nb.float64,) * len(spec.inputs)
+        signature = (nb.float64[::1],) + tuple(nb.int64 if i == "ts" else nb.float64
+                                               for i in spec.inputs)
         _ENTRIES[name] = _KINDS[name].step.compile(signature)
     return _ENTRIES[name]
 
@@ -113,7 +107,7 @@ class Stream:
 
     def __init__(self, spec: FeatureSpec, params: dict) -> None:
         self.name = spec.name
-        self.params = dict(params)
+        self.params = dict(params)  # with ``capacity`` for a time window
         self.outputs = spec.outputs
         self._spec = spec
         kind = _KINDS[spec.name]
@@ -129,7 +123,8 @@ class Stream:
         if len(arrays) != len(spec.inputs):
             raise_param(spec.name, f"expected {len(spec.inputs)} arrays "
                         f"({', '.join(spec.inputs)}), got {len(arrays)}")
-        columns = [as_input(a, i) for a, i in zip(arrays, spec.inputs)]
+        columns = [as_timestamps(a, i) if i == "ts" else as_input(a, i)
+                   for a, i in zip(arrays, spec.inputs)]
         n = len(columns[0])
         for i, arr in zip(spec.inputs[1:], columns[1:]):
             if len(arr) != n:
@@ -180,17 +175,35 @@ def restore(snapshot: dict) -> Stream:
     if not isinstance(snapshot, dict) or snapshot.get("feature") not in _KINDS:
         raise ParameterError("snapshot: expected a dict from Stream.snapshot()")
     spec = REGISTRY[snapshot["feature"]]
-    return Stream(spec, spec.check(dict(snapshot["params"]))).restore(snapshot)
+    params = dict(snapshot["params"])
+    capacity = params.pop("capacity", None)
+    checked = spec.check(params)
+    if capacity is not None:
+        checked["capacity"] = _checked_capacity(capacity)
+    return Stream(spec, checked).restore(snapshot)
+
+
+def _checked_capacity(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1 << 30:
+        raise_param("capacity", f"expected an integer in [1, 2**30], got {value!r}")
+    return value
 
 
 def _factory(spec: FeatureSpec) -> Callable[..., Stream]:
+    windowed = _KINDS[spec.name].windowed
+
     def make(*args: object, **kwargs: object) -> Stream:
-        return Stream(spec, spec.bind(args, kwargs))
+        capacity = kwargs.pop("capacity", _CAPACITY) if windowed else None
+        params = spec.bind(args, kwargs)
+        if windowed:
+            params["capacity"] = _checked_capacity(capacity)
+        return Stream(spec, params)
 
     make.__name__ = make.__qualname__ = spec.name
+    extra = [inspect.Parameter("capacity", inspect.Parameter.KEYWORD_ONLY, default=_CAPACITY)]
     make.__signature__ = inspect.Signature(
         [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default)
-         for p in spec.params], return_annotation=Stream)
+         for p in spec.params] + (extra if windowed else []), return_annotation=Stream)
     make.__doc__ = (f"Streaming {spec.name}: {spec.summary} update({', '.join(spec.inputs)}) "
                     f"-> {', '.join(spec.outputs)}.")
     return make

@@ -14,11 +14,23 @@ from cift.features import stream
 from market_data import DATASETS
 
 STREAMED = sorted(n for n in stream.__all__ if n not in ("Stream", "restore"))
-_ALIASES = {"real": "close", "price": "close"}
+_ALIASES = {"real": "close", "price": "close", "bid_px": "low", "ask_px": "high",
+            "bid_sz": "volume", "size": "volume"}
 
 
 def _inputs(name: str, data: dict) -> list[np.ndarray]:
     return [data[_ALIASES.get(i, i)] for i in ta.REGISTRY[name].inputs]
+
+
+def _with_book(data: dict, seed: int) -> dict:
+    """Quote and trade fields from bars: bid/ask at low/high, sizes from volume, trade sides
+    from price changes, timestamps with ties and gaps."""
+    rng = np.random.default_rng(seed)
+    n = len(data["close"])
+    side = np.sign(np.diff(data["close"], prepend=data["close"][:1]))
+    steps = rng.choice([0, 0, 1, 3, 50], n) * 100_000_000
+    return {**data, "side": side, "ask_sz": data["volume"][::-1].copy(),
+            "ts": 1_700_000_000_000_000_000 + np.cumsum(steps)}
 
 
 def _tuple(out) -> tuple:
@@ -35,8 +47,12 @@ def assert_same(got, want, rtol=1e-9):
 def params(draw, name):
     values = {}
     for p in ta.REGISTRY[name].params:
-        if p.integer:
+        if p.duration:  # from below one update apart to many
+            values[p.name] = draw(st.integers(int(p.lo), 3_000_000_000))
+        elif p.integer:
             values[p.name] = draw(st.integers(int(p.lo), int(min(p.hi, 30))))
+        elif p.lo > 0:  # a size such as VPIN's bucket volume
+            values[p.name] = draw(st.floats(0.5, 500.0))
         else:
             values[p.name] = draw(st.floats(-3, 3, allow_nan=False))
     return values
@@ -55,13 +71,14 @@ def grid_market(draw):
 
 @st.composite
 def market(draw):
+    seed = draw(st.integers(0, 2**16))
     if draw(st.booleans()):
-        return draw(grid_market())
+        return _with_book(draw(grid_market()), seed)
     data = DATASETS[draw(st.sampled_from(sorted(DATASETS)))]
     n = len(data["close"])
     lo = draw(st.integers(0, n - 1))
     hi = draw(st.integers(lo + 1, min(n, lo + 700)))
-    return {k: v[lo:hi] for k, v in data.items()}
+    return _with_book({k: v[lo:hi] for k, v in data.items()}, seed)
 
 
 _SETTINGS = settings(max_examples=40, deadline=None,
@@ -86,7 +103,7 @@ def test_update_one_by_one_equals_batch(name, data):
     arrays = [a[:120] for a in _inputs(name, data.draw(market()))]
     want = _tuple(getattr(ta, name)(*arrays, **values))
     s = getattr(stream, name)(**values)
-    got = [_tuple(s.update(*(float(a[i]) for a in arrays))) for i in range(len(arrays[0]))]
+    got = [_tuple(s.update(*(a[i].item() for a in arrays))) for i in range(len(arrays[0]))]
     assert_same(tuple(np.array(col) for col in zip(*got)), want)
 
 
@@ -156,6 +173,26 @@ def test_restore_in_place_continues():
 def test_bad_input_is_a_parameter_error(make, match):
     with pytest.raises(ParameterError, match=match):
         make()
+
+
+def test_time_window_stream_rejects_time_going_back_and_overflow():
+    s = stream.vwap_time("1s", capacity=2)
+    s.update(10, 1.0, 1.0)
+    with pytest.raises(ParameterError, match="ts: timestamps must not decrease"):
+        s.update(9, 1.0, 1.0)
+    s.update(11, 1.0, 1.0)
+    with pytest.raises(ParameterError, match="capacity"):
+        s.update(12, 1.0, 1.0)
+    with pytest.raises(ParameterError, match="ts: timestamps must not decrease"):
+        stream.realized_vol("1s").update_many([2_000_000_000, 1_000_000_000], [1.0, 1.0])
+
+
+def test_time_window_stream_survives_a_rebase_of_its_clock():
+    # offsets from the first ts are rebased after 2**52 ns; the window must not notice
+    ts = np.array([0, 1, 2**52 - 1, 2**52, 2**52 + 1, 2**53 + 5], dtype=np.int64)
+    price = np.arange(1.0, 7.0)
+    s = stream.vwap_time(3)
+    assert_same(s.update_many(ts, price, np.ones(6)), ta.vwap_time(ts, price, np.ones(6), 3))
 
 
 def test_update_rejects_non_numbers():

@@ -1,0 +1,425 @@
+"""Numba kernels of the microstructure features, on trades (price, size, side) and L1 quotes
+(bid_px, bid_sz, ask_px, ask_sz), some over time windows (ts, int64 UTC nanoseconds).
+
+Each feature is written once, as a step on a float64 state array (the layout of
+stream_kernels.py: ``[count, dead, ...]``, NaN policy included); its batch kernel ``*_into``
+runs that step over arrays from a fresh state, so batch and stream agree by construction.
+Windowed sums are running sums, recomputed exactly from their ring once per turn of the ring
+(amortized O(1)) so rounding cannot build up over a long stream.
+
+Time windows (``ofi_time``, ``vwap_time``) are (ts - window, ts]; their events live in a ring of
+``capacity`` entries whose timestamps are kept exactly as offsets from a base timestamp.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from cift.errors import ParameterError
+from cift.features.stream_kernels import NAN, _advance
+
+_REBASE = 2.0 ** 52  # offsets from the base stay exact integers in float64 below 2**53
+
+
+# --- quotes, one at a time ------------------------------------------------------------------
+
+@nb.njit(cache=True)
+def spread_step(s, bid, ask):
+    dead, _ = _advance(s, 0, (bid != bid) | (ask != ask))
+    return NAN if dead else ask - bid
+
+
+@nb.njit(cache=True)
+def spread_bps_step(s, bid, ask):
+    dead, _ = _advance(s, 0, (bid != bid) | (ask != ask))
+    mid = (bid + ask) * 0.5
+    return NAN if dead or mid == 0.0 else (ask - bid) / mid * 1e4
+
+
+@nb.njit(cache=True)
+def quote_imbalance_step(s, bid_sz, ask_sz):
+    dead, _ = _advance(s, 0, (bid_sz != bid_sz) | (ask_sz != ask_sz))
+    total = bid_sz + ask_sz
+    return NAN if dead else ((bid_sz - ask_sz) / total if total > 0.0 else 0.0)
+
+
+@nb.njit(cache=True)
+def microprice_step(s, bid, bid_sz, ask, ask_sz):
+    dead, _ = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
+    total = bid_sz + ask_sz
+    if dead:
+        return NAN
+    return (bid * ask_sz + ask * bid_sz) / total if total > 0.0 else (bid + ask) * 0.5
+
+
+@nb.njit(cache=True)
+def weighted_mid_step(s, bid, bid_sz, ask, ask_sz):
+    dead, _ = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
+    total = bid_sz + ask_sz
+    if dead:
+        return NAN
+    return (bid * bid_sz + ask * ask_sz) / total if total > 0.0 else (bid + ask) * 0.5
+
+
+@nb.njit(cache=True, inline="always")
+def _ofi_event(bid, bid_sz, ask, ask_sz, pbid, pbid_sz, pask, pask_sz):
+    """Cont-Kukanov-Stoikov: the order flow one L1 update adds at the bid minus the ask."""
+    e = 0.0
+    if bid >= pbid:
+        e += bid_sz
+    if bid <= pbid:
+        e -= pbid_sz
+    if ask <= pask:
+        e -= ask_sz
+    if ask >= pask:
+        e += pask_sz
+    return e
+
+
+@nb.njit(cache=True, inline="always")
+def _ring_push(s, total_at, ring_at, p, k, value):
+    """Add the k-th value to a window sum of p kept at s[total_at] with its ring at s[ring_at:];
+    the sum is recomputed from the ring at each turn."""
+    slot = k % p
+    s[ring_at + slot] = value
+    if slot == p - 1:
+        total = 0.0
+        for j in range(p):
+            total += s[ring_at + j]
+        s[total_at] = total
+    else:
+        s[total_at] += value
+
+
+@nb.njit(cache=True)
+def ofi_step(s, bid, bid_sz, ask, ask_sz):
+    """[count, dead, p, total, prev bid, bid_sz, ask, ask_sz, ring(p)]: OFI over p updates."""
+    dead, n = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
+    if dead:
+        return NAN
+    p = int(s[2])
+    e = _ofi_event(bid, bid_sz, ask, ask_sz, s[4], s[5], s[6], s[7])
+    s[4], s[5], s[6], s[7] = bid, bid_sz, ask, ask_sz
+    if n == 0:
+        return NAN
+    k = n - 1  # index of this event's flow
+    if k >= p:
+        s[3] -= s[8 + k % p]
+    _ring_push(s, 3, 8, p, k, e)
+    return s[3] if k >= p - 1 else NAN
+
+
+# --- trades ---------------------------------------------------------------------------------
+
+@nb.njit(cache=True)
+def trade_imbalance_step(s, side):
+    """[count, dead, p, total, ring(p)]: mean trade sign of the last p trades."""
+    dead, n = _advance(s, 0, side != side)
+    if dead:
+        return NAN
+    p = int(s[2])
+    if n >= p:
+        s[3] -= s[4 + n % p]
+    _ring_push(s, 3, 4, p, n, side)
+    return s[3] / p if n >= p - 1 else NAN
+
+
+@nb.njit(cache=True)
+def volume_imbalance_step(s, size, side):
+    """[count, dead, p, signed, volume, ring signed(p), ring volume(p)]: signed / total volume
+    of the last p trades (0 when they hold no volume)."""
+    dead, n = _advance(s, 0, (size != size) | (side != side))
+    if dead:
+        return NAN
+    p = int(s[2])
+    if n >= p:
+        s[3] -= s[5 + n % p]
+        s[4] -= s[5 + p + n % p]
+    _ring_push(s, 3, 5, p, n, side * size)
+    _ring_push(s, 4, 5 + p, p, n, size)
+    if n < p - 1:
+        return NAN
+    return s[3] / s[4] if s[4] > 0.0 else 0.0
+
+
+@nb.njit(cache=True)
+def kyle_lambda_step(s, price, size, side):
+    """[count, dead, p, prev price, sum q, sum dp, sum qq, sum q dp, rings q, dp, qq, q dp (p)]:
+    the OLS slope of price changes on signed volume q = side * size over the last p trades;
+    NaN when q does not vary in the window."""
+    dead, n = _advance(s, 0, (price != price) | (size != size) | (side != side))
+    if dead:
+        return NAN
+    p = int(s[2])
+    dp = price - s[3]
+    s[3] = price
+    if n == 0:
+        return NAN
+    k = n - 1
+    q = side * size
+    if k >= p:
+        slot = k % p
+        for j in range(4):
+            s[4 + j] -= s[8 + j * p + slot]
+    _ring_push(s, 4, 8, p, k, q)
+    _ring_push(s, 5, 8 + p, p, k, dp)
+    _ring_push(s, 6, 8 + 2 * p, p, k, q * q)
+    _ring_push(s, 7, 8 + 3 * p, p, k, q * dp)
+    if k < p - 1:
+        return NAN
+    den = p * s[6] - s[4] * s[4]
+    if not den > 1e-12 * p * s[6]:
+        return NAN
+    return (p * s[7] - s[4] * s[5]) / den
+
+
+@nb.njit(cache=True)
+def vpin_step(s, size, side):
+    """[count, dead, bucket volume, window, filled, imbalance, total, buckets done, ring(window)]:
+    VPIN, the mean |buy - sell| volume of the last ``window`` full volume buckets over the
+    bucket volume. A trade is split across the buckets it fills; side 0 is half and half."""
+    dead, _ = _advance(s, 0, (size != size) | (side != side))
+    if dead:
+        return NAN
+    bucket = s[2]
+    w = int(s[3])
+    sign = 1.0 if side > 0 else (-1.0 if side < 0 else 0.0)
+    left = size
+    while left > 0.0:
+        room = bucket - s[4]
+        take = left if left < room else room
+        s[5] += sign * take
+        left -= take
+        if take == room:  # the bucket is full
+            done = int(s[7])
+            if done >= w:
+                s[6] -= s[8 + done % w]
+            _ring_push(s, 6, 8, w, done, abs(s[5]))
+            s[7] = done + 1
+            s[4] = 0.0
+            s[5] = 0.0
+        else:
+            s[4] += take
+    return s[6] / (w * bucket) if s[7] >= w else NAN
+
+
+# --- time windows ---------------------------------------------------------------------------
+
+@nb.njit(cache=True, inline="always")
+def _offset(s, o, ts, first):
+    """ts as an exact float offset from the stream's base (its first ts, moved forward when
+    offsets near 2**52 ns, about 52 days). State at o: [base hi, base lo, last offset, head,
+    size, capacity], then the ring of offsets. Raises on a ts earlier than the last."""
+    if first:
+        s[o + 0] = float(ts >> 32)
+        s[o + 1] = float(ts & 0xFFFFFFFF)
+    base = (np.int64(s[o + 0]) << 32) | np.int64(s[o + 1])
+    rel = float(ts - base)
+    if rel < s[o + 2]:
+        raise ParameterError("ts: timestamps must not decrease")
+    if rel >= _REBASE:  # move the base to ts: every kept offset shifts by the same amount
+        head, size, cap = int(s[o + 3]), int(s[o + 4]), int(s[o + 5])
+        for j in range(size):
+            s[o + 6 + (head + j) % cap] -= rel
+        s[o + 2] -= rel
+        s[o + 0] = float(ts >> 32)
+        s[o + 1] = float(ts & 0xFFFFFFFF)
+        rel = 0.0
+    s[o + 2] = rel
+    return rel
+
+
+@nb.njit(cache=True)
+def _window_push(s, o, rel, window):
+    """Drop the events at or before rel - window, then take a slot for one at rel; returns the
+    new event's slot and the dropped range (first slot, count) for the caller's sums."""
+    head, size, cap = int(s[o + 3]), int(s[o + 4]), int(s[o + 5])
+    first, dropped = head, 0
+    while size > 0 and s[o + 6 + head] <= rel - window:
+        head = head + 1 if head + 1 < cap else 0
+        size -= 1
+        dropped += 1
+    if size == cap:
+        raise ParameterError("capacity: the time window holds more events than the stream's "
+                             "capacity; make a stream with a larger capacity")
+    slot = (head + size) % cap
+    s[o + 6 + slot] = rel
+    s[o + 3] = head
+    s[o + 4] = size + 1
+    return slot, first, dropped
+
+
+@nb.njit(cache=True)
+def _window_sum(s, o, at):
+    """The exact sum of the live entries of the ring of values at s[at:]."""
+    head, size, cap = int(s[o + 3]), int(s[o + 4]), int(s[o + 5])
+    total = 0.0
+    for j in range(size):
+        total += s[at + (head + j) % cap]
+    return total
+
+
+@nb.njit(cache=True)
+def ofi_time_step(s, ts, bid, bid_sz, ask, ask_sz):
+    """[count, dead, window, total, prev quote (4), clock (6), ring ts(cap), ring flow(cap)]:
+    OFI of the updates in (ts - window, ts]; the first update's flow is 0."""
+    dead, n = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
+    rel = _offset(s, 8, ts, n == 0)
+    if dead:
+        return NAN
+    e = 0.0 if n == 0 else _ofi_event(bid, bid_sz, ask, ask_sz, s[4], s[5], s[6], s[7])
+    s[4], s[5], s[6], s[7] = bid, bid_sz, ask, ask_sz
+    cap = int(s[13])
+    values = 14 + cap
+    slot, first, dropped = _window_push(s, 8, rel, s[2])
+    for j in range(dropped):
+        s[3] -= s[values + (first + j) % cap]
+    s[values + slot] = e
+    s[3] += e
+    if slot == cap - 1:
+        s[3] = _window_sum(s, 8, values)
+    return s[3]
+
+
+@nb.njit(cache=True)
+def vwap_time_step(s, ts, price, volume):
+    """[count, dead, window, notional, volume, clock (6), ring ts, price, volume (cap)]:
+    VWAP of the trades in (ts - window, ts]; NaN when they hold no volume."""
+    dead, n = _advance(s, 0, (price != price) | (volume != volume))
+    rel = _offset(s, 5, ts, n == 0)
+    if dead:
+        return NAN
+    cap = int(s[10])
+    prices = 11 + cap
+    volumes = 11 + 2 * cap
+    slot, first, dropped = _window_push(s, 5, rel, s[2])
+    for j in range(dropped):
+        old = (first + j) % cap
+        s[3] -= s[prices + old] * s[volumes + old]
+        s[4] -= s[volumes + old]
+    s[prices + slot] = price
+    s[volumes + slot] = volume
+    s[3] += price * volume
+    s[4] += volume
+    if slot == cap - 1:
+        head, size = int(s[8]), int(s[9])
+        notional = 0.0
+        for j in range(size):
+            i = (head + j) % cap
+            notional += s[prices + i] * s[volumes + i]
+        s[3] = notional
+        s[4] = _window_sum(s, 5, volumes)
+    return s[3] / s[4] if s[4] != 0.0 else NAN
+
+
+@nb.njit(cache=True)
+def realized_vol_step(s, ts, price):
+    """[count, dead, interval, bucket, sum r^2, prev price]: sqrt of the summed squared log
+    returns between the trades of ts's interval so far (0 at an interval's first trade)."""
+    dead, n = _advance(s, 0, price != price)
+    bucket = float(ts // np.int64(s[2]))
+    if n > 0 and bucket < s[3]:
+        raise ParameterError("ts: timestamps must not decrease")
+    if dead:
+        return NAN
+    if n == 0 or bucket != s[3]:
+        s[3] = bucket
+        s[4] = 0.0
+    else:
+        r = np.log(price / s[5])
+        s[4] += r * r
+    s[5] = price
+    return np.sqrt(s[4])
+
+
+@nb.njit(cache=True)
+def window_occupancy(ts, window):
+    """The most events any (t - window, t] holds: the ring a batch run needs."""
+    most = 0
+    j = 0
+    for i in range(ts.shape[0]):
+        while ts[j] <= ts[i] - window:
+            j += 1
+        most = max(most, i - j + 1)
+    return most
+
+
+# --- bulk drivers and batch kernels ---------------------------------------------------------
+
+@nb.njit(cache=True)
+def spread_many(s, bid, ask, out):
+    for i in range(bid.shape[0]):
+        out[i] = spread_step(s, bid[i], ask[i])
+
+
+@nb.njit(cache=True)
+def spread_bps_many(s, bid, ask, out):
+    for i in range(bid.shape[0]):
+        out[i] = spread_bps_step(s, bid[i], ask[i])
+
+
+@nb.njit(cache=True)
+def quote_imbalance_many(s, bid_sz, ask_sz, out):
+    for i in range(bid_sz.shape[0]):
+        out[i] = quote_imbalance_step(s, bid_sz[i], ask_sz[i])
+
+
+@nb.njit(cache=True)
+def microprice_many(s, bid, bid_sz, ask, ask_sz, out):
+    for i in range(bid.shape[0]):
+        out[i] = microprice_step(s, bid[i], bid_sz[i], ask[i], ask_sz[i])
+
+
+@nb.njit(cache=True)
+def weighted_mid_many(s, bid, bid_sz, ask, ask_sz, out):
+    for i in range(bid.shape[0]):
+        out[i] = weighted_mid_step(s, bid[i], bid_sz[i], ask[i], ask_sz[i])
+
+
+@nb.njit(cache=True)
+def ofi_many(s, bid, bid_sz, ask, ask_sz, out):
+    for i in range(bid.shape[0]):
+        out[i] = ofi_step(s, bid[i], bid_sz[i], ask[i], ask_sz[i])
+
+
+@nb.njit(cache=True)
+def trade_imbalance_many(s, side, out):
+    for i in range(side.shape[0]):
+        out[i] = trade_imbalance_step(s, side[i])
+
+
+@nb.njit(cache=True)
+def volume_imbalance_many(s, size, side, out):
+    for i in range(size.shape[0]):
+        out[i] = volume_imbalance_step(s, size[i], side[i])
+
+
+@nb.njit(cache=True)
+def kyle_lambda_many(s, price, size, side, out):
+    for i in range(price.shape[0]):
+        out[i] = kyle_lambda_step(s, price[i], size[i], side[i])
+
+
+@nb.njit(cache=True)
+def vpin_many(s, size, side, out):
+    for i in range(size.shape[0]):
+        out[i] = vpin_step(s, size[i], side[i])
+
+
+@nb.njit(cache=True)
+def ofi_time_many(s, ts, bid, bid_sz, ask, ask_sz, out):
+    for i in range(ts.shape[0]):
+        out[i] = ofi_time_step(s, ts[i], bid[i], bid_sz[i], ask[i], ask_sz[i])
+
+
+@nb.njit(cache=True)
+def vwap_time_many(s, ts, price, volume, out):
+    for i in range(ts.shape[0]):
+        out[i] = vwap_time_step(s, ts[i], price[i], volume[i])
+
+
+@nb.njit(cache=True)
+def realized_vol_many(s, ts, price, out):
+    for i in range(ts.shape[0]):
+        out[i] = realized_vol_step(s, ts[i], price[i])

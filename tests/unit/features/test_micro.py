@@ -1,0 +1,197 @@
+"""Microstructure features against straightforward NumPy/pandas references and small cases
+computed by hand."""
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+from cift import features as ft
+from cift.data.synthetic import synthetic_market
+from cift.errors import ParameterError
+
+SECOND = 1_000_000_000
+
+
+@pytest.fixture(scope="module")
+def book():
+    """One symbol's quotes and trades from the synthetic market (tick grid, ties, gaps)."""
+    market = synthetic_market(2, 2, ticks_per_session=3000, seed=3)
+    symbol = market.ticks["symbol"][0]
+    quotes = market.quotes.filter(pl.col("symbol") == symbol)
+    ticks = market.ticks.filter(pl.col("symbol") == symbol)
+    q = {c: quotes[c].to_numpy() for c in ("bid_px", "bid_sz", "ask_px", "ask_sz")}
+    q["ts"] = quotes["ts"].dt.epoch("ns").to_numpy()
+    t = {c: ticks[c].to_numpy().astype(float) for c in ("price", "size", "side")}
+    t["ts"] = ticks["ts"].dt.epoch("ns").to_numpy()
+    return q, t
+
+
+def close(got, want, rtol=1e-9):
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    scale = np.nanmax(np.abs(want), initial=0.0)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale)
+
+
+def ofi_events(q):
+    bid, bsz, ask, asz = q["bid_px"], q["bid_sz"], q["ask_px"], q["ask_sz"]
+    e = np.full(len(bid), np.nan)
+    pb, pbs, pa, pas = bid[:-1], bsz[:-1], ask[:-1], asz[:-1]
+    b, bs, a, as_ = bid[1:], bsz[1:], ask[1:], asz[1:]
+    e[1:] = (np.where(b >= pb, bs, 0) - np.where(b <= pb, pbs, 0)
+             - np.where(a <= pa, as_, 0) + np.where(a >= pa, pas, 0))
+    return e
+
+
+def test_quote_level_features(book):
+    q, _ = book
+    bid, bsz, ask, asz = q["bid_px"], q["bid_sz"], q["ask_px"], q["ask_sz"]
+    mid = (bid + ask) / 2
+    close(ft.spread(bid, ask), ask - bid)
+    close(ft.spread_bps(bid, ask), (ask - bid) / mid * 1e4)
+    close(ft.quote_imbalance(bsz, asz), (bsz - asz) / (bsz + asz))
+    share = bsz / (bsz + asz)
+    close(ft.microprice(bid, bsz, ask, asz), share * ask + (1 - share) * bid)
+    close(ft.weighted_mid(bid, bsz, ask, asz), (bid * bsz + ask * asz) / (bsz + asz))
+
+
+def test_quote_features_by_hand():
+    assert ft.microprice([99.0], [300.0], [101.0], [100.0])[0] == 100.5  # leans to the thin ask
+    assert ft.weighted_mid([99.0], [300.0], [101.0], [100.0])[0] == 99.5
+    assert ft.quote_imbalance([0.0], [0.0])[0] == 0.0
+    assert ft.spread_bps([99.0], [101.0])[0] == 200.0
+
+
+def test_ofi_over_events_by_hand():
+    # bid up with 5 -> +5; ask down with 2 (ask queue 7 before) -> -2; bid same, size 4->1 -> -3
+    bid, bsz = [10.0, 10.1, 10.1, 10.1], [7.0, 5.0, 5.0, 2.0]
+    ask, asz = [10.3, 10.3, 10.2, 10.2], [7.0, 7.0, 2.0, 2.0]
+    # flows: +5 (bid up), -2 (ask down), -3 (bid queue 5 -> 2)
+    np.testing.assert_array_equal(ft.ofi(bid, bsz, ask, asz, 1), [np.nan, 5.0, -2.0, -3.0])
+    np.testing.assert_array_equal(ft.ofi(bid, bsz, ask, asz, 2), [np.nan, np.nan, 3.0, -5.0])
+
+
+@pytest.mark.parametrize("n", [1, 10, 100])
+def test_ofi_over_events_matches_pandas(book, n):
+    q, _ = book
+    want = pd.Series(ofi_events(q)).rolling(n).sum().to_numpy()
+    close(ft.ofi(q["bid_px"], q["bid_sz"], q["ask_px"], q["ask_sz"], n), want)
+
+
+def brute_window_sum(ts, values, window):
+    return np.array([values[(ts > ts[i] - window) & (np.arange(len(ts)) <= i)].sum()
+                     for i in range(len(ts))])
+
+
+@pytest.mark.parametrize("window", ["1ms", "1s", "30s"])
+def test_ofi_over_time_matches_brute_force(book, window):
+    q, _ = book
+    ts = q["ts"][:4000]
+    sub = {k: v[:4000] for k, v in q.items()}
+    e = ofi_events(sub)
+    e[0] = 0.0
+    ns = {"1ms": 1_000_000, "1s": SECOND, "30s": 30 * SECOND}[window]
+    got = ft.ofi_time(ts, sub["bid_px"], sub["bid_sz"], sub["ask_px"], sub["ask_sz"], window)
+    close(got, brute_window_sum(ts, e, ns))
+
+
+def test_trade_imbalances_match_pandas(book):
+    _, t = book
+    side, size = t["side"], t["size"]
+    close(ft.trade_imbalance(side, 50), pd.Series(side).rolling(50).mean().to_numpy())
+    want = (pd.Series(side * size).rolling(50).sum() / pd.Series(size).rolling(50).sum())
+    close(ft.volume_imbalance(size, side, 50), want.to_numpy())
+
+
+def test_kyle_lambda_matches_pandas_regression(book):
+    _, t = book
+    q = pd.Series(t["side"] * t["size"])
+    dp = pd.Series(t["price"]).diff()
+    q[0] = np.nan  # the first trade has no price change
+    want = (dp.rolling(100).cov(q) / q.rolling(100).var()).to_numpy()
+    close(ft.kyle_lambda(t["price"], t["size"], t["side"], 100), want, rtol=1e-7)
+
+
+def test_kyle_lambda_by_hand():
+    # price moves 2 per unit of signed volume exactly: slope 2; constant q: NaN
+    q = np.array([0.0, 1.0, -2.0, 3.0, 1.0])
+    price = 100 + np.cumsum(2 * q)
+    got = ft.kyle_lambda(price, np.abs(q), np.sign(q), 3)
+    np.testing.assert_allclose(got[3:], [2.0, 2.0])
+    assert np.isnan(ft.kyle_lambda([1.0, 2.0, 3.0, 4.0], [1.0] * 4, [1.0] * 4, 3)[3])
+
+
+def vpin_reference(size, side, bucket, window):
+    """Unit-volume expansion: every unit of volume carries its trade's sign."""
+    units = np.repeat(np.sign(side), size.astype(int))
+    full = len(units) // bucket
+    imbalance = np.abs(units[: full * bucket].reshape(full, bucket).sum(axis=1))
+    done = np.cumsum(size).astype(int) // bucket
+    out = np.full(len(size), np.nan)
+    for i, d in enumerate(done):
+        if d >= window:
+            out[i] = imbalance[d - window:d].sum() / (window * bucket)
+    return out
+
+
+@pytest.mark.parametrize("bucket, window", [(500, 5), (2000, 10), (137, 1)])
+def test_vpin_matches_unit_volume_expansion(book, bucket, window):
+    _, t = book
+    close(ft.vpin(t["size"], t["side"], bucket, window),
+          vpin_reference(t["size"], t["side"], bucket, window))
+
+
+def test_vpin_by_hand():
+    # buckets of 10: [buy 10] -> 10, [buy 5, sell 5] -> 0; a trade of 15 spans two buckets
+    got = ft.vpin([10.0, 5.0, 5.0, 15.0], [1.0, 1.0, -1.0, -1.0], 10.0, 2)
+    np.testing.assert_array_equal(got, [np.nan, np.nan, 0.5, 0.5 * (0 + 10) / 10])
+
+
+def test_realized_vol_matches_pandas(book):
+    _, t = book
+    frame = pd.DataFrame({"ts": t["ts"], "price": t["price"]})
+    frame["bucket"] = frame["ts"] // (60 * SECOND)
+    r = np.log(frame["price"]).groupby(frame["bucket"]).diff().fillna(0.0)
+    want = np.sqrt((r * r).groupby(frame["bucket"]).cumsum()).to_numpy()
+    close(ft.realized_vol(t["ts"], t["price"], "1m"), want)
+
+
+def test_vwap_over_time_matches_brute_force(book):
+    _, t = book
+    ts, price, size = t["ts"][:3000], t["price"][:3000], t["size"][:3000]
+    want = brute_window_sum(ts, price * size, 5 * SECOND) / brute_window_sum(ts, size, 5 * SECOND)
+    close(ft.vwap_time(ts, price, size, "5s"), want)
+
+
+def test_time_features_take_datetimes_and_reject_unsorted(book):
+    _, t = book
+    ts = t["ts"][:100]
+    as_datetimes = ts.astype("datetime64[ns]")
+    np.testing.assert_array_equal(ft.vwap_time(as_datetimes, t["price"][:100], t["size"][:100]),
+                                  ft.vwap_time(ts, t["price"][:100], t["size"][:100]))
+    shuffled = ts.copy()
+    shuffled[[10, 11]] = shuffled[[11, 10]] + np.array([0, 1])
+    with pytest.raises(ParameterError, match="ts: timestamps must not decrease; row 12"):
+        ft.vwap_time(shuffled, t["price"][:100], t["size"][:100], "1s")
+    with pytest.raises(ParameterError, match="ts: expected datetimes"):
+        ft.realized_vol(ts.astype(float), t["price"][:100])
+    with pytest.raises(ParameterError, match="window"):
+        ft.ofi_time(ts, *[np.ones(100)] * 4, window="soon")
+    with pytest.raises(ParameterError, match="interval"):
+        ft.realized_vol(ts, t["price"][:100], interval=10)  # below 1 microsecond
+
+
+def test_namespace_on_a_quotes_frame(book):
+    q, _ = book
+    frame = pl.DataFrame(q).with_columns(pl.from_epoch("ts", "ns"))
+    got = frame.select(pl.col("bid_px").cift.ofi_time("1s").alias("x"))["x"].to_numpy()
+    want = ft.ofi_time(q["ts"], q["bid_px"], q["bid_sz"], q["ask_px"], q["ask_sz"], "1s")
+    np.testing.assert_array_equal(got, want)
+
+
+def test_registry_lists_the_microstructure_group():
+    table = ft.describe().filter(pl.col("group") == "microstructure")
+    assert set(table["name"]) == {
+        "spread", "spread_bps", "quote_imbalance", "microprice", "weighted_mid", "ofi",
+        "ofi_time", "trade_imbalance", "volume_imbalance", "kyle_lambda", "vpin",
+        "realized_vol", "vwap_time"}
