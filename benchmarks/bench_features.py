@@ -5,7 +5,10 @@ Run:  python benchmarks/bench_features.py [--n 10000000] [--bars 1000000] [--rep
 Single-input features run on ``--n`` float64 values, high/low/close features on ``--bars``
 bars. Prints ns/element for each library and cift's ratio to TA-Lib (<= 1.0 means cift is as
 fast or faster). The first line is the cold cost of a fresh process: ``import cift`` plus one
-call of every feature with Numba's cache warm.
+call of every feature with Numba's cache warm. Then the microstructure features on ``--n``
+quotes/trades (ns/tick, with Polars where it has the same computation), and the streaming twins:
+one ``update`` called from Python per value (ns/update, against talipp's ``add``) and
+``update_many`` (ns/element).
 """
 
 from __future__ import annotations
@@ -22,14 +25,17 @@ import talib
 from timing import best  # benchmarks/timing.py: scripts run from this folder
 
 from cift import features as ta
+from cift.features import stream
 
 
 def cold_start() -> float:
     """Seconds for a fresh interpreter to import cift and call every feature once."""
     code = ("import time; t0 = time.perf_counter(); import numpy as np; "
             "from cift import features as ta; x = np.linspace(1, 2, 100); v = np.ones(100)\n"
+            "ts = np.arange(100) * 10**9\n"
             "for name, spec in ta.REGISTRY.items():\n"
-            "    getattr(ta, name)(*[v if i == 'volume' else x for i in spec.inputs])\n"
+            "    getattr(ta, name)(*[ts if i == 'ts' else v if i in ('volume', 'size', 'side')"
+            " else x for i in spec.inputs])\n"
             "print(time.perf_counter() - t0)")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)  # fill cache
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
@@ -128,6 +134,103 @@ def main() -> None:
              for f in (ours, talib_fn, polars_fn, pandas_fn)]
         print(f"{name:<15} {t[0]:>8.2f} {t[1]:>8.2f} {t[2]:>8.2f} {t[3]:>8.2f}   "
               f"{'':>10}   {t[0] / t[1]:.2f}", flush=True)
+    bench_micro(args.n, args.repeat)
+    bench_streams(args.repeat)
+
+
+def _book(n: int) -> dict[str, np.ndarray]:
+    """Quotes and trades on a one-cent grid with a few updates per millisecond."""
+    rng = np.random.default_rng(1)
+    mid = np.round(100 + np.cumsum(rng.choice([-0.01, 0, 0, 0.01], n)), 2)
+    half = rng.choice([0.005, 0.005, 0.015], n)
+    return {"ts": 1_700_000_000 * 10**9 + np.cumsum(rng.integers(0, 600_000, n)),
+            "bid_px": mid - half, "ask_px": mid + half,
+            "bid_sz": rng.integers(1, 50, n) * 100.0, "ask_sz": rng.integers(1, 50, n) * 100.0,
+            "price": mid + rng.choice([-1, 1], n) * half, "size": rng.integers(1, 20, n) * 100.0,
+            "side": rng.choice([-1.0, 1.0], n), "volume": rng.integers(1, 20, n) * 100.0}
+
+
+def bench_micro(n: int, repeat: int) -> None:
+    d = _book(n)
+    f = pl.DataFrame(d)
+    b, bs, a, as_ = (pl.col(c) for c in ("bid_px", "bid_sz", "ask_px", "ask_sz"))
+    flow = (pl.when(b >= b.shift()).then(bs).otherwise(0)
+            - pl.when(b <= b.shift()).then(bs.shift()).otherwise(0)
+            - pl.when(a <= a.shift()).then(as_).otherwise(0)
+            + pl.when(a >= a.shift()).then(as_.shift()).otherwise(0))
+    peers = {
+        "spread_bps": lambda: f.select((a - b) / ((a + b) / 2) * 1e4),
+        "quote_imbalance": lambda: f.select((bs - as_) / (bs + as_)),
+        "microprice": lambda: f.select((b * as_ + a * bs) / (bs + as_)),
+        "ofi": lambda: f.select(flow.rolling_sum(100)),
+        "trade_imbalance": lambda: f.select(pl.col("side").rolling_mean(100)),
+        "volume_imbalance": lambda: f.select((pl.col("side") * pl.col("size")).rolling_sum(100)
+                                             / pl.col("size").rolling_sum(100)),
+    }
+    params = {"vpin": {"bucket_volume": 50_000.0}, "ofi_time": {"window": "1s"},
+              "vwap_time": {"window": "1s"}, "realized_vol": {"interval": "1m"}}
+    print(f"\n{'microstructure':<17} {'cift':>8} {'Polars':>8}   ns/tick (target <= 15)")
+    for name, spec in ta.REGISTRY.items():
+        if spec.group != "microstructure":
+            continue
+        fn = getattr(ta, name)
+        arrays = [d[i] for i in spec.inputs]
+        kwargs = params.get(name, {})
+        fn(*arrays, **kwargs)
+        ours = best(lambda: fn(*arrays, **kwargs), repeat) / n * 1e9
+        peer = best(peers[name], repeat) / n * 1e9 if name in peers else float("nan")
+        print(f"{name:<17} {ours:>8.2f} {peer:>8.2f}", flush=True)
+
+
+def bench_streams(repeat: int, n_one: int = 200_000, n_many: int = 5_000_000) -> None:
+    """One update at a time from a Python loop, against talipp; then update_many."""
+    from talipp import indicators as tp
+    from talipp.ohlcv import OHLCV
+
+    rng = np.random.default_rng(2)
+    c = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, n_many)))
+    h, lo = c * 1.001, c * 0.999
+    v = rng.integers(1, 1000, n_many).astype(float)
+    cols = {"real": c, "close": c, "high": h, "low": lo, "volume": v, "price": c}
+    talipp_of = {"sma": lambda: tp.SMA(30), "ema": lambda: tp.EMA(30), "wma": lambda: tp.WMA(30),
+                 "rsi": lambda: tp.RSI(14), "macd": lambda: tp.MACD(12, 26, 9),
+                 "bbands": lambda: tp.BB(20, 2.0), "stddev": lambda: tp.StdDev(5),
+                 "roc": lambda: tp.ROC(10), "atr": lambda: tp.ATR(14), "natr": lambda: tp.NATR(14),
+                 "stoch": lambda: tp.Stoch(5, 3), "cci": lambda: tp.CCI(14),
+                 "obv": lambda: tp.OBV(), "adx": lambda: tp.ADX(14, 14),
+                 "willr": lambda: tp.Williams(14)}
+    bars = [OHLCV(c[i], h[i], lo[i], c[i], v[i]) for i in range(20_000)]
+    print(f"\n{'stream':<10} {'update':>8} {'talipp':>8} {'ratio':>7} {'many':>7}   "
+          "ns/update (target <= 300), many ns/element (target <= 20)")
+    for name, spec in ta.REGISTRY.items():
+        if spec.group == "microstructure" or name not in stream.__all__:
+            continue
+        columns = [cols[i] for i in spec.inputs]
+        rows = list(zip(*(col[:n_one].tolist() for col in columns)))
+
+        def one_by_one(update=getattr(stream, name)().update, rows=rows):
+            for row in rows:
+                update(*row)
+
+        def many(s=getattr(stream, name)(), columns=columns):
+            s.update_many(*columns)
+
+        many()
+        t_one = best(one_by_one, repeat) / n_one * 1e9
+        t_many = best(many, repeat) / n_many * 1e9
+        t_peer = float("nan")
+        if name in talipp_of:
+            ohlcv = len(spec.inputs) > 1
+            values = bars if ohlcv else c[:20_000].tolist()
+
+            def peer(make=talipp_of[name], values=values):
+                ind = make()
+                for value in values:
+                    ind.add(value)
+
+            t_peer = best(peer, 1) / len(values) * 1e9
+        print(f"{name:<10} {t_one:>8.0f} {t_peer:>8.0f} {t_one / t_peer:>7.3f} {t_many:>7.2f}",
+              flush=True)
 
 
 if __name__ == "__main__":

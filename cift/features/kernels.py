@@ -33,10 +33,17 @@ def _is_zero(v):
 @nb.njit(cache=True)
 def first_nan(x):
     """Index of the first NaN in x, or len(x)."""
-    for i in range(x.shape[0]):
-        if x[i] != x[i]:
-            return i
-    return x.shape[0]
+    n = x.shape[0]
+    for start in range(0, n, 4096):
+        stop = min(start + 4096, n)
+        found = False
+        for i in range(start, stop):  # an or-reduction without an early exit vectorizes
+            found |= x[i] != x[i]
+        if found:
+            for i in range(start, stop):
+                if x[i] != x[i]:
+                    return i
+    return n
 
 
 @nb.njit(cache=True)

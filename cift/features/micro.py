@@ -6,8 +6,8 @@
     ft.ofi_time(q["ts"], q["bid_px"], q["bid_sz"], q["ask_px"], q["ask_sz"], "1s")
     ft.vpin(t["size"], t["side"], bucket_volume=50_000, window=50)
 
-Each is one step function (micro_kernels.py) run over the arrays from a fresh state, so the
-streaming twin (``stream.ofi(100)``) gives the same values. Time-window features take ``ts``
+Each has a batch kernel and a streaming step (micro_kernels.py); the streaming twin
+(``stream.ofi(100)``) gives the batch values. Time-window features take ``ts``
 as datetimes or int64 epoch nanoseconds, never decreasing, and a window like ``"1s"``.
 """
 
@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import numpy as np
 
 from cift.features import api
 from cift.features import micro_kernels as mk
@@ -72,26 +70,10 @@ LAYOUTS: dict[str, Layout] = {
 }
 
 
-def _batch(name: str, params: tuple[Param, ...]) -> Callable:
-    """The batch kernel: the step's bulk loop over the arrays from a fresh state."""
-    layout = LAYOUTS[name]
-    n_params = len(params)
-
-    def kernel(*args):
-        n_in = len(args) - n_params - 1
-        arrays, values, out = args[:n_in], args[n_in:-1], args[-1]
-        named = dict(zip((p.name for p in params), values))
-        if layout.windowed:  # a ring just big enough for the busiest window
-            named["capacity"] = max(1, mk.window_occupancy(arrays[0], named["window"]))
-        layout.many(np.array(layout.state(**named), dtype=np.float64), *arrays, out)
-
-    return kernel
-
-
 def _micro(name: str, inputs: tuple[str, ...], params: tuple[Param, ...],
            lookback: Callable[..., int], summary: str) -> None:
-    _define(name, _batch(name, params), inputs, params, ("real",), lookback, summary,
-            "microstructure", carries_nan=True)
+    _define(name, getattr(mk, f"{name}_into"), inputs, params, ("real",), lookback, summary,
+            "microstructure")
 
 
 def _count(default: int, lo: int = 1, name: str = "timeperiod") -> Param:

@@ -1,11 +1,12 @@
 """Numba kernels of the microstructure features, on trades (price, size, side) and L1 quotes
 (bid_px, bid_sz, ask_px, ask_sz), some over time windows (ts, int64 UTC nanoseconds).
 
-Each feature is written once, as a step on a float64 state array (the layout of
-stream_kernels.py: ``[count, dead, ...]``, NaN policy included); its batch kernel ``*_into``
-runs that step over arrays from a fresh state, so batch and stream agree by construction.
-Windowed sums are running sums, recomputed exactly from their ring once per turn of the ring
-(amortized O(1)) so rounding cannot build up over a long stream.
+Each feature has a batch kernel ``*_into`` (arrays in, a preallocated output filled; its state
+in registers) and a streaming step ``*_step`` on a float64 state array (the layout of
+stream_kernels.py: ``[count, dead, ...]``, NaN policy included) with its bulk loop ``*_many``.
+Windowed sums over N events are running sums recomputed exactly from the window once per N
+events, at the same points in both forms, so they round alike and rounding cannot build up
+over a long stream; the property tests hold the two forms equal.
 
 Time windows (``ofi_time``, ``vwap_time``) are (ts - window, ts]; their events live in a ring of
 ``capacity`` entries whose timestamps are kept exactly as offsets from a base timestamp.
@@ -65,16 +66,9 @@ def weighted_mid_step(s, bid, bid_sz, ask, ask_sz):
 @nb.njit(cache=True, inline="always")
 def _ofi_event(bid, bid_sz, ask, ask_sz, pbid, pbid_sz, pask, pask_sz):
     """Cont-Kukanov-Stoikov: the order flow one L1 update adds at the bid minus the ask."""
-    e = 0.0
-    if bid >= pbid:
-        e += bid_sz
-    if bid <= pbid:
-        e -= pbid_sz
-    if ask <= pask:
-        e -= ask_sz
-    if ask >= pask:
-        e += pask_sz
-    return e
+    # selects, not branches: price moves are coin flips a branch predictor cannot learn
+    return (bid_sz * (bid >= pbid) - pbid_sz * (bid <= pbid)
+            - ask_sz * (ask <= pask) + pask_sz * (ask >= pask))
 
 
 @nb.njit(cache=True, inline="always")
@@ -333,18 +327,6 @@ def realized_vol_step(s, ts, price):
     return np.sqrt(s[4])
 
 
-@nb.njit(cache=True)
-def window_occupancy(ts, window):
-    """The most events any (t - window, t] holds: the ring a batch run needs."""
-    most = 0
-    j = 0
-    for i in range(ts.shape[0]):
-        while ts[j] <= ts[i] - window:
-            j += 1
-        most = max(most, i - j + 1)
-    return most
-
-
 # --- bulk drivers and batch kernels ---------------------------------------------------------
 
 @nb.njit(cache=True)
@@ -423,3 +405,246 @@ def vwap_time_many(s, ts, price, volume, out):
 def realized_vol_many(s, ts, price, out):
     for i in range(ts.shape[0]):
         out[i] = realized_vol_step(s, ts[i], price[i])
+
+
+# --- batch kernels --------------------------------------------------------------------------
+
+@nb.njit(cache=True)
+def spread_into(bid, ask, out):
+    for i in range(bid.shape[0]):
+        out[i] = ask[i] - bid[i]
+
+
+@nb.njit(cache=True)
+def spread_bps_into(bid, ask, out):
+    for i in range(bid.shape[0]):
+        mid = (bid[i] + ask[i]) * 0.5
+        out[i] = (ask[i] - bid[i]) / mid * 1e4 if mid != 0.0 else NAN
+
+
+@nb.njit(cache=True)
+def quote_imbalance_into(bid_sz, ask_sz, out):
+    for i in range(bid_sz.shape[0]):
+        total = bid_sz[i] + ask_sz[i]
+        out[i] = (bid_sz[i] - ask_sz[i]) / total if total > 0.0 else 0.0
+
+
+@nb.njit(cache=True)
+def microprice_into(bid, bid_sz, ask, ask_sz, out):
+    for i in range(bid.shape[0]):
+        total = bid_sz[i] + ask_sz[i]
+        out[i] = ((bid[i] * ask_sz[i] + ask[i] * bid_sz[i]) / total if total > 0.0
+                  else (bid[i] + ask[i]) * 0.5)
+
+
+@nb.njit(cache=True)
+def weighted_mid_into(bid, bid_sz, ask, ask_sz, out):
+    for i in range(bid.shape[0]):
+        total = bid_sz[i] + ask_sz[i]
+        out[i] = ((bid[i] * bid_sz[i] + ask[i] * ask_sz[i]) / total if total > 0.0
+                  else (bid[i] + ask[i]) * 0.5)
+
+
+@nb.njit(cache=True)
+def _ofi_flows(bid, bid_sz, ask, ask_sz):
+    """The flow of each update (the first has none: 0)."""
+    n = bid.shape[0]
+    e = np.zeros(n)
+    for i in range(1, n):
+        e[i] = _ofi_event(bid[i], bid_sz[i], ask[i], ask_sz[i],
+                          bid[i - 1], bid_sz[i - 1], ask[i - 1], ask_sz[i - 1])
+    return e
+
+
+@nb.njit(cache=True)
+def _window_sums(v, first, p, out):
+    """out[first + k] = sum of v[first + k - p + 1 .. first + k] for k >= p - 1 (NaN before):
+    a running sum recomputed from the window whenever k % p == p - 1, as ``_ring_push``."""
+    n = v.shape[0]
+    out[: min(first + p - 1, n)] = NAN
+    total = 0.0
+    for i in range(first, n):
+        k = i - first
+        if k >= p:
+            total -= v[i - p]
+        if k % p == p - 1:
+            total = 0.0
+            for j in range(i - p + 1, i + 1):
+                total += v[j]
+        else:
+            total += v[i]
+        if k >= p - 1:
+            out[i] = total
+
+
+@nb.njit(cache=True)
+def ofi_into(bid, bid_sz, ask, ask_sz, p, out):
+    _window_sums(_ofi_flows(bid, bid_sz, ask, ask_sz), 1, p, out)
+    if bid.shape[0]:
+        out[0] = NAN
+
+
+@nb.njit(cache=True)
+def trade_imbalance_into(side, p, out):
+    _window_sums(side, 0, p, out)
+    for i in range(p - 1, side.shape[0]):
+        out[i] /= p
+
+
+@nb.njit(cache=True)
+def volume_imbalance_into(size, side, p, out):
+    n = size.shape[0]
+    out[: min(p - 1, n)] = NAN
+    signed = 0.0
+    volume = 0.0
+    for i in range(n):
+        if i >= p:
+            signed -= side[i - p] * size[i - p]
+            volume -= size[i - p]
+        if i % p == p - 1:  # recompute the window's sums (as _ring_push does)
+            signed = 0.0
+            volume = 0.0
+            for j in range(i - p + 1, i + 1):
+                signed += side[j] * size[j]
+                volume += size[j]
+        else:
+            signed += side[i] * size[i]
+            volume += size[i]
+        if i >= p - 1:
+            out[i] = signed / volume if volume > 0.0 else 0.0
+
+
+@nb.njit(cache=True, inline="always")
+def _kyle_terms(price, size, side, j):
+    """Signed volume, price change and their products for trade j >= 1."""
+    q = side[j] * size[j]
+    dp = price[j] - price[j - 1]
+    return q, dp, q * q, q * dp
+
+
+@nb.njit(cache=True)
+def kyle_lambda_into(price, size, side, p, out):
+    n = price.shape[0]
+    out[: min(p, n)] = NAN
+    sq = sdp = sqq = sqdp = 0.0
+    for i in range(1, n):
+        k = i - 1
+        if k >= p:
+            q, dp, qq, qdp = _kyle_terms(price, size, side, i - p)
+            sq -= q
+            sdp -= dp
+            sqq -= qq
+            sqdp -= qdp
+        if k % p == p - 1:  # recompute the window's sums (as _ring_push does)
+            sq = sdp = sqq = sqdp = 0.0
+            for j in range(i - p + 1, i + 1):
+                q, dp, qq, qdp = _kyle_terms(price, size, side, j)
+                sq += q
+                sdp += dp
+                sqq += qq
+                sqdp += qdp
+        else:
+            q, dp, qq, qdp = _kyle_terms(price, size, side, i)
+            sq += q
+            sdp += dp
+            sqq += qq
+            sqdp += qdp
+        if k >= p - 1:
+            den = p * sqq - sq * sq
+            out[i] = (p * sqdp - sq * sdp) / den if den > 1e-12 * p * sqq else NAN
+
+
+@nb.njit(cache=True)
+def vpin_into(size, side, bucket, w, out):
+    ring = np.zeros(w)
+    filled = 0.0
+    imbalance = 0.0
+    total = 0.0
+    done = 0
+    for i in range(size.shape[0]):
+        sign = 1.0 if side[i] > 0 else (-1.0 if side[i] < 0 else 0.0)
+        left = size[i]
+        while left > 0.0:
+            room = bucket - filled
+            take = left if left < room else room
+            imbalance += sign * take
+            left -= take
+            if take == room:
+                slot = done % w
+                if done >= w:
+                    total -= ring[slot]
+                ring[slot] = abs(imbalance)
+                if slot == w - 1:
+                    total = 0.0
+                    for j in range(w):
+                        total += ring[j]
+                else:
+                    total += ring[slot]
+                done += 1
+                filled = 0.0
+                imbalance = 0.0
+            else:
+                filled += take
+        out[i] = total / (w * bucket) if done >= w else NAN
+
+
+@nb.njit(cache=True)
+def realized_vol_into(ts, price, interval, out):
+    bucket = np.int64(0)
+    ss = 0.0
+    for i in range(ts.shape[0]):
+        b = ts[i] // interval
+        if i == 0 or b != bucket:
+            bucket = b
+            ss = 0.0
+        else:
+            r = np.log(price[i] / price[i - 1])
+            ss += r * r
+        out[i] = np.sqrt(ss)
+
+
+@nb.njit(cache=True)
+def ofi_time_into(ts, bid, bid_sz, ask, ask_sz, window, out):
+    """OFI in (ts - window, ts]: a running sum over the flows, recomputed from the window once
+    as many flows have left it as it holds (amortized O(1))."""
+    e = _ofi_flows(bid, bid_sz, ask, ask_sz)
+    j = 0
+    total = 0.0
+    left = 0
+    for i in range(ts.shape[0]):
+        total += e[i]
+        while ts[j] <= ts[i] - window:
+            total -= e[j]
+            j += 1
+            left += 1
+        if left > i - j + 64:
+            total = 0.0
+            for k in range(j, i + 1):
+                total += e[k]
+            left = 0
+        out[i] = total
+
+
+@nb.njit(cache=True)
+def vwap_time_into(ts, price, volume, window, out):
+    """VWAP in (ts - window, ts], running sums recomputed as in ofi_time_into."""
+    j = 0
+    notional = 0.0
+    vol = 0.0
+    left = 0
+    for i in range(ts.shape[0]):
+        notional += price[i] * volume[i]
+        vol += volume[i]
+        while ts[j] <= ts[i] - window:
+            notional -= price[j] * volume[j]
+            vol -= volume[j]
+            j += 1
+            left += 1
+        if left > i - j + 64:
+            notional = 0.0
+            vol = 0.0
+            for k in range(j, i + 1):
+                notional += price[k] * volume[k]
+                vol += volume[k]
+            left = 0
+        out[i] = notional / vol if vol != 0.0 else NAN

@@ -32,9 +32,9 @@ def _advance(s, o, bad):
     an earlier one was NaN), and the count before this input."""
     if bad:
         s[o + 1] = 1.0
-    n = int(s[o])
-    s[o] = n + 1
-    return s[o + 1] != 0.0, n
+    n = s[o]
+    s[o] = n + 1.0  # counted in floats: an int round trip would sit on the loop's critical path
+    return s[o + 1] != 0.0, int(n)
 
 
 # --- moving averages ------------------------------------------------------------------------
@@ -573,7 +573,7 @@ def wma_many(s, x, out):
 @nb.njit(cache=True)
 def var_many(s, x, out):
     for i in range(x.shape[0]):
-        out[i] = var_step(s, x[i])
+        out[i] = _var(s, 0, x[i])
 
 
 @nb.njit(cache=True)
