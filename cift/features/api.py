@@ -27,10 +27,12 @@ __all__ = [  # the functions are defined below by _define
     "sma", "stddev", "stoch", "trange", "var", "vwap", "willr", "wma", "zscore",
 ]
 
-# Features whose running sums or recursions already carry a NaN to every later output (the
-# NaN-run tests check each); the others get the policy applied after their kernel.
+# Features whose kernels already make every output from the first NaN input on NaN (their
+# running sums or recursions carry it, or they check; the NaN-run tests check each); the
+# others get the policy applied after their kernel.
 _NAN_STICKY = frozenset({"sma", "ema", "wma", "bbands", "rsi", "macd", "atr", "natr", "stoch",
-                         "zscore", "vwap"})
+                         "zscore", "vwap", "obv", "mfi", "willr", "cci", "roc",
+                         "var", "stddev"})
 _BIG = 100_000  # TA-Lib's upper bound for periods
 _ANY = 3e37  # TA-Lib's bound for real-valued parameters
 

@@ -22,7 +22,6 @@ import numba as nb
 import numpy as np
 
 _EPS = 1e-8  # TA-Lib's TA_IS_ZERO: |v| < 1e-8 counts as zero
-_ULP = 2.220446049250313e-16
 
 
 @nb.njit(cache=True, inline="always")
@@ -111,68 +110,55 @@ def wma_into(x, p, out):
 
 
 @nb.njit(cache=True)
-def _window_moments(x, lo, hi, shift):
-    """Mean of x[lo:hi] - shift and the sum of squared deviations (corrected two-pass).
-
-    Working on values minus a nearby ``shift`` keeps the mean small, so its rounding does not
-    swamp deviations that are tiny next to the values (1e9 +/- 1e-3, say).
-    """
-    m = hi - lo
-    total = 0.0
-    for i in range(lo, hi):
-        total += x[i] - shift
-    mean = total / m
-    resid = 0.0
-    for i in range(lo, hi):
-        resid += (x[i] - shift) - mean
-    mean += resid / m
-    m2 = 0.0
-    for i in range(lo, hi):
-        d = (x[i] - shift) - mean
-        m2 += d * d
-    return mean, m2
+def var_into(x, p, out):
+    """Population variance over p values; lookback p-1 (see _moving_variance)."""
+    _moving_variance(x, p, False, 1.0, out)
 
 
 @nb.njit(cache=True)
-def var_into(x, p, out):
-    """Population variance over p values; lookback p-1. Stable (see the module docstring)."""
+def _moving_variance(x, p, root, scale, out):
+    """Population variance over p values -- or, with ``root``, its square root times
+    ``scale``; lookback p-1. Stable and exactly 0 on constant windows; from the first NaN on,
+    NaN.
+
+    In blocks of p values (van Herk / Gil-Werman again): a window is a suffix of the block
+    before plus a prefix of its own block, so its sums of x - K and (x - K)^2 are each a sum of
+    at most p terms, never a running sum that drags old rounding along. K is the first value
+    of the window's own block -- a value inside the window, so the terms stay small next to
+    the variance (1e9 +/- 1e-3 loses nothing) and a constant window sums to exactly 0.
+    """
     n = x.shape[0]
     out[: min(p - 1, n)] = np.nan
-    if n < p:
-        return
-    shift = x[p - 1]
+    s1 = np.zeros(p + 1)  # suffix sums of the block before; [p] = 0 for a one-block window
+    s2 = np.zeros(p + 1)
     inv_p = 1.0 / p
-    mean, m2 = _window_moments(x, 0, p, shift)  # mean of x - shift
-    err = 0.0  # bound on the rounding error m2 has gathered since it was last exact
-    drift = 0.0  # bound on the error of mean since then
-    run = 1  # length of the run of equal values ending at i
-    for j in range(1, p):
-        run = run + 1 if x[j] == x[j - 1] else 1
-    for i in range(p - 1, n):
-        if i >= p:
-            xin = x[i] - shift
-            xout = x[i - p] - shift
-            run = run + 1 if x[i] == x[i - 1] else 1
-            d = xin - xout
-            new_mean = mean + d * inv_p
-            a = xin - new_mean
-            b = xout - mean
-            m2 += d * (a + b)
-            err += 4.0 * _ULP * (abs(d) * (abs(a) + abs(b)) + abs(m2))
-            drift += 2.0 * _ULP * (abs(new_mean) + abs(d) * inv_p + abs(xin))
-            mean = new_mean
-            if run >= p:
-                shift = x[i]
-                mean = 0.0
-                m2 = 0.0
-                err = 0.0
-                drift = 0.0
-            elif not (err + p * drift * drift <= 1e-13 * m2):  # also catches NaN
-                shift = x[i]
-                mean, m2 = _window_moments(x, i - p + 1, i + 1, shift)
-                err = 0.0
-                drift = 0.0
-        out[i] = m2 * inv_p if m2 > 0.0 else (0.0 if m2 == m2 else m2)
+    for b in range(0, n, p):
+        shift = x[b]
+        if b > 0:
+            t1 = 0.0
+            t2 = 0.0
+            for j in range(b - 1, b - p - 1, -1):
+                d = x[j] - shift
+                t1 += d
+                t2 += d * d
+                s1[j - b + p] = t1
+                s2[j - b + p] = t2
+        t1 = 0.0
+        t2 = 0.0
+        e = min(b + p, n)
+        for i in range(b, e):
+            d = x[i] - shift
+            t1 += d
+            t2 += d * d
+            if i >= p - 1:
+                k = i - b + 1
+                w1 = s1[k] + t1
+                m2 = (s2[k] + t2) - w1 * w1 * inv_p
+                v = m2 * inv_p if m2 > 0.0 else 0.0
+                out[i] = np.sqrt(v) * scale if root else v
+        if t2 != t2:  # a NaN in this block: the NaN policy from it on
+            out[b + first_nan(x[b:e]):] = np.nan
+            return
 
 
 @nb.njit(cache=True)
@@ -184,21 +170,27 @@ def var_nbdev_into(x, p, nbdev, out):
 @nb.njit(cache=True)
 def stddev_into(x, p, nbdev, out):
     """Population standard deviation over p values times nbdev; lookback p-1."""
-    var_into(x, p, out)
-    for i in range(p - 1, x.shape[0]):
-        out[i] = np.sqrt(out[i]) * nbdev
+    _moving_variance(x, p, True, nbdev, out)
 
 
 @nb.njit(cache=True)
 def bbands_into(x, p, up, dn, upper, middle, lower):
     """Bollinger bands around the SMA: middle +/- nbdev * population std; lookback p-1."""
-    sma_into(x, p, middle)
-    stddev_into(x, p, 1.0, lower)
-    upper[: min(p - 1, x.shape[0])] = np.nan
-    for i in range(p - 1, x.shape[0]):
+    n = x.shape[0]
+    _moving_variance(x, p, True, 1.0, lower)  # the standard deviation, for now
+    upper[: min(p - 1, n)] = np.nan
+    middle[: min(p - 1, n)] = np.nan
+    total = 0.0  # the SMA's running sum, as sma_into keeps it
+    for i in range(min(p - 1, n)):
+        total += x[i]
+    for i in range(p - 1, n):
+        total += x[i]
+        m = total / p
         s = lower[i]
-        upper[i] = middle[i] + up * s
-        lower[i] = middle[i] - dn * s
+        middle[i] = m
+        upper[i] = m + up * s
+        lower[i] = m - dn * s
+        total -= x[i - p + 1]
 
 
 @nb.njit(cache=True)
@@ -289,8 +281,9 @@ def trange_into(high, low, close, out):
 
 
 @nb.njit(cache=True)
-def atr_into(high, low, close, p, out):
-    """Average true range with Wilder smoothing, seeded by the mean of the first p; lookback p."""
+def _atr(high, low, close, p, percent, out):
+    """Wilder's ATR seeded by the mean of the first p true ranges; with ``percent``, as a
+    percentage of the close (0 for a close within 1e-8 of zero). Lookback p."""
     n = close.shape[0]
     out[: min(p, n)] = np.nan
     if n <= p:
@@ -299,21 +292,44 @@ def atr_into(high, low, close, p, out):
     for i in range(1, p + 1):
         total += _true_range(high[i], low[i], close[i - 1])
     prev = total / p
-    out[p] = prev
     keep = (p - 1) / p
     add = 1.0 / p
-    for i in range(p + 1, n):
+    keep2 = keep * keep
+    _percent_of(prev, close[p], percent, out, p)
+    i = p + 1
+    while i + 1 < n:
+        # two steps at once: both outputs hang off prev by one multiply-add, halving the
+        # recursion's latency per bar (the same sums, rounded about one ulp differently)
+        t0 = _true_range(high[i], low[i], close[i - 1]) * add
+        t1 = _true_range(high[i + 1], low[i + 1], close[i]) * add
+        first = prev * keep + t0
+        prev = prev * keep2 + (t0 * keep + t1)
+        _percent_of(first, close[i], percent, out, i)
+        _percent_of(prev, close[i + 1], percent, out, i + 1)
+        i += 2
+    if i < n:
         prev = prev * keep + _true_range(high[i], low[i], close[i - 1]) * add
-        out[i] = prev
+        _percent_of(prev, close[i], percent, out, i)
+
+
+@nb.njit(cache=True, inline="always")
+def _percent_of(value, c, percent, out, i):
+    if percent:
+        out[i] = 0.0 if _is_zero(c) else value / c * 100.0
+    else:
+        out[i] = value
+
+
+@nb.njit(cache=True)
+def atr_into(high, low, close, p, out):
+    """Average true range with Wilder smoothing, seeded by the mean of the first p; lookback p."""
+    _atr(high, low, close, p, False, out)
 
 
 @nb.njit(cache=True)
 def natr_into(high, low, close, p, out):
     """ATR as a percentage of the close; lookback p."""
-    atr_into(high, low, close, p, out)
-    for i in range(p, close.shape[0]):
-        c = close[i]
-        out[i] = 0.0 if _is_zero(c) else out[i] / c * 100.0
+    _atr(high, low, close, p, True, out)
 
 
 @nb.njit(cache=True)
@@ -321,59 +337,59 @@ def roc_into(x, p, out):
     """Rate of change in percent, (x / x[-p] - 1) * 100; lookback p."""
     n = x.shape[0]
     out[: min(p, n)] = np.nan
-    for i in range(p, n):
+    gap = first_nan(x)  # the NaN policy: nothing from the first NaN on
+    out[gap:] = np.nan
+    for i in range(p, gap):
         prev = x[i - p]
-        out[i] = (x[i] / prev - 1.0) * 100.0 if prev != 0.0 else 0.0
-
-
-@nb.njit(cache=True, inline="always")
-def _highest(x, lo, hi, at, value):
-    """Max of x[lo:hi+1] given the last max (at index ``at``); rescans only when it left."""
-    if at < lo:
-        at = lo
-        value = x[lo]
-        for j in range(lo + 1, hi + 1):
-            if x[j] >= value:
-                value = x[j]
-                at = j
-    elif x[hi] >= value:
-        value = x[hi]
-        at = hi
-    return at, value
-
-
-@nb.njit(cache=True, inline="always")
-def _lowest(x, lo, hi, at, value):
-    if at < lo:
-        at = lo
-        value = x[lo]
-        for j in range(lo + 1, hi + 1):
-            if x[j] <= value:
-                value = x[j]
-                at = j
-    elif x[hi] <= value:
-        value = x[hi]
-        at = hi
-    return at, value
+        change = (x[i] / prev - 1.0) * 100.0  # computed either way: a select, not a branch
+        out[i] = change if prev != 0.0 else 0.0
 
 
 @nb.njit(cache=True)
 def _range_position(high, low, close, p, from_high, out):
     """Where the close sits in the range of the last p bars, in percent, as TA-Lib computes it:
     (close - lowest) / (range / 100), or with ``from_high`` (highest - close) / (range / -100);
-    0 for an empty range. Lookback p-1."""
+    0 for an empty range. Lookback p-1.
+
+    The window's highest and lowest come from van Herk / Gil-Werman: in blocks of p bars, a
+    running prefix extreme of the current block and the suffix extremes of the block before
+    (buffers of p), so three branch-free comparisons per bar and no n-sized temporaries;
+    rescanning a window when its extreme leaves it costs mispredicted branches instead.
+    """
     n = close.shape[0]
     out[: min(p - 1, n)] = np.nan
-    hi_at, hi_v, lo_at, lo_v = -1, 0.0, -1, 0.0
-    for i in range(p - 1, n):
-        hi_at, hi_v = _highest(high, i - p + 1, i, hi_at, hi_v)
-        lo_at, lo_v = _lowest(low, i - p + 1, i, lo_at, lo_v)
-        if from_high:
-            diff = (hi_v - lo_v) / -100.0
-            out[i] = (hi_v - close[i]) / diff if diff != 0.0 else 0.0
-        else:
-            diff = (hi_v - lo_v) / 100.0
-            out[i] = (close[i] - lo_v) / diff if diff != 0.0 else 0.0
+    suffix_hi = np.full(p + 1, -np.inf)  # [p] stays a sentinel for windows that are one block
+    suffix_lo = np.full(p + 1, np.inf)
+    per_percent = -0.01 if from_high else 0.01  # range / -100 or / 100, as a multiply
+    for b in range(0, n, p):
+        e = min(b + p, n)
+        top = -np.inf
+        bottom = np.inf
+        for i in range(b, e):
+            if (high[i] != high[i]) | (low[i] != low[i]) | (close[i] != close[i]):
+                out[i:] = np.nan  # the NaN policy, here rather than in a pass of its own
+                return
+            v = high[i]
+            top = v if v > top else top
+            v = low[i]
+            bottom = v if v < bottom else bottom
+            if i >= p - 1:
+                v = suffix_hi[i - b + 1]  # the window's part in the block before
+                hi_v = v if v > top else top
+                v = suffix_lo[i - b + 1]
+                lo_v = v if v < bottom else bottom
+                diff = (hi_v - lo_v) * per_percent
+                num = hi_v - close[i] if from_high else close[i] - lo_v
+                out[i] = num / diff if diff != 0.0 else 0.0
+        top = -np.inf
+        bottom = np.inf
+        for i in range(e - 1, b - 1, -1):
+            v = high[i]
+            top = v if v > top else top
+            suffix_hi[i - b] = top
+            v = low[i]
+            bottom = v if v < bottom else bottom
+            suffix_lo[i - b] = bottom
 
 
 @nb.njit(cache=True)
@@ -387,12 +403,11 @@ def stoch_into(high, low, close, fastk_p, slowk_p, slowd_p, slowk, slowd):
     """Slow stochastic: %K smoothed by an SMA of slowk_p, %D an SMA of that; lookback
     fastk_p + slowk_p + slowd_p - 3."""
     n = close.shape[0]
-    fastk = np.empty(n)
-    _range_position(high, low, close, fastk_p, False, fastk)
+    _range_position(high, low, close, fastk_p, False, slowd)  # fast %K, in slowd for now
     k0 = fastk_p - 1
     slowk[: min(k0, n)] = np.nan
     if k0 < n:
-        sma_into(fastk[k0:], slowk_p, slowk[k0:])
+        sma_into(slowd[k0:], slowk_p, slowk[k0:])
     d0 = k0 + slowk_p - 1
     if d0 < n:
         sma_into(slowk[d0:], slowd_p, slowd[d0:])
@@ -401,43 +416,86 @@ def stoch_into(high, low, close, fastk_p, slowk_p, slowd_p, slowk, slowd):
     slowk[:first] = np.nan
 
 
+@nb.njit(cache=True, inline="always")
+def sum4(w, lo, p):
+    """w[lo] + ... + w[lo+p-1] in four interleaved partial sums (a quarter of the latency of
+    one running sum; the rounding differs from it by an ulp or so)."""
+    a0 = a1 = a2 = a3 = 0.0
+    j = 0
+    while j + 3 < p:
+        a0 += w[lo + j]
+        a1 += w[lo + j + 1]
+        a2 += w[lo + j + 2]
+        a3 += w[lo + j + 3]
+        j += 4
+    while j < p:
+        a0 += w[lo + j]
+        j += 1
+    return (a0 + a1) + (a2 + a3)
+
+
+@nb.njit(cache=True, inline="always")
+def abs_dev4(w, lo, p, mean):
+    """The sum of |w[lo+j] - mean| over j < p, in four partial sums as sum4."""
+    a0 = a1 = a2 = a3 = 0.0
+    j = 0
+    while j + 3 < p:
+        a0 += abs(w[lo + j] - mean)
+        a1 += abs(w[lo + j + 1] - mean)
+        a2 += abs(w[lo + j + 2] - mean)
+        a3 += abs(w[lo + j + 3] - mean)
+        j += 4
+    while j < p:
+        a0 += abs(w[lo + j] - mean)
+        j += 1
+    return (a0 + a1) + (a2 + a3)
+
+
+@nb.njit(cache=True, inline="always")
+def cci_value(w, lo, p, tp):
+    """CCI of the window w[lo:lo+p] whose newest typical price is tp."""
+    mean = sum4(w, lo, p) / p
+    dev = abs_dev4(w, lo, p, mean)
+    d = tp - mean
+    return 0.0 if _is_zero(d) or _is_zero(dev) else d / (0.015 * (dev / p))
+
+
 @nb.njit(cache=True)
 def cci_into(high, low, close, p, out):
     """Commodity channel index: (tp - SMA(tp)) / (0.015 * mean deviation); lookback p-1.
 
-    The window's mean is summed afresh with its deviation (both O(p), as in TA-Lib), and a
-    deviation within 1e-8 of zero gives 0 (a constant window is 0, not a ratio of roundings).
+    The typical prices of the window sit in a ring written twice (at k and k+p), so the window
+    is always one contiguous slice; its mean is summed afresh with its deviation (both O(p),
+    as in TA-Lib), and a deviation within 1e-8 of zero gives 0 (a constant window is 0, not a
+    ratio of roundings).
     """
     n = close.shape[0]
     out[: min(p - 1, n)] = np.nan
-    tp = np.empty(n)
+    ring = np.empty(2 * p)
     for i in range(n):
-        tp[i] = (high[i] + low[i] + close[i]) / 3.0
-    for i in range(p - 1, n):
-        total = 0.0
-        for j in range(i - p + 1, i + 1):
-            total += tp[j]
-        mean = total / p
-        dev = 0.0
-        for j in range(i - p + 1, i + 1):
-            dev += abs(tp[j] - mean)
-        d = tp[i] - mean
-        out[i] = 0.0 if _is_zero(d) or _is_zero(dev) else d / (0.015 * (dev / p))
+        h, lo, c = high[i], low[i], close[i]
+        if (h != h) | (lo != lo) | (c != c):
+            out[i:] = np.nan  # the NaN policy
+            return
+        tp = (h + lo + c) / 3.0
+        slot = i % p
+        ring[slot] = tp
+        ring[slot + p] = tp
+        if i >= p - 1:
+            out[i] = cci_value(ring, slot + 1, p, tp)
 
 
 @nb.njit(cache=True)
 def obv_into(close, volume, out):
-    """On-balance volume, starting at the first volume; lookback 0."""
+    """On-balance volume, starting at the first volume; lookback 0. The sign of the close's
+    change is a select (np.sign), and NaN's sign is NaN, so a NaN close carries on."""
     n = close.shape[0]
     if n == 0:
         return
     total = volume[0]
     out[0] = total
     for i in range(1, n):
-        if close[i] > close[i - 1]:
-            total += volume[i]
-        elif close[i] < close[i - 1]:
-            total -= volume[i]
+        total += volume[i] * np.sign(close[i] - close[i - 1])
         out[i] = total
 
 
@@ -465,8 +523,9 @@ def mfi_into(high, low, close, volume, p, out):
         tie = abs(move) <= 1e-12 * abs(tp)
         pos[slot] = flow if move > 0 and not tie else 0.0
         neg[slot] = flow if move < 0 and not tie else 0.0
-        pos_sum += pos[slot]
-        neg_sum += neg[slot]
+        carry = flow * 0.0  # 0, or NaN from a NaN input: the sums keep it (the NaN policy)
+        pos_sum += pos[slot] + carry
+        neg_sum += neg[slot] + carry
         prev_tp = tp
         if i >= p:
             total = pos_sum + neg_sum

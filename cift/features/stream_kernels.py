@@ -19,7 +19,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from cift.features.kernels import _directional, _is_zero, _true_range
+from cift.features.kernels import _directional, _is_zero, _true_range, cci_value
 
 NAN = np.nan
 _ULP = 2.220446049250313e-16
@@ -351,29 +351,18 @@ def stoch_step(s, h, lo, c):
 
 @nb.njit(cache=True)
 def cci_step(s, h, lo, c):
-    """[count, dead, ring_tp(p)]"""
+    """[count, dead, ring_tp(2p)]: kernels.cci_into's ring, written twice."""
     dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
     if dead:
         return NAN
-    p = s.shape[0] - 2
+    p = (s.shape[0] - 2) // 2
     tp = (h + lo + c) / 3.0
     slot = n % p
     s[2 + slot] = tp
+    s[2 + slot + p] = tp
     if n < p - 1:
         return NAN
-    first = slot + 1 if slot + 1 < p else 0
-    total = 0.0
-    j = first
-    for _ in range(p):
-        total += s[2 + j]
-        j = j + 1 if j + 1 < p else 0
-    mean = total / p
-    dev = 0.0
-    for _ in range(p):
-        dev += abs(s[2 + j] - mean)
-        j = j + 1 if j + 1 < p else 0
-    d = tp - mean
-    return 0.0 if _is_zero(d) or _is_zero(dev) else d / (0.015 * (dev / p))
+    return cci_value(s, 3 + slot, p, tp)
 
 
 @nb.njit(cache=True)
