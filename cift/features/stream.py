@@ -39,11 +39,13 @@ def _sma(p: int) -> list[float]:
 
 
 def _var(p: int) -> list[float]:
-    return [0, 0, p] + [0.0] * (sk._V - 3 + p)
+    return [0, 0, p] + [0.0] * (sk.var_size(p) - 3)
 
 
 def _range(p: int) -> list[float]:
-    return [0, 0, p, -1, 0, -1, 0] + [0.0] * (2 * p)
+    inf = float("inf")
+    return ([0, 0, p, -inf, inf] + [0.0] * p + [-inf] + [0.0] * p + [inf]
+            + [0.0] * (sk.range_size(p) - 5 - 2 * (p + 1)))
 
 
 _KINDS: dict[str, Layout] = {
@@ -54,9 +56,9 @@ _KINDS: dict[str, Layout] = {
     "stddev": Layout(lambda timeperiod, nbdev: [nbdev] + _var(timeperiod),
                     sk.stddev_step, sk.stddev_many),
     "bbands": Layout(lambda timeperiod, nbdevup, nbdevdn, matype:
-                    [nbdevup, nbdevdn] + _sma(timeperiod) + _var(timeperiod),
+                    [nbdevup, nbdevdn] + _var(timeperiod),
                     sk.bbands_step, sk.bbands_many),
-    "zscore": Layout(lambda timeperiod: _sma(timeperiod) + _var(timeperiod),
+    "zscore": Layout(lambda timeperiod: _var(timeperiod),
                     sk.zscore_step, sk.zscore_many),
     "rsi": Layout(lambda timeperiod: [0, 0, timeperiod, 0, 0, 0], sk.rsi_step, sk.rsi_many),
     "macd": Layout(lambda fastperiod, slowperiod, signalperiod:

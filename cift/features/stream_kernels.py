@@ -22,7 +22,6 @@ import numpy as np
 from cift.features.kernels import _directional, _is_zero, _true_range, cci_value
 
 NAN = np.nan
-_ULP = 2.220446049250313e-16
 H = 2  # header: count, dead
 
 
@@ -55,12 +54,12 @@ def _sma(s, o, x):
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def sma_step(s, x):
     return _sma(s, 0, x)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def ema_step(s, x):
     """[count, dead, p, total, ema]"""
     dead, n = _advance(s, 0, x != x)
@@ -78,7 +77,7 @@ def ema_step(s, x):
     return s[4]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def wma_step(s, x):
     """[count, dead, weighted, plain, ring(p)]"""
     dead, n = _advance(s, 0, x != x)
@@ -100,118 +99,95 @@ def wma_step(s, x):
 
 # --- variance and what stands on it ---------------------------------------------------------
 
-_V = 10  # var header: count, dead, p, shift, mean, m2, err, drift, run, last
+_V = 7  # var header: count, dead, p, shift, prefix sums of x - shift and of its squares, and
+# the SMA's running sum
+
+
+@nb.njit(cache=True)
+def range_size(p):
+    """Floats in a range-position state of window p."""
+    return 5 + 2 * (p + 1) + 2 * p
+
+
+def var_size(p: int) -> int:
+    """Floats in a variance state of window p: header, two suffix-sum buffers, the ring."""
+    return _V + 2 * (p + 1) + p
 
 
 @nb.njit(cache=True, inline="always")
-def _ring_moments(s, base, first, p, shift):
-    """kernels._window_moments over the ring s[base:base+p] read from ``first`` on (window
-    order, so the sums round exactly as the batch kernel's)."""
-    total = 0.0
-    j = first
-    for _ in range(p):
-        total += s[base + j] - shift
-        j = j + 1 if j + 1 < p else 0
-    mean = total / p
-    resid = 0.0
-    for _ in range(p):
-        resid += (s[base + j] - shift) - mean
-        j = j + 1 if j + 1 < p else 0
-    mean += resid / p
-    m2 = 0.0
-    for _ in range(p):
-        d = (s[base + j] - shift) - mean
-        m2 += d * d
-        j = j + 1 if j + 1 < p else 0
-    return mean, m2
-
-
-@nb.njit(cache=True, inline="always")
-def _var(s, o, x):
-    """kernels.var_into, one value at a time, state at offset o: [count, dead, p, shift, mean,
-    m2, err, drift, run, last, ring(p)]"""
+def _var(s, o, x, root, scale):
+    """(SMA, variance or standard deviation): kernels._moving_variance and sma_into, one value at
+    a time, state at offset o: [count, dead, p, shift, t1, t2, total, suffix1(p+1),
+    suffix2(p+1), ring(p)]. Blocks of p values start at counts
+    that are multiples of p, so a block sits in the ring in order; when the next block starts,
+    the finished one's suffix sums are taken against the new shift, exactly as the batch
+    kernel does (the same operations in the same order: the same values)."""
     dead, n = _advance(s, o, x != x)
     if dead:
-        return NAN
+        return NAN, NAN
     p = int(s[o + 2])
-    base = o + _V
+    suffix1 = o + _V
+    suffix2 = suffix1 + p + 1
+    ring = suffix2 + p + 1
     slot = n % p
-    xout_raw = s[base + slot]  # x[n-p] (once the window is full)
-    s[base + slot] = x
-    s[o + 8] = s[o + 8] + 1.0 if n > 0 and x == s[o + 9] else 1.0  # run of equal values
-    s[o + 9] = x
-    if n < p - 1:
-        return NAN
-    inv_p = 1.0 / p
-    first = slot + 1 if slot + 1 < p else 0  # the oldest of the window
-    if n == p - 1:
+    if slot == 0:  # a block starts: x is its shift
         s[o + 3] = x
-        s[o + 4], s[o + 5] = _ring_moments(s, base, first, p, x)
-        s[o + 6] = 0.0
-        s[o + 7] = 0.0
-    else:
-        shift, mean, m2 = s[o + 3], s[o + 4], s[o + 5]
-        xin = x - shift
-        xout = xout_raw - shift
-        d = xin - xout
-        new_mean = mean + d * inv_p
-        a = xin - new_mean
-        b = xout - mean
-        m2 += d * (a + b)
-        err = s[o + 6] + 4.0 * _ULP * (abs(d) * (abs(a) + abs(b)) + abs(m2))
-        drift = s[o + 7] + 2.0 * _ULP * (abs(new_mean) + abs(d) * inv_p + abs(xin))
-        mean = new_mean
-        if s[o + 8] >= p:
-            s[o + 3] = x
-            mean = 0.0
-            m2 = 0.0
-            err = 0.0
-            drift = 0.0
-        elif not (err + p * drift * drift <= 1e-13 * m2):
-            s[o + 3] = x
-            mean, m2 = _ring_moments(s, base, first, p, x)
-            err = 0.0
-            drift = 0.0
-        s[o + 4] = mean
-        s[o + 5] = m2
-        s[o + 6] = err
-        s[o + 7] = drift
-    m2 = s[o + 5]
-    return m2 * inv_p if m2 > 0.0 else (0.0 if m2 == m2 else m2)
+        if n > 0:
+            t1 = 0.0
+            t2 = 0.0
+            for j in range(p - 1, -1, -1):
+                d = s[ring + j] - x
+                t1 += d
+                t2 += d * d
+                s[suffix1 + j] = t1
+                s[suffix2 + j] = t2
+        s[o + 4] = 0.0
+        s[o + 5] = 0.0
+    s[ring + slot] = x
+    d = x - s[o + 3]
+    s[o + 4] += d
+    s[o + 5] += d * d
+    s[o + 6] += x
+    if n < p - 1:
+        return NAN, NAN
+    mean = s[o + 6] / p
+    s[o + 6] -= s[ring + (slot + 1 if slot + 1 < p else 0)]  # the oldest leaves the SMA
+    inv_p = 1.0 / p
+    w1 = s[suffix1 + slot + 1] + s[o + 4]
+    m2 = (s[suffix2 + slot + 1] + s[o + 5]) - w1 * w1 * inv_p
+    v = m2 * inv_p if m2 > 0.0 else 0.0
+    return mean, (np.sqrt(v) * scale if root else v)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def var_step(s, x):
-    return _var(s, 0, x)
+    return _var(s, 0, x, False, 1.0)[1]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def stddev_step(s, x):
     """[nbdev, var state]"""
-    return np.sqrt(_var(s, 1, x)) * s[0]
+    return _var(s, 1, x, True, s[0])[1]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def bbands_step(s, x):
-    """[up, dn, sma state, var state] -> (upper, middle, lower)"""
-    p = int(s[4])
-    middle = _sma(s, 2, x)
-    sd = np.sqrt(_var(s, 6 + p, x)) * 1.0
+    """[up, dn, var state] -> (upper, middle, lower)"""
+    middle, sd = _var(s, 2, x, True, 1.0)
     return middle + s[0] * sd, middle, middle - s[1] * sd
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def zscore_step(s, x):
-    """[sma state, var state]"""
-    p = int(s[2])
-    mean = _sma(s, 0, x)
-    sd = np.sqrt(_var(s, 4 + p, x))
+    """[var state]"""
+    mean, var = _var(s, 0, x, False, 1.0)
+    sd = np.sqrt(var)
     return (x - mean) / sd if sd > 0.0 else (0.0 if sd == 0.0 else sd)
 
 
 # --- oscillators ----------------------------------------------------------------------------
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def rsi_step(s, x):
     """[count, dead, p, prev, gain, loss]"""
     dead, n = _advance(s, 0, x != x)
@@ -240,7 +216,7 @@ def rsi_step(s, x):
     return 0.0 if _is_zero(total) else 100.0 * (s[4] / total)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def macd_step(s, x):
     """[count, dead, fast, slow, signal, ema_f, ema_s, ema_g, seed, ring(slow)]
     -> (macd, signal, hist); fast <= slow (the stream swaps them as TA-Lib does)."""
@@ -283,59 +259,59 @@ def macd_step(s, x):
 
 @nb.njit(cache=True, inline="always")
 def _range(s, o, h, lo, c, from_high):
-    """kernels._range_position at offset o: [count, dead, p, hi_at, hi_v, lo_at, lo_v,
-    ring_h(p), ring_l(p)]"""
+    """kernels._range_position at offset o, with its block extremes: [count, dead, p, top,
+    bottom, suffix_hi(p+1), suffix_lo(p+1), ring_h(p), ring_l(p)] (suffix [p] are -inf/+inf
+    sentinels). When a block of p bars completes, its suffix extremes come from the ring."""
     dead, n = _advance(s, o, (h != h) | (lo != lo) | (c != c))
     if dead:
         return NAN
     p = int(s[o + 2])
-    highs = o + 7
-    lows = o + 7 + p
+    suffix_hi = o + 5
+    suffix_lo = suffix_hi + p + 1
+    highs = suffix_lo + p + 1
+    lows = highs + p
     slot = n % p
+    if slot == 0:
+        if n > 0:
+            top = -np.inf
+            bottom = np.inf
+            for j in range(p - 1, -1, -1):
+                v = s[highs + j]
+                top = v if v > top else top
+                s[suffix_hi + j] = top
+                v = s[lows + j]
+                bottom = v if v < bottom else bottom
+                s[suffix_lo + j] = bottom
+        s[o + 3] = -np.inf
+        s[o + 4] = np.inf
     s[highs + slot] = h
     s[lows + slot] = lo
+    top = s[o + 3]
+    top = h if h > top else top
+    s[o + 3] = top
+    bottom = s[o + 4]
+    bottom = lo if lo < bottom else bottom
+    s[o + 4] = bottom
     if n < p - 1:
         return NAN
-    start = n - p + 1
-    if s[o + 3] < start:  # the highest left the window: rescan it, oldest first
-        j = slot + 1 if slot + 1 < p else 0
-        at, value = start, s[highs + j]
-        for i in range(start + 1, n + 1):
-            j = j + 1 if j + 1 < p else 0
-            if s[highs + j] >= value:
-                value = s[highs + j]
-                at = i
-        s[o + 3], s[o + 4] = at, value
-    elif h >= s[o + 4]:
-        s[o + 3], s[o + 4] = n, h
-    if s[o + 5] < start:
-        j = slot + 1 if slot + 1 < p else 0
-        at, value = start, s[lows + j]
-        for i in range(start + 1, n + 1):
-            j = j + 1 if j + 1 < p else 0
-            if s[lows + j] <= value:
-                value = s[lows + j]
-                at = i
-        s[o + 5], s[o + 6] = at, value
-    elif lo <= s[o + 6]:
-        s[o + 5], s[o + 6] = n, lo
-    hi_v, lo_v = s[o + 4], s[o + 6]
-    if from_high:
-        diff = (hi_v - lo_v) / -100.0
-        return (hi_v - c) / diff if diff != 0.0 else 0.0
-    diff = (hi_v - lo_v) / 100.0
-    return (c - lo_v) / diff if diff != 0.0 else 0.0
+    v = s[suffix_hi + slot + 1]
+    hi_v = v if v > top else top
+    v = s[suffix_lo + slot + 1]
+    lo_v = v if v < bottom else bottom
+    diff = (hi_v - lo_v) * (-0.01 if from_high else 0.01)
+    num = hi_v - c if from_high else c - lo_v
+    return num / diff if diff != 0.0 else 0.0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def willr_step(s, h, lo, c):
     return _range(s, 0, h, lo, c, True)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def stoch_step(s, h, lo, c):
     """[range state, sma state(slowk), sma state(slowd)] -> (slowk, slowd)"""
-    at_k = 7 + 2 * int(s[2])
+    at_k = range_size(int(s[2]))
     at_d = at_k + 4 + int(s[at_k + 2])
     fastk = _range(s, 0, h, lo, c, False)
     if fastk != fastk:  # warming up, or dead (the range state keeps the NaN flag)
@@ -349,7 +325,7 @@ def stoch_step(s, h, lo, c):
     return slowk, slowd
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def cci_step(s, h, lo, c):
     """[count, dead, ring_tp(2p)]: kernels.cci_into's ring, written twice."""
     dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
@@ -365,7 +341,7 @@ def cci_step(s, h, lo, c):
     return cci_value(s, 3 + slot, p, tp)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def mfi_step(s, h, lo, c, v):
     """[count, dead, pos_sum, neg_sum, prev_tp, ring_pos(p), ring_neg(p)]"""
     dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c) | (v != v))
@@ -396,7 +372,7 @@ def mfi_step(s, h, lo, c, v):
 
 # --- ranges and trends ----------------------------------------------------------------------
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def trange_step(s, h, lo, c):
     """[count, dead, prev_close]"""
     dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
@@ -406,7 +382,7 @@ def trange_step(s, h, lo, c):
     return _true_range(h, lo, prev)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def atr_step(s, h, lo, c):
     """[count, dead, p, prev_close, total, atr]"""
     dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
@@ -427,7 +403,7 @@ def atr_step(s, h, lo, c):
     return s[5]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def natr_step(s, h, lo, c):
     a = atr_step(s, h, lo, c)
     if a != a:
@@ -435,7 +411,7 @@ def natr_step(s, h, lo, c):
     return 0.0 if _is_zero(c) else a / c * 100.0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def adx_step(s, h, lo, c):
     """[count, dead, p, plus, minus, tr, adx, prev_h, prev_l, prev_c]"""
     dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
@@ -478,7 +454,7 @@ def adx_step(s, h, lo, c):
 
 # --- changes and volume ---------------------------------------------------------------------
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def roc_step(s, x):
     """[count, dead, ring(p)]"""
     dead, n = _advance(s, 0, x != x)
@@ -492,7 +468,7 @@ def roc_step(s, x):
     return (x / prev - 1.0) * 100.0 if prev != 0.0 else 0.0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def logret_step(s, x):
     """[count, dead, prev]"""
     dead, n = _advance(s, 0, x != x)
@@ -502,7 +478,7 @@ def logret_step(s, x):
     return np.log(x / prev)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def obv_step(s, c, v):
     """[count, dead, total, prev_close]"""
     dead, n = _advance(s, 0, (c != c) | (v != v))
@@ -518,7 +494,7 @@ def obv_step(s, c, v):
     return s[2]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def vwap_step(s, price, volume):
     """[count, dead, notional, volume, ring_price(p), ring_volume(p)]"""
     dead, n = _advance(s, 0, (price != price) | (volume != volume))
@@ -562,7 +538,7 @@ def wma_many(s, x, out):
 @nb.njit(cache=True)
 def var_many(s, x, out):
     for i in range(x.shape[0]):
-        out[i] = _var(s, 0, x[i])
+        out[i] = var_step(s, x[i])
 
 
 @nb.njit(cache=True)
