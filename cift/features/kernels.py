@@ -334,15 +334,24 @@ def natr_into(high, low, close, p, out):
 
 @nb.njit(cache=True)
 def roc_into(x, p, out):
-    """Rate of change in percent, (x / x[-p] - 1) * 100; lookback p."""
+    """Rate of change in percent, (x / x[-p] - 1) * 100; lookback p. The NaN check rides
+    along in the same vectorized loop; only data with a NaN pays for a second look."""
     n = x.shape[0]
     out[: min(p, n)] = np.nan
-    gap = first_nan(x)  # the NaN policy: nothing from the first NaN on
-    out[gap:] = np.nan
-    for i in range(p, gap):
-        prev = x[i - p]
-        change = (x[i] / prev - 1.0) * 100.0  # computed either way: a select, not a branch
-        out[i] = change if prev != 0.0 else 0.0
+    found = False
+    for i in range(min(p, n)):
+        found |= x[i] != x[i]
+    for i in range(p, n):
+        out[i] = _change(x[i], x[i - p])
+        found |= x[i] != x[i]
+    if found:  # the NaN policy
+        out[first_nan(x):] = np.nan
+
+
+@nb.njit(cache=True, inline="always")
+def _change(now, prev):
+    change = (now / prev - 1.0) * 100.0  # computed either way: a select, not a branch
+    return change if prev != 0.0 else 0.0
 
 
 @nb.njit(cache=True)

@@ -479,9 +479,27 @@ def _window_sums(v, first, p, out):
 
 @nb.njit(cache=True)
 def ofi_into(bid, bid_sz, ask, ask_sz, p, out):
-    _window_sums(_ofi_flows(bid, bid_sz, ask, ask_sz), 1, p, out)
-    if bid.shape[0]:
-        out[0] = NAN
+    """OFI over p updates: ofi_step's ring of the last p flows and its refreshes, in locals."""
+    n = bid.shape[0]
+    out[: min(p, n)] = NAN
+    ring = np.zeros(p)
+    total = 0.0
+    for i in range(1, n):
+        e = _ofi_event(bid[i], bid_sz[i], ask[i], ask_sz[i],
+                       bid[i - 1], bid_sz[i - 1], ask[i - 1], ask_sz[i - 1])
+        k = i - 1
+        slot = k % p
+        if k >= p:
+            total -= ring[slot]
+        ring[slot] = e
+        if slot == p - 1:
+            total = 0.0
+            for j in range(p):
+                total += ring[j]
+        else:
+            total += e
+        if k >= p - 1:
+            out[i] = total
 
 
 @nb.njit(cache=True)
