@@ -191,7 +191,10 @@ def bench_streams(repeat: int, n_one: int = 200_000, n_many: int = 5_000_000) ->
     c = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, n_many)))
     h, lo = c * 1.001, c * 0.999
     v = rng.integers(1, 1000, n_many).astype(float)
-    cols = {"real": c, "close": c, "high": h, "low": lo, "volume": v, "price": c}
+    cols = {**_book(n_many), "real": c, "close": c, "high": h, "low": lo, "volume": v,
+            "price": c}
+    params = {"vpin": {"bucket_volume": 50_000.0}, "ofi_time": {"window": "1s"},
+              "vwap_time": {"window": "1s"}, "realized_vol": {"interval": "1m"}}
     talipp_of = {"sma": lambda: tp.SMA(30), "ema": lambda: tp.EMA(30), "wma": lambda: tp.WMA(30),
                  "rsi": lambda: tp.RSI(14), "macd": lambda: tp.MACD(12, 26, 9),
                  "bbands": lambda: tp.BB(20, 2.0), "stddev": lambda: tp.StdDev(5),
@@ -200,20 +203,22 @@ def bench_streams(repeat: int, n_one: int = 200_000, n_many: int = 5_000_000) ->
                  "obv": lambda: tp.OBV(), "adx": lambda: tp.ADX(14, 14),
                  "willr": lambda: tp.Williams(14)}
     bars = [OHLCV(c[i], h[i], lo[i], c[i], v[i]) for i in range(20_000)]
-    print(f"\n{'stream':<10} {'update':>8} {'talipp':>8} {'ratio':>7} {'many':>7}   "
+    print(f"\n{'stream':<17} {'update':>8} {'talipp':>8} {'ratio':>7} {'many':>7}   "
           "ns/update (target <= 300), many ns/element (target <= 20)")
     for name, spec in ta.REGISTRY.items():
-        if spec.group == "microstructure" or name not in stream.__all__:
-            continue
         columns = [cols[i] for i in spec.inputs]
+        kwargs = params.get(name, {})
         rows = list(zip(*(col[:n_one].tolist() for col in columns)))
 
-        def one_by_one(update=getattr(stream, name)().update, rows=rows):
+        make = getattr(stream, name)
+
+        def one_by_one(make=make, kwargs=kwargs, rows=rows):  # a fresh stream per run:
+            update = make(**kwargs).update                     # time must not go back
             for row in rows:
                 update(*row)
 
-        def many(s=getattr(stream, name)(), columns=columns):
-            s.update_many(*columns)
+        def many(make=make, kwargs=kwargs, columns=columns):
+            make(**kwargs).update_many(*columns)
 
         many()
         t_one = best(one_by_one, repeat) / n_one * 1e9
@@ -229,7 +234,7 @@ def bench_streams(repeat: int, n_one: int = 200_000, n_many: int = 5_000_000) ->
                     ind.add(value)
 
             t_peer = best(peer, 1) / len(values) * 1e9
-        print(f"{name:<10} {t_one:>8.0f} {t_peer:>8.0f} {t_one / t_peer:>7.3f} {t_many:>7.2f}",
+        print(f"{name:<17} {t_one:>8.0f} {t_peer:>8.0f} {t_one / t_peer:>7.3f} {t_many:>7.2f}",
               flush=True)
 
 

@@ -25,27 +25,27 @@ _REBASE = 2.0 ** 52  # offsets from the base stay exact integers in float64 belo
 
 # --- quotes, one at a time ------------------------------------------------------------------
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def spread_step(s, bid, ask):
     dead, _ = _advance(s, 0, (bid != bid) | (ask != ask))
     return NAN if dead else ask - bid
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def spread_bps_step(s, bid, ask):
     dead, _ = _advance(s, 0, (bid != bid) | (ask != ask))
     mid = (bid + ask) * 0.5
     return NAN if dead or mid == 0.0 else (ask - bid) / mid * 1e4
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def quote_imbalance_step(s, bid_sz, ask_sz):
     dead, _ = _advance(s, 0, (bid_sz != bid_sz) | (ask_sz != ask_sz))
     total = bid_sz + ask_sz
     return NAN if dead else ((bid_sz - ask_sz) / total if total > 0.0 else 0.0)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def microprice_step(s, bid, bid_sz, ask, ask_sz):
     dead, _ = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
     total = bid_sz + ask_sz
@@ -54,7 +54,7 @@ def microprice_step(s, bid, bid_sz, ask, ask_sz):
     return (bid * ask_sz + ask * bid_sz) / total if total > 0.0 else (bid + ask) * 0.5
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def weighted_mid_step(s, bid, bid_sz, ask, ask_sz):
     dead, _ = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
     total = bid_sz + ask_sz
@@ -72,10 +72,9 @@ def _ofi_event(bid, bid_sz, ask, ask_sz, pbid, pbid_sz, pask, pask_sz):
 
 
 @nb.njit(cache=True, inline="always")
-def _ring_push(s, total_at, ring_at, p, k, value):
-    """Add the k-th value to a window sum of p kept at s[total_at] with its ring at s[ring_at:];
-    the sum is recomputed from the ring at each turn."""
-    slot = k % p
+def _ring_push(s, total_at, ring_at, p, slot, value):
+    """Add a value (the k-th, slot = k % p) to a window sum of p kept at s[total_at] with its
+    ring at s[ring_at:]; the sum is recomputed from the ring at each turn."""
     s[ring_at + slot] = value
     if slot == p - 1:
         total = 0.0
@@ -86,7 +85,7 @@ def _ring_push(s, total_at, ring_at, p, k, value):
         s[total_at] += value
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def ofi_step(s, bid, bid_sz, ask, ask_sz):
     """[count, dead, p, total, prev bid, bid_sz, ask, ask_sz, ring(p)]: OFI over p updates."""
     dead, n = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
@@ -98,28 +97,30 @@ def ofi_step(s, bid, bid_sz, ask, ask_sz):
     if n == 0:
         return NAN
     k = n - 1  # index of this event's flow
+    slot = k % p
     if k >= p:
-        s[3] -= s[8 + k % p]
-    _ring_push(s, 3, 8, p, k, e)
+        s[3] -= s[8 + slot]
+    _ring_push(s, 3, 8, p, slot, e)
     return s[3] if k >= p - 1 else NAN
 
 
 # --- trades ---------------------------------------------------------------------------------
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def trade_imbalance_step(s, side):
     """[count, dead, p, total, ring(p)]: mean trade sign of the last p trades."""
     dead, n = _advance(s, 0, side != side)
     if dead:
         return NAN
     p = int(s[2])
+    slot = n % p
     if n >= p:
-        s[3] -= s[4 + n % p]
-    _ring_push(s, 3, 4, p, n, side)
+        s[3] -= s[4 + slot]
+    _ring_push(s, 3, 4, p, slot, side)
     return s[3] / p if n >= p - 1 else NAN
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def volume_imbalance_step(s, size, side):
     """[count, dead, p, signed, volume, ring signed(p), ring volume(p)]: signed / total volume
     of the last p trades (0 when they hold no volume)."""
@@ -127,17 +128,18 @@ def volume_imbalance_step(s, size, side):
     if dead:
         return NAN
     p = int(s[2])
+    slot = n % p
     if n >= p:
-        s[3] -= s[5 + n % p]
-        s[4] -= s[5 + p + n % p]
-    _ring_push(s, 3, 5, p, n, side * size)
-    _ring_push(s, 4, 5 + p, p, n, size)
+        s[3] -= s[5 + slot]
+        s[4] -= s[5 + p + slot]
+    _ring_push(s, 3, 5, p, slot, side * size)
+    _ring_push(s, 4, 5 + p, p, slot, size)
     if n < p - 1:
         return NAN
     return s[3] / s[4] if s[4] > 0.0 else 0.0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def kyle_lambda_step(s, price, size, side):
     """[count, dead, p, prev price, sum q, sum dp, sum qq, sum q dp, rings q, dp, qq, q dp (p)]:
     the OLS slope of price changes on signed volume q = side * size over the last p trades;
@@ -152,14 +154,14 @@ def kyle_lambda_step(s, price, size, side):
         return NAN
     k = n - 1
     q = side * size
+    slot = k % p
     if k >= p:
-        slot = k % p
         for j in range(4):
             s[4 + j] -= s[8 + j * p + slot]
-    _ring_push(s, 4, 8, p, k, q)
-    _ring_push(s, 5, 8 + p, p, k, dp)
-    _ring_push(s, 6, 8 + 2 * p, p, k, q * q)
-    _ring_push(s, 7, 8 + 3 * p, p, k, q * dp)
+    _ring_push(s, 4, 8, p, slot, q)
+    _ring_push(s, 5, 8 + p, p, slot, dp)
+    _ring_push(s, 6, 8 + 2 * p, p, slot, q * q)
+    _ring_push(s, 7, 8 + 3 * p, p, slot, q * dp)
     if k < p - 1:
         return NAN
     den = p * s[6] - s[4] * s[4]
@@ -168,7 +170,7 @@ def kyle_lambda_step(s, price, size, side):
     return (p * s[7] - s[4] * s[5]) / den
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def vpin_step(s, size, side):
     """[count, dead, bucket volume, window, filled, imbalance, total, buckets done, ring(window)]:
     VPIN, the mean |buy - sell| volume of the last ``window`` full volume buckets over the
@@ -187,9 +189,10 @@ def vpin_step(s, size, side):
         left -= take
         if take == room:  # the bucket is full
             done = int(s[7])
+            slot = done % w
             if done >= w:
-                s[6] -= s[8 + done % w]
-            _ring_push(s, 6, 8, w, done, abs(s[5]))
+                s[6] -= s[8 + slot]
+            _ring_push(s, 6, 8, w, slot, abs(s[5]))
             s[7] = done + 1
             s[4] = 0.0
             s[5] = 0.0
@@ -199,6 +202,12 @@ def vpin_step(s, size, side):
 
 
 # --- time windows ---------------------------------------------------------------------------
+
+@nb.njit(cache=True, inline="always")
+def _wrap(i, cap):
+    """i % cap for 0 <= i < 2 cap, without an integer division (tens of cycles each)."""
+    return i - cap if i >= cap else i
+
 
 @nb.njit(cache=True, inline="always")
 def _offset(s, o, ts, first):
@@ -215,7 +224,7 @@ def _offset(s, o, ts, first):
     if rel >= _REBASE:  # move the base to ts: every kept offset shifts by the same amount
         head, size, cap = int(s[o + 3]), int(s[o + 4]), int(s[o + 5])
         for j in range(size):
-            s[o + 6 + (head + j) % cap] -= rel
+            s[o + 6 + _wrap(head + j, cap)] -= rel
         s[o + 2] -= rel
         s[o + 0] = float(ts >> 32)
         s[o + 1] = float(ts & 0xFFFFFFFF)
@@ -224,7 +233,7 @@ def _offset(s, o, ts, first):
     return rel
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _window_push(s, o, rel, window):
     """Drop the events at or before rel - window, then take a slot for one at rel; returns the
     new event's slot and the dropped range (first slot, count) for the caller's sums."""
@@ -237,7 +246,7 @@ def _window_push(s, o, rel, window):
     if size == cap:
         raise ParameterError("capacity: the time window holds more events than the stream's "
                              "capacity; make a stream with a larger capacity")
-    slot = (head + size) % cap
+    slot = _wrap(head + size, cap)
     s[o + 6 + slot] = rel
     s[o + 3] = head
     s[o + 4] = size + 1
@@ -250,11 +259,11 @@ def _window_sum(s, o, at):
     head, size, cap = int(s[o + 3]), int(s[o + 4]), int(s[o + 5])
     total = 0.0
     for j in range(size):
-        total += s[at + (head + j) % cap]
+        total += s[at + _wrap(head + j, cap)]
     return total
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def ofi_time_step(s, ts, bid, bid_sz, ask, ask_sz):
     """[count, dead, window, total, prev quote (4), clock (6), ring ts(cap), ring flow(cap)]:
     OFI of the updates in (ts - window, ts]; the first update's flow is 0."""
@@ -268,7 +277,7 @@ def ofi_time_step(s, ts, bid, bid_sz, ask, ask_sz):
     values = 14 + cap
     slot, first, dropped = _window_push(s, 8, rel, s[2])
     for j in range(dropped):
-        s[3] -= s[values + (first + j) % cap]
+        s[3] -= s[values + _wrap(first + j, cap)]
     s[values + slot] = e
     s[3] += e
     if slot == cap - 1:
@@ -276,7 +285,7 @@ def ofi_time_step(s, ts, bid, bid_sz, ask, ask_sz):
     return s[3]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def vwap_time_step(s, ts, price, volume):
     """[count, dead, window, notional, volume, clock (6), ring ts, price, volume (cap)]:
     VWAP of the trades in (ts - window, ts]; NaN when they hold no volume."""
@@ -289,7 +298,7 @@ def vwap_time_step(s, ts, price, volume):
     volumes = 11 + 2 * cap
     slot, first, dropped = _window_push(s, 5, rel, s[2])
     for j in range(dropped):
-        old = (first + j) % cap
+        old = _wrap(first + j, cap)
         s[3] -= s[prices + old] * s[volumes + old]
         s[4] -= s[volumes + old]
     s[prices + slot] = price
@@ -300,14 +309,14 @@ def vwap_time_step(s, ts, price, volume):
         head, size = int(s[8]), int(s[9])
         notional = 0.0
         for j in range(size):
-            i = (head + j) % cap
+            i = _wrap(head + j, cap)
             notional += s[prices + i] * s[volumes + i]
         s[3] = notional
         s[4] = _window_sum(s, 5, volumes)
     return s[3] / s[4] if s[4] != 0.0 else NAN
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def realized_vol_step(s, ts, price):
     """[count, dead, interval, bucket, sum r^2, prev price]: sqrt of the summed squared log
     returns between the trades of ts's interval so far (0 at an interval's first trade)."""
