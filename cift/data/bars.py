@@ -21,7 +21,8 @@ from cift.data.schema import BARS, TS
 from cift.data.timestamps import parse_duration
 from cift.errors import DataError, ParameterError
 
-__all__ = ["apply_tick_rule", "dollar_bars", "tick_rule", "time_bars", "volume_bars"]
+__all__ = ["apply_tick_rule", "dollar_bars", "interval_ns", "symbol_time_bars", "tick_rule", "time_bars",
+           "volume_bars"]
 
 _TIME, _VOLUME, _DOLLAR = 0, 1, 2
 
@@ -157,18 +158,85 @@ def _bars(ticks: pl.DataFrame, mode: int, param: int | float, origin: int = 0) -
     ts, (price, size), (ids, n_bars), order = _per_symbol(
         ticks, lambda *a: _bar_ids(*a, mode, param, origin),
         {"price": pl.Float64, "size": pl.Float64})
-    first, o, h, lo, c, vol, vwap, trades = _aggregate(ids, n_bars, price, size)
+    first, *values = _aggregate(ids, n_bars, price, size)
     bar_ts = ts[first]
     if mode == _TIME:
         bar_ts = (bar_ts - origin) // param * param + origin
     rows = first if order is None else order[first]  # each bar's first tick, caller's order
-    bars = pl.DataFrame({
-        "ts": pl.Series(bar_ts).cast(TS),
-        "symbol": ticks.get_column("symbol").gather(rows).cast(pl.String),
-        "open": o, "high": h, "low": lo, "close": c, "volume": vol, "vwap": vwap,
-        "trades": trades,
-    })
+    bars = _frame(bar_ts, ticks.get_column("symbol").gather(rows).cast(pl.String), values)
     return bars.sort(["ts", "symbol"], maintain_order=True)
+
+
+def _frame(bar_ts: np.ndarray, symbol: pl.Series, values: list[np.ndarray]) -> pl.DataFrame:
+    o, h, lo, c, vol, vwap, trades = values
+    return pl.DataFrame({
+        "ts": pl.Series(bar_ts).cast(TS), "symbol": symbol, "open": o, "high": h, "low": lo,
+        "close": c, "volume": vol, "vwap": vwap, "trades": trades,
+    })
+
+
+def symbol_time_bars(symbol: str, ts: np.ndarray, price: np.ndarray, size: np.ndarray,
+                     interval: str | int) -> pl.DataFrame:
+    """Time bars of one symbol's ticks given as arrays (ts as int64 UTC ns): what
+    :func:`time_bars` gives for a frame of that symbol alone, without coding a symbol column
+    (the lake reads one symbol's columns and calls this)."""
+    ns = interval_ns(interval)
+    if len(ts) == 0:
+        return pl.DataFrame(schema=BARS)
+    bar_ts, *values, ok = _one_symbol_bars(ts, price, size, ns)
+    if not ok:  # not in time order: sort (stably) and run again
+        order = np.argsort(ts, kind="stable")
+        bar_ts, *values, ok = _one_symbol_bars(ts[order], price[order], size[order], ns)
+    return _frame(bar_ts, pl.repeat(symbol, len(bar_ts), dtype=pl.String, eager=True), values)
+
+
+@nb.njit(cache=True)
+def _one_symbol_bars(ts, price, size, ns):
+    """Time bars of one symbol's ticks in time order, in one pass: its bars are contiguous, so
+    the open bar lives in registers and is written out when the next one opens. The last
+    result is False (and the rest unusable) if the ticks are not in time order."""
+    n = ts.shape[0]
+    most = min(n, abs(ts[n - 1] - ts[0]) // ns + 2)  # outputs sized by the time span, not n
+    bar_ts = np.empty(most, np.int64)
+    o = np.empty(most)
+    h = np.empty(most)
+    lo = np.empty(most)
+    c = np.empty(most)
+    vol = np.empty(most)
+    vwap = np.empty(most)
+    trades = np.empty(most, np.int64)
+    b = -1
+    end = np.iinfo(np.int64).min
+    bo = bh = bl = bc = bv = bn = 0.0
+    bt = 0
+    for i in range(n + 1):
+        t = ts[i] if i < n else end  # one step past the end flushes the last bar
+        if i > 0 and i < n and t < ts[i - 1]:
+            return bar_ts, o, h, lo, c, vol, vwap, trades, False
+        if t >= end or i == n:
+            if b >= 0:
+                o[b], h[b], lo[b], c[b], vol[b] = bo, bh, bl, bc, bv
+                vwap[b] = bn / bv  # 0/0 -> NaN for a bar of zero volume
+                trades[b] = bt
+            if i == n:
+                break
+            b += 1
+            start = t // ns * ns
+            end = start + ns
+            bar_ts[b] = start
+            bo = bh = bl = price[i]
+            bv = bn = 0.0
+            bt = 0
+        p = price[i]
+        q = size[i]
+        bh = max(bh, p)
+        bl = min(bl, p)
+        bc = p
+        bv += q
+        bn += p * q
+        bt += 1
+    m = b + 1
+    return bar_ts[:m], o[:m], h[:m], lo[:m], c[:m], vol[:m], vwap[:m], trades[:m], True
 
 
 def time_bars(ticks: pl.DataFrame, interval: str | int) -> pl.DataFrame:
@@ -186,8 +254,14 @@ def time_bars(ticks: pl.DataFrame, interval: str | int) -> pl.DataFrame:
     pl.DataFrame
         ts (bar open), symbol, open, high, low, close, volume, vwap, trades; sorted by ts, symbol.
     """
-    ns = interval if isinstance(interval, int) and interval > 0 else parse_duration(interval)
-    return _bars(ticks, _TIME, ns)
+    return _bars(ticks, _TIME, interval_ns(interval))
+
+
+def interval_ns(interval: str | int) -> int:
+    """A bar interval ("100ms", "5m", "1d", ... or positive nanoseconds) in nanoseconds."""
+    if isinstance(interval, int) and not isinstance(interval, bool) and interval > 0:
+        return interval
+    return parse_duration(interval)
 
 
 def _threshold(value: float, name: str) -> float:

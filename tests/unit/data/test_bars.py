@@ -3,7 +3,9 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from cift.data.bars import apply_tick_rule, dollar_bars, tick_rule, time_bars, volume_bars
+from cift.data.bars import (
+    apply_tick_rule, dollar_bars, symbol_time_bars, tick_rule, time_bars, volume_bars,
+)
 from cift.data.schema import BARS, TS
 from cift.errors import DataError, ParameterError
 
@@ -54,6 +56,34 @@ def test_time_bars_hand_case_and_unsorted_input():
         ("A", 3.0, 3.0, 3.0, 3.0, 2.0, 1)]
     assert bars["vwap"][0] == pytest.approx((1 * 1 + 4 * 2 + 2 * 1) / 4)
     assert bars["ts"].to_physical().to_list() == [0, 0, 60 * s]
+
+
+@pytest.mark.parametrize("interval", ["1s", "5m", "1d", 250_000_000])
+def test_one_symbol_bars_from_arrays_match_pandas(market, interval):
+    ticks = market.ticks.filter(pl.col("symbol") == market.ticks["symbol"][0])
+    rule = {"1s": "1s", "5m": "5min", "1d": "24h", 250_000_000: "250ms"}[interval]
+    ref = pandas_time_bars(ticks, rule)
+    # shuffled: the function puts them in time order first
+    order = np.random.default_rng(0).permutation(ticks.height)
+    got = symbol_time_bars(ticks["symbol"][0], ticks["ts"].to_physical().to_numpy()[order],
+                           ticks["price"].to_numpy()[order], ticks["size"].to_numpy()[order],
+                           interval)
+    assert got.schema == pl.Schema(BARS)
+    assert got.select("ts", "symbol", "trades").equals(ref.select("ts", "symbol", "trades"))
+    for c in ("high", "low", "volume", "vwap"):
+        np.testing.assert_allclose(got[c].to_numpy(), ref[c].to_numpy(), rtol=1e-12)
+
+
+def test_one_symbol_bars_hand_case():
+    s = 1_000_000_000
+    ts = np.array([0, 59 * s, 60 * s, 200 * s], dtype=np.int64)
+    got = symbol_time_bars("X", ts, np.array([1.0, 3.0, 2.0, 5.0]),
+                           np.array([1.0, 1.0, 2.0, 0.0]), "1m")
+    assert got.select("open", "high", "low", "close", "volume", "trades").rows() == [
+        (1.0, 3.0, 1.0, 3.0, 2.0, 2), (2.0, 2.0, 2.0, 2.0, 2.0, 1), (5.0, 5.0, 5.0, 5.0, 0.0, 1)]
+    assert got["ts"].to_physical().to_list() == [0, 60 * s, 180 * s]
+    assert np.isnan(got["vwap"][2])  # no volume, no vwap
+    assert symbol_time_bars("X", ts[:0], ts[:0] * 1.0, ts[:0] * 1.0, "1m").height == 0
 
 
 def test_time_bars_before_1970_floor_correctly():
