@@ -216,7 +216,7 @@ def _one_symbol_bars(ts, price, size, ns):
         if t >= end or i == n:
             if b >= 0:
                 o[b], h[b], lo[b], c[b], vol[b] = bo, bh, bl, bc, bv
-                vwap[b] = bn / bv  # 0/0 -> NaN for a bar of zero volume
+                vwap[b] = bn / bv if bv != 0.0 else np.nan  # no volume, no vwap
                 trades[b] = bt
             if i == n:
                 break
