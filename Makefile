@@ -25,7 +25,7 @@ test: $(VENV)/.test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.test
-	$(BIN)/python benchmarks/bench_lake.py
+	cd benchmarks && ../$(BIN)/python bench_lake.py && ../$(BIN)/python bench_features.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
