@@ -210,6 +210,17 @@ def _wrap(i, cap):
 
 
 @nb.njit(cache=True, inline="always")
+def _check_next(s, o, ts):
+    """Raise, before a bulk update touches the state, if ts is earlier than the stream's last
+    timestamp (the bulk's own order is checked beforehand), so a rejected batch changes
+    nothing."""
+    if s[0] > 0:
+        base = (np.int64(s[o + 0]) << 32) | np.int64(s[o + 1])
+        if float(ts - base) < s[o + 2]:
+            raise ParameterError("ts: timestamps must not decrease")
+
+
+@nb.njit(cache=True, inline="always")
 def _offset(s, o, ts, first):
     """ts as an exact float offset from the stream's base (its first ts, moved forward when
     offsets near 2**52 ns, about 52 days). State at o: [base hi, base lo, last offset, head,
@@ -267,8 +278,8 @@ def _window_sum(s, o, at):
 def ofi_time_step(s, ts, bid, bid_sz, ask, ask_sz):
     """[count, dead, window, total, prev quote (4), clock (6), ring ts(cap), ring flow(cap)]:
     OFI of the updates in (ts - window, ts]; the first update's flow is 0."""
+    rel = _offset(s, 8, ts, s[0] == 0.0)  # first: a rejected ts changes nothing
     dead, n = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
-    rel = _offset(s, 8, ts, n == 0)
     if dead:
         return NAN
     e = 0.0 if n == 0 else _ofi_event(bid, bid_sz, ask, ask_sz, s[4], s[5], s[6], s[7])
@@ -289,8 +300,8 @@ def ofi_time_step(s, ts, bid, bid_sz, ask, ask_sz):
 def vwap_time_step(s, ts, price, volume):
     """[count, dead, window, notional, volume, clock (6), ring ts, price, volume (cap)]:
     VWAP of the trades in (ts - window, ts]; NaN when they hold no volume."""
+    rel = _offset(s, 5, ts, s[0] == 0.0)  # first: a rejected ts changes nothing
     dead, n = _advance(s, 0, (price != price) | (volume != volume))
-    rel = _offset(s, 5, ts, n == 0)
     if dead:
         return NAN
     cap = int(s[10])
@@ -320,10 +331,10 @@ def vwap_time_step(s, ts, price, volume):
 def realized_vol_step(s, ts, price):
     """[count, dead, interval, bucket, sum r^2, prev price]: sqrt of the summed squared log
     returns between the trades of ts's interval so far (0 at an interval's first trade)."""
-    dead, n = _advance(s, 0, price != price)
     bucket = float(ts // np.int64(s[2]))
-    if n > 0 and bucket < s[3]:
+    if s[0] > 0 and bucket < s[3]:  # before any change: a rejected ts changes nothing
         raise ParameterError("ts: timestamps must not decrease")
+    dead, n = _advance(s, 0, price != price)
     if dead:
         return NAN
     if n == 0 or bucket != s[3]:
@@ -400,18 +411,24 @@ def vpin_many(s, size, side, out):
 
 @nb.njit(cache=True)
 def ofi_time_many(s, ts, bid, bid_sz, ask, ask_sz, out):
+    if ts.shape[0]:
+        _check_next(s, 8, ts[0])
     for i in range(ts.shape[0]):
         out[i] = ofi_time_step(s, ts[i], bid[i], bid_sz[i], ask[i], ask_sz[i])
 
 
 @nb.njit(cache=True)
 def vwap_time_many(s, ts, price, volume, out):
+    if ts.shape[0]:
+        _check_next(s, 5, ts[0])
     for i in range(ts.shape[0]):
         out[i] = vwap_time_step(s, ts[i], price[i], volume[i])
 
 
 @nb.njit(cache=True)
 def realized_vol_many(s, ts, price, out):
+    if ts.shape[0] and s[0] > 0 and float(ts[0] // np.int64(s[2])) < s[3]:
+        raise ParameterError("ts: timestamps must not decrease")  # before any change
     for i in range(ts.shape[0]):
         out[i] = realized_vol_step(s, ts[i], price[i])
 

@@ -18,8 +18,8 @@ array, so ``update`` is one call into compiled code and a snapshot is a copy of 
 from __future__ import annotations
 
 import inspect
-from functools import partial
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -44,8 +44,9 @@ def _var(p: int) -> list[float]:
 
 def _range(p: int) -> list[float]:
     inf = float("inf")
-    return ([0, 0, p, -inf, inf] + [0.0] * p + [-inf] + [0.0] * p + [inf]
-            + [0.0] * (sk.range_size(p) - 5 - 2 * (p + 1)))
+    suffix_hi = [0.0] * p + [-inf]  # [p]: the sentinel of a window that is one whole block
+    suffix_lo = [0.0] * p + [inf]
+    return [0, 0, p, -inf, inf] + suffix_hi + suffix_lo + [0.0] * (2 * p)  # + high/low rings
 
 
 _KINDS: dict[str, Layout] = {
@@ -66,7 +67,8 @@ _KINDS: dict[str, Layout] = {
                   sk.macd_step, sk.macd_many),
     "willr": Layout(lambda timeperiod: _range(timeperiod), sk.willr_step, sk.willr_many),
     "stoch": Layout(lambda fastk_period, slowk_period, slowk_matype, slowd_period, slowd_matype:
-                   _range(fastk_period) + _sma(slowk_period) + _sma(slowd_period), sk.stoch_step, sk.stoch_many),
+                    _range(fastk_period) + _sma(slowk_period) + _sma(slowd_period),
+                    sk.stoch_step, sk.stoch_many),
     "cci": Layout(lambda timeperiod: [0.0] * (2 + 2 * timeperiod), sk.cci_step, sk.cci_many),
     "mfi": Layout(lambda timeperiod: [0.0] * (5 + 2 * timeperiod), sk.mfi_step, sk.mfi_many),
     "trange": Layout(lambda: [0.0] * 3, sk.trange_step, sk.trange_many),
@@ -160,6 +162,9 @@ class Stream:
 def _checked_state(snapshot: object, stream: Stream) -> np.ndarray:
     if not isinstance(snapshot, dict) or not {"feature", "params", "state"} <= snapshot.keys():
         raise ParameterError("snapshot: expected a dict from Stream.snapshot()")
+    if snapshot.get("version", _SNAPSHOT_VERSION) != _SNAPSHOT_VERSION:
+        raise ParameterError(f"snapshot: version {snapshot['version']} is not this cift's "
+                             f"{_SNAPSHOT_VERSION}; rebuild the stream from history")
     if snapshot["feature"] != stream.name:
         raise ParameterError(f"snapshot: it is of {snapshot['feature']!r}, not {stream.name!r}")
     if dict(snapshot["params"]) != stream.params:

@@ -187,6 +187,22 @@ def test_time_window_stream_rejects_time_going_back_and_overflow():
         stream.realized_vol("1s").update_many([2_000_000_000, 1_000_000_000], [1.0, 1.0])
 
 
+@pytest.mark.parametrize("make", [lambda: stream.vwap_time("1s"), lambda: stream.ofi_time("1s"),
+                                  lambda: stream.realized_vol("1s")])
+def test_a_batch_that_goes_back_in_time_changes_nothing(make):
+    s = make()
+    n = len(ta.REGISTRY[s.name].inputs) - 1
+    second = 1_000_000_000
+    s.update_many([5 * second, 6 * second], *[[1.0, 2.0]] * n)
+    before = s.snapshot()
+    with pytest.raises(ParameterError, match="ts: timestamps must not decrease"):
+        s.update_many([4 * second, 7 * second], *[[1.0, 2.0]] * n)
+    assert s.snapshot() == before
+    with pytest.raises(ParameterError, match="ts: timestamps must not decrease"):
+        s.update(4 * second, *[1.0] * n)
+    assert s.snapshot() == before
+
+
 def test_time_window_stream_survives_a_rebase_of_its_clock():
     # offsets from the first ts are rebased after 2**52 ns; the window must not notice
     ts = np.array([0, 1, 2**52 - 1, 2**52, 2**52 + 1, 2**53 + 5], dtype=np.int64)
