@@ -5,7 +5,6 @@ import inspect
 import numpy as np
 import polars as pl
 import pytest
-import talib
 from talib import abstract
 
 from cift import features as ta
