@@ -72,28 +72,44 @@ def _lots(u, mean):
 
 
 @nb.njit(cache=True, nogil=True)
-def _simulate_events(u, z, w, alias_prob, alias, halt_lo, halt_hi, open_ns, length_ns,
-                     trade_prob, log_price, log_var, prev_u, b_sz, a_sz, daily_vol, spread_bps,
-                     tick_inv, t, code, bid, ask, bid_sz, ask_sz, side, trade_sz, at):
-    """Simulate a run of events of all symbols, one by one in time order.
-
-    ``u``: sorted event times in [0, 1) of the session; ``z``: 2 normals per event; ``w``:
-    3 uniforms per event: the symbol (alias method over activity weights), then two that each
-    decide an event *and* its size (a conditional uniform). Per-symbol state arrays carry over
-    between calls. Writes rows from ``at`` on and returns the next free row.
-    """
-    kappa, xi = 8.0, 1.2  # log-variance mean reversion (per session) and vol of vol
-    var_norm = np.exp(-xi * xi / (4.0 * kappa))  # makes E[exp(log_var)] ~ 1
+def _route(u, w, alias_prob, alias, halt_lo, halt_hi, code, row, at):
+    """Each event's symbol (alias method over activity weights, from ``w[2]``) and its output
+    row (-1 while its symbol is halted), rows numbered from ``at``; returns the next free row."""
     k = alias.shape[0]
     m = at
     for i in range(u.shape[0]):
-        ui = u[i]
         x = w[2, i] * k
         s = np.int64(x)
         if x - s >= alias_prob[s]:
             s = alias[s]
-        if halt_lo[s] <= ui < halt_hi[s]:
+        code[i] = s
+        if halt_lo[s] <= u[i] < halt_hi[s]:
+            row[i] = -1
+        else:
+            row[i] = m
+            m += 1
+    return m
+
+
+@nb.njit(cache=True, nogil=True)
+def _simulate_group(group, groups, u, z, w, code, row, open_ns, length_ns, trade_prob,
+                    log_price, log_var, prev_u, b_sz, a_sz, daily_vol, spread_bps, tick_inv,
+                    t, out_code, bid, ask, bid_sz, ask_sz, side, trade_sz):
+    """Simulate the events of the symbols s with s % groups == group, one by one in time order.
+
+    ``u``: sorted event times in [0, 1) of the session; ``z``: 2 normals per event; ``w``:
+    3 uniforms per event (the third chose the symbol, see _route; the first two each decide
+    an event *and* its size, a conditional uniform). A symbol's state is touched only by its
+    group, so groups run in parallel and give what one pass in time order gives.
+    """
+    kappa, xi = 8.0, 1.2  # log-variance mean reversion (per session) and vol of vol
+    var_norm = np.exp(-xi * xi / (4.0 * kappa))  # makes E[exp(log_var)] ~ 1
+    for i in range(u.shape[0]):
+        s = code[i]
+        m = row[i]
+        if s % groups != group or m < 0:
             continue
+        ui = u[i]
         d = ui - prev_u[s]
         prev_u[s] = ui
         sq = np.sqrt(d)
@@ -104,7 +120,7 @@ def _simulate_events(u, z, w, alias_prob, alias, halt_lo, halt_hi, open_ns, leng
         spread = max(1.0, np.floor(spread_bps[s] * 1e-4 * mid * (0.6 + 0.8 * vol / daily_vol[s])))
         b = np.floor(mid - spread / 2.0)
         t[m] = open_ns + np.int64(ui * length_ns)
-        code[m] = s
+        out_code[m] = s
         bid[m] = b / tick_inv
         ask[m] = (b + spread) / tick_inv
         # queues refresh now and then, so the imbalance wanders with some memory
@@ -131,8 +147,24 @@ def _simulate_events(u, z, w, alias_prob, alias, halt_lo, halt_hi, open_ns, leng
             log_price[s] += side[m] * 0.15 * spread / mid  # price impact
         bid_sz[m] = b_sz[s]
         ask_sz[m] = a_sz[s]
-        m += 1
-    return m
+
+
+@nb.njit(cache=True, parallel=True)
+def _simulate_events(u, z, w, alias_prob, alias, halt_lo, halt_hi, open_ns, length_ns,
+                     trade_prob, log_price, log_var, prev_u, b_sz, a_sz, daily_vol, spread_bps,
+                     tick_inv, t, code, bid, ask, bid_sz, ask_sz, side, trade_sz, at, groups):
+    """Simulate a run of events of all symbols: route them to symbols and rows, then simulate
+    the symbols in ``groups`` groups in parallel (Numba's thread count). Per-symbol state
+    arrays carry over between calls. Writes rows from ``at`` on and returns the next free row."""
+    n = u.shape[0]
+    event_code = np.empty(n, np.int64)
+    row = np.empty(n, np.int64)
+    end = _route(u, w, alias_prob, alias, halt_lo, halt_hi, event_code, row, at)
+    for g in nb.prange(groups):
+        _simulate_group(g, groups, u, z, w, event_code, row, open_ns, length_ns, trade_prob,
+                        log_price, log_var, prev_u, b_sz, a_sz, daily_vol, spread_bps,
+                        tick_inv, t, code, bid, ask, bid_sz, ask_sz, side, trade_sz)
+    return end
 
 
 def _sessions(start: int, count: int) -> list[dt.date]:
@@ -233,7 +265,7 @@ def synthetic_market(
             at = _simulate_events(
                 u[lo: lo + c], zc, wc, alias_prob, alias, halt_lo, halt_hi,
                 (day - _EPOCH).days * _DAY_NS + open_ns, length_ns, 1.0 / quotes_per_trade,
-                *state.values(), 100.0, *out.columns(), at)
+                *state.values(), 100.0, *out.columns(), at, nb.get_num_threads())
     out = out.view(0, at)
 
     # codes index names in the user's order; an Enum in name order makes ties sort by name,
