@@ -19,6 +19,19 @@ def test_schema_order_and_determinism(market):
     assert not other.ticks.equals(market.ticks)
 
 
+def test_same_market_on_any_number_of_threads():
+    import numba
+
+    threads = numba.get_num_threads()
+    parallel = synthetic_market(7, 2, ticks_per_session=3000, seed=4)
+    try:
+        numba.set_num_threads(1)  # one group: every symbol simulated in one pass
+        serial = synthetic_market(7, 2, ticks_per_session=3000, seed=4)
+    finally:
+        numba.set_num_threads(threads)
+    assert parallel.ticks.equals(serial.ticks) and parallel.quotes.equals(serial.quotes)
+
+
 def test_ties_in_time_are_ordered_by_symbol():
     m = synthetic_market(["ZED", "ALF", "MID"], 1, ticks_per_session=20_000, seed=3)
     keys = m.quotes.select(pl.col("ts").to_physical(), "symbol").rows()
