@@ -37,14 +37,19 @@ _BIG = 100_000  # TA-Lib's upper bound for periods
 _ANY = 3e37  # TA-Lib's bound for real-valued parameters
 
 
-def as_input(value: object, name: str) -> np.ndarray:
-    """A 1-D contiguous float64 array, or a ParameterError naming the input."""
+def _one_dimensional(value: object, name: str) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except Exception as exc:  # noqa: BLE001 - any failure to convert is the user's input
         raise_param(name, f"cannot be read as an array ({exc})")
     if arr.ndim != 1:
         raise_param(name, f"expected a 1-D array, got {arr.ndim} dimensions")
+    return arr
+
+
+def as_input(value: object, name: str) -> np.ndarray:
+    """A 1-D contiguous float64 array, or a ParameterError naming the input."""
+    arr = _one_dimensional(value, name)
     if arr.dtype.kind not in "iuf":
         raise_param(name, f"expected numbers, got dtype {arr.dtype}")
     return np.ascontiguousarray(arr, dtype=np.float64)
@@ -53,12 +58,7 @@ def as_input(value: object, name: str) -> np.ndarray:
 def as_timestamps(value: object, name: str = "ts") -> np.ndarray:
     """UTC nanoseconds as a 1-D int64 array (from int64 epochs, datetime64 or a Polars/pandas
     datetime column), checked to never decrease; else a ParameterError naming the input."""
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # noqa: BLE001 - any failure to convert is the user's input
-        raise_param(name, f"cannot be read as an array ({exc})")
-    if arr.ndim != 1:
-        raise_param(name, f"expected a 1-D array, got {arr.ndim} dimensions")
+    arr = _one_dimensional(value, name)
     if arr.dtype.kind == "M":
         if np.isnat(arr).any():
             raise_param(name, f"missing timestamp at row {int(np.isnat(arr).argmax()) + 1}")
@@ -75,10 +75,9 @@ def as_timestamps(value: object, name: str = "ts") -> np.ndarray:
 
 def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[Param, ...],
             outputs: tuple[str, ...], lookback: Callable[..., int], summary: str,
-            group: str = "technical", prepare: Callable[[dict], None] | None = None,
-            carries_nan: bool = False) -> None:
+            group: str = "technical", prepare: Callable[[dict], None] | None = None) -> None:
     spec = FeatureSpec(name, inputs, params, outputs, lookback, summary, group,
-                       carries_nan=carries_nan or name in _NAN_STICKY, prepare=prepare)
+                       carries_nan=name in _NAN_STICKY, prepare=prepare)
     REGISTRY[name] = spec
     signature = inspect.Signature(
         [inspect.Parameter(i, inspect.Parameter.POSITIONAL_OR_KEYWORD) for i in inputs]

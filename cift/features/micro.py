@@ -14,28 +14,16 @@ as datetimes or int64 epoch nanoseconds, never decreasing, and a window like ``"
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from cift.features import api
 from cift.features import micro_kernels as mk
 from cift.features.api import _define
-from cift.features.registry import Param
+from cift.features.registry import Layout, Param
 
-__all__ = ["LAYOUTS", "Layout"]
+__all__ = ["LAYOUTS"]
 
 _BIG = 100_000
 _SPAN = 2**53  # nanoseconds (about 104 days): durations stay exact in the float64 state
-
-
-@dataclass(frozen=True)
-class Layout:
-    """How a feature keeps its state: built from its parameters (and, for a time window, a
-    ring capacity), advanced by its step, run over arrays by its bulk loop."""
-
-    state: Callable[..., list[float]]
-    step: Callable
-    many: Callable
-    windowed: bool = False  # a time window: the state holds a ring of ``capacity`` events
 
 
 def _window_state(head: list[float], capacity: int, rings: int) -> list[float]:

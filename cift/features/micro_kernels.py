@@ -46,21 +46,23 @@ def quote_imbalance_step(s, bid_sz, ask_sz):
 
 
 @nb.njit(cache=True, inline="always")
+def _touch_average(bid, bid_weight, ask, ask_weight):
+    """The bid and ask averaged with these weights; the mid when both weights are 0. The
+    micro-price weighs each side by the other side's size, the weighted mid by its own."""
+    total = bid_weight + ask_weight
+    return (bid * bid_weight + ask * ask_weight) / total if total > 0.0 else (bid + ask) * 0.5
+
+
+@nb.njit(cache=True, inline="always")
 def microprice_step(s, bid, bid_sz, ask, ask_sz):
     dead, _ = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
-    total = bid_sz + ask_sz
-    if dead:
-        return NAN
-    return (bid * ask_sz + ask * bid_sz) / total if total > 0.0 else (bid + ask) * 0.5
+    return NAN if dead else _touch_average(bid, ask_sz, ask, bid_sz)
 
 
 @nb.njit(cache=True, inline="always")
 def weighted_mid_step(s, bid, bid_sz, ask, ask_sz):
     dead, _ = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
-    total = bid_sz + ask_sz
-    if dead:
-        return NAN
-    return (bid * bid_sz + ask * ask_sz) / total if total > 0.0 else (bid + ask) * 0.5
+    return NAN if dead else _touch_average(bid, bid_sz, ask, ask_sz)
 
 
 @nb.njit(cache=True, inline="always")
@@ -458,17 +460,13 @@ def quote_imbalance_into(bid_sz, ask_sz, out):
 @nb.njit(cache=True)
 def microprice_into(bid, bid_sz, ask, ask_sz, out):
     for i in range(bid.shape[0]):
-        total = bid_sz[i] + ask_sz[i]
-        out[i] = ((bid[i] * ask_sz[i] + ask[i] * bid_sz[i]) / total if total > 0.0
-                  else (bid[i] + ask[i]) * 0.5)
+        out[i] = _touch_average(bid[i], ask_sz[i], ask[i], bid_sz[i])
 
 
 @nb.njit(cache=True)
 def weighted_mid_into(bid, bid_sz, ask, ask_sz, out):
     for i in range(bid.shape[0]):
-        total = bid_sz[i] + ask_sz[i]
-        out[i] = ((bid[i] * bid_sz[i] + ask[i] * ask_sz[i]) / total if total > 0.0
-                  else (bid[i] + ask[i]) * 0.5)
+        out[i] = _touch_average(bid[i], bid_sz[i], ask[i], ask_sz[i])
 
 
 @nb.njit(cache=True)

@@ -16,7 +16,7 @@ import polars as pl
 from cift.data.timestamps import parse_duration
 from cift.errors import ParameterError
 
-__all__ = ["FeatureSpec", "Param", "REGISTRY", "describe"]
+__all__ = ["FeatureSpec", "Layout", "Param", "REGISTRY", "describe"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,17 @@ class FeatureSpec:
 
 
 REGISTRY: dict[str, FeatureSpec] = {}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a feature keeps its state: built from its parameters (and, for a time window, a
+    ring capacity), advanced by its step, run over arrays by its bulk loop."""
+
+    state: Callable[..., list[float]]
+    step: Callable
+    many: Callable
+    windowed: bool = False  # a time window: the state holds a ring of ``capacity`` events
 
 
 def describe() -> pl.DataFrame:
