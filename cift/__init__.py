@@ -10,9 +10,10 @@ from cift.config import Settings, load_settings
 from cift.data.bars import apply_tick_rule, dollar_bars, tick_rule, time_bars, volume_bars
 from cift.data.synthetic import synthetic_market
 from cift.errors import CiftError, ConfigError, DataError, JobError, ParameterError, StoreError
-from cift.store import Lake, Store, connect, register_store
+from cift.store import AsyncStore, Lake, Store, connect, connect_async, register_store
 
 __all__ = [
+    "AsyncStore",
     "CiftError",
     "ConfigError",
     "DataError",
@@ -25,6 +26,7 @@ __all__ = [
     "__version__",
     "apply_tick_rule",
     "connect",
+    "connect_async",
     "dollar_bars",
     "load_settings",
     "register_store",

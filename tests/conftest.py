@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+import uuid
+from pathlib import Path
+
 import pytest
 
 from cift.data.synthetic import SyntheticMarket, synthetic_market
 from cift.store.lake import Lake
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/servers.py
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +30,30 @@ def filled_lake(lake, market) -> Lake:
     lake.write_ticks(market.ticks)
     lake.write_quotes(market.quotes)
     return lake
+
+
+# -- real servers (session-scoped; see tests/servers.py) -----------------------------------
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server for the whole session."""
+    from servers import start_postgres
+
+    server = start_postgres()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A throwaway Redis server for the whole session."""
+    from servers import start_redis
+
+    server = start_redis()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(postgres_server) -> str:
+    """A URL of the suite's PostgreSQL with a schema of its own (so tests never share data)."""
+    return f"{postgres_server.url}?schema=t_{uuid.uuid4().hex[:12]}"

@@ -8,25 +8,36 @@ without editing cift.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from cift.config import load_settings
 from cift.errors import StoreError
+from cift.store.aio import AsyncStore, SyncStore, ThreadedAsyncStore
 from cift.store.base import Store, TimeRange, WriteResult
 from cift.store.lake import Lake
 
-__all__ = ["Lake", "Store", "TimeRange", "WriteResult", "connect", "register_store"]
+__all__ = ["AsyncStore", "Lake", "Store", "TimeRange", "WriteResult", "connect",
+           "connect_async", "register_store"]
 
 StoreFactory = Callable[[str], Store]
+AsyncStoreFactory = Callable[[str], Awaitable[AsyncStore]]
 _REGISTRY: dict[str, StoreFactory] = {}
+_ASYNC_REGISTRY: dict[str, AsyncStoreFactory] = {}
 
 
-def register_store(scheme: str, factory: StoreFactory) -> None:
-    """Make ``connect("<scheme>://...")`` call ``factory(url)``."""
+def register_store(scheme: str, factory: StoreFactory,
+                   async_factory: AsyncStoreFactory | None = None) -> None:
+    """Make ``connect("<scheme>://...")`` call ``factory(url)``.
+
+    ``async_factory(url)`` (a coroutine function) serves :func:`connect_async`; without
+    one, the async store runs the sync store's calls in worker threads.
+    """
     _REGISTRY[scheme.lower()] = factory
+    if async_factory is not None:
+        _ASYNC_REGISTRY[scheme.lower()] = async_factory
 
 
 def _open_lake(url: str) -> Lake:
@@ -37,16 +48,34 @@ def _open_lake(url: str) -> Lake:
     return Lake(Path(path))
 
 
+def _open_postgres(url: str) -> Store:
+    from cift.store.aio import SyncStore, run_sync
+    from cift.store.postgres import AsyncPostgres
+
+    return SyncStore(run_sync(AsyncPostgres.open(url)))
+
+
+async def _open_postgres_async(url: str) -> AsyncStore:
+    from cift.store.postgres import AsyncPostgres
+
+    return await AsyncPostgres.open(url)
+
+
 register_store("lake", _open_lake)
 register_store("file", _open_lake)
+for _scheme in ("postgresql", "postgres"):
+    register_store(_scheme, _open_postgres, _open_postgres_async)
 
 
-def _factory(scheme: str) -> StoreFactory | None:
+def _factory(scheme: str) -> StoreFactory:
     if scheme not in _REGISTRY:
         for ep in entry_points(group="cift.stores"):
             if ep.name == scheme:
                 register_store(scheme, ep.load())
-    return _REGISTRY.get(scheme)
+    if scheme not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY))
+        raise StoreError(f"no store for URL scheme '{scheme}://' (known: {known})")
+    return _REGISTRY[scheme]
 
 
 def connect(url: str | None = None) -> Store:
@@ -63,18 +92,43 @@ def connect(url: str | None = None) -> Store:
     >>> store = cift.connect()                      # doctest: +SKIP
     >>> store.ticks("AAPL", "2024-01-02", "2024-01-03")  # doctest: +SKIP
     """
+    url, scheme = _resolve(url)
+    if scheme is None:
+        return _open_lake(url)
+    return _factory(scheme)(url)
+
+
+async def connect_async(url: str | None = None) -> AsyncStore:
+    """Open a store whose methods are coroutines (for the live runner and async code).
+
+    Same URLs and the same methods as :func:`connect`. Server stores talk asyncpg on the
+    caller's event loop; the embedded lake runs its blocking calls in worker threads.
+
+    Examples
+    --------
+    >>> store = await cift.connect_async("postgresql://me@db/research")  # doctest: +SKIP
+    >>> await store.latest(["AAPL", "MSFT"])                            # doctest: +SKIP
+    """
+    url, scheme = _resolve(url)
+    if scheme is None:
+        return ThreadedAsyncStore(_open_lake(url))
+    factory = _factory(scheme)
+    if scheme in _ASYNC_REGISTRY:
+        return await _ASYNC_REGISTRY[scheme](url)
+    store = factory(url)
+    return store.aio if isinstance(store, SyncStore) else ThreadedAsyncStore(store)
+
+
+def _resolve(url: str | None) -> tuple[str, str | None]:
+    """(URL, scheme), or (lake path, None) for the embedded lake."""
     if url is None:
         settings = load_settings()
         if settings.store is None:
-            return Lake(settings.lake_dir)
+            return str(settings.lake_dir), None
         url = settings.store
     if not isinstance(url, str) or not url.strip():
         raise StoreError(f"store URL must be a non-empty string, got {url!r}")
     scheme = urlsplit(url).scheme.lower()
     if not scheme or len(scheme) == 1:  # a plain path (or a Windows drive letter)
-        return _open_lake(url)
-    factory = _factory(scheme)
-    if factory is None:
-        known = ", ".join(sorted(_REGISTRY))
-        raise StoreError(f"no store for URL scheme '{scheme}://' (known: {known})")
-    return factory(url)
+        return url, None
+    return url, scheme

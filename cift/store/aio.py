@@ -1,0 +1,183 @@
+"""Async stores and their sync faces.
+
+Server adapters are written once, as coroutines (the live runner awaits them). Notebook users
+never write event-loop code: :class:`SyncStore` drives an async store's coroutines on one
+private event loop in a background thread, so it works the same in a notebook (whose own loop
+is already running), a papermill run and a plain script. :class:`ThreadedAsyncStore` is the
+reverse, for the embedded lake: its blocking calls run in worker threads, so a coroutine that
+awaits it never blocks its event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Iterable, Sequence
+from typing import Any, TypeVar
+
+import polars as pl
+
+from cift.data.timestamps import TimeLike
+from cift.store.base import Store, WriteResult
+
+__all__ = ["AsyncStore", "SyncStore", "ThreadedAsyncStore", "run_sync"]
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    """The process's private adapter loop, started on first use (a daemon thread)."""
+    global _loop
+    with _lock:
+        if _loop is None or _loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="cift-io", daemon=True).start()
+            _loop = loop
+        return _loop
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on cift's background loop and wait for its result."""
+    return asyncio.run_coroutine_threadsafe(coro, _background_loop()).result()
+
+
+class AsyncStore:
+    """The Store interface as coroutines (same methods, arguments and results).
+
+    Subclasses implement the data methods; ``bars`` and ``symbols`` have defaults built on
+    them, like in :class:`cift.store.Store`.
+    """
+
+    url: str
+
+    async def write_ticks(self, df: pl.DataFrame) -> WriteResult:
+        raise NotImplementedError
+
+    async def write_quotes(self, df: pl.DataFrame) -> WriteResult:
+        raise NotImplementedError
+
+    async def write(self, table: str, df: pl.DataFrame, *, source: str = "frame",
+                    validated: bool = False) -> WriteResult:
+        raise NotImplementedError
+
+    async def delete(self, symbols: str | Iterable[str], start: TimeLike = None,
+                     end: TimeLike = None) -> int:
+        raise NotImplementedError
+
+    async def ticks(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
+                    end: TimeLike = None, columns: Sequence[str] | None = None
+                    ) -> pl.DataFrame:
+        raise NotImplementedError
+
+    async def quotes(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
+                     end: TimeLike = None, columns: Sequence[str] | None = None
+                     ) -> pl.DataFrame:
+        raise NotImplementedError
+
+    async def bars(self, symbols: str | Iterable[str] | None, interval: str,
+                   start: TimeLike = None, end: TimeLike = None) -> pl.DataFrame:
+        raise NotImplementedError
+
+    async def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
+        raise NotImplementedError
+
+    async def catalog(self) -> pl.DataFrame:
+        raise NotImplementedError
+
+    async def symbols(self) -> list[str]:
+        """Every symbol with stored ticks or quotes, sorted."""
+        return sorted(set((await self.catalog()).get_column("symbol").to_list()))
+
+    async def close(self) -> None:
+        """Release connections."""
+
+    async def __aenter__(self) -> AsyncStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url}>"
+
+
+class SyncStore(Store):
+    """A :class:`Store` whose every call runs an :class:`AsyncStore` coroutine to completion.
+
+    The async store is reachable as ``.aio`` (on cift's background loop).
+    """
+
+    def __init__(self, aio: AsyncStore) -> None:
+        self.aio = aio
+        self.url = aio.url
+
+    def write_ticks(self, df: pl.DataFrame) -> WriteResult:
+        return run_sync(self.aio.write_ticks(df))
+
+    def write_quotes(self, df: pl.DataFrame) -> WriteResult:
+        return run_sync(self.aio.write_quotes(df))
+
+    def write(self, table: str, df: pl.DataFrame, *, source: str = "frame",
+              validated: bool = False) -> WriteResult:
+        return run_sync(self.aio.write(table, df, source=source, validated=validated))
+
+    def delete(self, symbols: str | Iterable[str], start: TimeLike = None,
+               end: TimeLike = None) -> int:
+        return run_sync(self.aio.delete(symbols, start, end))
+
+    def ticks(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
+              end: TimeLike = None, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        return run_sync(self.aio.ticks(symbols, start, end, columns))
+
+    def quotes(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
+               end: TimeLike = None, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        return run_sync(self.aio.quotes(symbols, start, end, columns))
+
+    def bars(self, symbols: str | Iterable[str] | None, interval: str,
+             start: TimeLike = None, end: TimeLike = None) -> pl.DataFrame:
+        return run_sync(self.aio.bars(symbols, interval, start, end))
+
+    def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
+        return run_sync(self.aio.latest(symbols))
+
+    def catalog(self) -> pl.DataFrame:
+        return run_sync(self.aio.catalog())
+
+    def symbols(self) -> list[str]:
+        return run_sync(self.aio.symbols())
+
+    def close(self) -> None:
+        run_sync(self.aio.close())
+
+    def __getattr__(self, name: str) -> Any:
+        # adapter extras (migrate, ...): coroutines run to completion, the rest as they are
+        attr = getattr(self.aio, name)
+        if not asyncio.iscoroutinefunction(attr):
+            return attr
+        return lambda *args, **kwargs: run_sync(attr(*args, **kwargs))
+
+
+class ThreadedAsyncStore(AsyncStore):
+    """An async face for a blocking :class:`Store` (the lake): each call runs in a thread."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.url = store.url
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _STORE_METHODS:
+            method = getattr(object.__getattribute__(self, "store"), name)
+
+            async def call(*args: Any, **kwargs: Any) -> Any:
+                return await asyncio.to_thread(method, *args, **kwargs)
+
+            return call
+        return object.__getattribute__(self, name)
+
+
+_STORE_METHODS = frozenset({"write_ticks", "write_quotes", "write", "delete", "ticks",
+                            "quotes", "bars", "latest", "catalog", "symbols", "close",
+                            "ingest", "compact"})

@@ -1,0 +1,177 @@
+"""One suite, every backend: the same inputs give the same frames, errors and idempotence.
+
+Backends: the embedded lake, the suite's PostgreSQL, and QuestDB when CIFT_TEST_QUESTDB_URL
+names one (the only skip the suite allows: no QuestDB server installs from the registries).
+The reference for every answer is the input frame itself (sorted into the store's order), so
+no backend is checked against another's output alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+
+import polars as pl
+import pytest
+
+import cift
+from cift.data.bars import time_bars
+from cift.data.schema import QUOTES, TICKS
+from cift.errors import DataError, ParameterError, StoreError
+
+BACKENDS = ["lake", "postgres", "questdb"]
+UTC = dt.timezone.utc
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    if request.param == "lake":
+        s = cift.connect(str(tmp_path / "lake"))
+    elif request.param == "postgres":
+        s = cift.connect(request.getfixturevalue("pg_url"))
+    else:
+        base = os.environ.get("CIFT_TEST_QUESTDB_URL")
+        if not base:
+            pytest.skip("CIFT_TEST_QUESTDB_URL is not set (no QuestDB server to test against)")
+        sep = "&" if "?" in base else "?"
+        s = cift.connect(f"{base}{sep}prefix=t{uuid.uuid4().hex[:10]}_")
+    yield s
+    s.close()
+
+
+def in_store_order(df: pl.DataFrame) -> pl.DataFrame:
+    """Time order, ties by symbol, then arrival order: what every store returns."""
+    return df.sort(["ts", "symbol"], maintain_order=True)
+
+
+def test_round_trip_is_exact(store, market):
+    assert store.write_ticks(market.ticks).rows == market.ticks.height
+    assert store.write_quotes(market.quotes).rows == market.quotes.height
+    ticks, quotes = store.ticks(), store.quotes()
+    assert ticks.schema == pl.Schema(TICKS) and quotes.schema == pl.Schema(QUOTES)
+    assert ticks.equals(in_store_order(market.ticks))
+    assert quotes.equals(in_store_order(market.quotes))
+
+
+def test_filters_symbols_range_and_columns(store, market):
+    store.write_ticks(market.ticks)
+    ts = market.ticks.filter(pl.col("symbol") == "BOLT")["ts"]
+    start, end = ts[100], ts[900]
+    got = store.ticks(["BOLT", "ACME"], start, end, columns=["ts", "price", "symbol"])
+    want = in_store_order(market.ticks).filter(
+        pl.col("symbol").is_in(["BOLT", "ACME"]), pl.col("ts") >= start, pl.col("ts") < end
+    ).select("ts", "price", "symbol")
+    assert got.height > 0 and got.equals(want)
+    assert store.ticks("NOPE").height == 0
+    assert store.ticks("BOLT", "2030-01-01").schema == pl.Schema(TICKS)
+
+
+def test_equal_timestamps_keep_symbol_then_arrival_order(store):
+    t = dt.datetime(2024, 3, 1, 15, tzinfo=UTC)
+    first = pl.DataFrame({"ts": [t, t, t], "symbol": ["B", "A", "B"],
+                          "price": [1.0, 2.0, 3.0], "size": [1.0, 1.0, 1.0], "side": [1, 0, -1]})
+    second = first.with_columns(pl.col("price") + 10)
+    store.write_ticks(first)
+    store.write_ticks(second)
+    got = store.ticks()
+    assert got["symbol"].to_list() == ["A", "A", "B", "B", "B", "B"]
+    assert got["price"].to_list() == [2.0, 12.0, 1.0, 3.0, 11.0, 13.0]
+    latest = store.latest()
+    assert latest["price"].to_list() == [12.0, 13.0]
+
+
+def test_bars_match_bars_of_the_input(store, market):
+    store.write_ticks(market.ticks)
+    got = store.bars(None, "5m")
+    want = time_bars(market.ticks, "5m")
+    assert got.columns == want.columns and got.height == want.height
+    assert got.select("ts", "symbol", "trades").equals(want.select("ts", "symbol", "trades"))
+    for c in ("open", "high", "low", "close", "volume", "vwap"):
+        assert (got[c] - want[c]).abs().max() <= 1e-12 * want[c].abs().max()
+    one = store.bars("ACME", "1h", "2024-01-03")
+    assert set(one["symbol"]) == {"ACME"} and one["ts"].min() >= dt.datetime(2024, 1, 3,
+                                                                                tzinfo=UTC)
+    with pytest.raises(ParameterError):
+        store.bars("ACME", "5 parsecs")
+
+
+def test_latest_and_catalog(store, market):
+    store.write_ticks(market.ticks)
+    store.write_quotes(market.quotes)
+    want = (market.ticks.group_by("symbol", maintain_order=True).last()
+            .select("symbol", "ts", "price", "size", "side").sort("symbol"))
+    assert store.latest().equals(want)
+    assert store.latest("BOLT").equals(want.filter(pl.col("symbol") == "BOLT"))
+    assert store.latest(["NOPE"]).height == 0
+    cat = store.catalog()
+    for table, df in (("ticks", market.ticks), ("quotes", market.quotes)):
+        want = (df.group_by("symbol").agg(first_ts=pl.col("ts").min(),
+                                          last_ts=pl.col("ts").max(),
+                                          rows=pl.len().cast(pl.Int64)).sort("symbol"))
+        got = cat.filter(pl.col("table") == table).drop("table").sort("symbol")
+        assert got.equals(want)
+    assert store.symbols() == ["ACME", "BOLT", "CRUX"]
+
+
+def test_reingest_is_idempotent(store, market):
+    store.write_ticks(market.ticks)
+    again = store.write_ticks(market.ticks)
+    assert again.rows == 0 and again.skipped_rows == market.ticks.height
+    assert store.ticks().height == market.ticks.height
+    # a batch that overlaps old and new data stores only its new chunks
+    extra = market.ticks.with_columns(pl.col("ts").dt.offset_by("7d"))
+    both = store.write_ticks(pl.concat([market.ticks, extra]))
+    assert (both.rows, both.skipped_rows) == (extra.height, market.ticks.height)
+
+
+def test_delete_then_reingest(store, market):
+    store.write_ticks(market.ticks)
+    store.write_quotes(market.quotes)
+    day1 = market.ticks.filter(pl.col("symbol") == "ACME", pl.col("ts").dt.date()
+                               == dt.date(2024, 1, 2))
+    q1 = market.quotes.filter(pl.col("symbol") == "ACME", pl.col("ts").dt.date()
+                              == dt.date(2024, 1, 2))
+    assert store.delete("ACME", "2024-01-02", "2024-01-03") == day1.height + q1.height
+    assert store.ticks("ACME", "2024-01-02", "2024-01-03").height == 0
+    assert store.ticks("BOLT").height > 0
+    assert store.write_ticks(market.ticks).rows == day1.height
+    assert store.ticks().equals(in_store_order(market.ticks))
+    with pytest.raises(StoreError):
+        store.delete([])
+
+
+def test_symbols_are_free_text_never_sql(store):
+    evil = ["x'; DROP TABLE ticks; --", "BRK.B", "^GSPC", "ES=F", "é字"]
+    t = dt.datetime(2024, 3, 1, 15, tzinfo=UTC)
+    df = pl.DataFrame({"ts": [t] * len(evil), "symbol": evil, "price": [1.0] * len(evil),
+                       "size": [2.0] * len(evil), "side": [0] * len(evil)})
+    store.write_ticks(df)
+    assert store.symbols() == sorted(evil)
+    assert store.ticks(evil[0])["symbol"].to_list() == [evil[0]]
+    assert store.ticks().height == len(evil)  # the table is still there
+
+
+@pytest.mark.parametrize("bad, error", [
+    (lambda df: df.drop("price"), "price"),
+    (lambda df: df.with_columns(size=pl.lit(-1.0)), "size"),
+    (lambda df: df.with_columns(price=pl.lit(float("nan"))), "price"),
+    (lambda df: df.with_columns(side=pl.lit(5)), "side"),
+])
+def test_bad_input_is_rejected_and_changes_nothing(store, market, bad, error):
+    store.write_ticks(market.ticks.head(100))
+    before = store.ticks()
+    with pytest.raises(DataError, match=error):
+        store.write_ticks(bad(market.ticks.slice(100, 50)))
+    assert store.ticks().equals(before)
+
+
+def test_bad_arguments(store):
+    with pytest.raises(ParameterError):
+        store.ticks(columns=["nope"])
+    with pytest.raises(ParameterError):
+        store.ticks("ACME", "2024-01-03", "2024-01-02")
+    with pytest.raises(ParameterError):
+        store.ticks(symbols=[3])
+    with pytest.raises(ParameterError):
+        store.write("bars", pl.DataFrame())
