@@ -1,0 +1,103 @@
+"""PostgreSQL adapter behaviour beyond the conformance suite: faults, migrations, async use."""
+
+from __future__ import annotations
+
+import asyncio
+
+import polars as pl
+import pytest
+
+import cift
+from cift.errors import StoreError
+from cift.store import postgres
+from cift.store.postgres import MIGRATIONS, AsyncPostgres
+from servers import free_port
+
+
+def test_unreachable_server_names_host_and_port_not_password():
+    port = free_port()
+    with pytest.raises(StoreError) as err:
+        cift.connect(f"postgresql://alice:s3cret-pw@127.0.0.1:{port}/db")
+    assert f"127.0.0.1:{port}" in str(err.value)
+    assert "s3cret-pw" not in str(err.value) and "s3cret-pw" not in repr(err.value)
+
+
+def test_url_never_shows_the_password(pg_url):
+    url = pg_url.replace("postgres@", "postgres:hunter2@")  # trust auth ignores it
+    with cift.connect(url) as store:
+        assert "hunter2" not in store.url and "hunter2" not in repr(store)
+
+
+def test_bad_schema_name_is_refused(postgres_server):
+    with pytest.raises(StoreError, match="schema"):
+        cift.connect(f"{postgres_server.url}?schema=x;drop")
+
+
+def test_migrations_are_versioned_and_idempotent(pg_url):
+    with cift.connect(pg_url) as store:
+        assert store.version() == max(v for v, _, _ in MIGRATIONS)
+        assert store.migrate() == []
+
+
+def test_a_write_failing_half_way_leaves_nothing(pg_url, market, monkeypatch):
+    with cift.connect(pg_url) as store:
+        acme = pl.col("symbol") == "ACME"
+        store.write_ticks(market.ticks.filter(acme))
+        rest = market.ticks.filter(~acme)
+        before, catalog = store.ticks(), store.catalog()
+        real = postgres._encode
+
+        def truncated(*args, **kwargs):  # the COPY stream breaks after the hashes are claimed
+            payload = real(*args, **kwargs)
+            return payload[: len(payload) // 2]
+
+        monkeypatch.setattr(postgres, "_encode", truncated)
+        with pytest.raises(StoreError, match="PostgreSQL"):
+            store.write_ticks(rest)
+        monkeypatch.setattr(postgres, "_encode", real)
+        assert store.ticks().equals(before) and store.catalog().equals(catalog)
+        # the failed batch's hashes were rolled back too: it can be written now
+        assert store.write_ticks(rest).rows == rest.height
+
+
+def test_the_pool_survives_a_server_restart(postgres_server, pg_url, market):
+    with cift.connect(pg_url) as store:
+        store.write_ticks(market.ticks)
+        want = store.ticks("ACME")
+        postgres_server.stop()
+        postgres_server.start()
+        assert store.ticks("ACME").equals(want)
+        assert store.latest("ACME").height == 1
+
+
+def test_async_store_in_an_event_loop(pg_url, market):
+    async def main() -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+        store = await cift.connect_async(pg_url)
+        assert isinstance(store, AsyncPostgres)
+        try:
+            await store.write_ticks(market.ticks)
+            # concurrent reads share the pool
+            ticks, latest = await asyncio.gather(store.ticks("BOLT"), store.latest())
+            return ticks, latest, await store.symbols()
+        finally:
+            await store.close()
+
+    ticks, latest, symbols = asyncio.run(main())
+    assert ticks.equals(market.ticks.filter(pl.col("symbol") == "BOLT"))
+    assert latest.height == 3 and symbols == ["ACME", "BOLT", "CRUX"]
+
+
+def test_async_lake_runs_in_threads(tmp_path, market):
+    async def main() -> pl.DataFrame:
+        store = await cift.connect_async(str(tmp_path / "lake"))
+        await store.write_ticks(market.ticks)
+        return await store.ticks("CRUX")
+
+    assert asyncio.run(main()).equals(market.ticks.filter(pl.col("symbol") == "CRUX"))
+
+
+def test_two_stores_share_one_database(pg_url, market):
+    with cift.connect(pg_url) as writer, cift.connect(pg_url) as reader:
+        assert reader.symbols() == []
+        writer.write_ticks(market.ticks)
+        assert reader.ticks().height == market.ticks.height  # ids learned from the server
