@@ -10,7 +10,15 @@ from cift.config import Settings, load_settings
 from cift.data.bars import apply_tick_rule, dollar_bars, tick_rule, time_bars, volume_bars
 from cift.data.synthetic import synthetic_market
 from cift.errors import CiftError, ConfigError, DataError, JobError, ParameterError, StoreError
-from cift.store import AsyncStore, Lake, Store, connect, connect_async, register_store
+from cift.store import (
+    AsyncStore,
+    Lake,
+    Store,
+    Trade,
+    connect,
+    connect_async,
+    register_store,
+)
 
 __all__ = [
     "AsyncStore",
@@ -23,6 +31,7 @@ __all__ = [
     "Settings",
     "Store",
     "StoreError",
+    "Trade",
     "__version__",
     "apply_tick_rule",
     "connect",

@@ -13,6 +13,7 @@ import importlib.util
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -54,13 +55,14 @@ class Server:
     _start: object = field(repr=False)
     _proc: subprocess.Popen | None = field(default=None, repr=False)
     _workdir: Path | None = field(default=None, repr=False)
+    _stop_signal: int = field(default=signal.SIGTERM, repr=False)
 
     def start(self) -> None:
         self._proc = self._start()  # type: ignore[operator]
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
+            self._proc.send_signal(self._stop_signal)
             try:
                 self._proc.wait(10)
             except subprocess.TimeoutExpired:
@@ -133,8 +135,9 @@ def start_postgres() -> Server:
             time.sleep(0.02)
         return proc
 
+    # SIGINT is PostgreSQL's fast shutdown: it ends client sessions instead of waiting for them
     server = Server(f"postgresql://postgres@127.0.0.1:{port}/postgres", port, start,
-                    _workdir=workdir)
+                    _workdir=workdir, _stop_signal=signal.SIGINT)
     server.start()
     return server
 

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 from cift.config import load_settings
 from cift.errors import StoreError
 from cift.store.aio import AsyncStore, SyncStore, ThreadedAsyncStore
-from cift.store.base import Store, TimeRange, WriteResult
+from cift.store.base import Store, TimeRange, Trade, WriteResult
 from cift.store.lake import Lake
 
-__all__ = ["AsyncStore", "Lake", "Store", "TimeRange", "WriteResult", "connect",
+__all__ = ["AsyncStore", "Lake", "Store", "TimeRange", "Trade", "WriteResult", "connect",
            "connect_async", "register_store"]
 
 StoreFactory = Callable[[str], Store]

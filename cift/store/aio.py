@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from cift.data.timestamps import TimeLike
-from cift.store.base import Store, WriteResult
+from cift.store.base import Store, Trade, WriteResult
 
 __all__ = ["AsyncStore", "SyncStore", "ThreadedAsyncStore", "run_sync"]
 
@@ -84,6 +84,10 @@ class AsyncStore:
     async def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
         raise NotImplementedError
 
+    async def latest_trade(self, symbol: str) -> Trade | None:
+        """The last trade of one symbol (see :meth:`cift.store.Store.latest_trade`)."""
+        return Trade.last_of(await self.latest(symbol))
+
     async def catalog(self) -> pl.DataFrame:
         raise NotImplementedError
 
@@ -143,6 +147,9 @@ class SyncStore(Store):
     def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
         return run_sync(self.aio.latest(symbols))
 
+    def latest_trade(self, symbol: str) -> Trade | None:
+        return run_sync(self.aio.latest_trade(symbol))
+
     def catalog(self) -> pl.DataFrame:
         return run_sync(self.aio.catalog())
 
@@ -179,5 +186,5 @@ class ThreadedAsyncStore(AsyncStore):
 
 
 _STORE_METHODS = frozenset({"write_ticks", "write_quotes", "write", "delete", "ticks",
-                            "quotes", "bars", "latest", "catalog", "symbols", "close",
+                            "quotes", "bars", "latest", "latest_trade", "catalog", "symbols", "close",
                             "ingest", "compact"})

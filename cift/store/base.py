@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 from tqdm.auto import tqdm
@@ -20,7 +21,26 @@ from cift.data.schema import TABLES, TS
 from cift.data.timestamps import TimeLike, to_utc_ns
 from cift.errors import ParameterError
 
-__all__ = ["Store", "TimeRange", "WriteResult", "normalize_columns", "normalize_symbols"]
+__all__ = ["Store", "TimeRange", "Trade", "WriteResult", "normalize_columns",
+           "normalize_symbols"]
+
+
+class Trade(NamedTuple):
+    """One trade, as the hot paths pass it around (no frame): ts in UTC epoch nanoseconds."""
+
+    symbol: str
+    ts: int
+    price: float
+    size: float
+    side: int
+
+    @classmethod
+    def last_of(cls, latest: pl.DataFrame) -> Trade | None:
+        """The first row of a :meth:`Store.latest` frame as a Trade (None if empty)."""
+        if latest.height == 0:
+            return None
+        row = latest.with_columns(pl.col("ts").dt.epoch("ns")).row(0, named=True)
+        return cls(row["symbol"], row["ts"], row["price"], row["size"], row["side"])
 
 
 @dataclass(frozen=True)
@@ -175,6 +195,13 @@ class Store(ABC):
     @abstractmethod
     def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
         """The last trade per symbol: symbol, ts, price, size, side (sorted by symbol)."""
+
+    def latest_trade(self, symbol: str) -> Trade | None:
+        """The last trade of one symbol as a :class:`Trade` (None if it has none).
+
+        The hot path of live code: no frame is built where the backend can avoid it.
+        """
+        return Trade.last_of(self.latest(symbol))
 
     @abstractmethod
     def catalog(self) -> pl.DataFrame:

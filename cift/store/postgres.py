@@ -20,6 +20,7 @@ ties between equal timestamps the way the lake does. Re-ingesting a batch is a n
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -34,7 +35,13 @@ from cift.data.validate import validate_frame
 from cift.errors import ParameterError, StoreError
 from cift.store import pgcopy
 from cift.store.aio import AsyncStore
-from cift.store.base import TimeRange, WriteResult, normalize_columns, normalize_symbols
+from cift.store.base import (
+    TimeRange,
+    Trade,
+    WriteResult,
+    normalize_columns,
+    normalize_symbols,
+)
 from cift.store.batches import Batch
 
 __all__ = ["AsyncPostgres", "MIGRATIONS", "redact"]
@@ -52,6 +59,9 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
                ("bid_sz", "float8"), ("ask_px", "float8"), ("ask_sz", "float8"),
                ("seq", "int8")],
 }
+
+_LATEST = {"symbol": TICKS["symbol"], "ts": TICKS["ts"], "price": TICKS["price"],
+           "size": TICKS["size"], "side": TICKS["side"]}
 
 _SQL_TYPES = {"int2": "smallint", "int4": "integer", "int8": "bigint",
               "float8": "double precision"}
@@ -134,6 +144,10 @@ class AsyncPostgres(AsyncStore):
         self._pool = pool
         self._ids: dict[str, int] = {}
         self._names: dict[int, str] = {}
+        self._hot: tuple | None = None  # (connection, prepared latest-trade statement)
+        self._hot_busy = False
+        self._latest_sql = (f"SELECT ts, price, size, side FROM {schema}.ticks "
+                            f"WHERE symbol_id = $1 ORDER BY ts DESC, seq DESC LIMIT 1")
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True, min_size: int = 1,
@@ -143,7 +157,8 @@ class AsyncPostgres(AsyncStore):
 
         dsn, schema = _split_url(url)
         try:
-            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size + 1,
+                                             reset=_keep_session)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot connect to PostgreSQL at {_where(url)}: "
                              f"{_describe(exc)}") from None
@@ -161,8 +176,7 @@ class AsyncPostgres(AsyncStore):
         """
         import asyncpg
 
-        lost = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                asyncpg.AdminShutdownError, asyncpg.CannotConnectNowError, OSError)
+        lost = _lost()
         for attempt in range(2):
             try:
                 async with self._pool.acquire() as conn:
@@ -177,6 +191,9 @@ class AsyncPostgres(AsyncStore):
         raise AssertionError("unreachable")
 
     async def close(self) -> None:
+        if self._hot is not None:
+            await self._pool.release(self._hot[0])
+            self._hot = None
         await self._pool.close()
 
     # -- schema ---------------------------------------------------------------------------
@@ -412,12 +429,58 @@ class AsyncPostgres(AsyncStore):
                 f"(SELECT symbol_id, ts, price, size, side FROM {s}.ticks "
                 f"WHERE symbol_id = q.id ORDER BY ts DESC, seq DESC LIMIT 1) t", ids)
             names = await self._symbol_names(conn, np.array([r[0] for r in rows], np.int64))
-            return [(names[r[0]], *r[1:]) for r in rows]
+            return sorted((names[r[0]], *r[1:]) for r in rows)
         rows = await self._with_conn(op)
-        schema = {"symbol": TICKS["symbol"], "ts": pl.Int64, "price": TICKS["price"],
-                  "size": TICKS["size"], "side": TICKS["side"]}
-        return (pl.DataFrame(rows, schema=schema, orient="row")
-                .with_columns(pl.col("ts").cast(TICKS["ts"])).sort("symbol"))
+        cols = list(zip(*rows)) if rows else [()] * 5
+        return pl.DataFrame([pl.Series(name, values, dtype) for (name, dtype), values in
+                             zip(_LATEST.items(), cols)])
+
+    async def latest_trade(self, symbol: str) -> Trade | None:
+        """The last trade of one symbol: one prepared index probe, no frame.
+
+        Runs on a connection reserved for this hot path, with the statement prepared once;
+        when a concurrent call holds it, the call goes through the pool instead.
+        """
+        sid = self._ids.get(symbol)
+        if sid is None:
+            sid = (await self._with_conn(
+                lambda conn: self._symbol_ids(conn, [symbol], create=False))).get(symbol)
+            if sid is None:
+                return None
+        row = None
+        if self._hot_busy:
+            row = await self._with_conn(lambda conn: conn.fetchrow(self._latest_sql, sid))
+        else:
+            self._hot_busy = True
+            try:
+                row = await self._hot_latest(sid)
+            finally:
+                self._hot_busy = False
+        return None if row is None else Trade(symbol, *row)
+
+    async def _hot_latest(self, sid: int):  # noqa: ANN202
+        import asyncpg
+
+        try:
+            if self._hot is None:
+                conn = await self._pool.acquire()  # kept: the pool counts it as in use
+                self._hot = (conn, await conn.prepare(self._latest_sql))
+            return await self._hot[1].fetchrow(sid)
+        except asyncpg.PostgresError as exc:
+            if not isinstance(exc, _lost()):
+                raise StoreError(f"PostgreSQL at {self._where}: {_describe(exc)}") from None
+        except _lost():
+            pass
+        await self._drop_hot()  # the reserved connection died: a new one next time
+        return await self._with_conn(lambda conn: conn.fetchrow(self._latest_sql, sid))
+
+    async def _drop_hot(self) -> None:
+        import asyncpg
+
+        if self._hot is not None:
+            conn, self._hot = self._hot[0], None
+            with contextlib.suppress(asyncpg.InterfaceError, *_lost()):
+                await self._pool.release(conn)  # terminates a closed connection
 
     async def catalog(self) -> pl.DataFrame:
         """What is stored: table, symbol, first_ts, last_ts, rows (sorted by table, symbol)."""
@@ -441,6 +504,19 @@ class AsyncPostgres(AsyncStore):
 
 
 # -- helpers ------------------------------------------------------------------------------
+async def _keep_session(conn) -> None:  # noqa: ANN001
+    """Pool release hook: cift sets no session state, so skip asyncpg's reset round trip.
+
+    (asyncpg still rolls back a transaction left open before calling this.)
+    """
+def _lost() -> tuple[type[BaseException], ...]:
+    """The errors that mean the connection is gone (retry on a fresh one)."""
+    import asyncpg
+
+    return (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+            asyncpg.AdminShutdownError, asyncpg.CannotConnectNowError, OSError)
+
+
 def _describe(exc: BaseException) -> str:
     """An exception as one line (asyncpg messages never carry the password)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

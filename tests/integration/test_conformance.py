@@ -104,6 +104,11 @@ def test_latest_and_catalog(store, market):
     assert store.latest().equals(want)
     assert store.latest("BOLT").equals(want.filter(pl.col("symbol") == "BOLT"))
     assert store.latest(["NOPE"]).height == 0
+    last = want.row(1, named=True)
+    trade = store.latest_trade(last["symbol"])
+    assert trade == cift.Trade(last["symbol"], int(want["ts"].dt.epoch("ns")[1]),
+                               last["price"], last["size"], last["side"])
+    assert store.latest_trade("NOPE") is None
     cat = store.catalog()
     for table, df in (("ticks", market.ticks), ("quotes", market.quotes)):
         want = (df.group_by("symbol").agg(first_ts=pl.col("ts").min(),

@@ -64,9 +64,11 @@ def test_the_pool_survives_a_server_restart(postgres_server, pg_url, market):
     with cift.connect(pg_url) as store:
         store.write_ticks(market.ticks)
         want = store.ticks("ACME")
+        trade = store.latest_trade("ACME")  # opens the reserved hot-path connection
         postgres_server.stop()
         postgres_server.start()
         assert store.ticks("ACME").equals(want)
+        assert store.latest_trade("ACME") == trade
         assert store.latest("ACME").height == 1
 
 

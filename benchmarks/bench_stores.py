@@ -1,0 +1,169 @@
+"""Benchmark cift's server stores against the raw clients a team would otherwise use.
+
+Run:  python benchmarks/bench_stores.py [--ticks 5000000] [--repeat 3]
+
+Starts a throwaway PostgreSQL and Redis (as the test suite does) unless CIFT_BENCH_POSTGRES_URL
+/ CIFT_BENCH_REDIS_URL name servers; QuestDB runs when CIFT_BENCH_QUESTDB_URL is set. Side by
+side in one process, each line prints cift, the peer and the ratio (higher is better for cift):
+- ingest of N synthetic ticks vs raw asyncpg ``copy_records_to_table`` (records prepared
+  outside the timing, a table with the same index);
+- reading 1M ticks into Polars vs ``pl.read_database_uri(..., engine="adbc")``;
+- the latest trade of one symbol vs a raw asyncpg prepared statement (queries/s, sequential);
+- the latest trades of 100 symbols from the Redis cache vs from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+from timing import best  # benchmarks/timing.py: scripts run from this folder
+
+import cift
+from cift.data.synthetic import synthetic_market
+from cift.store.postgres import AsyncPostgres
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+
+class Report:
+    def __init__(self) -> None:
+        print(f"{'benchmark':<46} {'cift':>14} {'peer':>14} {'ratio':>7}  peer / target")
+
+    def line(self, name: str, ours: str, peer: str, ratio: float, note: str) -> None:
+        print(f"{name:<46} {ours:>14} {peer:>14} {ratio:>6.2f}x  {note}", flush=True)
+
+
+def rate(n: float, seconds: float, unit: str = "rows/s") -> str:
+    return f"{n / seconds / 1e6:.2f}M {unit}" if n / seconds >= 1e5 else \
+        f"{n / seconds / 1e3:.1f}k {unit}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ticks", type=int, default=5_000_000, help="ticks to ingest")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    servers = []
+    pg_url = os.environ.get("CIFT_BENCH_POSTGRES_URL")
+    redis_url = os.environ.get("CIFT_BENCH_REDIS_URL")
+    if pg_url is None or redis_url is None:
+        import servers as test_servers  # tests/servers.py
+
+        if pg_url is None:
+            servers.append(test_servers.start_postgres())
+            pg_url = servers[-1].url
+        if redis_url is None:
+            servers.append(test_servers.start_redis())
+            redis_url = servers[-1].url
+    try:
+        run(pg_url, redis_url, args.ticks, args.repeat)
+    finally:
+        for s in servers:
+            s.close()
+
+
+def run(pg_url: str, redis_url: str, n_ticks: int, repeat: int) -> None:
+    import asyncpg
+
+    per_session = max(n_ticks // 100, 100)
+    ticks = synthetic_market(20, 5, ticks_per_session=per_session, seed=1).ticks.head(n_ticks)
+    n = ticks.height
+    report = Report()
+
+    # -- ingest -------------------------------------------------------------------------------
+    records = list(ticks.iter_rows())
+    peer_ddl = ("CREATE TABLE IF NOT EXISTS peer_ticks (ts timestamptz NOT NULL, "
+                "symbol text NOT NULL, price float8 NOT NULL, size float8 NOT NULL, "
+                "side int2 NOT NULL); CREATE INDEX IF NOT EXISTS peer_ticks_symbol_ts "
+                "ON peer_ticks (symbol, ts)")
+
+    async def peer_ingest() -> float:
+        conn = await asyncpg.connect(pg_url)
+        try:
+            await conn.execute(peer_ddl)
+            await conn.execute("TRUNCATE peer_ticks")
+            t0 = time.perf_counter()
+            await conn.copy_records_to_table("peer_ticks", records=records)
+            return time.perf_counter() - t0
+        finally:
+            await conn.close()
+
+    def cift_ingest(i: int) -> float:
+        with cift.connect(f"{pg_url}?schema=bench_ingest_{i}") as store:
+            t0 = time.perf_counter()
+            store.write_ticks(ticks)
+            elapsed = time.perf_counter() - t0
+            store.aio.schema  # noqa: B018
+        return elapsed
+
+    ours = min(cift_ingest(i) for i in range(repeat))
+    peer = min(asyncio.run(peer_ingest()) for _ in range(repeat))
+    del records
+    report.line(f"PostgreSQL ingest {n / 1e6:.0f}M ticks", rate(n, ours), rate(n, peer),
+                peer / ours, "asyncpg copy_records_to_table / >= 0.95x")
+
+    # -- read 1M ticks ------------------------------------------------------------------------
+    m = min(1_000_000, n)
+    one_m = ticks.head(m)
+    with cift.connect(f"{pg_url}?schema=bench_read") as store:
+        if store.catalog()["rows"].sum() != m:
+            store.write_ticks(one_m)
+
+        async def peer_fill() -> None:
+            conn = await asyncpg.connect(pg_url)
+            await conn.execute("DROP TABLE IF EXISTS peer_read; CREATE TABLE peer_read "
+                               "(LIKE peer_ticks INCLUDING INDEXES)")
+            await conn.copy_records_to_table("peer_read", records=list(one_m.iter_rows()))
+            await conn.close()
+
+        asyncio.run(peer_fill())
+        uri = pg_url.replace("postgresql://", "postgresql://", 1)
+        ours = best(lambda: store.ticks(), repeat)
+        peer = best(lambda: pl.read_database_uri(
+            "SELECT ts, symbol, price, size, side FROM peer_read", uri, engine="adbc"), repeat)
+        report.line("PostgreSQL read 1M ticks into Polars", f"{ours * 1e3:.0f} ms",
+                    f"{peer * 1e3:.0f} ms", peer / ours, "ADBC read_database_uri / >= 1x")
+
+    # -- latest price, one symbol ---------------------------------------------------------------
+    symbol = ticks["symbol"][0]
+    k = 3000
+
+    async def latest_rates() -> tuple[float, float]:
+        store = await AsyncPostgres.open(f"{pg_url}?schema=bench_read")
+        conn = await asyncpg.connect(pg_url)
+        stmt = await conn.prepare("SELECT symbol, ts, price, size, side FROM peer_read "
+                                  "WHERE symbol = $1 ORDER BY ts DESC LIMIT 1")
+        await store.latest_trade(symbol), await stmt.fetchrow(symbol)  # warm both
+        best_ours = best_frame = best_peer = float("inf")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            for _ in range(k):
+                await store.latest_trade(symbol)
+            best_ours = min(best_ours, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for _ in range(k):
+                await store.latest(symbol)
+            best_frame = min(best_frame, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for _ in range(k):
+                await stmt.fetchrow(symbol)
+            best_peer = min(best_peer, time.perf_counter() - t0)
+        await conn.close()
+        await store.close()
+        return best_ours, best_frame, best_peer
+
+    ours, frame, peer = asyncio.run(latest_rates())
+    report.line("latest_trade, one symbol (sequential)", rate(k, ours, "q/s"),
+                rate(k, peer, "q/s"), peer / ours, "asyncpg prepared fetchrow / >= 0.9x")
+    report.line("latest() as a Polars frame, one symbol", rate(k, frame, "q/s"),
+                rate(k, peer, "q/s"), peer / frame, "asyncpg prepared fetchrow / (info)")
+
+
+if __name__ == "__main__":
+    main()
