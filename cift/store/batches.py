@@ -21,7 +21,7 @@ import polars as pl
 
 from cift.data.codes import symbol_codes
 
-__all__ = ["Batch", "Chunk", "staged_file"]
+__all__ = ["Batch", "Chunk", "group_order", "staged_file"]
 
 _DAY_NS = 86_400 * 1_000_000_000
 _KEY = "_chunk"
@@ -119,6 +119,22 @@ def _mix(a, b, v):
     b = (b + v) * _M2
     b = (b << np.uint64(31)) | (b >> np.uint64(33))
     return a, b
+
+
+@nb.njit(cache=True)
+def group_order(key, k):
+    """Row indices grouped by ``key`` (0..k-1), keeping row order within a group (a stable
+    counting sort: O(n), where an argsort is O(n log n))."""
+    start = np.zeros(k + 1, np.int64)
+    for i in range(key.shape[0]):
+        start[key[i] + 1] += 1
+    for g in range(k):
+        start[g + 1] += start[g]
+    order = np.empty(key.shape[0], np.int64)
+    for i in range(key.shape[0]):
+        order[start[key[i]]] = i
+        start[key[i]] += 1
+    return order
 
 
 def _bits(col: pl.Series) -> np.ndarray:

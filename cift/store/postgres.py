@@ -42,7 +42,7 @@ from cift.store.base import (
     normalize_columns,
     normalize_symbols,
 )
-from cift.store.batches import Batch
+from cift.store.batches import Batch, group_order
 
 __all__ = ["AsyncPostgres", "MIGRATIONS", "redact"]
 
@@ -124,7 +124,7 @@ def _split_url(url: str) -> tuple[str, str]:
     return dsn, schema
 
 
-async def _chunks(payload: bytes) -> AsyncIterator[memoryview]:
+async def _chunks(payload: np.ndarray) -> AsyncIterator[memoryview]:
     view = memoryview(payload)
     for i in range(0, len(view), _COPY_CHUNK):
         yield view[i:i + _COPY_CHUNK]
@@ -528,18 +528,26 @@ def _day(ns: int) -> int:
 
 
 def _encode(table: str, frame: pl.DataFrame, batch: Batch, ids: dict[str, int],
-            base: int) -> bytes:
-    """The binary COPY payload of a batch's rows (chunk key -> symbol id, seq from base)."""
-    key_to_id = np.array([ids[c.symbol] for c in batch.chunks], np.int32)
+            base: int) -> np.ndarray:
+    """The binary COPY payload of a batch's rows, in (symbol, day, ts) order.
+
+    ``seq`` numbers rows in arrival order; the rows then go out chunk by chunk (each
+    symbol's day in time order), so PostgreSQL appends to each symbol's end of the
+    (symbol_id, ts) index instead of jumping between symbols on every row (measured 1.5x
+    faster), and a symbol's rows sit together in the table for the reads.
+    """
+    key = frame.get_column("_chunk").to_numpy()
+    ts = frame.get_column("ts").to_physical().to_numpy()
+    order = group_order(key, len(batch.chunks)) if batch.ordered else np.lexsort((ts, key))
     values: dict[str, np.ndarray] = {
-        "ts": frame.get_column("ts").to_physical().to_numpy(),
-        "symbol_id": key_to_id[frame.get_column("_chunk").to_numpy()],
+        "ts": ts,
+        "symbol_id": np.array([ids[c.symbol] for c in batch.chunks], np.int32)[key],
         "seq": (np.int64(base) << _SEQ_SHIFT) + np.arange(frame.height, dtype=np.int64),
     }
     for name, _ in COLUMNS[table]:
         if name not in values:
             values[name] = frame.get_column(name).to_numpy()
-    return pgcopy.encode(COLUMNS[table], values)
+    return pgcopy.encode(COLUMNS[table], values, order)
 
 
 def _empty(table: str, cols: list[str]) -> pl.DataFrame:

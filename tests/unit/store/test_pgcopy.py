@@ -18,7 +18,7 @@ def test_encode_matches_the_documented_layout():
             + struct.pack(">iq", 8, -2**40) + struct.pack(">ii", 4, 7)
             + struct.pack(">id", 8, 1.5) + struct.pack(">ih", 2, -1)
             + struct.pack(">h", -1))
-    assert data == want
+    assert data.tobytes() == want
 
 
 def test_round_trip(rng=np.random.default_rng(3)):
@@ -30,11 +30,25 @@ def test_round_trip(rng=np.random.default_rng(3)):
         assert out[k].dtype.isnative
 
 
+def test_order_picks_and_orders_rows():
+    values = {"a": np.array([10, 20, 30]), "b": np.array([1, 2, 3])}
+    out = pgcopy.decode(COLS[:2], pgcopy.encode(COLS[:2], values, np.array([2, 0])))
+    assert out["a"].tolist() == [30, 10] and out["b"].tolist() == [3, 1]
+
+
 def test_decode_rejects_what_it_cannot_read():
-    good = pgcopy.encode(COLS[:2], {"a": np.arange(3), "b": np.arange(3)})
+    good = pgcopy.encode(COLS[:2], {"a": np.arange(3), "b": np.arange(3)}).tobytes()
     with pytest.raises(ValueError, match="not a PostgreSQL binary COPY"):
         pgcopy.decode(COLS[:2], b"hello" + good)
     with pytest.raises(ValueError, match="whole rows"):
         pgcopy.decode(COLS, good)  # other columns: the record size does not divide
     assert len(pgcopy.decode(COLS[:2], pgcopy.encode(COLS[:2], {"a": np.arange(0),
                                                                "b": np.arange(0)}))["a"]) == 0
+
+
+def test_group_order_is_a_stable_grouping():
+    from cift.store.batches import group_order
+
+    key = np.random.default_rng(5).integers(0, 7, 5000)
+    np.testing.assert_array_equal(group_order(key, 7), np.argsort(key, kind="stable"))
+    assert len(group_order(np.zeros(0, np.int64), 3)) == 0
