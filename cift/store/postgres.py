@@ -20,7 +20,9 @@ ties between equal timestamps the way the lake does. Re-ingesting a batch is a n
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -337,40 +339,53 @@ class AsyncPostgres(AsyncStore):
 
     # -- reads ----------------------------------------------------------------------------
     async def _read(self, table: str, symbols, start, end, columns) -> pl.DataFrame:  # noqa: ANN001
+        """Rows of ``table`` by binary COPY; many symbols stream over two connections at once.
+
+        A COPY is bound by its server process, so two halves of the symbols, each on its
+        own pooled connection (its own server process), arrive about twice as fast.
+        """
         cols = normalize_columns(table, columns)
         syms = normalize_symbols(symbols)
         rng = TimeRange.of(start, end)
-        values = [(c, t) for c, t in COLUMNS[table] if c in cols and c not in ("ts",)]
         layout = [("ts", "int8"), ("symbol_id", "int4"),
-                  *[(c, t) for c, t in values if c != "symbol_id"], ("seq", "int8")]
-        s = self.schema
+                  *[(c, t) for c, t in COLUMNS[table] if c in cols and c not in
+                    ("ts", "symbol_id", "seq")], ("seq", "int8")]
+        conds, args = ["symbol_id = ANY($1::int[])"], []
+        for op_, bound in ((">=", rng.start), ("<", rng.end)):
+            if bound is not None:
+                args.append(bound)
+                conds.append(f"ts {op_} ${len(args) + 1}")
+        sql = (f"SELECT {', '.join(c for c, _ in layout)} FROM {self.schema}.{table} "
+               f"WHERE {' AND '.join(conds)}")
 
-        async def op(conn) -> pl.DataFrame:
-            conds, args = [], []
-            if syms is not None:
-                ids = list((await self._symbol_ids(conn, syms, create=False)).values())
-                if not ids:
-                    return _empty(table, cols)
-                args.append(ids)
-                conds.append(f"symbol_id = ANY(${len(args)}::int[])")
-            for op_, bound in ((">=", rng.start), ("<", rng.end)):
-                if bound is not None:
-                    args.append(bound)
-                    conds.append(f"ts {op_} ${len(args)}")
-            where = f" WHERE {' AND '.join(conds)}" if conds else ""
-            sql = f"SELECT {', '.join(c for c, _ in layout)} FROM {s}.{table}{where}"
-            parts: list[bytes] = []
+        async def symbol_ids(conn) -> list[int]:
+            if syms is None:
+                return [r[0] for r in await conn.fetch(
+                    f"SELECT id FROM {self.schema}.symbols ORDER BY id")]
+            return sorted((await self._symbol_ids(conn, syms, create=False)).values())
+
+        ids = await self._with_conn(symbol_ids)
+        if not ids:
+            return _empty(table, cols)
+        halves = [ids[0::2], ids[1::2]] if len(ids) > 1 else [ids]
+
+        async def copy(conn, part: list[int]) -> bytes:
+            chunks: list[bytes] = []
 
             async def sink(data: bytes) -> None:
-                parts.append(data)
+                chunks.append(data)
 
-            await conn.copy_from_query(sql, *args, output=sink, format="binary")
-            arrays = pgcopy.decode(layout, b"".join(parts))
-            if not len(arrays["ts"]):
-                return _empty(table, cols)
-            names = await self._symbol_names(conn, arrays["symbol_id"])
-            return _frame(table, cols, arrays, names)
-        return await self._with_conn(op)
+            await conn.copy_from_query(sql, part, *args, output=sink, format="binary")
+            return b"".join(chunks)
+
+        streams = await asyncio.gather(*(
+            self._with_conn(functools.partial(copy, part=part)) for part in halves))
+        decoded = [pgcopy.decode(layout, data) for data in streams]
+        arrays = {c: np.concatenate([d[c] for d in decoded]) for c, _ in layout}
+        if not len(arrays["ts"]):
+            return _empty(table, cols)
+        names = await self._with_conn(lambda conn: self._symbol_names(conn, arrays["symbol_id"]))
+        return _frame(table, cols, arrays, names)
 
     async def ticks(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
                     end: TimeLike = None, columns: Sequence[str] | None = None
