@@ -164,6 +164,34 @@ def run(pg_url: str, redis_url: str, n_ticks: int, repeat: int) -> None:
     report.line("latest() as a Polars frame, one symbol", rate(k, frame, "q/s"),
                 rate(k, peer, "q/s"), peer / frame, "asyncpg prepared fetchrow / (info)")
 
+    # -- latest of 100 symbols: Redis vs PostgreSQL -------------------------------------------
+    many = synthetic_market(100, 1, ticks_per_session=2_000, seed=2).ticks
+    symbols = sorted(set(many["symbol"]))
+    k = 300
+
+    async def latest_many() -> tuple[float, float]:
+        cached = await cift.connect_async(f"{pg_url}?schema=bench_latest", cache=redis_url)
+        plain = cached.store
+        await cached.write_ticks(many)
+        a, b = await cached.latest(symbols), await plain.latest(symbols)
+        assert a.equals(b) and a.height == 100
+        best_cache = best_pg = float("inf")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            for _ in range(k):
+                await cached.latest(symbols)
+            best_cache = min(best_cache, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for _ in range(k):
+                await plain.latest(symbols)
+            best_pg = min(best_pg, time.perf_counter() - t0)
+        await cached.close()
+        return best_cache, best_pg
+
+    ours, peer = asyncio.run(latest_many())
+    report.line("latest(), 100 symbols: Redis vs PostgreSQL", f"{ours / k * 1e6:.0f} us",
+                f"{peer / k * 1e6:.0f} us", peer / ours, "cift on PostgreSQL / >= 5x")
+
 
 if __name__ == "__main__":
     main()

@@ -1,12 +1,14 @@
 """Settings: where cift keeps its data and which store it talks to.
 
-Sources, highest priority first: environment variables ``CIFT_HOME`` and ``CIFT_STORE``;
+Sources, highest priority first: environment variables ``CIFT_HOME``, ``CIFT_STORE`` and
+``CIFT_REDIS_URL``;
 a ``cift.toml`` (the file named by ``CIFT_CONFIG``, else ``./cift.toml``); defaults.
 
 ``cift.toml``::
 
     home = "~/research/cift"          # the embedded lake and run outputs live here
     store = "postgresql://me@db/cift"  # optional; unset means the embedded lake
+    redis = "redis://cache:6379/0"     # optional; the hot cache of latest trades and quotes
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from cift.errors import ConfigError
 
 __all__ = ["Settings", "load_settings"]
 
-_KEYS = ("home", "store")
+_KEYS = ("home", "store", "redis")
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,14 @@ class Settings:
         CIFT_HOME: the embedded lake lives in ``home / "lake"``, run outputs in ``home / "runs"``.
     store : str or None
         CIFT_STORE: a store URL; None means the embedded lake under ``home``.
+    redis : str or None
+        CIFT_REDIS_URL: a Redis URL for the hot cache of latest trades and quotes; None: no
+        cache (``latest()`` asks the store).
     """
 
     home: Path
     store: str | None = None
+    redis: str | None = None
 
     @property
     def lake_dir(self) -> Path:
@@ -92,4 +98,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
     home = env.get("CIFT_HOME") or file_values.get("home") or "~/.cift"
     store = env.get("CIFT_STORE") or file_values.get("store") or None
-    return Settings(home=Path(str(home)).expanduser().resolve(), store=store)
+    redis = env.get("CIFT_REDIS_URL") or file_values.get("redis") or None
+    return Settings(home=Path(str(home)).expanduser().resolve(), store=store, redis=redis)

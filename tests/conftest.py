@@ -57,3 +57,13 @@ def redis_server():
 def pg_url(postgres_server) -> str:
     """A URL of the suite's PostgreSQL with a schema of its own (so tests never share data)."""
     return f"{postgres_server.url}?schema=t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The suite's Redis, emptied first (tests run one at a time)."""
+    import redis
+
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    return redis_server.url

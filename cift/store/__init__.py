@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from cift.config import load_settings
 from cift.errors import StoreError
-from cift.store.aio import AsyncStore, SyncStore, ThreadedAsyncStore
+from cift.store.aio import AsyncStore, SyncStore, ThreadedAsyncStore, run_sync
 from cift.store.base import Store, TimeRange, Trade, WriteResult
 from cift.store.lake import Lake
 
@@ -49,7 +49,6 @@ def _open_lake(url: str) -> Lake:
 
 
 def _open_postgres(url: str) -> Store:
-    from cift.store.aio import SyncStore, run_sync
     from cift.store.postgres import AsyncPostgres
 
     return SyncStore(run_sync(AsyncPostgres.open(url)))
@@ -78,14 +77,18 @@ def _factory(scheme: str) -> StoreFactory:
     return _REGISTRY[scheme]
 
 
-def connect(url: str | None = None) -> Store:
+def connect(url: str | None = None, *, cache: str | bool | None = None) -> Store:
     """Open a store.
 
     Parameters
     ----------
     url : str, optional
-        ``lake:///path`` (or a plain path) for an embedded lake; other schemes as registered.
-        None: CIFT_STORE if set, else the embedded lake under CIFT_HOME.
+        ``lake:///path`` (or a plain path) for an embedded lake, ``postgresql://...`` for
+        PostgreSQL, other schemes as registered. None: CIFT_STORE if set, else the embedded
+        lake under CIFT_HOME.
+    cache : str or bool, optional
+        A ``redis://`` URL of the hot cache: writes go through to it and ``latest()`` reads
+        from it. None: CIFT_REDIS_URL if set; False: no cache.
 
     Examples
     --------
@@ -93,15 +96,19 @@ def connect(url: str | None = None) -> Store:
     >>> store.ticks("AAPL", "2024-01-02", "2024-01-03")  # doctest: +SKIP
     """
     url, scheme = _resolve(url)
-    if scheme is None:
-        return _open_lake(url)
-    return _factory(scheme)(url)
+    store = _open_lake(url) if scheme is None else _factory(scheme)(url)
+    cache_url = _cache_url(cache)
+    if cache_url is None:
+        return store
+    aio = store.aio if isinstance(store, SyncStore) else ThreadedAsyncStore(store)
+    return SyncStore(run_sync(_with_cache(aio, cache_url)))
 
 
-async def connect_async(url: str | None = None) -> AsyncStore:
+async def connect_async(url: str | None = None, *,
+                        cache: str | bool | None = None) -> AsyncStore:
     """Open a store whose methods are coroutines (for the live runner and async code).
 
-    Same URLs and the same methods as :func:`connect`. Server stores talk asyncpg on the
+    Same URLs, cache and methods as :func:`connect`. Server stores talk asyncpg on the
     caller's event loop; the embedded lake runs its blocking calls in worker threads.
 
     Examples
@@ -111,12 +118,32 @@ async def connect_async(url: str | None = None) -> AsyncStore:
     """
     url, scheme = _resolve(url)
     if scheme is None:
-        return ThreadedAsyncStore(_open_lake(url))
-    factory = _factory(scheme)
-    if scheme in _ASYNC_REGISTRY:
-        return await _ASYNC_REGISTRY[scheme](url)
-    store = factory(url)
-    return store.aio if isinstance(store, SyncStore) else ThreadedAsyncStore(store)
+        store: AsyncStore = ThreadedAsyncStore(_open_lake(url))
+    else:
+        factory = _factory(scheme)
+        if scheme in _ASYNC_REGISTRY:
+            store = await _ASYNC_REGISTRY[scheme](url)
+        else:
+            sync = factory(url)
+            store = sync.aio if isinstance(sync, SyncStore) else ThreadedAsyncStore(sync)
+    cache_url = _cache_url(cache)
+    return store if cache_url is None else await _with_cache(store, cache_url)
+
+
+def _cache_url(cache: str | bool | None) -> str | None:
+    if cache is None:
+        return load_settings().redis
+    if cache is False:
+        return None
+    if not isinstance(cache, str) or not cache.startswith(("redis://", "rediss://", "unix://")):
+        raise StoreError(f"cache: expected a redis:// URL or False, got {cache!r}")
+    return cache
+
+
+async def _with_cache(store: AsyncStore, cache_url: str) -> AsyncStore:
+    from cift.store.cache import AsyncCachedStore, AsyncRedisCache
+
+    return AsyncCachedStore(store, await AsyncRedisCache.open(cache_url))
 
 
 def _resolve(url: str | None) -> tuple[str, str | None]:

@@ -1,7 +1,8 @@
 """One suite, every backend: the same inputs give the same frames, errors and idempotence.
 
-Backends: the embedded lake, the suite's PostgreSQL, and QuestDB when CIFT_TEST_QUESTDB_URL
-names one (the only skip the suite allows: no QuestDB server installs from the registries).
+Backends: the embedded lake, the suite's PostgreSQL, both behind the suite's Redis as the hot
+cache, and QuestDB when CIFT_TEST_QUESTDB_URL names one (the only skip the suite allows: no
+QuestDB server installs from the registries).
 The reference for every answer is the input frame itself (sorted into the store's order), so
 no backend is checked against another's output alone.
 """
@@ -20,22 +21,24 @@ from cift.data.bars import time_bars
 from cift.data.schema import QUOTES, TICKS
 from cift.errors import DataError, ParameterError, StoreError
 
-BACKENDS = ["lake", "postgres", "questdb"]
+BACKENDS = ["lake", "postgres", "questdb", "lake+redis", "postgres+redis"]
 UTC = dt.timezone.utc
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path):
-    if request.param == "lake":
-        s = cift.connect(str(tmp_path / "lake"))
-    elif request.param == "postgres":
-        s = cift.connect(request.getfixturevalue("pg_url"))
+    backend, _, cache = request.param.partition("+")
+    cache_url = request.getfixturevalue("redis_url") if cache else False
+    if backend == "lake":
+        s = cift.connect(str(tmp_path / "lake"), cache=cache_url)
+    elif backend == "postgres":
+        s = cift.connect(request.getfixturevalue("pg_url"), cache=cache_url)
     else:
         base = os.environ.get("CIFT_TEST_QUESTDB_URL")
         if not base:
             pytest.skip("CIFT_TEST_QUESTDB_URL is not set (no QuestDB server to test against)")
         sep = "&" if "?" in base else "?"
-        s = cift.connect(f"{base}{sep}prefix=t{uuid.uuid4().hex[:10]}_")
+        s = cift.connect(f"{base}{sep}prefix=t{uuid.uuid4().hex[:10]}_", cache=False)
     yield s
     s.close()
 

@@ -50,4 +50,13 @@ def test_settings_are_frozen_and_serializable(tmp_path):
     s = Settings(home=tmp_path, store=None)
     with pytest.raises(AttributeError):
         s.home = Path("/")  # type: ignore[misc]
-    assert s.to_dict() == {"home": str(tmp_path), "store": None}
+    assert s.to_dict() == {"home": str(tmp_path), "store": None, "redis": None}
+
+
+def test_redis_url_from_environment_and_toml(tmp_path):
+    cfg = tmp_path / "cift.toml"
+    cfg.write_text('redis = "redis://cache:6379/1"\n')
+    assert load_settings({"CIFT_CONFIG": str(cfg)}).redis == "redis://cache:6379/1"
+    env = {"CIFT_CONFIG": str(cfg), "CIFT_REDIS_URL": "redis://other:1/0"}
+    assert load_settings(env).redis == "redis://other:1/0"
+    assert load_settings({"CIFT_HOME": str(tmp_path)}).redis is None

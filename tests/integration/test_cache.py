@@ -1,0 +1,114 @@
+"""The Redis hot cache on the suite's real Redis: write-through, newer-wins, pub/sub, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import polars as pl
+import pytest
+import redis
+
+import cift
+from cift.errors import StoreError
+from cift.store.cache import AsyncRedisCache
+from servers import free_port
+
+UTC = dt.timezone.utc
+
+
+def trades(day: int, price: float, symbols=("A", "B")) -> pl.DataFrame:
+    t = dt.datetime(2024, 1, day, 15, tzinfo=UTC)
+    return pl.DataFrame({"ts": [t] * len(symbols), "symbol": list(symbols),
+                         "price": [price] * len(symbols), "size": [1.0] * len(symbols),
+                         "side": [1] * len(symbols)})
+
+
+def test_writes_go_through_and_latest_reads_the_cache(tmp_path, redis_url, market):
+    with cift.connect(str(tmp_path / "lake"), cache=redis_url) as store:
+        store.write_ticks(market.ticks)
+        store.write_quotes(market.quotes)
+    client = redis.Redis.from_url(redis_url)
+    assert sorted(m.decode() for m in client.smembers("cift:symbols")) == ["ACME", "BOLT", "CRUX"]
+    # the cache alone answers: change the lake behind its back and the cache still says so
+    with cift.connect(str(tmp_path / "lake"), cache=False) as plain:
+        plain.delete("ACME")
+    with cift.connect(str(tmp_path / "lake"), cache=redis_url) as store:
+        got = store.latest("ACME")
+        assert got.height == 1
+        want = market.ticks.filter(pl.col("symbol") == "ACME").tail(1)
+        assert got.select("ts", "price", "size", "side").equals(
+            want.select("ts", "price", "size", "side"))
+        quotes = store.latest_quotes(["ACME", "NOPE"])
+        assert quotes.drop("symbol").equals(
+            market.quotes.filter(pl.col("symbol") == "ACME").tail(1).drop("symbol"))
+
+
+def test_an_older_batch_never_replaces_a_newer_price(tmp_path, redis_url):
+    with cift.connect(str(tmp_path / "lake"), cache=redis_url) as store:
+        store.write_ticks(trades(3, 30.0))
+        store.write_ticks(trades(2, 20.0))  # a backfill of an earlier day
+        assert store.latest()["price"].to_list() == [30.0, 30.0]
+        assert store.latest_trade("A").price == 30.0
+        store.write_ticks(trades(4, 40.0, symbols=("B",)))
+        assert store.latest()["price"].to_list() == [30.0, 40.0]
+
+
+def test_symbols_missing_from_the_cache_come_from_the_store(pg_url, redis_url, market):
+    with cift.connect(pg_url, cache=False) as store:
+        store.write_ticks(market.ticks)  # written before the cache existed
+    with cift.connect(pg_url, cache=redis_url) as store:
+        want = market.ticks.group_by("symbol").last().select(
+            "symbol", "ts", "price", "size", "side").sort("symbol")
+        assert store.latest().equals(want)
+    assert redis.Redis.from_url(redis_url).exists("cift:trade:BOLT")  # filled on the way
+
+
+def test_delete_forgets_the_cached_price(tmp_path, redis_url):
+    with cift.connect(str(tmp_path / "lake"), cache=redis_url) as store:
+        store.write_ticks(trades(2, 20.0))
+        store.write_ticks(trades(3, 30.0))
+        store.delete("A", "2024-01-03")
+        assert store.latest("A")["price"].to_list() == [20.0]  # from the store again
+
+
+def test_changes_are_published(redis_url):
+    async def main() -> list[tuple]:
+        cache = await AsyncRedisCache.open(redis_url)
+        got: list[tuple] = []
+
+        async def follow() -> None:
+            async for update in cache.updates("trade"):
+                got.append(update)
+                if len(got) == 2:
+                    return
+
+        task = asyncio.create_task(follow())
+        await asyncio.sleep(0.2)  # let the subscription reach the server
+        assert await cache.put("ticks", trades(2, 20.0)) == 2
+        assert await cache.put("ticks", trades(1, 10.0)) == 0  # older: no change, no message
+        await asyncio.wait_for(task, 5)
+        await cache.close()
+        return got
+
+    got = asyncio.run(main())
+    ts = int(dt.datetime(2024, 1, 2, 15, tzinfo=UTC).timestamp()) * 10**9
+    assert sorted(got) == [("A", ts, 20.0, 1.0, 1), ("B", ts, 20.0, 1.0, 1)]
+
+
+def test_unreachable_redis_is_one_clear_error(tmp_path):
+    port = free_port()
+    with pytest.raises(StoreError, match=f"127.0.0.1:{port}"):
+        cift.connect(str(tmp_path / "lake"), cache=f"redis://:pw-secret@127.0.0.1:{port}/0")
+
+
+def test_cache_argument_is_checked(tmp_path):
+    with pytest.raises(StoreError, match="redis://"):
+        cift.connect(str(tmp_path / "lake"), cache="postgresql://x")
+
+
+def test_cache_from_the_environment(tmp_path, redis_url, monkeypatch):
+    monkeypatch.setenv("CIFT_REDIS_URL", redis_url)
+    with cift.connect(str(tmp_path / "lake")) as store:
+        store.write_ticks(trades(2, 20.0))
+    assert redis.Redis.from_url(redis_url).exists("cift:trade:A")
