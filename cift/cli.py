@@ -1,4 +1,4 @@
-"""The ``cift`` command: demo, ingest, catalog, bars, compact, kernel, version.
+"""The ``cift`` command: demo, ingest, catalog, bars, compact, db, copy, kernel, version.
 
 Bad input ends with one line on stderr (``cift: error: ...``) and exit status 2;
 a failed notebook job exits 1.
@@ -25,6 +25,8 @@ examples:
   cift ingest data/ --map ts=time,price=px --ts-unit ms
   cift catalog                               what is stored
   cift bars AAPL,MSFT --interval 5m --start 2024-01-02 --out bars.parquet
+  cift db init postgresql://me@db/research   create cift's tables in PostgreSQL
+  cift copy --to postgresql://me@db/research --symbols AAPL,MSFT --start 2024-01-01
 
 The store is the embedded lake under CIFT_HOME (default ~/.cift) unless --store or
 CIFT_STORE names another.
@@ -75,6 +77,19 @@ def _parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("compact", help="merge each partition's parts into one file")
     store_arg(m)
+
+    db = sub.add_parser("db", help="create or upgrade cift's tables in a database")
+    db.add_argument("action", choices=["init", "migrate"],
+                    help="init: create the tables; migrate: apply pending schema migrations")
+    db.add_argument("url", help="database URL, e.g. postgresql://user@host:5432/dbname")
+
+    cp = sub.add_parser("copy", help="copy ticks and quotes from one store to another")
+    cp.add_argument("--from", dest="source", metavar="URL",
+                    help="source store (default: CIFT_STORE, else the lake under CIFT_HOME)")
+    cp.add_argument("--to", dest="target", metavar="URL", required=True, help="target store")
+    cp.add_argument("--symbols", help="comma-separated symbols (default: all)")
+    cp.add_argument("--start", help="first instant (ISO date/time, UTC unless an offset is given)")
+    cp.add_argument("--end", help="end instant, exclusive")
 
     k = sub.add_parser("kernel", help="install the 'Python (cift)' Jupyter kernel")
     k.add_argument("action", choices=["install"])
@@ -143,6 +158,41 @@ def _cmd_compact(args: argparse.Namespace) -> None:
     print(f"merged away {store.compact():,} part files in {store.url}")
 
 
+def _cmd_db(args: argparse.Namespace) -> None:
+    store = _connect(args.url)  # opening a database applies pending migrations
+    try:
+        if not hasattr(store, "migrate"):
+            raise ParameterError(f"{store.url} has no schema to {args.action}")
+        applied = getattr(store, "applied", None) or store.migrate()
+        version = store.version()
+    finally:
+        store.close()
+    if applied:
+        print(f"{store.url}: applied migration(s) {applied}; schema at version {version}")
+    else:
+        print(f"{store.url}: already at version {version}, nothing to do")
+
+
+def _cmd_copy(args: argparse.Namespace) -> None:
+    from cift.store.copy import copy_store
+
+    if args.source is not None and args.source == args.target:
+        raise ParameterError("--from and --to name the same store")
+    symbols = None if not args.symbols else [s for s in args.symbols.split(",") if s]
+    source = _connect(args.source)
+    try:
+        target = _connect(args.target)
+        try:
+            result = copy_store(source, target, symbols, args.start, args.end,
+                                progress=sys.stderr.isatty())
+        finally:
+            target.close()
+    finally:
+        source.close()
+    print(f"copied {result.rows:,} rows from {source.url} to {target.url}"
+          + (f" ({result.skipped_rows:,} already there, skipped)" if result.skipped_rows else ""))
+
+
 def _cmd_kernel(args: argparse.Namespace) -> None:
     from jupyter_client.kernelspec import KernelSpecManager
 
@@ -156,7 +206,8 @@ def _cmd_kernel(args: argparse.Namespace) -> None:
 
 
 _COMMANDS = {"demo": _cmd_demo, "ingest": _cmd_ingest, "catalog": _cmd_catalog,
-             "bars": _cmd_bars, "compact": _cmd_compact, "kernel": _cmd_kernel,
+             "bars": _cmd_bars, "compact": _cmd_compact, "db": _cmd_db, "copy": _cmd_copy,
+             "kernel": _cmd_kernel,
              "version": lambda args: print(f"cift {__version__}")}
 
 

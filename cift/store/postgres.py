@@ -146,6 +146,7 @@ class AsyncPostgres(AsyncStore):
         self._pool = pool
         self._ids: dict[str, int] = {}
         self._names: dict[int, str] = {}
+        self.applied: list[int] = []  # migrations applied when this store was opened
         self._hot: tuple | None = None  # (connection, prepared latest-trade statement)
         self._hot_busy = False
         self._latest_sql = (f"SELECT ts, price, size, side FROM {schema}.ticks "
@@ -166,7 +167,7 @@ class AsyncPostgres(AsyncStore):
                              f"{_describe(exc)}") from None
         store = cls(url, pool, schema)
         if migrate:
-            await store.migrate()
+            store.applied = await store.migrate()
         return store
 
     # -- connections ----------------------------------------------------------------------
