@@ -104,7 +104,6 @@ def run(pg_url: str, redis_url: str, n_ticks: int, repeat: int) -> None:
 
     ours = min(cift_ingest(i) for i in range(repeat))
     peer = min(asyncio.run(peer_ingest()) for _ in range(repeat))
-    del records
     report.line(f"PostgreSQL ingest {n / 1e6:.0f}M ticks", rate(n, ours), rate(n, peer),
                 peer / ours, "asyncpg copy_records_to_table / >= 0.95x")
 

@@ -129,7 +129,7 @@ def start_postgres() -> Server:
         # the port opens before the server takes connections
         deadline = time.monotonic() + 30
         while subprocess.run([str(bin_dir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p",
-                              str(port)]).returncode != 0:
+                              str(port)], check=False).returncode != 0:
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError(f"postgres did not get ready\n{log.read_text()[-2000:]}")
             time.sleep(0.02)

@@ -60,10 +60,23 @@ async def _open_postgres_async(url: str) -> AsyncStore:
     return await AsyncPostgres.open(url)
 
 
+def _open_questdb(url: str) -> Store:
+    from cift.store.questdb import AsyncQuestDB
+
+    return SyncStore(run_sync(AsyncQuestDB.open(url)))
+
+
+async def _open_questdb_async(url: str) -> AsyncStore:
+    from cift.store.questdb import AsyncQuestDB
+
+    return await AsyncQuestDB.open(url)
+
+
 register_store("lake", _open_lake)
 register_store("file", _open_lake)
 for _scheme in ("postgresql", "postgres"):
     register_store(_scheme, _open_postgres, _open_postgres_async)
+register_store("questdb", _open_questdb, _open_questdb_async)
 
 
 def _factory(scheme: str) -> StoreFactory:

@@ -20,7 +20,7 @@ import polars as pl
 from cift.data.timestamps import TimeLike
 from cift.store.base import Store, Trade, WriteResult
 
-__all__ = ["AsyncStore", "SyncStore", "ThreadedAsyncStore", "run_sync"]
+__all__ = ["AsyncStore", "SyncStore", "ThreadedAsyncStore", "bars_from_ticks", "run_sync"]
 
 T = TypeVar("T")
 
@@ -106,6 +106,31 @@ class AsyncStore:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"
+
+
+async def bars_from_ticks(store: AsyncStore, symbols: str | Iterable[str] | None,
+                          interval: str, start: TimeLike = None,
+                          end: TimeLike = None) -> pl.DataFrame:
+    """Time bars built by cift's one-pass kernel from each symbol's ticks in ``store``."""
+    from cift.data.bars import interval_ns, symbol_time_bars
+    from cift.data.schema import BARS
+    from cift.store.base import normalize_symbols
+
+    ns = interval_ns(interval)  # a bad interval fails even where there are no ticks
+    syms = normalize_symbols(symbols)
+    if syms is None:
+        syms = sorted(set((await store.catalog()).filter(
+            pl.col("table") == "ticks").get_column("symbol").to_list()))
+    frames = []
+    for sym in syms:
+        t = await store.ticks(sym, start, end, ["ts", "price", "size"])
+        if t.height:
+            frames.append(symbol_time_bars(
+                sym, t.get_column("ts").to_physical().to_numpy(),
+                t.get_column("price").to_numpy(), t.get_column("size").to_numpy(), ns))
+    if not frames:
+        return pl.DataFrame(schema=BARS)
+    return pl.concat(frames).sort(["ts", "symbol"], maintain_order=True)
 
 
 class SyncStore(Store):

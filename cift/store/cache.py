@@ -136,7 +136,7 @@ class AsyncRedisCache:
         """The pub/sub channel of ``kind`` ("trade" or "quote") updates."""
         return f"{self.prefix}:{kind}"
 
-    async def _call(self, coro):  # noqa: ANN001, ANN202
+    async def _call(self, coro):
         from redis.exceptions import RedisError
 
         try:
@@ -261,13 +261,13 @@ class AsyncCachedStore(AsyncStore):
         return (await self.cache.get("quote", normalize_symbols(symbols) or [])).sort("symbol")
 
     # -- everything else is the store's ---------------------------------------------------
-    async def ticks(self, *args, **kwargs) -> pl.DataFrame:  # noqa: ANN002, ANN003
+    async def ticks(self, *args, **kwargs) -> pl.DataFrame:
         return await self.store.ticks(*args, **kwargs)
 
-    async def quotes(self, *args, **kwargs) -> pl.DataFrame:  # noqa: ANN002, ANN003
+    async def quotes(self, *args, **kwargs) -> pl.DataFrame:
         return await self.store.quotes(*args, **kwargs)
 
-    async def bars(self, *args, **kwargs) -> pl.DataFrame:  # noqa: ANN002, ANN003
+    async def bars(self, *args, **kwargs) -> pl.DataFrame:
         return await self.store.bars(*args, **kwargs)
 
     async def catalog(self) -> pl.DataFrame:
@@ -280,5 +280,5 @@ class AsyncCachedStore(AsyncStore):
         await self.cache.close()
         await self.store.close()
 
-    def __getattr__(self, name: str):  # noqa: ANN204 - adapter extras (migrate, compact, ...)
+    def __getattr__(self, name: str):
         return getattr(self.store, name)

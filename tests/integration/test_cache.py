@@ -8,13 +8,13 @@ import datetime as dt
 import polars as pl
 import pytest
 import redis
+from servers import free_port
 
 import cift
 from cift.errors import StoreError
 from cift.store.cache import AsyncRedisCache
-from servers import free_port
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def trades(day: int, price: float, symbols=("A", "B")) -> pl.DataFrame:

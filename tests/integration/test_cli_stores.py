@@ -21,7 +21,7 @@ def run(tmp_path):
     def _run(*args, ok=True):
         proc = subprocess.run([sys.executable, "-m", "cift.cli", *map(str, args)],
                               capture_output=True, text=True, env=env, cwd=tmp_path,
-                              timeout=300)
+                              timeout=300, check=False)
         if ok:
             assert proc.returncode == 0, proc.stderr
         return proc

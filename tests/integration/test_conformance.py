@@ -22,7 +22,7 @@ from cift.data.schema import QUOTES, TICKS
 from cift.errors import DataError, ParameterError, StoreError
 
 BACKENDS = ["lake", "postgres", "questdb", "lake+redis", "postgres+redis"]
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture(params=BACKENDS)

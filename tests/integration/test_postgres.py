@@ -6,12 +6,12 @@ import asyncio
 
 import polars as pl
 import pytest
+from servers import free_port
 
 import cift
 from cift.errors import StoreError
 from cift.store import postgres
 from cift.store.postgres import MIGRATIONS, AsyncPostgres
-from servers import free_port
 
 
 def test_unreachable_server_names_host_and_port_not_password():

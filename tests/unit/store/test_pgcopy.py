@@ -21,7 +21,8 @@ def test_encode_matches_the_documented_layout():
     assert data.tobytes() == want
 
 
-def test_round_trip(rng=np.random.default_rng(3)):
+def test_round_trip():
+    rng = np.random.default_rng(3)
     values = {"a": rng.integers(-2**62, 2**62, 1000), "b": rng.integers(-2**31, 2**31, 1000),
               "c": rng.standard_normal(1000), "d": rng.integers(-2**15, 2**15, 1000)}
     out = pgcopy.decode(COLS, pgcopy.encode(COLS, values))

@@ -1,0 +1,361 @@
+"""QuestDB: ingest over ILP/HTTP (the ``questdb`` client's dataframe path), queries over the
+PG wire with asyncpg.
+
+URL: ``questdb://[user[:password]@]host[:pg_port][/db][?http_port=9000&prefix=...]``
+(defaults: admin / quest, PG wire 8812, database qdb, ILP over HTTP on 9000).
+
+Tables (names prefixed by ``prefix``, empty by default)::
+
+    ticks  (ts TIMESTAMP_NS, symbol SYMBOL, price, size DOUBLE, side LONG, seq LONG)
+    quotes (ts TIMESTAMP_NS, symbol SYMBOL, bid_px, bid_sz, ask_px, ask_sz DOUBLE, seq LONG)
+        TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, symbol, seq)
+    chunks (ts TIMESTAMP, tbl SYMBOL, symbol SYMBOL, day INT, digest VARCHAR, rows LONG)
+
+Idempotent ingest, twice over: a batch's (symbol, day) chunks whose content hash is in
+``chunks`` are not sent again; and ``seq`` is derived from the chunk's hash and the row's
+place in it, so a batch sent again after a failure between the rows and its ``chunks`` entry
+upserts the same keys instead of doubling rows. QuestDB keeps rows of equal timestamps in the
+order they arrived, which is the tie order cift's stores return.
+
+QuestDB facts this module is written to (see DESIGN.md): no ``COPY`` (it breaks the
+connection), timestamp parameters as naive UTC datetimes, errors without SQLSTATE, WAL tables
+apply writes asynchronously (a write waits until its rows are visible), no row DELETE (a
+delete rewrites the table without the rows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import time
+from collections.abc import Iterable, Sequence
+from urllib.parse import parse_qsl, urlsplit
+
+import numpy as np
+import polars as pl
+
+from cift.data.bars import interval_ns
+from cift.data.schema import BARS, TABLES, TICKS
+from cift.data.timestamps import TimeLike
+from cift.data.validate import validate_frame
+from cift.errors import ParameterError, StoreError
+from cift.store.aio import AsyncStore, bars_from_ticks
+from cift.store.base import TimeRange, WriteResult, normalize_columns, normalize_symbols
+from cift.store.batches import Batch
+from cift.store.postgres import redact
+
+__all__ = ["AsyncQuestDB"]
+
+_DAY_NS = 86_400 * 1_000_000_000
+_PREFIX = re.compile(r"^[A-Za-z0-9_]{0,40}$")
+_VALUE_SQL = {"price": "DOUBLE", "size": "DOUBLE", "side": "LONG", "bid_px": "DOUBLE",
+              "bid_sz": "DOUBLE", "ask_px": "DOUBLE", "ask_sz": "DOUBLE"}
+_WAL_TIMEOUT_S = 60.0
+
+
+def _values(table: str) -> list[str]:
+    return [c for c in TABLES[table] if c not in ("ts", "symbol")]
+
+
+def _naive_utc(ns: int, *, up: bool) -> dt.datetime:
+    """A bound in ns as the naive UTC datetime QuestDB takes (whole microseconds: rounded
+    outwards; the exact ns bound is applied to the rows afterwards)."""
+    us = -(-ns // 1000) if up else ns // 1000
+    return dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=us)
+
+
+def _sample_unit(ns: int) -> str:
+    """An interval in QuestDB's SAMPLE BY units (the largest unit that divides it)."""
+    for unit, size in (("d", _DAY_NS), ("h", 3_600 * 10**9), ("m", 60 * 10**9),
+                       ("s", 10**9), ("T", 10**6), ("U", 10**3), ("n", 1)):
+        if ns % size == 0:
+            return f"{ns // size}{unit}"
+    raise AssertionError("unreachable")
+
+
+class AsyncQuestDB(AsyncStore):
+    """The Store interface on QuestDB, as coroutines; open with :meth:`open`."""
+
+    def __init__(self, url: str, pool: object, sender_conf: str, prefix: str) -> None:
+        self.url = redact(url)
+        self.prefix = prefix
+        self._where = f"{urlsplit(url).hostname}:{urlsplit(url).port or 8812}"
+        self._pool = pool
+        self._sender_conf = sender_conf
+
+    @classmethod
+    async def open(cls, url: str) -> AsyncQuestDB:
+        """Connect (PG wire pool + ILP/HTTP configuration) and create missing tables."""
+        import asyncpg
+
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        prefix = query.get("prefix", "")
+        if not _PREFIX.match(prefix):
+            raise StoreError(f"prefix {prefix!r}: use letters, digits and _")
+        host = parts.hostname or "localhost"
+        try:
+            pool = await asyncpg.create_pool(
+                host=host, port=parts.port or 8812, user=parts.username or "admin",
+                password=parts.password or "quest", database=parts.path.lstrip("/") or "qdb",
+                min_size=1, max_size=4,
+                statement_cache_size=0)  # QuestDB's PG wire: plain extended queries
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"cannot connect to QuestDB at {host}:{parts.port or 8812}: "
+                             f"{type(exc).__name__}: {exc}") from None
+        auth = (f"username={parts.username};password={parts.password};"
+                if parts.username and parts.password else "")
+        conf = (f"http::addr={host}:{query.get('http_port', '9000')};{auth}"
+                f"protocol_version=2;auto_flush=off;")
+        store = cls(url, pool, conf, prefix)
+        await store.migrate()
+        return store
+
+    def _t(self, table: str) -> str:
+        return f"{self.prefix}{table}"
+
+    async def _sql(self, method: str, sql: str, *args):
+        """Run one statement; QuestDB errors (no SQLSTATE) become StoreError by message."""
+        import asyncpg
+
+        try:
+            async with self._pool.acquire() as conn:
+                return await getattr(conn, method)(sql, *args)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise StoreError(f"QuestDB at {self._where}: {exc}") from None
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def migrate(self) -> list[str]:
+        """Create the tables that do not exist yet; returns their names."""
+        existing = {r[0] for r in await self._sql("fetch", "SELECT table_name FROM tables()")}
+        created = []
+        for table in TABLES:
+            if self._t(table) in existing:
+                continue
+            cols = ", ".join(f"{c} {_VALUE_SQL[c]}" for c in _values(table))
+            await self._sql("execute", (
+                f"CREATE TABLE IF NOT EXISTS {self._t(table)} (ts TIMESTAMP_NS, "
+                f"symbol SYMBOL, {cols}, seq LONG) TIMESTAMP(ts) PARTITION BY DAY WAL "
+                f"DEDUP UPSERT KEYS(ts, symbol, seq)"))
+            created.append(self._t(table))
+        if self._t("chunks") not in existing:
+            await self._sql("execute", (
+                f"CREATE TABLE IF NOT EXISTS {self._t('chunks')} (ts TIMESTAMP, tbl SYMBOL, "
+                f"symbol SYMBOL, day INT, digest VARCHAR, rows LONG) TIMESTAMP(ts) "
+                f"PARTITION BY YEAR WAL"))
+            created.append(self._t("chunks"))
+        return created
+
+    async def version(self) -> int:
+        return 1
+
+    async def _wait_applied(self, table: str) -> None:
+        """Wait until a WAL table has applied every committed write (rows are visible)."""
+        deadline = time.monotonic() + _WAL_TIMEOUT_S
+        while True:
+            row = await self._sql("fetchrow", "SELECT writerTxn, sequencerTxn, suspended "
+                                  "FROM wal_tables() WHERE name = $1", self._t(table))
+            if row is None or row[0] >= row[1]:
+                return
+            if row[2]:
+                raise StoreError(f"QuestDB suspended WAL table {self._t(table)}")
+            if time.monotonic() > deadline:
+                raise StoreError(f"QuestDB did not apply writes to {self._t(table)} "
+                                 f"within {_WAL_TIMEOUT_S:.0f} s")
+            await asyncio.sleep(0.01)
+
+    # -- writes ---------------------------------------------------------------------------
+    async def write_ticks(self, df: pl.DataFrame) -> WriteResult:
+        return await self.write("ticks", df)
+
+    async def write_quotes(self, df: pl.DataFrame) -> WriteResult:
+        return await self.write("quotes", df)
+
+    async def write(self, table: str, df: pl.DataFrame, *, source: str = "frame",
+                    validated: bool = False) -> WriteResult:
+        """Validate, then send the chunks not stored yet over ILP/HTTP in one request."""
+        if table not in TABLES:
+            raise ParameterError(f"table: expected one of {list(TABLES)}, got {table!r}")
+        df = df if validated else validate_frame(df, table, source=source)
+        if df.height == 0:
+            return WriteResult(0)
+        batch = Batch.of(df)
+        digests = [c.digest for c in batch.chunks]
+        marks = ", ".join(f"${i + 2}" for i in range(len(digests)))
+        known = {r[0] for r in await self._sql(
+            "fetch", f"SELECT digest FROM {self._t('chunks')} WHERE tbl = $1 "
+                     f"AND digest IN ({marks})", table, *digests)}
+        todo = [c for c in batch.chunks if c.digest not in known]
+        if not todo:
+            return WriteResult(0, df.height)
+        frame = batch.frame
+        if len(todo) < len(batch.chunks):
+            frame = frame.filter(pl.col("_chunk").is_in([c.key for c in todo]))
+        # seq: 32 bits of the chunk's hash, then the row's place in the batch
+        salt = np.array([int(c.digest[:8], 16) & 0x7FFFFFFF for c in batch.chunks], np.int64)
+        key = frame.get_column("_chunk").to_numpy()
+        seq = (salt[key] << 32) + np.arange(frame.height, dtype=np.int64)
+        symbols = np.array([c.symbol for c in batch.chunks], dtype=object)[key]
+        out = frame.with_columns(
+            pl.Series("symbol", symbols, pl.String).cast(pl.Categorical),
+            pl.Series("seq", seq),
+            *([pl.col("side").cast(pl.Int64)] if table == "ticks" else []),
+        ).select("ts", "symbol", *_values(table), "seq").to_pandas()
+        await asyncio.to_thread(self._send, table, out)
+        await self._wait_applied(table)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        async with self._pool.acquire() as conn:
+            await conn.executemany(
+                f"INSERT INTO {self._t('chunks')} VALUES ($1, $2, $3, $4, $5, $6)",
+                [(now, table, c.symbol, c.day, c.digest, c.rows) for c in todo])
+        await self._wait_applied("chunks")
+        return WriteResult(frame.height, df.height - frame.height)
+
+    def _send(self, table: str, frame: object) -> None:
+        import questdb
+
+        try:
+            with questdb.Sender.from_conf(self._sender_conf) as sender:
+                sender.dataframe(frame, table_name=self._t(table), symbols=["symbol"], at="ts")
+                sender.flush()
+        except questdb.QuestDBError as exc:
+            raise StoreError(f"QuestDB ILP at {self._where}: {exc}") from None
+
+    async def delete(self, symbols: str | Iterable[str], start: TimeLike = None,
+                     end: TimeLike = None) -> int:
+        """Delete by rewriting each table without the rows (QuestDB has no row DELETE).
+
+        Not atomic: do not write to the same tables meanwhile.
+        """
+        syms = normalize_symbols(symbols)
+        if not syms:
+            raise StoreError("delete needs at least one symbol")
+        rng = TimeRange.of(start, end)
+        deleted = 0
+        for table in TABLES:
+            where, args = self._where_clause(syms, rng, exact=True)
+            n = await self._sql("fetchval", f"SELECT count() FROM {self._t(table)}{where}",
+                                *args)
+            if not n:
+                continue
+            t, tmp = self._t(table), self._t(f"{table}_rewrite")
+            await self._sql("execute", f"DROP TABLE IF EXISTS {tmp}")
+            cols = ", ".join(f"{c} {_VALUE_SQL[c]}" for c in _values(table))
+            await self._sql("execute", (
+                f"CREATE TABLE {tmp} (ts TIMESTAMP_NS, symbol SYMBOL, {cols}, seq LONG) "
+                f"TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, symbol, seq)"))
+            keep = where.replace(" WHERE ", " WHERE NOT (", 1) + ")"
+            await self._sql("execute", f"INSERT INTO {tmp} SELECT * FROM {t}{keep}", *args)
+            await self._wait_applied(f"{table}_rewrite")
+            await self._sql("execute", f"DROP TABLE {t}")
+            await self._sql("execute", f"RENAME TABLE {tmp} TO {t}")
+            deleted += n
+        # forget the hashes of the days touched, so the data can be ingested again
+        lo = (rng.start if rng.start is not None else 0) // _DAY_NS
+        hi = ((rng.end - 1) // _DAY_NS) if rng.end is not None else 2**31 - 1
+        chunks = self._t("chunks")
+        marks = ", ".join(f"${i + 3}" for i in range(len(syms)))
+        await self._sql("execute", f"DROP TABLE IF EXISTS {chunks}_rewrite")
+        await self._sql("execute", (
+            f"CREATE TABLE {chunks}_rewrite AS (SELECT * FROM {chunks} WHERE NOT "
+            f"(symbol IN ({marks}) AND day >= $1 AND day <= $2)) TIMESTAMP(ts) "
+            f"PARTITION BY YEAR WAL"), lo, hi, *syms)
+        await self._sql("execute", f"DROP TABLE {chunks}")
+        await self._sql("execute", f"RENAME TABLE {chunks}_rewrite TO {chunks}")
+        return deleted
+
+    # -- reads ----------------------------------------------------------------------------
+    def _where_clause(self, syms: list[str] | None, rng: TimeRange, *, exact: bool = False
+                      ) -> tuple[str, list]:
+        """WHERE for symbols and a range; bounds go in as naive UTC datetimes (microseconds,
+        rounded outwards unless ``exact`` needs them whole)."""
+        conds, args = [], []
+        if syms is not None:
+            marks = ", ".join(f"${len(args) + i + 1}" for i in range(len(syms)))
+            conds.append(f"symbol IN ({marks})")
+            args += syms
+        if rng.start is not None:
+            args.append(_naive_utc(rng.start, up=exact))
+            conds.append(f"ts >= ${len(args)}")
+        if rng.end is not None:
+            args.append(_naive_utc(rng.end, up=True))
+            conds.append(f"ts < ${len(args)}")
+        return (f" WHERE {' AND '.join(conds)}" if conds else ""), args
+
+    async def _read(self, table: str, symbols, start, end, columns) -> pl.DataFrame:
+        cols = normalize_columns(table, columns)
+        syms = normalize_symbols(symbols)
+        rng = TimeRange.of(start, end)
+        values = _values(table)
+        where, args = self._where_clause(syms, rng)
+        rows = await self._sql(
+            "fetch", f"SELECT cast(ts AS LONG), symbol, {', '.join(values)} "
+                     f"FROM {self._t(table)}{where}", *args)
+        schema = {"ts": pl.Int64, "symbol": pl.String, **{c: TABLES[table][c] for c in values}}
+        if table == "ticks":
+            schema["side"] = pl.Int64  # a LONG column in QuestDB
+        df = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+        df = df.with_columns(pl.col(c).cast(TABLES[table][c]) for c in ("ts", *values))
+        exact = rng.expr()
+        if exact is not None:
+            df = df.filter(exact)
+        return df.sort(["ts", "symbol"], maintain_order=True).select(cols)
+
+    async def ticks(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
+                    end: TimeLike = None, columns: Sequence[str] | None = None
+                    ) -> pl.DataFrame:
+        return await self._read("ticks", symbols, start, end, columns)
+
+    async def quotes(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
+                     end: TimeLike = None, columns: Sequence[str] | None = None
+                     ) -> pl.DataFrame:
+        return await self._read("quotes", symbols, start, end, columns)
+
+    async def bars(self, symbols: str | Iterable[str] | None, interval: str,
+                   start: TimeLike = None, end: TimeLike = None) -> pl.DataFrame:
+        """Time bars by ``SAMPLE BY`` in QuestDB (aligned to UTC midnight)."""
+        ns = interval_ns(interval)
+        syms = normalize_symbols(symbols)
+        rng = TimeRange.of(start, end)
+        if rng.start is not None and rng.start % 1000 or rng.end is not None and rng.end % 1000:
+            # bounds inside a microsecond: bar the exact ticks in cift instead
+            return await bars_from_ticks(self, symbols, interval, start, end)
+        where, args = self._where_clause(syms, rng)
+        rows = await self._sql("fetch", (
+            f"SELECT cast(ts AS LONG), symbol, open, high, low, close, volume, vwap, trades "
+            f"FROM (SELECT ts, symbol, first(price) open, max(price) high, min(price) low, "
+            f"last(price) close, sum(size) volume, sum(price * size) / sum(size) vwap, "
+            f"count() trades FROM {self._t('ticks')}{where} "
+            f"SAMPLE BY {_sample_unit(ns)} ALIGN TO CALENDAR)"), *args)
+        schema = {**BARS, "ts": pl.Int64}
+        df = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+        return (df.with_columns(pl.col("ts").cast(BARS["ts"]))
+                .sort(["ts", "symbol"], maintain_order=True))
+
+    async def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
+        """The last trade per symbol by ``LATEST ON ts PARTITION BY symbol``."""
+        syms = normalize_symbols(symbols)
+        where, args = self._where_clause(syms, TimeRange())
+        rows = await self._sql("fetch", (
+            f"SELECT symbol, cast(ts AS LONG), price, size, side FROM {self._t('ticks')}"
+            f"{where} LATEST ON ts PARTITION BY symbol"), *args)
+        schema = {"symbol": pl.String, "ts": pl.Int64, "price": pl.Float64,
+                  "size": pl.Float64, "side": pl.Int64}
+        df = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+        return df.with_columns(pl.col("ts").cast(TICKS["ts"]),
+                               pl.col("side").cast(TICKS["side"])).sort("symbol")
+
+    async def catalog(self) -> pl.DataFrame:
+        frames = []
+        for table in TABLES:
+            rows = await self._sql("fetch", (
+                f"SELECT symbol, cast(min(ts) AS LONG), cast(max(ts) AS LONG), count() "
+                f"FROM {self._t(table)}"))
+            frames.append(pl.DataFrame(
+                [(table, *r) for r in rows], orient="row",
+                schema={"table": pl.String, "symbol": pl.String, "first_ts": pl.Int64,
+                        "last_ts": pl.Int64, "rows": pl.Int64}).sort("symbol"))
+        return pl.concat(frames).with_columns(pl.col("first_ts", "last_ts").cast(TICKS["ts"]))
