@@ -191,6 +191,46 @@ def run(pg_url: str, redis_url: str, n_ticks: int, repeat: int) -> None:
     report.line("latest(), 100 symbols: Redis vs PostgreSQL", f"{ours / k * 1e6:.0f} us",
                 f"{peer / k * 1e6:.0f} us", peer / ours, "cift on PostgreSQL / >= 5x")
 
+    qdb_url = os.environ.get("CIFT_BENCH_QUESTDB_URL")
+    if qdb_url:
+        bench_questdb(qdb_url, ticks, repeat, report)
+    else:
+        print("QuestDB: skipped (set CIFT_BENCH_QUESTDB_URL=questdb://host:8812 to run it)")
+
+
+def bench_questdb(url: str, ticks: pl.DataFrame, repeat: int, report: Report) -> None:
+    """Ingest into QuestDB: cift (validation, hashes, ILP, WAL applied) vs the bare Sender."""
+    import uuid
+    from urllib.parse import parse_qsl, urlsplit
+
+    import questdb
+
+    parts = urlsplit(url)
+    http = dict(parse_qsl(parts.query)).get("http_port", "9000")
+    frame = ticks.to_pandas()
+    n = ticks.height
+
+    def cift_ingest() -> float:
+        sep = "&" if "?" in url else "?"
+        with cift.connect(f"{url}{sep}prefix=b{uuid.uuid4().hex[:8]}_", cache=False) as store:
+            t0 = time.perf_counter()
+            store.write_ticks(ticks)
+            return time.perf_counter() - t0
+
+    def peer_ingest() -> float:
+        t0 = time.perf_counter()
+        with questdb.Sender.from_conf(f"http::addr={parts.hostname}:{http};"
+                                      f"protocol_version=2;auto_flush=off;") as sender:
+            sender.dataframe(frame, table_name=f"peer_{uuid.uuid4().hex[:8]}",
+                             symbols=["symbol"], at="ts")
+            sender.flush()
+        return time.perf_counter() - t0
+
+    ours = min(cift_ingest() for _ in range(repeat))
+    peer = min(peer_ingest() for _ in range(repeat))
+    report.line(f"QuestDB ingest {n / 1e6:.0f}M ticks", rate(n, ours), rate(n, peer),
+                peer / ours, "questdb Sender.dataframe / >= 0.9x")
+
 
 if __name__ == "__main__":
     main()

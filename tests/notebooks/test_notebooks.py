@@ -13,8 +13,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])
-def test_notebook_runs(notebook, filled_lake, tmp_path):
-    run = run_notebook(notebook, tmp_path / "out", {"store_url": filled_lake.url})
+def test_notebook_runs(notebook, filled_lake, tmp_path, request):
+    parameters = {"store_url": filled_lake.url}
+    if notebook.stem == "04_databases":  # against the suite's own servers
+        parameters |= {"pg_url": request.getfixturevalue("pg_url"),
+                       "redis_url": request.getfixturevalue("redis_url")}
+    run = run_notebook(notebook, tmp_path / "out", parameters)
     executed = nbformat.read(run.notebook, as_version=4)
     assert executed.metadata.kernelspec.name == "cift"
     errors = [o for c in executed.cells if c.cell_type == "code"
