@@ -25,7 +25,8 @@ test: $(VENV)/.test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.test
-	cd benchmarks && ../$(BIN)/python bench_lake.py && ../$(BIN)/python bench_features.py
+	cd benchmarks && ../$(BIN)/python bench_lake.py && ../$(BIN)/python bench_features.py \
+	  && ../$(BIN)/python bench_stores.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
