@@ -16,3 +16,14 @@ def best(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def best_pair(ours: Callable[[], object], peer: Callable[[], object],
+              repeat: int) -> tuple[float, float]:
+    """Best wall times of two functions run in alternation (so drifts in machine load hit
+    both alike): (ours, peer) in seconds."""
+    a = b = float("inf")
+    for _ in range(repeat):
+        a = min(a, best(ours, 1))
+        b = min(b, best(peer, 1))
+    return a, b

@@ -44,6 +44,7 @@ from cift.store.base import (
     normalize_symbols,
 )
 from cift.store.batches import Batch, group_order
+from cift.store.order import time_order
 
 __all__ = ["MIGRATIONS", "AsyncPostgres", "redact"]
 
@@ -560,30 +561,22 @@ def _frame(table: str, cols: list[str], arrays: dict[str, np.ndarray],
            names: dict[int, str]) -> pl.DataFrame:
     """Decoded columns -> the table's frame in time order (ties: symbol, arrival)."""
     sid = arrays["symbol_id"]
-    present = np.unique(sid)
+    present = np.flatnonzero(np.bincount(sid))
     by_name = sorted((names[int(i)], int(i)) for i in present)
-    # rank of each id by symbol name: sorting on it orders ties between symbols by name
-    rank = np.zeros(int(present.max()) + 1, np.int32)
+    # rank of each id by symbol name: ordering on it puts ties between symbols by name
+    rank_of = np.zeros(int(present.max()) + 1, np.int64)
     for r, (_, i) in enumerate(by_name):
-        rank[i] = r
-    frame = pl.DataFrame({"ts": arrays["ts"], "_rank": rank[sid], "_seq": arrays["seq"]})
-    for c in cols:
-        if c not in ("ts", "symbol"):
-            frame = frame.with_columns(pl.Series(c, arrays[c]).cast(TABLES[table][c]))
-    if not _time_ordered(frame):
-        frame = frame.sort(["ts", "_rank", "_seq"])
+        rank_of[i] = r
+    rank = rank_of[sid]
+    order = time_order(arrays["ts"], rank, arrays["seq"], len(by_name))
     labels = pl.Series("symbol", [n for n, _ in by_name], pl.String)
-    return frame.with_columns(pl.col("ts").cast(TABLES[table]["ts"]),
-                              symbol=labels.gather(frame.get_column("_rank"))).select(cols)
-
-
-def _time_ordered(frame: pl.DataFrame) -> bool:
-    """Whether rows already are in (ts, rank, seq) order (a cheap check before sorting)."""
-    if frame.height < 2:
-        return True
-    ts, rank, seq = (frame.get_column(c).to_numpy() for c in ("ts", "_rank", "_seq"))
-    dt, dr, ds = np.diff(ts), np.diff(rank), np.diff(seq)
-    return bool(((dt > 0) | ((dt == 0) & ((dr > 0) | ((dr == 0) & (ds > 0))))).all())
+    columns = {"ts": pl.Series("ts", arrays["ts"]).cast(TABLES[table]["ts"]),
+               "symbol": labels.gather(rank)}
+    for c in cols:
+        if c not in columns:
+            columns[c] = pl.Series(c, arrays[c]).cast(TABLES[table][c])
+    frame = pl.DataFrame([columns[c] for c in cols])
+    return frame if order is None else frame[order]
 
 
 async def _hypertables(conn, s: str) -> None:

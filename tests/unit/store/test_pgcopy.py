@@ -53,3 +53,25 @@ def test_group_order_is_a_stable_grouping():
     key = np.random.default_rng(5).integers(0, 7, 5000)
     np.testing.assert_array_equal(group_order(key, 7), np.argsort(key, kind="stable"))
     assert len(group_order(np.zeros(0, np.int64), 3)) == 0
+
+
+@pytest.mark.parametrize("k", [1, 3, 40])
+def test_time_order_of_per_symbol_runs(k):
+    from cift.store.order import time_order
+
+    rng = np.random.default_rng(k)
+    n = 3000
+    rank = rng.integers(0, k, n)
+    ts = rng.integers(0, 50, n)  # many ties, within and across symbols
+    seq = np.arange(n)
+    want = np.lexsort((seq, rank, ts))
+    # rows arrive in runs (a symbol's day), each in (ts, seq) order, runs shuffled
+    day = rng.integers(0, 4, n)
+    arrive = np.lexsort((seq, ts, rng.permutation(4 * k)[rank * 4 + day]))
+    order = time_order(ts[arrive], rank[arrive], seq[arrive], k)
+    np.testing.assert_array_equal(arrive[order], want)
+    assert time_order(ts[want], rank[want], seq[want], k) is None  # already in order
+    # a symbol whose rows are out of order: a full sort still gives the order
+    shuffled = rng.permutation(n)
+    order = time_order(ts[shuffled], rank[shuffled], seq[shuffled], k)
+    np.testing.assert_array_equal(shuffled[order], want)
