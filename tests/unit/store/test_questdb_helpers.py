@@ -4,11 +4,11 @@ when CIFT_TEST_QUESTDB_URL names a server)."""
 import datetime as dt
 
 import pytest
+from servers import free_port
 
 import cift
 from cift.errors import StoreError
 from cift.store.questdb import _naive_utc, _sample_unit
-from servers import free_port
 
 
 @pytest.mark.parametrize("ns, unit", [
