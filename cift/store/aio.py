@@ -54,10 +54,12 @@ class AsyncStore:
     url: str
 
     async def write_ticks(self, df: pl.DataFrame) -> WriteResult:
-        raise NotImplementedError
+        """Validate and store trades; a batch already stored is skipped."""
+        return await self.write("ticks", df)
 
     async def write_quotes(self, df: pl.DataFrame) -> WriteResult:
-        raise NotImplementedError
+        """Validate and store L1 quotes; a batch already stored is skipped."""
+        return await self.write("quotes", df)
 
     async def write(self, table: str, df: pl.DataFrame, *, source: str = "frame",
                     validated: bool = False) -> WriteResult:
@@ -70,11 +72,18 @@ class AsyncStore:
     async def ticks(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
                     end: TimeLike = None, columns: Sequence[str] | None = None
                     ) -> pl.DataFrame:
-        raise NotImplementedError
+        """Trades in [start, end), ordered by ts (ties: symbol, then arrival order)."""
+        return await self._read("ticks", symbols, start, end, columns)
 
     async def quotes(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
                      end: TimeLike = None, columns: Sequence[str] | None = None
                      ) -> pl.DataFrame:
+        """L1 quotes in [start, end), ordered like :meth:`ticks`."""
+        return await self._read("quotes", symbols, start, end, columns)
+
+    async def _read(self, table: str, symbols: str | Iterable[str] | None, start: TimeLike,
+                    end: TimeLike, columns: Sequence[str] | None) -> pl.DataFrame:
+        """Rows of ``table`` ("ticks" or "quotes"): what a backend implements."""
         raise NotImplementedError
 
     async def bars(self, symbols: str | Iterable[str] | None, interval: str,

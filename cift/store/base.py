@@ -19,9 +19,10 @@ from cift.data.bars import time_bars
 from cift.data.importer import ImportOptions, expand_paths, read_market_file
 from cift.data.schema import TABLES, TS
 from cift.data.timestamps import TimeLike, to_utc_ns
+from cift.data.validate import validate_frame
 from cift.errors import ParameterError
 
-__all__ = ["Store", "TimeRange", "Trade", "WriteResult", "normalize_columns",
+__all__ = ["Store", "TimeRange", "Trade", "WriteResult", "checked_frame", "normalize_columns",
            "normalize_symbols"]
 
 
@@ -90,6 +91,14 @@ class TimeRange:
         if self.end is not None:
             conds.append(pl.col(column) < pl.lit(self.end, dtype=TS))
         return pl.all_horizontal(conds) if conds else None
+
+
+def checked_frame(table: str, df: pl.DataFrame, *, source: str = "frame",
+                  validated: bool = False) -> pl.DataFrame:
+    """A frame to write into ``table``, validated unless the caller already did."""
+    if table not in TABLES:
+        raise ParameterError(f"table: expected one of {list(TABLES)}, got {table!r}")
+    return df if validated else validate_frame(df, table, source=source)
 
 
 def normalize_symbols(symbols: str | Iterable[str] | None) -> list[str] | None:

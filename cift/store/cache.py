@@ -32,7 +32,7 @@ from cift.data.schema import QUOTES, TICKS
 from cift.data.timestamps import TimeLike
 from cift.errors import StoreError
 from cift.store.aio import AsyncStore
-from cift.store.base import Trade, WriteResult, normalize_symbols
+from cift.store.base import Trade, WriteResult, checked_frame, normalize_symbols
 
 __all__ = ["AsyncCachedStore", "AsyncRedisCache"]
 
@@ -218,19 +218,11 @@ class AsyncCachedStore(AsyncStore):
 
     async def write(self, table: str, df: pl.DataFrame, *, source: str = "frame",
                     validated: bool = False) -> WriteResult:
-        from cift.data.validate import validate_frame
-
-        df = df if validated else validate_frame(df, table, source=source)
+        df = checked_frame(table, df, source=source, validated=validated)
         result = await self.store.write(table, df, source=source, validated=True)
         if df.height:
             await self.cache.put(table, df)
         return result
-
-    async def write_ticks(self, df: pl.DataFrame) -> WriteResult:
-        return await self.write("ticks", df)
-
-    async def write_quotes(self, df: pl.DataFrame) -> WriteResult:
-        return await self.write("quotes", df)
 
     async def delete(self, symbols: str | Iterable[str], start: TimeLike = None,
                      end: TimeLike = None) -> int:

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import functools
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -32,14 +32,14 @@ import polars as pl
 
 from cift.data.schema import TABLES, TICKS
 from cift.data.timestamps import TimeLike
-from cift.data.validate import validate_frame
-from cift.errors import ParameterError, StoreError
+from cift.errors import StoreError
 from cift.store import pgcopy
 from cift.store.aio import AsyncStore, bars_from_ticks
 from cift.store.base import (
     TimeRange,
     Trade,
     WriteResult,
+    checked_frame,
     normalize_columns,
     normalize_symbols,
 )
@@ -262,20 +262,10 @@ class AsyncPostgres(AsyncStore):
         return self._names
 
     # -- writes ---------------------------------------------------------------------------
-    async def write_ticks(self, df: pl.DataFrame) -> WriteResult:
-        """Validate and store trades; a batch already stored is skipped."""
-        return await self.write("ticks", df)
-
-    async def write_quotes(self, df: pl.DataFrame) -> WriteResult:
-        """Validate and store L1 quotes; a batch already stored is skipped."""
-        return await self.write("quotes", df)
-
     async def write(self, table: str, df: pl.DataFrame, *, source: str = "frame",
                     validated: bool = False) -> WriteResult:
         """Validate, then store new (symbol, day) chunks in one transaction by binary COPY."""
-        if table not in TABLES:
-            raise ParameterError(f"table: expected one of {list(TABLES)}, got {table!r}")
-        df = df if validated else validate_frame(df, table, source=source)
+        df = checked_frame(table, df, source=source, validated=validated)
         if df.height == 0:
             return WriteResult(0)
         batch = Batch.of(df)
@@ -387,18 +377,6 @@ class AsyncPostgres(AsyncStore):
             return _empty(table, cols)
         names = await self._with_conn(lambda conn: self._symbol_names(conn, arrays["symbol_id"]))
         return _frame(table, cols, arrays, names)
-
-    async def ticks(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
-                    end: TimeLike = None, columns: Sequence[str] | None = None
-                    ) -> pl.DataFrame:
-        """Trades in [start, end), ordered by ts (ties: symbol, then arrival order)."""
-        return await self._read("ticks", symbols, start, end, columns)
-
-    async def quotes(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
-                     end: TimeLike = None, columns: Sequence[str] | None = None
-                     ) -> pl.DataFrame:
-        """L1 quotes in [start, end), ordered like :meth:`ticks`."""
-        return await self._read("quotes", symbols, start, end, columns)
 
     async def bars(self, symbols: str | Iterable[str] | None, interval: str,
                    start: TimeLike = None, end: TimeLike = None) -> pl.DataFrame:

@@ -29,7 +29,7 @@ import asyncio
 import datetime as dt
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
@@ -38,10 +38,15 @@ import polars as pl
 from cift.data.bars import interval_ns
 from cift.data.schema import BARS, TABLES, TICKS
 from cift.data.timestamps import TimeLike
-from cift.data.validate import validate_frame
-from cift.errors import ParameterError, StoreError
+from cift.errors import StoreError
 from cift.store.aio import AsyncStore, bars_from_ticks
-from cift.store.base import TimeRange, WriteResult, normalize_columns, normalize_symbols
+from cift.store.base import (
+    TimeRange,
+    WriteResult,
+    checked_frame,
+    normalize_columns,
+    normalize_symbols,
+)
 from cift.store.batches import Batch
 from cift.store.postgres import redact
 
@@ -168,18 +173,10 @@ class AsyncQuestDB(AsyncStore):
             await asyncio.sleep(0.01)
 
     # -- writes ---------------------------------------------------------------------------
-    async def write_ticks(self, df: pl.DataFrame) -> WriteResult:
-        return await self.write("ticks", df)
-
-    async def write_quotes(self, df: pl.DataFrame) -> WriteResult:
-        return await self.write("quotes", df)
-
     async def write(self, table: str, df: pl.DataFrame, *, source: str = "frame",
                     validated: bool = False) -> WriteResult:
         """Validate, then send the chunks not stored yet over ILP/HTTP in one request."""
-        if table not in TABLES:
-            raise ParameterError(f"table: expected one of {list(TABLES)}, got {table!r}")
-        df = df if validated else validate_frame(df, table, source=source)
+        df = checked_frame(table, df, source=source, validated=validated)
         if df.height == 0:
             return WriteResult(0)
         batch = Batch.of(df)
@@ -303,16 +300,6 @@ class AsyncQuestDB(AsyncStore):
         if exact is not None:
             df = df.filter(exact)
         return df.sort(["ts", "symbol"], maintain_order=True).select(cols)
-
-    async def ticks(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
-                    end: TimeLike = None, columns: Sequence[str] | None = None
-                    ) -> pl.DataFrame:
-        return await self._read("ticks", symbols, start, end, columns)
-
-    async def quotes(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
-                     end: TimeLike = None, columns: Sequence[str] | None = None
-                     ) -> pl.DataFrame:
-        return await self._read("quotes", symbols, start, end, columns)
 
     async def bars(self, symbols: str | Iterable[str] | None, interval: str,
                    start: TimeLike = None, end: TimeLike = None) -> pl.DataFrame:
