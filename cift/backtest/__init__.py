@@ -1,0 +1,1 @@
+"""Backtests: signal research (from_signals), metrics."""
