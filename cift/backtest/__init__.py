@@ -1,1 +1,11 @@
-"""Backtests: signal research (from_signals), metrics."""
+"""Backtests: signal research on a Numba loop, metrics with empyrical's conventions.
+
+>>> from cift.backtest import from_signals
+>>> res = from_signals(close, entries, exits, open=open_, fees_bps=1)   # doctest: +SKIP
+>>> res.metrics["sharpe"], res.trades, res.plot()                       # doctest: +SKIP
+"""
+
+from cift.backtest.metrics import return_metrics
+from cift.backtest.signals import BacktestResult, from_signals
+
+__all__ = ["BacktestResult", "from_signals", "return_metrics"]

@@ -1,0 +1,225 @@
+"""Signal research: ``from_signals`` for the vectorbt-style workflow, on a Numba loop.
+
+Conventions (vectorbt's, so results can be compared):
+- a signal on bar t is acted on at bar t+1: at its open when ``open`` is given, else at its
+  close (no look-ahead);
+- long/flat: an entry while long and an exit while flat are ignored, and so is a bar whose
+  entry and exit are both set;
+- an entry invests all available cash in a fractional quantity; fees are charged on top of
+  the notional (so the quantity is cash / (price * (1 + fee))), slippage moves the fill price
+  against the trade: price * (1 + slippage) to buy, * (1 - slippage) to sell;
+- equity is cash plus the position valued at each bar's close.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numba as nb
+import numpy as np
+import polars as pl
+
+from cift.backtest.metrics import return_metrics
+from cift.errors import ParameterError
+
+__all__ = ["BacktestResult", "from_signals"]
+
+ArrayLike = np.ndarray | pl.Series | Sequence[float]
+
+
+@nb.njit(cache=True)
+def _long_flat(close, price, entries, exits, init_cash, fee, fixed_fee, slippage,
+               equity, trade_cols):
+    """Run the long/flat signal rules; fills ``equity`` and the trade table.
+
+    trade_cols rows: entry bar, exit bar (-1 while open), size, entry price, exit price,
+    pnl (net of fees), entry fees + exit fees. Returns (trades, bars in the market, traded
+    notional).
+    """
+    n = close.shape[0]
+    cash = init_cash
+    pos = 0.0
+    k = 0
+    exposure = 0
+    traded = 0.0
+    entry_cost = 0.0
+    for i in range(n):
+        if i > 0:
+            enter = entries[i - 1] and not exits[i - 1]
+            leave = exits[i - 1] and not entries[i - 1]
+            if enter and pos == 0.0 and cash > fixed_fee:
+                fill = price[i] * (1.0 + slippage)
+                size = (cash - fixed_fee) / (1.0 + fee) / fill
+                fees = size * fill * fee + fixed_fee
+                entry_cost = size * fill + fees
+                cash -= entry_cost
+                pos = size
+                traded += size * fill
+                trade_cols[0, k] = i
+                trade_cols[1, k] = -1
+                trade_cols[2, k] = size
+                trade_cols[3, k] = fill
+                trade_cols[6, k] = fees
+            elif leave and pos > 0.0:
+                fill = price[i] * (1.0 - slippage)
+                gross = pos * fill
+                fees = gross * fee + fixed_fee
+                cash += gross - fees
+                traded += gross
+                trade_cols[1, k] = i
+                trade_cols[4, k] = fill
+                trade_cols[5, k] = gross - fees - entry_cost
+                trade_cols[6, k] += fees
+                k += 1
+                pos = 0.0
+        if pos > 0.0:
+            exposure += 1
+        equity[i] = cash + pos * close[i]
+    if pos > 0.0:  # the open trade, valued at the last close
+        trade_cols[4, k] = close[n - 1]
+        trade_cols[5, k] = pos * close[n - 1] - entry_cost
+        k += 1
+    return k, exposure, traded
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """What a backtest produced: the equity curve, the trades and the metrics.
+
+    Attributes
+    ----------
+    equity : np.ndarray
+        Portfolio value at each bar's close.
+    trades : pl.DataFrame
+        entry_bar, exit_bar (null while open), size, entry_price, exit_price (the last close
+        while open), pnl (net of both fees), fees, return (pnl over the entry notional), open.
+    metrics : dict
+        Return metrics (see :mod:`cift.backtest.metrics`) and trade count, hit rate, profit
+        factor, exposure (share of bars in the market) and turnover (traded notional over
+        mean equity).
+    """
+
+    equity: np.ndarray
+    trades: pl.DataFrame
+    metrics: dict[str, float]
+    init_cash: float
+    close: np.ndarray = field(repr=False)
+
+    @property
+    def returns(self) -> np.ndarray:
+        """Per-bar returns of the equity curve (the first relative to the initial cash)."""
+        prev = np.concatenate([[self.init_cash], self.equity[:-1]])
+        return self.equity / prev - 1.0
+
+    def plot(self, title: str = "Backtest"):  # noqa: ANN201 - a plotly Figure
+        """A Plotly tearsheet: price with trades, equity, drawdown."""
+        from cift.backtest.report import tearsheet
+
+        return tearsheet(self, title)
+
+
+def _series(name: str, values: ArrayLike, dtype: type) -> np.ndarray:
+    if isinstance(values, pl.Series):
+        if values.null_count():
+            raise ParameterError(f"{name}: has {values.null_count()} nulls")
+        values = values.to_numpy()
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name}: expected an array, got {type(values).__name__}") from None
+    if arr.ndim != 1:
+        raise ParameterError(f"{name}: expected one dimension, got shape {arr.shape}")
+    if dtype is bool:
+        if arr.dtype != np.bool_:
+            if not np.issubdtype(arr.dtype, np.number) or not np.isin(arr, (0, 1)).all():
+                raise ParameterError(f"{name}: expected booleans (or 0/1)")
+        return np.ascontiguousarray(arr, dtype=np.bool_)
+    if not np.issubdtype(arr.dtype, np.number):
+        raise ParameterError(f"{name}: expected numbers, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(arr) | (arr <= 0))
+    if len(bad):
+        raise ParameterError(f"{name}: bar {bad[0]} is {arr[bad[0]]} (prices must be "
+                             f"finite and positive)")
+    return arr
+
+
+def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
+                 open: ArrayLike | None = None, fees_bps: float = 0.0,  # noqa: A002
+                 fixed_fee: float = 0.0, slippage_bps: float = 0.0,
+                 init_cash: float = 100_000.0, periods_per_year: float = 252.0
+                 ) -> BacktestResult:
+    """Backtest long/flat entry and exit signals (see the module notes for the rules).
+
+    Parameters
+    ----------
+    close : array
+        Close prices, one per bar.
+    entries, exits : array of bool
+        Signals on each bar's close; acted on at the next bar.
+    open : array, optional
+        Open prices: fills at the next bar's open (else at its close).
+    fees_bps, fixed_fee : float
+        Fees per order: basis points of the notional plus a fixed amount.
+    slippage_bps : float
+        Basis points the fill moves against the order.
+    init_cash : float
+        Starting cash.
+    periods_per_year : float
+        Bars per year, for the annualized metrics.
+
+    Examples
+    --------
+    >>> fast, slow = features.sma(close, 10), features.sma(close, 50)   # doctest: +SKIP
+    >>> res = from_signals(close, fast > slow, fast < slow, open=open_)  # doctest: +SKIP
+    >>> res.metrics["sharpe"], res.trades                               # doctest: +SKIP
+    """
+    c = _series("close", close, float)
+    n = len(c)
+    price = c if open is None else _series("open", open, float)
+    e, x = _series("entries", entries, bool), _series("exits", exits, bool)
+    for name, arr in (("open", price), ("entries", e), ("exits", x)):
+        if len(arr) != n:
+            raise ParameterError(f"{name}: {len(arr)} bars, close has {n}")
+    for name, value in (("fees_bps", fees_bps), ("fixed_fee", fixed_fee),
+                        ("slippage_bps", slippage_bps)):
+        if not np.isfinite(value) or value < 0:
+            raise ParameterError(f"{name}: must be >= 0, got {value}")
+    if not np.isfinite(init_cash) or init_cash <= 0:
+        raise ParameterError(f"init_cash: must be > 0, got {init_cash}")
+    if not periods_per_year > 0:
+        raise ParameterError(f"periods_per_year: must be > 0, got {periods_per_year}")
+
+    equity = np.empty(n)
+    cols = np.zeros((7, n // 2 + 1))
+    k, exposure, traded = _long_flat(c, price, e, x, float(init_cash), fees_bps * 1e-4,
+                                     float(fixed_fee), slippage_bps * 1e-4, equity, cols)
+    trades = _trades(cols[:, :k])
+    result = BacktestResult(equity, trades, {}, float(init_cash), c)
+    metrics = return_metrics(result.returns, periods_per_year)
+    closed = trades.filter(~pl.col("open"))
+    wins = closed.filter(pl.col("pnl") > 0)["pnl"].sum()
+    losses = -closed.filter(pl.col("pnl") < 0)["pnl"].sum()
+    metrics |= {
+        "trades": trades.height,
+        "hit_rate": closed.filter(pl.col("pnl") > 0).height / closed.height
+        if closed.height else float("nan"),
+        "profit_factor": wins / losses if losses > 0 else float("nan"),
+        "exposure": exposure / n if n else float("nan"),
+        "turnover": traded / float(np.mean(equity)) if n else float("nan"),
+    }
+    return BacktestResult(equity, trades, metrics, float(init_cash), c)
+
+
+def _trades(cols: np.ndarray) -> pl.DataFrame:
+    entry_value = cols[2] * cols[3]  # notional at entry
+    return pl.DataFrame({
+        "entry_bar": cols[0].astype(np.int64),
+        "exit_bar": pl.Series(cols[1].astype(np.int64)).replace(-1, None),
+        "size": cols[2], "entry_price": cols[3], "exit_price": cols[4], "pnl": cols[5],
+        "fees": cols[6],
+        "return": np.divide(cols[5], entry_value, out=np.zeros_like(cols[5]),
+                            where=entry_value > 0),
+        "open": cols[1] < 0,
+    })

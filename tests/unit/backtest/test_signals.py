@@ -1,0 +1,121 @@
+"""from_signals: hand-computed cases for each rule, vectorbt agreement, bad input."""
+
+import numpy as np
+import pytest
+
+from cift import features
+from cift.backtest import from_signals
+from cift.errors import CiftError
+
+CLOSE = np.array([10.0, 11.0, 12.0, 11.0, 13.0, 14.0])
+OPEN = np.array([10.0, 10.5, 11.5, 11.5, 12.0, 13.5])
+
+
+def signals(*bars, n=6):
+    out = np.zeros(n, bool)
+    out[list(bars)] = True
+    return out
+
+
+def test_next_open_fill_and_equity_by_hand():
+    r = from_signals(CLOSE, signals(0), signals(2), open=OPEN, init_cash=100)
+    size = 100 / 10.5  # all cash at bar 1's open
+    want = [100, size * 11, size * 12, size * 11.5, size * 11.5, size * 11.5]
+    np.testing.assert_allclose(r.equity, want, rtol=1e-15)
+    t = r.trades.row(0, named=True)
+    assert (t["entry_bar"], t["exit_bar"], t["open"]) == (1, 3, False)
+    assert t["pnl"] == pytest.approx(size * 11.5 - 100, rel=1e-14)
+    assert r.metrics["exposure"] == pytest.approx(2 / 6)  # long over bars 1 and 2
+
+
+def test_without_open_fills_at_next_close():
+    r = from_signals(CLOSE, signals(0), signals(2), init_cash=100)
+    size = 100 / 11
+    assert r.equity[-1] == pytest.approx(size * 11, rel=1e-15)  # sold at bar 3's close
+
+
+def test_fees_and_slippage_by_hand():
+    fee, slip, fixed = 10e-4, 20e-4, 1.0
+    r = from_signals(CLOSE, signals(0), signals(2), open=OPEN, init_cash=100, fees_bps=10,
+                     slippage_bps=20, fixed_fee=1.0)
+    buy = 10.5 * (1 + slip)
+    size = (100 - fixed) / (1 + fee) / buy
+    sell = 11.5 * (1 - slip)
+    cash = size * sell * (1 - fee) - fixed
+    assert r.equity[-1] == pytest.approx(cash, rel=1e-14)
+    t = r.trades.row(0, named=True)
+    assert t["fees"] == pytest.approx(size * buy * fee + fixed + size * sell * fee + fixed)
+    assert t["pnl"] == pytest.approx(cash - 100, rel=1e-12)
+
+
+def test_long_flat_rules():
+    # entry while long and exit while flat are ignored; entry and exit together do nothing
+    r = from_signals(CLOSE, signals(0, 1, 3), signals(3, 4), open=OPEN, init_cash=100)
+    assert r.trades.height == 1
+    assert r.trades["entry_bar"].to_list() == [1] and r.trades["exit_bar"].to_list() == [5]
+    none = from_signals(CLOSE, signals(0), signals(0), open=OPEN)
+    assert none.trades.height == 0 and (none.equity == 100_000).all()
+
+
+def test_an_open_trade_is_valued_at_the_last_close():
+    r = from_signals(CLOSE, signals(2), signals(), init_cash=100)
+    t = r.trades.row(0, named=True)
+    assert t["open"] and t["exit_bar"] is None
+    assert t["pnl"] == pytest.approx(100 / 11 * 14 - 100)
+    assert r.metrics["trades"] == 1 and np.isnan(r.metrics["hit_rate"])
+
+
+def test_no_look_ahead():
+    # a signal on the last bar cannot trade; changing a future price cannot change the past
+    r = from_signals(CLOSE, signals(5), signals(), open=OPEN)
+    assert r.trades.height == 0
+    a = from_signals(CLOSE, signals(0), signals(3), open=OPEN)
+    later = CLOSE.copy()
+    later[5] = 99.0
+    b = from_signals(later, signals(0), signals(3), open=OPEN)
+    np.testing.assert_array_equal(a.equity[:5], b.equity[:5])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"close": np.array([1.0, np.nan, 2.0])}, "close: bar 1"),
+    ({"close": np.array([1.0, -1.0, 2.0])}, "close: bar 1"),
+    ({"entries": np.array([0, 2, 1])}, "entries"),
+    ({"exits": np.array([True, False])}, "exits: 2 bars"),
+    ({"open": ["a", "b", "c"]}, "open"),
+    ({"fees_bps": -1}, "fees_bps"),
+    ({"init_cash": 0}, "init_cash"),
+    ({"close": np.ones((3, 2))}, "one dimension"),
+])
+def test_bad_input_is_a_clear_error(kwargs, match):
+    args = {"close": np.array([1.0, 2.0, 3.0]), "entries": np.array([True, False, False]),
+            "exits": np.array([False, True, False])} | kwargs
+    close, entries, exits = args.pop("close"), args.pop("entries"), args.pop("exits")
+    with pytest.raises(CiftError, match=match):
+        from_signals(close, entries, exits, **args)
+
+
+def crossover(close):
+    fast, slow = features.sma(close, 10), features.sma(close, 50)
+    above = np.nan_to_num(fast - slow) > 0
+    below = np.nan_to_num(fast - slow) < 0
+    prev_above = np.concatenate([[False], above[:-1]])
+    prev_below = np.concatenate([[False], below[:-1]])
+    return above & ~prev_above, below & ~prev_below
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sma_crossover_agrees_with_vectorbt(seed):
+    pd = pytest.importorskip("pandas")
+    vbt = pytest.importorskip("vectorbt")
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 3000)))
+    open_ = close * np.exp(rng.normal(0, 0.002, 3000))
+    entries, exits = crossover(close)
+    ours = from_signals(close, entries, exits, open=open_, fees_bps=1.0, init_cash=10_000)
+    # vectorbt acts on the bar it is given: shift the signals one bar, fill at the open
+    shift = lambda a: pd.Series(np.concatenate([[False], a[:-1]]))  # noqa: E731
+    pf = vbt.Portfolio.from_signals(pd.Series(close), shift(entries), shift(exits),
+                                    price=pd.Series(open_), fees=1e-4, init_cash=10_000)
+    assert ours.trades.height == pf.trades.count() > 5
+    assert ours.equity[-1] == pytest.approx(pf.final_value(), rel=1e-9)
+    np.testing.assert_allclose(ours.equity, pf.value().to_numpy(), rtol=1e-9)
