@@ -20,7 +20,7 @@ import numba as nb
 import numpy as np
 import polars as pl
 
-from cift.backtest.metrics import return_metrics
+from cift.backtest.metrics import stats_dict, stats_finish, stats_new, stats_push
 from cift.errors import ParameterError
 
 __all__ = ["BacktestResult", "from_signals"]
@@ -29,16 +29,20 @@ ArrayLike = np.ndarray | pl.Series | Sequence[float]
 
 
 @nb.njit(cache=True)
-def _long_flat(close, price, entries, exits, init_cash, fee, fixed_fee, slippage,
-               equity, trade_cols):
-    """Run the long/flat signal rules; fills ``equity`` and the trade table.
+def _long_flat(close, price, entries, exits, init_cash, fee, fixed_fee, slippage, equity):
+    """Run the long/flat signal rules; fills ``equity`` and, in the same pass, the return
+    statistics of :mod:`cift.backtest.metrics`.
 
-    trade_cols rows: entry bar, exit bar (-1 while open), size, entry price, exit price,
-    pnl (net of fees), entry fees + exit fees. Returns (trades, bars in the market, traded
-    notional).
+    Returns (trade table, bars in the market, traded notional, statistics state). Trade table rows: entry
+    bar, exit bar (-1 while open), size, entry price, exit price, pnl (net of fees), fees.
     """
     n = close.shape[0]
+    # at most one trade per entry signal (counted first: growing the table inside the loop
+    # made Numba keep reference counts in the loop, 4x slower)
+    trade_cols = np.zeros((7, np.count_nonzero(entries) + 1))
+    stats = stats_new()
     cash = init_cash
+    prev = init_cash
     pos = 0.0
     k = 0
     exposure = 0
@@ -75,12 +79,15 @@ def _long_flat(close, price, entries, exits, init_cash, fee, fixed_fee, slippage
                 pos = 0.0
         if pos > 0.0:
             exposure += 1
-        equity[i] = cash + pos * close[i]
+        value = cash + pos * close[i]
+        equity[i] = value
+        stats = stats_push(stats, value / prev - 1.0)
+        prev = value
     if pos > 0.0:  # the open trade, valued at the last close
         trade_cols[4, k] = close[n - 1]
         trade_cols[5, k] = pos * close[n - 1] - entry_cost
         k += 1
-    return k, exposure, traded
+    return trade_cols[:, :k], exposure, traded, stats
 
 
 @dataclass(frozen=True)
@@ -192,12 +199,11 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
         raise ParameterError(f"periods_per_year: must be > 0, got {periods_per_year}")
 
     equity = np.empty(n)
-    cols = np.zeros((7, n // 2 + 1))
-    k, exposure, traded = _long_flat(c, price, e, x, float(init_cash), fees_bps * 1e-4,
-                                     float(fixed_fee), slippage_bps * 1e-4, equity, cols)
-    trades = _trades(cols[:, :k])
-    result = BacktestResult(equity, trades, {}, float(init_cash), c)
-    metrics = return_metrics(result.returns, periods_per_year)
+    cols, exposure, traded, stats = _long_flat(c, price, e, x, float(init_cash),
+                                               fees_bps * 1e-4, float(fixed_fee),
+                                               slippage_bps * 1e-4, equity)
+    trades = _trades(cols)
+    metrics = stats_dict(stats_finish(stats, float(periods_per_year)))
     closed = trades.filter(~pl.col("open"))
     wins = closed.filter(pl.col("pnl") > 0)["pnl"].sum()
     losses = -closed.filter(pl.col("pnl") < 0)["pnl"].sum()
