@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import time
 
 import numpy as np
 from timing import best  # benchmarks/timing.py: scripts run from this folder

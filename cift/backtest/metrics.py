@@ -65,7 +65,7 @@ def stats_push(s, r):
 @nb.njit(cache=True)
 def stats_finish(s, periods_per_year):
     """(total, cagr, vol, sharpe, sortino, max_dd, max_dd_duration, calmar) of the state."""
-    n, shift, s1, s2, down2, wealth, peak, trough, max_dd, below, longest = s
+    n, shift, s1, s2, down2, wealth, _, _, max_dd, _, longest = s
     nan = np.nan
     if n == 0.0:
         return nan, nan, nan, nan, nan, nan, 0.0, nan

@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 __all__ = ["tearsheet"]
 
 
-def tearsheet(result, title: str = "Backtest") -> go.Figure:  # noqa: ANN001 - BacktestResult
+def tearsheet(result, title: str = "Backtest") -> go.Figure:
     """Three stacked panels sharing the bar axis: close with entries (^) and exits (v), the
     equity curve, and the drawdown from the running peak (the start counting as a peak)."""
     bars = np.arange(len(result.equity))

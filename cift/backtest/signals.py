@@ -119,7 +119,7 @@ class BacktestResult:
         prev = np.concatenate([[self.init_cash], self.equity[:-1]])
         return self.equity / prev - 1.0
 
-    def plot(self, title: str = "Backtest"):  # noqa: ANN201 - a plotly Figure
+    def plot(self, title: str = "Backtest"):
         """A Plotly tearsheet: price with trades, equity, drawdown."""
         from cift.backtest.report import tearsheet
 
@@ -138,9 +138,9 @@ def _series(name: str, values: ArrayLike, dtype: type) -> np.ndarray:
     if arr.ndim != 1:
         raise ParameterError(f"{name}: expected one dimension, got shape {arr.shape}")
     if dtype is bool:
-        if arr.dtype != np.bool_:
-            if not np.issubdtype(arr.dtype, np.number) or not np.isin(arr, (0, 1)).all():
-                raise ParameterError(f"{name}: expected booleans (or 0/1)")
+        if arr.dtype != np.bool_ and (not np.issubdtype(arr.dtype, np.number)
+                                      or not np.isin(arr, (0, 1)).all()):
+            raise ParameterError(f"{name}: expected booleans (or 0/1)")
         return np.ascontiguousarray(arr, dtype=np.bool_)
     if not np.issubdtype(arr.dtype, np.number):
         raise ParameterError(f"{name}: expected numbers, got dtype {arr.dtype}")
@@ -153,7 +153,7 @@ def _series(name: str, values: ArrayLike, dtype: type) -> np.ndarray:
 
 
 def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
-                 open: ArrayLike | None = None, fees_bps: float = 0.0,  # noqa: A002
+                 open: ArrayLike | None = None, fees_bps: float = 0.0,
                  fixed_fee: float = 0.0, slippage_bps: float = 0.0,
                  init_cash: float = 100_000.0, periods_per_year: float = 252.0
                  ) -> BacktestResult:

@@ -15,7 +15,7 @@ from cift.store.lake import Lake
 
 __all__ = ["DemoSummary", "notebooks_dir", "run_demo"]
 
-DEMO_NOTEBOOKS = ("01_data_tour.ipynb", "02_features.ipynb")
+DEMO_NOTEBOOKS = ("01_data_tour.ipynb", "02_features.ipynb", "03_backtest.ipynb")
 
 
 @dataclass(frozen=True)

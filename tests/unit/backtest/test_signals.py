@@ -113,7 +113,7 @@ def test_sma_crossover_agrees_with_vectorbt(seed):
     entries, exits = crossover(close)
     ours = from_signals(close, entries, exits, open=open_, fees_bps=1.0, init_cash=10_000)
     # vectorbt acts on the bar it is given: shift the signals one bar, fill at the open
-    shift = lambda a: pd.Series(np.concatenate([[False], a[:-1]]))  # noqa: E731
+    shift = lambda a: pd.Series(np.concatenate([[False], a[:-1]]))
     pf = vbt.Portfolio.from_signals(pd.Series(close), shift(entries), shift(exits),
                                     price=pd.Series(open_), fees=1e-4, init_cash=10_000)
     assert ours.trades.height == pf.trades.count() > 5
