@@ -5,14 +5,17 @@ Run:  python benchmarks/bench_backtest.py [--bars 1000000] [--repeat 3]
 SMA(10, 50) long/flat crossover on a synthetic random walk: the two moving averages, the
 crossover signals, the backtest (next-bar open fills, 1 bp fees) and the metrics. vectorbt
 runs the same strategy (``vbt.MA.run`` + ``Portfolio.from_signals`` + Sharpe / max drawdown),
-and the final values must agree. Prints time, bars/s and the speed-up, and the peak RSS of
-the process after each side (ru_maxrss: it only grows, so cift runs first).
+and the final values must agree. Then a 10x10 grid of SMA lengths, cift's ``signal_grid``
+against vectorbt's 2D ``from_signals`` (the crossings are built the same way, with NumPy, on
+both sides). Prints time, bars/s and the speed-up, and the peak RSS of the process after each
+side (ru_maxrss: it only grows, so cift runs first).
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import time
 
 import numpy as np
 from timing import best  # benchmarks/timing.py: scripts run from this folder
@@ -49,10 +52,64 @@ def vbt_sma_cross(close: np.ndarray, open_: np.ndarray) -> float:
     return float(pf.final_value())
 
 
+FASTS = (5, 8, 10, 12, 15, 20, 25, 30, 35, 40)
+SLOWS = (50, 60, 70, 80, 90, 100, 120, 140, 160, 200)
+
+
+def crossings(fast: np.ndarray, slow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Entry/exit matrices (bars x combinations) of fast/slow MA crossings."""
+    diff = fast - slow
+    above, below = diff > 0, diff < 0
+    first = np.zeros((1, diff.shape[1]), bool)
+    return (above & ~np.concatenate([first, above[:-1]]),
+            below & ~np.concatenate([first, below[:-1]]))
+
+
+def cift_grid(close: np.ndarray, open_: np.ndarray):  # noqa: ANN201
+    import polars as pl
+
+    from cift.backtest import signal_grid
+
+    # one row of signals per combination, written in place: no bars x combinations float
+    # matrices; the transposed view is the (bars, combinations) layout signal_grid takes,
+    # and needs no copy
+    m, n = len(FASTS) * len(SLOWS), len(close)
+    entries, exits = np.empty((m, n), bool), np.empty((m, n), bool)
+    slow = {s: features.sma(close, s) for s in SLOWS}
+    j = 0
+    for f in FASTS:
+        fast = features.sma(close, f)
+        for s in SLOWS:
+            e, x = crossings(fast[:, None], slow[s][:, None])
+            entries[j], exits[j] = e[:, 0], x[:, 0]
+            j += 1
+    labels = pl.DataFrame({"fast": [f for f in FASTS for _ in SLOWS],
+                           "slow": [s for _ in FASTS for s in SLOWS]})
+    return signal_grid(close, entries.T, exits.T, open=open_, fees_bps=1.0, init_cash=10_000,
+                       labels=labels)
+
+
+def vbt_grid(close: np.ndarray, open_: np.ndarray):
+    import pandas as pd
+    import vectorbt as vbt
+
+    c = pd.Series(close)
+    fast = vbt.MA.run(c, [f for f in FASTS for _ in SLOWS]).ma.to_numpy()
+    slow = vbt.MA.run(c, [s for _ in FASTS for s in SLOWS]).ma.to_numpy()
+    entries, exits = crossings(fast, slow)
+    shift = np.zeros((1, entries.shape[1]), bool)
+    pf = vbt.Portfolio.from_signals(
+        c, pd.DataFrame(np.concatenate([shift, entries[:-1]])),
+        pd.DataFrame(np.concatenate([shift, exits[:-1]])), price=pd.Series(open_),
+        fees=1e-4, init_cash=10_000)
+    return pf.final_value().to_numpy(), pf.sharpe_ratio(freq="1D").to_numpy()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bars", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-grid", action="store_true", help="skip the 10x10 grid")
     args = ap.parse_args()
     rng = np.random.default_rng(7)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.001, args.bars)))
@@ -76,6 +133,28 @@ def main() -> None:
     print(f"{'peak RSS of the process after the run':<40} {rss_ours:>10.0f}MB "
           f"{rss_peer:>10.0f}MB")
     print(f"final value {a:,.6f} (vectorbt {b:,.6f})")
+
+    if args.no_grid:
+        return
+    m = len(FASTS) * len(SLOWS)
+    cift_grid(close[:2000], open_[:2000])
+    t0 = time.perf_counter()
+    grid = cift_grid(close, open_)
+    ours = time.perf_counter() - t0
+    rss_ours = peak_rss_mb()
+    t0 = time.perf_counter()
+    final, _ = vbt_grid(close, open_)
+    peer = time.perf_counter() - t0
+    rss_peer = peak_rss_mb()
+    ours_final = 10_000 * (1 + grid["total_return"].to_numpy())
+    assert np.allclose(ours_final, final, rtol=1e-9), "final values differ from vectorbt"
+    print(f"{f'{len(FASTS)}x{len(SLOWS)} grid, {n:,} bars':<40} {ours:>10.2f}s  {peer:>10.2f}s "
+          f"{peer / ours:>8.1f}x  >= 50x, < 1 GB")
+    print(f"{'combination-bars/s':<40} {m * n / ours / 1e6:>10.1f}M  {m * n / peer / 1e6:>10.1f}M")
+    print(f"{'peak RSS of the process after the grid':<40} {rss_ours:>10.0f}MB "
+          f"{rss_peer:>10.0f}MB")
+    best_row = grid.sort("sharpe", descending=True).row(0, named=True)
+    print(f"best Sharpe {best_row['sharpe']:.3f} at SMA({best_row['fast']},{best_row['slow']})")
 
 
 if __name__ == "__main__":

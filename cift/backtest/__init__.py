@@ -6,6 +6,6 @@
 """
 
 from cift.backtest.metrics import return_metrics
-from cift.backtest.signals import BacktestResult, from_signals
+from cift.backtest.signals import GRID_METRICS, BacktestResult, from_signals, signal_grid
 
-__all__ = ["BacktestResult", "from_signals", "return_metrics"]
+__all__ = ["GRID_METRICS", "BacktestResult", "from_signals", "return_metrics", "signal_grid"]

@@ -20,23 +20,26 @@ import numba as nb
 import numpy as np
 import polars as pl
 
-from cift.backtest.metrics import stats_dict, stats_finish, stats_new, stats_push
+from cift.backtest.metrics import METRICS, stats_dict, stats_finish, stats_new, stats_push
 from cift.errors import ParameterError
 
-__all__ = ["BacktestResult", "from_signals"]
+__all__ = ["BacktestResult", "from_signals", "signal_grid"]
 
 ArrayLike = np.ndarray | pl.Series | Sequence[float]
 
 
 @nb.njit(cache=True)
 def _long_flat(close, price, entries, exits, init_cash, fee, fixed_fee, slippage, equity):
-    """Run the long/flat signal rules; fills ``equity`` and, in the same pass, the return
-    statistics of :mod:`cift.backtest.metrics`.
+    """Run the long/flat signal rules; fills ``equity`` (unless it is empty) and, in the same
+    pass, the return statistics of :mod:`cift.backtest.metrics`.
 
-    Returns (trade table, bars in the market, traded notional, statistics state). Trade table rows: entry
-    bar, exit bar (-1 while open), size, entry price, exit price, pnl (net of fees), fees.
+    Returns (trade table, bars in the market, traded notional, sum of equity, statistics
+    state). Trade table rows: entry bar, exit bar (-1 while open), size, entry price, exit
+    price, pnl (net of fees), fees.
     """
     n = close.shape[0]
+    keep = equity.shape[0] > 0
+    equity_sum = 0.0
     # at most one trade per entry signal (counted first: growing the table inside the loop
     # made Numba keep reference counts in the loop, 4x slower)
     trade_cols = np.zeros((7, np.count_nonzero(entries) + 1))
@@ -80,14 +83,60 @@ def _long_flat(close, price, entries, exits, init_cash, fee, fixed_fee, slippage
         if pos > 0.0:
             exposure += 1
         value = cash + pos * close[i]
-        equity[i] = value
+        if keep:
+            equity[i] = value
+        equity_sum += value
         stats = stats_push(stats, value / prev - 1.0)
         prev = value
     if pos > 0.0:  # the open trade, valued at the last close
         trade_cols[4, k] = close[n - 1]
         trade_cols[5, k] = pos * close[n - 1] - entry_cost
         k += 1
-    return trade_cols[:, :k], exposure, traded, stats
+    return trade_cols[:, :k], exposure, traded, equity_sum, stats
+
+
+#: Metrics of a grid run, per column, in order.
+GRID_METRICS = (*METRICS, "trades", "hit_rate", "profit_factor", "exposure", "turnover")
+
+
+@nb.njit(cache=True)
+def _trade_stats(trades):
+    """(closed-trade hit rate, profit factor) of a trade table (open trades excluded)."""
+    wins = 0
+    closed = 0
+    gain = 0.0
+    loss = 0.0
+    for t in range(trades.shape[1]):
+        if trades[1, t] >= 0:
+            closed += 1
+            pnl = trades[5, t]
+            if pnl > 0:
+                wins += 1
+                gain += pnl
+            elif pnl < 0:
+                loss -= pnl
+    hit = wins / closed if closed else np.nan
+    return hit, gain / loss if loss > 0 else np.nan
+
+
+@nb.njit(cache=True, parallel=True)
+def _grid(close, price, entries, exits, init_cash, fee, fixed_fee, slippage, ppy, out):
+    """One long/flat run per row of ``entries``/``exits`` (combinations x bars), in parallel
+    threads; metrics only (no equity curve is kept, so memory does not grow with the grid)."""
+    n = close.shape[0]
+    no_equity = np.empty(0)
+    for j in nb.prange(entries.shape[0]):
+        trades, exposure, traded, equity_sum, stats = _long_flat(
+            close, price, entries[j], exits[j], init_cash, fee, fixed_fee, slippage, no_equity)
+        values = stats_finish(stats, ppy)
+        for m in range(8):
+            out[j, m] = values[m]
+        hit, factor = _trade_stats(trades)
+        out[j, 8] = trades.shape[1]
+        out[j, 9] = hit
+        out[j, 10] = factor
+        out[j, 11] = exposure / n
+        out[j, 12] = traded / (equity_sum / n)
 
 
 @dataclass(frozen=True)
@@ -182,13 +231,92 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
     >>> res = from_signals(close, fast > slow, fast < slow, open=open_)  # doctest: +SKIP
     >>> res.metrics["sharpe"], res.trades                               # doctest: +SKIP
     """
-    c = _series("close", close, float)
+    c, price = _prices(close, open)
     n = len(c)
-    price = c if open is None else _series("open", open, float)
     e, x = _series("entries", entries, bool), _series("exits", exits, bool)
-    for name, arr in (("open", price), ("entries", e), ("exits", x)):
+    for name, arr in (("entries", e), ("exits", x)):
         if len(arr) != n:
             raise ParameterError(f"{name}: {len(arr)} bars, close has {n}")
+    _check_costs(fees_bps, fixed_fee, slippage_bps, init_cash, periods_per_year)
+
+    equity = np.empty(n)
+    cols, exposure, traded, _, stats = _long_flat(c, price, e, x, float(init_cash),
+                                                  fees_bps * 1e-4, float(fixed_fee),
+                                                  slippage_bps * 1e-4, equity)
+    trades = _trades(cols)
+    metrics = stats_dict(stats_finish(stats, float(periods_per_year)))
+    hit_rate, profit_factor = _trade_stats(cols)
+    metrics |= {
+        "trades": trades.height,
+        "hit_rate": hit_rate,
+        "profit_factor": profit_factor,
+        "exposure": exposure / n if n else float("nan"),
+        "turnover": traded / float(np.mean(equity)) if n else float("nan"),
+    }
+    return BacktestResult(equity, trades, metrics, float(init_cash), c)
+
+
+def signal_grid(close: ArrayLike, entries: np.ndarray, exits: np.ndarray, *,
+                open: ArrayLike | None = None, fees_bps: float = 0.0,
+                fixed_fee: float = 0.0, slippage_bps: float = 0.0,
+                init_cash: float = 100_000.0, periods_per_year: float = 252.0,
+                labels: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Metrics of many signal sets on the same prices, in parallel (vectorbt's 2D signals).
+
+    Each column of ``entries``/``exits`` (bars x combinations) is one :func:`from_signals`
+    run with the same rules and costs, giving the same metrics; runs share the Numba threads
+    and keep no equity curves, so memory stays at the signal matrices.
+
+    Parameters
+    ----------
+    entries, exits : 2D arrays of bool, shape (bars, combinations)
+    labels : pl.DataFrame, optional
+        One row per combination (e.g. its parameters), put in front of the metrics.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per combination: the labels, then :data:`GRID_METRICS`.
+    """
+    c, price = _prices(close, open)
+    n = len(c)
+    grids = []
+    for name, arr in (("entries", entries), ("exits", exits)):
+        arr = np.asarray(arr)
+        if arr.ndim != 2 or arr.shape[0] != n:
+            raise ParameterError(f"{name}: expected shape (bars={n}, combinations), "
+                                 f"got {arr.shape}")
+        if arr.dtype != np.bool_:
+            raise ParameterError(f"{name}: expected booleans, got dtype {arr.dtype}")
+        # one row per combination (no copy when the caller built it so: a transposed view)
+        grids.append(np.ascontiguousarray(arr.T))
+    if grids[0].shape != grids[1].shape:
+        raise ParameterError(f"entries {entries.shape} and exits {exits.shape} differ")
+    _check_costs(fees_bps, fixed_fee, slippage_bps, init_cash, periods_per_year)
+    if labels is not None and labels.height != grids[0].shape[0]:
+        raise ParameterError(f"labels: {labels.height} rows for {grids[0].shape[0]} "
+                             f"combinations")
+    out = np.empty((grids[0].shape[0], len(GRID_METRICS)))
+    _grid(c, price, grids[0], grids[1], float(init_cash), fees_bps * 1e-4, float(fixed_fee),
+          slippage_bps * 1e-4, float(periods_per_year), out)
+    metrics = pl.DataFrame(out, schema=list(GRID_METRICS), orient="row").with_columns(
+        pl.col("max_drawdown_duration", "trades").cast(pl.Int64))
+    return metrics if labels is None else pl.concat([labels, metrics], how="horizontal")
+
+
+def _prices(close: ArrayLike, open: ArrayLike | None) -> tuple[np.ndarray, np.ndarray]:
+    """Validated close prices and fill prices (the opens, else the closes)."""
+    c = _series("close", close, float)
+    if open is None:
+        return c, c
+    price = _series("open", open, float)
+    if len(price) != len(c):
+        raise ParameterError(f"open: {len(price)} bars, close has {len(c)}")
+    return c, price
+
+
+def _check_costs(fees_bps: float, fixed_fee: float, slippage_bps: float, init_cash: float,
+                 periods_per_year: float) -> None:
     for name, value in (("fees_bps", fees_bps), ("fixed_fee", fixed_fee),
                         ("slippage_bps", slippage_bps)):
         if not np.isfinite(value) or value < 0:
@@ -197,25 +325,6 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
         raise ParameterError(f"init_cash: must be > 0, got {init_cash}")
     if not periods_per_year > 0:
         raise ParameterError(f"periods_per_year: must be > 0, got {periods_per_year}")
-
-    equity = np.empty(n)
-    cols, exposure, traded, stats = _long_flat(c, price, e, x, float(init_cash),
-                                               fees_bps * 1e-4, float(fixed_fee),
-                                               slippage_bps * 1e-4, equity)
-    trades = _trades(cols)
-    metrics = stats_dict(stats_finish(stats, float(periods_per_year)))
-    closed = trades.filter(~pl.col("open"))
-    wins = closed.filter(pl.col("pnl") > 0)["pnl"].sum()
-    losses = -closed.filter(pl.col("pnl") < 0)["pnl"].sum()
-    metrics |= {
-        "trades": trades.height,
-        "hit_rate": closed.filter(pl.col("pnl") > 0).height / closed.height
-        if closed.height else float("nan"),
-        "profit_factor": wins / losses if losses > 0 else float("nan"),
-        "exposure": exposure / n if n else float("nan"),
-        "turnover": traded / float(np.mean(equity)) if n else float("nan"),
-    }
-    return BacktestResult(equity, trades, metrics, float(init_cash), c)
 
 
 def _trades(cols: np.ndarray) -> pl.DataFrame:

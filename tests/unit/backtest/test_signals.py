@@ -119,3 +119,44 @@ def test_sma_crossover_agrees_with_vectorbt(seed):
     assert ours.trades.height == pf.trades.count() > 5
     assert ours.equity[-1] == pytest.approx(pf.final_value(), rel=1e-9)
     np.testing.assert_allclose(ours.equity, pf.value().to_numpy(), rtol=1e-9)
+
+
+def test_signal_grid_equals_from_signals_per_column():
+    import polars as pl
+
+    from cift.backtest import GRID_METRICS, signal_grid
+
+    rng = np.random.default_rng(9)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 2000)))
+    open_ = close * np.exp(rng.normal(0, 0.002, 2000))
+    pairs = [(5, 20), (10, 50), (20, 100), (3, 7)]
+    sig = [crossover_of(close, f, s) for f, s in pairs]
+    entries = np.stack([e for e, _ in sig], axis=1)
+    exits = np.stack([x for _, x in sig], axis=1)
+    labels = pl.DataFrame({"fast": [f for f, _ in pairs], "slow": [s for _, s in pairs]})
+    grid = signal_grid(close, entries, exits, open=open_, fees_bps=2, slippage_bps=1,
+                       labels=labels)
+    assert grid.columns == ["fast", "slow", *GRID_METRICS] and grid.height == len(pairs)
+    for j, (e, x) in enumerate(sig):
+        one = from_signals(close, e, x, open=open_, fees_bps=2, slippage_bps=1).metrics
+        for name in GRID_METRICS:
+            assert grid[name][j] == pytest.approx(one[name], rel=1e-12, nan_ok=True), name
+
+
+def test_signal_grid_bad_shapes():
+    from cift.backtest import signal_grid
+
+    close = np.linspace(1, 2, 10)
+    with pytest.raises(CiftError, match="shape"):
+        signal_grid(close, np.zeros((9, 2), bool), np.zeros((9, 2), bool))
+    with pytest.raises(CiftError, match="booleans"):
+        signal_grid(close, np.zeros((10, 2)), np.zeros((10, 2), bool))
+    with pytest.raises(CiftError, match="differ"):
+        signal_grid(close, np.zeros((10, 2), bool), np.zeros((10, 3), bool))
+
+
+def crossover_of(close, fast, slow):
+    diff = features.sma(close, fast) - features.sma(close, slow)
+    above, below = diff > 0, diff < 0
+    return (above & ~np.concatenate([[False], above[:-1]]),
+            below & ~np.concatenate([[False], below[:-1]]))
