@@ -143,7 +143,23 @@ def test_delete_then_reingest(store, market):
     assert store.delete("ACME", "2024-01-02", "2024-01-03") == day1.height + q1.height
     assert store.ticks("ACME", "2024-01-02", "2024-01-03").height == 0
     assert store.ticks("BOLT").height > 0
-    assert store.write_ticks(market.ticks).rows == day1.height
+    cat = store.catalog().filter(pl.col("symbol") == "ACME")
+    rest = market.ticks.filter(pl.col("symbol") == "ACME", pl.col("ts").dt.date()
+                               != dt.date(2024, 1, 2))
+    assert cat.filter(pl.col("table") == "ticks")["rows"].to_list() == [rest.height]
+    assert cat.filter(pl.col("table") == "ticks")["first_ts"][0] == rest["ts"].min()
+    # a partial delete inside a day keeps the rest of that day counted
+    bolt = market.ticks.filter(pl.col("symbol") == "BOLT")
+    cut = bolt["ts"][len(bolt) // 3]
+    removed = bolt.filter(pl.col("ts") >= cut, pl.col("ts") < cut + dt.timedelta(minutes=30))
+    q_removed = market.quotes.filter(pl.col("symbol") == "BOLT", pl.col("ts") >= cut,
+                                     pl.col("ts") < cut + dt.timedelta(minutes=30))
+    assert store.delete("BOLT", cut, cut + dt.timedelta(minutes=30)) == (removed.height
+                                                                         + q_removed.height)
+    bolt_rows = store.catalog().filter(pl.col("symbol") == "BOLT", pl.col("table") == "ticks")
+    assert bolt_rows["rows"].to_list() == [bolt.height - removed.height]
+    store.delete("BOLT")
+    assert store.write_ticks(market.ticks).rows == day1.height + bolt.height
     assert store.ticks().equals(in_store_order(market.ticks))
     with pytest.raises(StoreError):
         store.delete([])
