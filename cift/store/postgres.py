@@ -341,10 +341,11 @@ class AsyncPostgres(AsyncStore):
 
     # -- reads ----------------------------------------------------------------------------
     async def _read(self, table: str, symbols, start, end, columns) -> pl.DataFrame:
-        """Rows of ``table`` by binary COPY; many symbols stream over two connections at once.
+        """Rows of ``table`` by binary COPY, in two streams on two pooled connections.
 
-        A COPY is bound by its server process, so two halves of the symbols, each on its
-        own pooled connection (its own server process), arrive about twice as fast.
+        A COPY is bound by its server process, so two halves, each on its own connection
+        (its own server process), arrive about twice as fast: halves of the symbols, or for
+        one symbol over more than a day, the two halves of its time span.
         """
         cols = normalize_columns(table, columns)
         syms = normalize_symbols(symbols)
@@ -352,13 +353,11 @@ class AsyncPostgres(AsyncStore):
         layout = [("ts", "int8"), ("symbol_id", "int4"),
                   *[(c, t) for c, t in COLUMNS[table] if c in cols and c not in
                     ("ts", "symbol_id", "seq")], ("seq", "int8")]
-        conds, args = ["symbol_id = ANY($1::int[])"], []
-        for op_, bound in ((">=", rng.start), ("<", rng.end)):
-            if bound is not None:
-                args.append(bound)
-                conds.append(f"ts {op_} ${len(args) + 1}")
-        sql = (f"SELECT {', '.join(c for c, _ in layout)} FROM {self.schema}.{table} "
-               f"WHERE {' AND '.join(conds)}")
+        lo = rng.start if rng.start is not None else -(2**63)
+        hi = rng.end if rng.end is not None else 2**63 - 1
+        t = f"{self.schema}.{table}"
+        sql = (f"SELECT {', '.join(c for c, _ in layout)} FROM {t} "
+               f"WHERE symbol_id = ANY($1::int[]) AND ts >= $2 AND ts < $3")
 
         async def symbol_ids(conn) -> list[int]:
             if syms is None:
@@ -369,19 +368,29 @@ class AsyncPostgres(AsyncStore):
         ids = await self._with_conn(symbol_ids)
         if not ids:
             return _empty(table, cols)
-        halves = [ids[0::2], ids[1::2]] if len(ids) > 1 else [ids]
+        parts = [(ids[0::2], lo, hi), (ids[1::2], lo, hi)] if len(ids) > 1 else [(ids, lo, hi)]
+        if len(ids) == 1 and hi - lo > _DAY_NS:
+            first, last = await self._with_conn(lambda conn: conn.fetchrow(
+                f"SELECT (SELECT ts FROM {t} WHERE symbol_id = $1 AND ts >= $2 AND ts < $3 "
+                f"ORDER BY ts LIMIT 1), (SELECT ts FROM {t} WHERE symbol_id = $1 AND "
+                f"ts >= $2 AND ts < $3 ORDER BY ts DESC LIMIT 1)", ids[0], lo, hi))
+            if first is None:
+                return _empty(table, cols)
+            if last - first > _DAY_NS:
+                mid = first + (last - first) // 2
+                parts = [(ids, lo, mid), (ids, mid, hi)]
 
-        async def copy(conn, part: list[int]) -> bytes:
+        async def copy(conn, part: tuple[list[int], int, int]) -> bytes:
             chunks: list[bytes] = []
 
             async def sink(data: bytes) -> None:
                 chunks.append(data)
 
-            await conn.copy_from_query(sql, part, *args, output=sink, format="binary")
+            await conn.copy_from_query(sql, *part, output=sink, format="binary")
             return b"".join(chunks)
 
         streams = await asyncio.gather(*(
-            self._with_conn(functools.partial(copy, part=part)) for part in halves))
+            self._with_conn(functools.partial(copy, part=part)) for part in parts))
         decoded = [pgcopy.decode(layout, data) for data in streams]
         arrays = {c: np.concatenate([d[c] for d in decoded]) for c, _ in layout}
         if not len(arrays["ts"]):
