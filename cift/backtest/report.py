@@ -6,25 +6,26 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-__all__ = ["tearsheet"]
+__all__ = ["monthly_heatmap", "tearsheet"]
 
 
 def tearsheet(result, title: str = "Backtest") -> go.Figure:
     """Three stacked panels sharing the bar axis: close with entries (^) and exits (v), the
     equity curve, and the drawdown from the running peak (the start counting as a peak)."""
-    bars = np.arange(len(result.equity))
-    peak = np.maximum.accumulate(np.concatenate([[result.init_cash], result.equity]))[1:]
-    drawdown = result.equity / peak - 1.0
+    curve = result.equity_frame()
+    drawdown = curve["drawdown"].to_numpy()
+    bars = curve["ts"] if "ts" in curve.columns else np.arange(len(result.equity))
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=[0.5, 0.3, 0.2],
                         vertical_spacing=0.03,
                         subplot_titles=("price and trades", "equity", "drawdown"))
     fig.add_trace(go.Scattergl(x=bars, y=result.close, name="close", line_width=1), 1, 1)
     t = result.trades
-    fig.add_trace(go.Scattergl(x=t["entry_bar"], y=result.close[t["entry_bar"].to_numpy()],
+    at = (lambda i: curve["ts"].gather(i)) if "ts" in curve.columns else (lambda i: i)
+    fig.add_trace(go.Scattergl(x=at(t["entry_bar"]), y=result.close[t["entry_bar"].to_numpy()],
                                mode="markers", name="entry",
                                marker={"symbol": "triangle-up", "size": 8}), 1, 1)
     closed = t.filter(~t["open"])
-    fig.add_trace(go.Scattergl(x=closed["exit_bar"],
+    fig.add_trace(go.Scattergl(x=at(closed["exit_bar"]),
                                y=result.close[closed["exit_bar"].to_numpy()],
                                mode="markers", name="exit",
                                marker={"symbol": "triangle-down", "size": 8}), 1, 1)
@@ -36,4 +37,19 @@ def tearsheet(result, title: str = "Backtest") -> go.Figure:
               f"max drawdown {m['max_drawdown']:.1%}, {m['trades']} trades",
         height=700, showlegend=False)
     fig.update_yaxes(tickformat=".0%", row=3, col=1)
+    return fig
+
+
+def monthly_heatmap(monthly, title: str = "Monthly returns") -> go.Figure:
+    """Years x months heatmap of a monthly returns frame (year, month, return)."""
+    table = monthly.pivot("month", index="year", values="return", sort_columns=True)
+    months = [c for c in table.columns if c != "year"]
+    names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    z = table.select(months).to_numpy()
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[names[int(m) - 1] for m in months], y=[str(y) for y in table["year"]],
+        colorscale="RdYlGn", zmid=0, text=[[f"{v:.1%}" if np.isfinite(v) else "" for v in row]
+                                           for row in z],
+        texttemplate="%{text}", colorbar={"tickformat": ".0%"}))
+    fig.update_layout(title=title, height=120 + 40 * table.height)
     return fig

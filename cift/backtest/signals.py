@@ -21,7 +21,9 @@ import numpy as np
 import polars as pl
 
 from cift.backtest.metrics import METRICS, stats_dict, stats_finish, stats_new, stats_push
+from cift.data.schema import TS
 from cift.errors import ParameterError
+from cift.features.api import as_timestamps
 
 __all__ = ["BacktestResult", "from_signals", "signal_grid"]
 
@@ -161,6 +163,31 @@ class BacktestResult:
     metrics: dict[str, float]
     init_cash: float
     close: np.ndarray = field(repr=False)
+    index: np.ndarray | None = field(default=None, repr=False)  # bar timestamps, UTC ns
+
+    def equity_frame(self) -> pl.DataFrame:
+        """Per bar: ts (when the run had an index), equity, drawdown from the running peak."""
+        peak = np.maximum.accumulate(np.concatenate([[self.init_cash], self.equity]))[1:]
+        frame = pl.DataFrame({"equity": self.equity, "drawdown": self.equity / peak - 1.0})
+        if self.index is not None:
+            frame = frame.with_columns(pl.Series("ts", self.index).cast(TS)).select(
+                "ts", "equity", "drawdown")
+        return frame
+
+    def monthly_returns(self) -> pl.DataFrame:
+        """Return of each calendar month (UTC): year, month, return; needs ``index``.
+
+        A month's return is its last equity over the previous month's last (the first month
+        over the initial cash).
+        """
+        if self.index is None:
+            raise ParameterError("monthly_returns needs the bar timestamps: pass index= to "
+                                 "from_signals")
+        ends = (self.equity_frame().group_by_dynamic("ts", every="1mo")
+                .agg(pl.col("equity").last()))
+        prev = ends["equity"].shift(1, fill_value=self.init_cash)
+        return ends.select(year=pl.col("ts").dt.year(), month=pl.col("ts").dt.month(),
+                           **{"return": ends["equity"] / prev - 1.0})
 
     @property
     def returns(self) -> np.ndarray:
@@ -173,6 +200,12 @@ class BacktestResult:
         from cift.backtest.report import tearsheet
 
         return tearsheet(self, title)
+
+    def plot_monthly(self, title: str = "Monthly returns"):
+        """A Plotly heatmap of :meth:`monthly_returns` (years x months)."""
+        from cift.backtest.report import monthly_heatmap
+
+        return monthly_heatmap(self.monthly_returns(), title)
 
 
 def _series(name: str, values: ArrayLike, dtype: type) -> np.ndarray:
@@ -204,8 +237,8 @@ def _series(name: str, values: ArrayLike, dtype: type) -> np.ndarray:
 def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
                  open: ArrayLike | None = None, fees_bps: float = 0.0,
                  fixed_fee: float = 0.0, slippage_bps: float = 0.0,
-                 init_cash: float = 100_000.0, periods_per_year: float = 252.0
-                 ) -> BacktestResult:
+                 init_cash: float = 100_000.0, periods_per_year: float = 252.0,
+                 index: ArrayLike | None = None) -> BacktestResult:
     """Backtest long/flat entry and exit signals (see the module notes for the rules).
 
     Parameters
@@ -224,6 +257,9 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
         Starting cash.
     periods_per_year : float
         Bars per year, for the annualized metrics.
+    index : array of datetimes or int64 ns, optional
+        The bars' timestamps (strictly increasing): they label the equity curve and the
+        tearsheet, and give :meth:`BacktestResult.monthly_returns`.
 
     Examples
     --------
@@ -238,6 +274,7 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
         if len(arr) != n:
             raise ParameterError(f"{name}: {len(arr)} bars, close has {n}")
     _check_costs(fees_bps, fixed_fee, slippage_bps, init_cash, periods_per_year)
+    ts = None if index is None else _bar_times(index, n)
 
     equity = np.empty(n)
     cols, exposure, traded, _, stats = _long_flat(c, price, e, x, float(init_cash),
@@ -253,7 +290,7 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
         "exposure": exposure / n if n else float("nan"),
         "turnover": traded / float(np.mean(equity)) if n else float("nan"),
     }
-    return BacktestResult(equity, trades, metrics, float(init_cash), c)
+    return BacktestResult(equity, trades, metrics, float(init_cash), c, ts)
 
 
 def signal_grid(close: ArrayLike, entries: np.ndarray, exits: np.ndarray, *,
@@ -302,6 +339,18 @@ def signal_grid(close: ArrayLike, entries: np.ndarray, exits: np.ndarray, *,
     metrics = pl.DataFrame(out, schema=list(GRID_METRICS), orient="row").with_columns(
         pl.col("max_drawdown_duration", "trades").cast(pl.Int64))
     return metrics if labels is None else pl.concat([labels, metrics], how="horizontal")
+
+
+def _bar_times(index: ArrayLike, n: int) -> np.ndarray:
+    """Bar timestamps as UTC ns, checked: one per bar, strictly increasing."""
+    ts = as_timestamps(index.to_numpy() if isinstance(index, pl.Series) else index, "index")
+    if len(ts) != n:
+        raise ParameterError(f"index: {len(ts)} timestamps, close has {n} bars")
+    same = np.flatnonzero(ts[1:] == ts[:-1])
+    if len(same):
+        raise ParameterError(f"index: bar {same[0] + 1} repeats the timestamp of the bar "
+                             f"before it (one row per bar)")
+    return ts
 
 
 def _prices(close: ArrayLike, open: ArrayLike | None) -> tuple[np.ndarray, np.ndarray]:

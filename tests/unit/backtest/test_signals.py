@@ -160,3 +160,38 @@ def crossover_of(close, fast, slow):
     above, below = diff > 0, diff < 0
     return (above & ~np.concatenate([[False], above[:-1]]),
             below & ~np.concatenate([[False], below[:-1]]))
+
+
+def test_index_labels_the_run_and_gives_monthly_returns():
+    import datetime as dt
+
+    import polars as pl
+
+    days = pl.datetime_range(dt.datetime(2024, 1, 29), dt.datetime(2024, 3, 2), "1d",
+                             time_zone="UTC", eager=True)
+    n = len(days)
+    close = np.linspace(100, 120, n)
+    r = from_signals(close, signals(0, n=n), signals(n=n), init_cash=100, index=days)
+    frame = r.equity_frame()
+    assert frame.columns == ["ts", "equity", "drawdown"] and frame["ts"].equals(days.alias("ts"))
+    monthly = r.monthly_returns()
+    # independent: the last equity of each month over the last of the month before
+    eq = pl.DataFrame({"ts": days, "equity": r.equity})
+    last = eq.group_by(pl.col("ts").dt.month()).agg(pl.col("equity").last()).sort("ts")
+    want = np.array(last["equity"]) / np.concatenate([[100], last["equity"][:-1]]) - 1
+    assert monthly["month"].to_list() == [1, 2, 3]
+    np.testing.assert_allclose(monthly["return"].to_numpy(), want, rtol=1e-14)
+    assert r.plot_monthly().data[0].z.shape == (1, 3)
+    assert np.datetime64(r.plot().data[0].x[0], "ns") == np.datetime64("2024-01-29T00:00")
+
+
+@pytest.mark.parametrize("index, match", [
+    (np.array([3, 2, 1, 4, 5, 6]), "must not decrease"),
+    (np.array([1, 2, 2, 3, 4, 5]), "bar 2 repeats"),
+    (np.array([1, 2, 3]), "3 timestamps"),
+])
+def test_bad_index(index, match):
+    with pytest.raises(CiftError, match=match):
+        from_signals(CLOSE, signals(0), signals(2), index=index)
+    with pytest.raises(CiftError, match="index="):
+        from_signals(CLOSE, signals(0), signals(2)).monthly_returns()
