@@ -20,12 +20,12 @@ import numba as nb
 import numpy as np
 import polars as pl
 
-from cift.backtest.metrics import METRICS, stats_dict, stats_finish, stats_new, stats_push
+from cift.backtest.metrics import stats_dict, stats_finish, stats_new, stats_push
 from cift.data.schema import TS
 from cift.errors import ParameterError
 from cift.features.api import as_timestamps
 
-__all__ = ["BacktestResult", "from_signals", "signal_grid"]
+__all__ = ["BacktestResult", "from_signals"]
 
 ArrayLike = np.ndarray | pl.Series | Sequence[float]
 
@@ -97,10 +97,6 @@ def _long_flat(close, price, entries, exits, init_cash, fee, fixed_fee, slippage
     return trade_cols[:, :k], exposure, traded, equity_sum, stats
 
 
-#: Metrics of a grid run, per column, in order.
-GRID_METRICS = (*METRICS, "trades", "hit_rate", "profit_factor", "exposure", "turnover")
-
-
 @nb.njit(cache=True)
 def _trade_stats(trades):
     """(closed-trade hit rate, profit factor) of a trade table (open trades excluded)."""
@@ -119,26 +115,6 @@ def _trade_stats(trades):
                 loss -= pnl
     hit = wins / closed if closed else np.nan
     return hit, gain / loss if loss > 0 else np.nan
-
-
-@nb.njit(cache=True, parallel=True)
-def _grid(close, price, entries, exits, init_cash, fee, fixed_fee, slippage, ppy, out):
-    """One long/flat run per row of ``entries``/``exits`` (combinations x bars), in parallel
-    threads; metrics only (no equity curve is kept, so memory does not grow with the grid)."""
-    n = close.shape[0]
-    no_equity = np.empty(0)
-    for j in nb.prange(entries.shape[0]):
-        trades, exposure, traded, equity_sum, stats = _long_flat(
-            close, price, entries[j], exits[j], init_cash, fee, fixed_fee, slippage, no_equity)
-        values = stats_finish(stats, ppy)
-        for m in range(8):
-            out[j, m] = values[m]
-        hit, factor = _trade_stats(trades)
-        out[j, 8] = trades.shape[1]
-        out[j, 9] = hit
-        out[j, 10] = factor
-        out[j, 11] = exposure / n
-        out[j, 12] = traded / (equity_sum / n)
 
 
 @dataclass(frozen=True)
@@ -291,54 +267,6 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
         "turnover": traded / float(np.mean(equity)) if n else float("nan"),
     }
     return BacktestResult(equity, trades, metrics, float(init_cash), c, ts)
-
-
-def signal_grid(close: ArrayLike, entries: np.ndarray, exits: np.ndarray, *,
-                open: ArrayLike | None = None, fees_bps: float = 0.0,
-                fixed_fee: float = 0.0, slippage_bps: float = 0.0,
-                init_cash: float = 100_000.0, periods_per_year: float = 252.0,
-                labels: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Metrics of many signal sets on the same prices, in parallel (vectorbt's 2D signals).
-
-    Each column of ``entries``/``exits`` (bars x combinations) is one :func:`from_signals`
-    run with the same rules and costs, giving the same metrics; runs share the Numba threads
-    and keep no equity curves, so memory stays at the signal matrices.
-
-    Parameters
-    ----------
-    entries, exits : 2D arrays of bool, shape (bars, combinations)
-    labels : pl.DataFrame, optional
-        One row per combination (e.g. its parameters), put in front of the metrics.
-
-    Returns
-    -------
-    pl.DataFrame
-        One row per combination: the labels, then :data:`GRID_METRICS`.
-    """
-    c, price = _prices(close, open)
-    n = len(c)
-    grids = []
-    for name, arr in (("entries", entries), ("exits", exits)):
-        arr = np.asarray(arr)
-        if arr.ndim != 2 or arr.shape[0] != n:
-            raise ParameterError(f"{name}: expected shape (bars={n}, combinations), "
-                                 f"got {arr.shape}")
-        if arr.dtype != np.bool_:
-            raise ParameterError(f"{name}: expected booleans, got dtype {arr.dtype}")
-        # one row per combination (no copy when the caller built it so: a transposed view)
-        grids.append(np.ascontiguousarray(arr.T))
-    if grids[0].shape != grids[1].shape:
-        raise ParameterError(f"entries {entries.shape} and exits {exits.shape} differ")
-    _check_costs(fees_bps, fixed_fee, slippage_bps, init_cash, periods_per_year)
-    if labels is not None and labels.height != grids[0].shape[0]:
-        raise ParameterError(f"labels: {labels.height} rows for {grids[0].shape[0]} "
-                             f"combinations")
-    out = np.empty((grids[0].shape[0], len(GRID_METRICS)))
-    _grid(c, price, grids[0], grids[1], float(init_cash), fees_bps * 1e-4, float(fixed_fee),
-          slippage_bps * 1e-4, float(periods_per_year), out)
-    metrics = pl.DataFrame(out, schema=list(GRID_METRICS), orient="row").with_columns(
-        pl.col("max_drawdown_duration", "trades").cast(pl.Int64))
-    return metrics if labels is None else pl.concat([labels, metrics], how="horizontal")
 
 
 def _bar_times(index: ArrayLike, n: int) -> np.ndarray:
