@@ -74,3 +74,21 @@ def test_copy_in_small_batches_is_the_same_copy(tmp_path, market):
 def test_copy_refuses_the_same_store(run, tmp_path):
     bad = run("copy", "--from", str(tmp_path / "x"), "--to", str(tmp_path / "x"), ok=False)
     assert bad.returncode == 2 and "same store" in bad.stderr
+
+
+def test_ingest_into_postgres(run, tmp_path, pg_url, market):
+    acme = market.ticks.filter(pl.col("symbol") == "ACME")
+    acme.drop("symbol").rename({"ts": "time"}).write_csv(tmp_path / "acme.csv")
+    out = run("ingest", "acme.csv", "--symbol", "ACME", "--map", "ts=time",
+              "--store", pg_url).stdout
+    assert f"ingested {acme.height:,} rows" in out
+    assert "already there" in run("ingest", "acme.csv", "--symbol", "ACME", "--map",
+                                  "ts=time", "--store", pg_url).stdout
+    with cift.connect(pg_url) as pg:
+        assert pg.ticks().equals(acme)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ts,price,size\n2024-01-02T15:00:00Z,1.0,-5\n")
+    proc = run("ingest", str(bad), "--symbol", "X", "--store", pg_url, ok=False)
+    assert proc.returncode == 2 and "size" in proc.stderr
+    with cift.connect(pg_url) as pg:
+        assert pg.symbols() == ["ACME"]  # the rejected file left nothing
