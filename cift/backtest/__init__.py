@@ -5,8 +5,10 @@
 >>> res.metrics["sharpe"], res.trades, res.plot()                       # doctest: +SKIP
 """
 
+from cift.backtest.engine import run
 from cift.backtest.grid import GRID_METRICS, signal_grid
 from cift.backtest.metrics import return_metrics
 from cift.backtest.signals import BacktestResult, from_signals
 
-__all__ = ["GRID_METRICS", "BacktestResult", "from_signals", "return_metrics", "signal_grid"]
+__all__ = ["GRID_METRICS", "BacktestResult", "from_signals", "return_metrics", "run",
+           "signal_grid"]
