@@ -9,6 +9,7 @@ from cift.backtest.engine import run
 from cift.backtest.grid import GRID_METRICS, signal_grid
 from cift.backtest.metrics import return_metrics
 from cift.backtest.signals import BacktestResult, from_signals
+from cift.backtest.sweep import sweep
 
 __all__ = ["GRID_METRICS", "BacktestResult", "from_signals", "return_metrics", "run",
-           "signal_grid"]
+           "signal_grid", "sweep"]

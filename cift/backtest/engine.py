@@ -59,7 +59,7 @@ def _step(st, trades, i, long, close_i, price_i, fee, fixed_fee, slippage):
     return cash + pos * close_i
 
 
-@nb.njit
+@nb.njit(nogil=True)  # sweeps run several at once on threads
 def _run_compiled(decide, close, price, features, params, st, trades, fee, fixed_fee,
                   slippage, equity):
     """The whole run with ``decide`` compiled in; returns the statistics state."""

@@ -1,0 +1,58 @@
+"""Sweeps: the metrics of each run, the same on every engine."""
+
+import numpy as np
+import polars as pl
+import pytest
+from strategies import SMA_CROSS
+
+from cift.backtest import GRID_METRICS, run, sweep
+from cift.errors import CiftError
+
+pytestmark = pytest.mark.slow
+GRIDS = {"fast": [5, 10], "slow": [20, 40, 60]}
+
+
+@pytest.fixture(scope="module")
+def bars():
+    rng = np.random.default_rng(8)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 4000)))
+    return pl.DataFrame({"open": close * np.exp(rng.normal(0, 0.002, 4000)), "close": close})
+
+
+@pytest.fixture(scope="module")
+def numba_result(bars):
+    return sweep(SMA_CROSS, bars, fees_bps=1, **GRIDS)
+
+
+def test_each_row_is_that_run(bars, numba_result):
+    assert numba_result.columns == ["fast", "slow", *GRID_METRICS]
+    assert numba_result.height == 6
+    for row in numba_result.iter_rows(named=True):
+        m = run(SMA_CROSS, bars, fees_bps=1, fast=row["fast"], slow=row["slow"]).metrics
+        for k in GRID_METRICS:
+            assert row[k] == m[k] or (np.isnan(m[k]) and np.isnan(row[k])), k
+
+
+def test_processes_engine(bars, numba_result):
+    assert sweep(SMA_CROSS, bars, fees_bps=1, engine="processes", **GRIDS).equals(
+        numba_result)
+
+
+def test_dask_engine(bars, numba_result):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        got = sweep(SMA_CROSS, bars, fees_bps=1, engine=client, **GRIDS)
+    assert got.equals(numba_result)
+
+
+def test_sweep_errors(bars):
+    with pytest.raises(CiftError, match="fast"):
+        sweep(SMA_CROSS, bars, fast=[1, 5])  # checked before anything runs
+    with pytest.raises(CiftError, match="grid"):
+        sweep(SMA_CROSS, bars)
+    with pytest.raises(CiftError, match="list"):
+        sweep(SMA_CROSS, bars, fast=5)
+    with pytest.raises(CiftError, match="engine"):
+        sweep(SMA_CROSS, bars, engine="gpu", fast=[5])
