@@ -44,6 +44,19 @@ def rate(n: float, seconds: float, unit: str = "rows/s") -> str:
         f"{n / seconds / 1e3:.1f}k {unit}"
 
 
+async def alternate(calls: list, k: int, rounds: int) -> list[float]:
+    """Best time of ``k`` sequential awaits of each call, the calls taking turns round by
+    round (so drifts in machine load hit all alike)."""
+    best = [float("inf")] * len(calls)
+    for _ in range(rounds):
+        for j, call in enumerate(calls):
+            t0 = time.perf_counter()
+            for _ in range(k):
+                await call()
+            best[j] = min(best[j], time.perf_counter() - t0)
+    return best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ticks", type=int, default=5_000_000, help="ticks to ingest")
@@ -134,29 +147,18 @@ def run(pg_url: str, redis_url: str, n_ticks: int, repeat: int) -> None:
     symbol = ticks["symbol"][0]
     k = 3000
 
-    async def latest_rates() -> tuple[float, float]:
+    async def latest_rates() -> list[float]:
         store = await AsyncPostgres.open(f"{pg_url}?schema=bench_read")
         conn = await asyncpg.connect(pg_url)
         stmt = await conn.prepare("SELECT symbol, ts, price, size, side FROM peer_read "
                                   "WHERE symbol = $1 ORDER BY ts DESC LIMIT 1")
         await store.latest_trade(symbol), await stmt.fetchrow(symbol)  # warm both
-        best_ours = best_frame = best_peer = float("inf")
-        for _ in range(max(repeat, 5)):  # alternating rounds: load drifts hit both alike
-            t0 = time.perf_counter()
-            for _ in range(k):
-                await store.latest_trade(symbol)
-            best_ours = min(best_ours, time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            for _ in range(k):
-                await store.latest(symbol)
-            best_frame = min(best_frame, time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            for _ in range(k):
-                await stmt.fetchrow(symbol)
-            best_peer = min(best_peer, time.perf_counter() - t0)
+        times = await alternate([lambda: store.latest_trade(symbol),
+                                 lambda: store.latest(symbol),
+                                 lambda: stmt.fetchrow(symbol)], k, max(repeat, 5))
         await conn.close()
         await store.close()
-        return best_ours, best_frame, best_peer
+        return times
 
     ours, frame, peer = asyncio.run(latest_rates())
     report.line("latest_trade, one symbol (sequential)", rate(k, ours, "q/s"),
@@ -169,24 +171,16 @@ def run(pg_url: str, redis_url: str, n_ticks: int, repeat: int) -> None:
     symbols = sorted(set(many["symbol"]))
     k = 300
 
-    async def latest_many() -> tuple[float, float]:
+    async def latest_many() -> list[float]:
         cached = await cift.connect_async(f"{pg_url}?schema=bench_latest", cache=redis_url)
         plain = cached.store
         await cached.write_ticks(many)
         a, b = await cached.latest(symbols), await plain.latest(symbols)
         assert a.equals(b) and a.height == 100
-        best_cache = best_pg = float("inf")
-        for _ in range(max(repeat, 5)):
-            t0 = time.perf_counter()
-            for _ in range(k):
-                await cached.latest(symbols)
-            best_cache = min(best_cache, time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            for _ in range(k):
-                await plain.latest(symbols)
-            best_pg = min(best_pg, time.perf_counter() - t0)
+        times = await alternate([lambda: cached.latest(symbols), lambda: plain.latest(symbols)],
+                                k, max(repeat, 5))
         await cached.close()
-        return best_cache, best_pg
+        return times
 
     ours, peer = asyncio.run(latest_many())
     report.line("latest(), 100 symbols: Redis vs PostgreSQL", f"{ours / k * 1e6:.0f} us",

@@ -108,9 +108,8 @@ def connect(url: str | None = None, *, cache: str | bool | None = None) -> Store
     >>> store = cift.connect()                      # doctest: +SKIP
     >>> store.ticks("AAPL", "2024-01-02", "2024-01-03")  # doctest: +SKIP
     """
-    url, scheme = _resolve(url)
+    url, scheme, cache_url = _resolve(url, cache)
     store = _open_lake(url) if scheme is None else _factory(scheme)(url)
-    cache_url = _cache_url(cache)
     if cache_url is None:
         return store
     aio = store.aio if isinstance(store, SyncStore) else ThreadedAsyncStore(store)
@@ -129,7 +128,7 @@ async def connect_async(url: str | None = None, *,
     >>> store = await cift.connect_async("postgresql://me@db/research")  # doctest: +SKIP
     >>> await store.latest(["AAPL", "MSFT"])                            # doctest: +SKIP
     """
-    url, scheme = _resolve(url)
+    url, scheme, cache_url = _resolve(url, cache)
     if scheme is None:
         store: AsyncStore = ThreadedAsyncStore(_open_lake(url))
     else:
@@ -139,18 +138,7 @@ async def connect_async(url: str | None = None, *,
         else:
             sync = factory(url)
             store = sync.aio if isinstance(sync, SyncStore) else ThreadedAsyncStore(sync)
-    cache_url = _cache_url(cache)
     return store if cache_url is None else await _with_cache(store, cache_url)
-
-
-def _cache_url(cache: str | bool | None) -> str | None:
-    if cache is None:
-        return load_settings().redis
-    if cache is False:
-        return None
-    if not isinstance(cache, str) or not cache.startswith(("redis://", "rediss://", "unix://")):
-        raise StoreError(f"cache: expected a redis:// URL or False, got {cache!r}")
-    return cache
 
 
 async def _with_cache(store: AsyncStore, cache_url: str) -> AsyncStore:
@@ -159,16 +147,27 @@ async def _with_cache(store: AsyncStore, cache_url: str) -> AsyncStore:
     return AsyncCachedStore(store, await AsyncRedisCache.open(cache_url))
 
 
-def _resolve(url: str | None) -> tuple[str, str | None]:
-    """(URL, scheme), or (lake path, None) for the embedded lake."""
+def _resolve(url: str | None, cache: str | bool | None
+             ) -> tuple[str, str | None, str | None]:
+    """(URL, scheme, cache URL); (lake path, None, ...) for the embedded lake. Settings are
+    read once, and only when ``url`` or ``cache`` is left to them; the cache argument is
+    checked before anything is opened."""
+    settings = load_settings() if url is None or cache is None else None
+    if cache is None:
+        cache_url = settings.redis
+    elif cache is False:
+        cache_url = None
+    elif isinstance(cache, str) and cache.startswith(("redis://", "rediss://", "unix://")):
+        cache_url = cache
+    else:
+        raise StoreError(f"cache: expected a redis:// URL or False, got {cache!r}")
     if url is None:
-        settings = load_settings()
         if settings.store is None:
-            return str(settings.lake_dir), None
+            return str(settings.lake_dir), None, cache_url
         url = settings.store
     if not isinstance(url, str) or not url.strip():
         raise StoreError(f"store URL must be a non-empty string, got {url!r}")
     scheme = urlsplit(url).scheme.lower()
     if not scheme or len(scheme) == 1:  # a plain path (or a Windows drive letter)
-        return url, None
-    return url, scheme
+        return url, None, cache_url
+    return url, scheme, cache_url

@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 import polars as pl
 from tqdm.auto import tqdm
@@ -235,7 +235,7 @@ class Store(ABC):
     def close(self) -> None:
         """Release connections and files (nothing to do for the embedded lake)."""
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

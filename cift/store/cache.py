@@ -253,11 +253,8 @@ class AsyncCachedStore(AsyncStore):
         return (await self.cache.get("quote", normalize_symbols(symbols) or [])).sort("symbol")
 
     # -- everything else is the store's ---------------------------------------------------
-    async def ticks(self, *args, **kwargs) -> pl.DataFrame:
-        return await self.store.ticks(*args, **kwargs)
-
-    async def quotes(self, *args, **kwargs) -> pl.DataFrame:
-        return await self.store.quotes(*args, **kwargs)
+    async def _read(self, *args) -> pl.DataFrame:
+        return await self.store._read(*args)
 
     async def bars(self, *args, **kwargs) -> pl.DataFrame:
         return await self.store.bars(*args, **kwargs)

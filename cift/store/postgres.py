@@ -34,7 +34,7 @@ from cift.data.schema import TABLES, TICKS
 from cift.data.timestamps import TimeLike
 from cift.errors import StoreError
 from cift.store import pgcopy
-from cift.store.aio import AsyncStore, bars_from_ticks
+from cift.store.aio import AsyncStore
 from cift.store.base import (
     TimeRange,
     Trade,
@@ -397,17 +397,6 @@ class AsyncPostgres(AsyncStore):
             return _empty(table, cols)
         names = await self._with_conn(lambda conn: self._symbol_names(conn, arrays["symbol_id"]))
         return _frame(table, cols, arrays, names)
-
-    async def bars(self, symbols: str | Iterable[str] | None, interval: str,
-                   start: TimeLike = None, end: TimeLike = None) -> pl.DataFrame:
-        """Time bars from stored ticks (see :meth:`cift.store.Store.bars`).
-
-        The ticks of each symbol stream out as binary COPY and cift's one-pass bar kernel
-        builds the bars: faster than aggregating in PostgreSQL, which has no first/last
-        aggregate and must sort for open and close (1-minute bars of 82k ticks: 55-86 ms
-        this way, 75-108 ms for the SQL GROUP BY alone, on the 2-core CI machine).
-        """
-        return await bars_from_ticks(self, symbols, interval, start, end)
 
     async def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
         """The last trade per symbol (symbol, ts, price, size, side), sorted by symbol.

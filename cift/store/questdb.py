@@ -39,7 +39,7 @@ from cift.data.bars import interval_ns
 from cift.data.schema import BARS, TABLES, TICKS
 from cift.data.timestamps import TimeLike
 from cift.errors import StoreError
-from cift.store.aio import AsyncStore, bars_from_ticks
+from cift.store.aio import AsyncStore
 from cift.store.base import (
     TimeRange,
     WriteResult,
@@ -309,7 +309,7 @@ class AsyncQuestDB(AsyncStore):
         rng = TimeRange.of(start, end)
         if rng.start is not None and rng.start % 1000 or rng.end is not None and rng.end % 1000:
             # bounds inside a microsecond: bar the exact ticks in cift instead
-            return await bars_from_ticks(self, symbols, interval, start, end)
+            return await super().bars(symbols, interval, start, end)
         where, args = self._where_clause(syms, rng)
         rows = await self._sql("fetch", (
             f"SELECT cast(ts AS LONG), symbol, open, high, low, close, volume, vwap, trades "

@@ -1,5 +1,6 @@
 """A grid gives the same metrics on every engine: Numba threads, processes, Dask."""
 
+import distributed
 import numpy as np
 import polars as pl
 import pytest
@@ -29,7 +30,6 @@ def test_processes_give_the_numba_result(grid_inputs):
 
 
 def test_dask_local_cluster_gives_the_numba_result(grid_inputs):
-    distributed = pytest.importorskip("distributed")
     close, entries, exits, labels = grid_inputs
     want = signal_grid(close, entries, exits, fees_bps=1, labels=labels)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

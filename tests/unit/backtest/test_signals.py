@@ -105,8 +105,9 @@ def crossover(close):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_sma_crossover_agrees_with_vectorbt(seed):
-    pd = pytest.importorskip("pandas")
-    vbt = pytest.importorskip("vectorbt")
+    import pandas as pd
+    import vectorbt as vbt
+
     rng = np.random.default_rng(seed)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 3000)))
     open_ = close * np.exp(rng.normal(0, 0.002, 3000))

@@ -1,5 +1,6 @@
 """Sweeps: the metrics of each run, the same on every engine."""
 
+import distributed
 import numpy as np
 import polars as pl
 import pytest
@@ -39,7 +40,6 @@ def test_processes_engine(bars, numba_result):
 
 
 def test_dask_engine(bars, numba_result):
-    distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
