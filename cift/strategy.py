@@ -67,6 +67,10 @@ class Strategy:
     params: tuple[Param, ...]
     features: Mapping[str, Use]
     decide: Callable = field(repr=False)
+    #: True when ``decide`` places orders (``decide(ev, feat, out, params, state)``, run by
+    #: :func:`cift.backtest.simulate` over ticks, quotes or bars) instead of returning a
+    #: target position
+    orders: bool = False
 
     def __post_init__(self) -> None:
         names = {p.name for p in self.params}

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-__all__ = ["monthly_heatmap", "tearsheet"]
+__all__ = ["equity_figure", "monthly_heatmap", "tearsheet"]
 
 
 def tearsheet(result, title: str = "Backtest") -> go.Figure:
@@ -52,4 +52,19 @@ def monthly_heatmap(monthly, title: str = "Monthly returns") -> go.Figure:
                                            for row in z],
         texttemplate="%{text}", colorbar={"tickformat": ".0%"}))
     fig.update_layout(title=title, height=120 + 40 * table.height)
+    return fig
+
+
+def equity_figure(curve, metrics: dict, title: str = "Simulation") -> go.Figure:
+    """Equity and drawdown over time from an equity frame (ts, equity, drawdown)."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
+                        vertical_spacing=0.04, subplot_titles=("equity", "drawdown"))
+    fig.add_trace(go.Scattergl(x=curve["ts"], y=curve["equity"], name="equity"), 1, 1)
+    fig.add_trace(go.Scattergl(x=curve["ts"], y=curve["drawdown"], name="drawdown",
+                               fill="tozeroy"), 2, 1)
+    fig.update_layout(
+        title=f"{title} — return {metrics.get('total_return', float('nan')):.2%}, "
+              f"{metrics.get('orders', 0)} orders, {metrics.get('fills', 0)} fills",
+        height=550, showlegend=False)
+    fig.update_yaxes(tickformat=".1%", row=2, col=1)
     return fig

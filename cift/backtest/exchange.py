@@ -1,0 +1,520 @@
+"""The simulated exchange of the event engine: Numba kernels over one merged event stream.
+
+Events are trades (or bars) and L1 quotes of any number of symbols, read from two sources in
+time order (a trade and a quote at the same nanosecond: the trade first). Per event:
+
+1. orders whose arrival time (submission + latency) is before the event reach the market:
+   a market order fills at the prevailing quote (buy at the ask, sell at the bid), or at the
+   next trade / bar open with ``slippage_bps`` when the symbol has no quote; a marketable
+   limit fills at the quote; an IOC limit that is not marketable is cancelled; the rest rest;
+2. the event is applied: a quote updates the book, a trade or bar matches the resting orders
+   of its symbol (limits fill at their price when the market trades through them, or, with
+   the queue model, once the volume traded at their price exceeds the queue ahead; stops
+   trigger on trades and fill like market orders);
+3. the equity (cash + positions at the mid when quoted, else at the last trade or close) is
+   sampled once per time bucket;
+4. the strategy is called and its requests are checked and logged; they arrive ``latency``
+   ns later, and never before the next event, so nothing fills on the bar that decided it.
+
+All state lives in arrays (the tuple ``st``), so the same kernels serve the compiled loop and
+the plain-Python path, and a run can stop when a log is full and resume after growing it.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from cift.backtest.orders import (
+    BY_REQUEST,
+    CANCEL,
+    CANCEL_ALL,
+    CANCELLED,
+    EV_ASK,
+    EV_ASK_SIZE,
+    EV_BID,
+    EV_BID_SIZE,
+    EV_BUY_PX,
+    EV_CASH,
+    EV_EQUITY,
+    EV_KIND,
+    EV_LAST_ORDER,
+    EV_OPEN_BUY,
+    EV_OPEN_SELL,
+    EV_POSITION,
+    EV_PRICE,
+    EV_SELL_PX,
+    EV_SIZE,
+    EV_SYMBOL,
+    EV_TS,
+    FILLED,
+    INVALID,
+    IOC,
+    IOC_UNFILLED,
+    KIND_BAR,
+    KIND_QUOTE,
+    KIND_TRADE,
+    LIMIT,
+    MARKET,
+    NO_CASH,
+    NO_REASON,
+    NO_SHORTING,
+    NOTIONAL_LIMIT,
+    OPEN,
+    PENDING,
+    POSITION_LIMIT,
+    R_PRICE,
+    R_QTY,
+    R_SYMBOL,
+    R_TIF,
+    R_TYPE,
+    REJECTED,
+    STOP,
+)
+
+# account (float64): cash, sum of position x mark, fees paid, notional traded
+A_CASH, A_VALUE, A_FEES, A_TRADED = range(4)
+A_FIELDS = 4
+# counters (int64): orders logged, fills logged, orders arrived, active orders, equity
+# samples, current time bucket, whether a bucket started, next trade row, next quote row,
+# the time of the event being processed, the start of the next bucket
+(I_ORDERS, I_FILLS, I_ARRIVED, I_ACTIVE, I_SAMPLES, I_BUCKET, I_STARTED, I_TRADE, I_QUOTE,
+ I_TS, I_NEXT) = range(11)
+I_FIELDS = 11
+# per symbol (float64)
+(S_POS, S_MARK, S_BID, S_BID_SIZE, S_ASK, S_ASK_SIZE, S_QUOTED, S_AVG, S_REALIZED, S_ROW,
+ S_OPEN_BUY, S_OPEN_SELL, S_FEES, S_TRADED, S_PRICE, S_SIZE) = range(16)
+S_FIELDS = 16
+# orders log (float64); a cancel request's PRICE holds the id of the order it cancels
+(O_SYMBOL, O_SIDE, O_QTY, O_TYPE, O_PRICE, O_TIF, O_STATUS, O_FILLED, O_AVG, O_QUEUE,
+ O_REASON, O_FEES, O_CANCELLING) = range(13)
+O_FIELDS = 13
+T_SUBMIT, T_ARRIVE, T_DONE = range(3)  # orders log times (int64 ns)
+# fills log (float64), plus its times (int64 ns)
+F_ORDER, F_SYMBOL, F_SIDE, F_QTY, F_PRICE, F_FEE, F_POSITION, F_MAKER = range(8)
+F_FIELDS = 8
+# configuration (float64)
+C_FEE, C_FIXED, C_SLIP, C_MAX_POS, C_MAX_NOTIONAL, C_SHORT, C_QUEUE, C_BARS = range(8)
+C_FIELDS = 8
+L_LATENCY, L_EVERY = range(2)  # configuration (int64 ns)
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def _remove_active(active, count, oid):
+    """Remove ``oid`` from the first ``count`` active ids, keeping their order."""
+    w = 0
+    for k in range(count):
+        if active[k] != oid:
+            active[w] = active[k]
+            w += 1
+    return w
+
+
+@nb.njit(cache=True, _nrt=False)
+def _close(st, oid, status, reason, ts):
+    """Mark an order done; what it had not filled stops counting as open."""
+    sy, ol, ot = st[2], st[3], st[4]
+    s = int(ol[oid, O_SYMBOL])
+    left = ol[oid, O_QTY] - ol[oid, O_FILLED]
+    if ol[oid, O_SIDE] > 0:
+        sy[s, S_OPEN_BUY] -= left
+    else:
+        sy[s, S_OPEN_SELL] -= left
+    ol[oid, O_STATUS] = status
+    ol[oid, O_REASON] = reason
+    ot[oid, T_DONE] = ts
+
+
+@nb.njit(cache=True, _nrt=False)
+def _fill(st, cfg, oid, qty, px, maker, ts):
+    """Fill up to ``qty`` of order ``oid`` at ``px``; True when the order is done.
+
+    A buy is cut to what the cash pays for and, unless shorting is allowed, a sell to the
+    position held; the cut part is cancelled with the reason.
+    """
+    acct, ist, sy, ol, ot, fl, ft = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
+    s = int(ol[oid, O_SYMBOL])
+    side = ol[oid, O_SIDE]
+    fee_rate = cfg[C_FEE]
+    fixed = cfg[C_FIXED] if ol[oid, O_FILLED] == 0.0 else 0.0
+    left = ol[oid, O_QTY] - ol[oid, O_FILLED]
+    whole = qty >= left
+    if whole:
+        qty = left
+    reason = NO_REASON
+    pos = sy[s, S_POS]
+    if side > 0:
+        afford = (acct[A_CASH] - fixed) / (px * (1.0 + fee_rate))
+        if qty > afford:
+            qty, reason, whole = max(afford, 0.0), NO_CASH, False
+    elif cfg[C_SHORT] == 0.0 and qty > pos:
+        qty, reason, whole = max(pos, 0.0), NO_SHORTING, False
+    if qty > 0.0:
+        notional = qty * px
+        fee = notional * fee_rate + fixed
+        acct[A_CASH] -= side * notional + fee
+        acct[A_FEES] += fee
+        acct[A_TRADED] += notional
+        acct[A_VALUE] += side * qty * sy[s, S_MARK]
+        # average cost and realized P&L (before fees) of the symbol's position
+        held = abs(pos)
+        if pos == 0.0 or (pos > 0.0) == (side > 0):
+            sy[s, S_AVG] = (sy[s, S_AVG] * held + px * qty) / (held + qty)
+        else:
+            closed = min(qty, held)
+            sy[s, S_REALIZED] += closed * (px - sy[s, S_AVG]) * (1.0 if pos > 0.0 else -1.0)
+            if qty > held:
+                sy[s, S_AVG] = px
+            elif qty == held:
+                sy[s, S_AVG] = 0.0
+        sy[s, S_POS] = pos + side * qty
+        sy[s, S_FEES] += fee
+        sy[s, S_TRADED] += notional
+        if side > 0:
+            sy[s, S_OPEN_BUY] -= qty
+        else:
+            sy[s, S_OPEN_SELL] -= qty
+        done_before = ol[oid, O_FILLED]
+        ol[oid, O_AVG] = (ol[oid, O_AVG] * done_before + px * qty) / (done_before + qty) \
+            if done_before > 0.0 else px
+        ol[oid, O_FILLED] = ol[oid, O_QTY] if whole else done_before + qty
+        ol[oid, O_FEES] += fee
+        f = ist[I_FILLS]
+        ist[I_FILLS] = f + 1
+        fl[f, F_ORDER], fl[f, F_SYMBOL], fl[f, F_SIDE] = oid, s, side
+        fl[f, F_QTY], fl[f, F_PRICE], fl[f, F_FEE] = qty, px, fee
+        fl[f, F_POSITION], fl[f, F_MAKER] = sy[s, S_POS], maker
+        ft[f] = ts
+    if whole:
+        ol[oid, O_STATUS] = FILLED
+        ot[oid, T_DONE] = ts
+        return True
+    if reason != NO_REASON:
+        _close(st, oid, CANCELLED, reason, ts)
+        return True
+    return False
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def _mark(st, s, price):
+    """Value symbol ``s`` at ``price`` from now on."""
+    acct, sy = st[0], st[2]
+    acct[A_VALUE] += sy[s, S_POS] * (price - sy[s, S_MARK])
+    sy[s, S_MARK] = price
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def _arrive(st, cfg, oid, ts):
+    """Order ``oid`` reaches the market at ``ts``: cancel, fill against the quote, or rest."""
+    ist, sy, ol, active = st[1], st[2], st[3], st[7]
+    if ol[oid, O_STATUS] != PENDING:  # rejected when submitted
+        return
+    typ = int(ol[oid, O_TYPE])
+    if typ == CANCEL or typ == CANCEL_ALL:
+        ol[oid, O_STATUS] = FILLED
+        st[4][oid, T_DONE] = ts
+        s = ol[oid, O_SYMBOL]
+        target = int(ol[oid, O_PRICE])
+        w = 0
+        for k in range(ist[I_ACTIVE]):
+            a = active[k]
+            if (a == target) if typ == CANCEL else (ol[a, O_SYMBOL] == s and a < oid):
+                _close(st, a, CANCELLED, BY_REQUEST, ts)
+            else:
+                active[w] = a
+                w += 1
+        ist[I_ACTIVE] = w
+        return
+    ol[oid, O_STATUS] = OPEN
+    s = int(ol[oid, O_SYMBOL])
+    side, price = ol[oid, O_SIDE], ol[oid, O_PRICE]
+    if sy[s, S_QUOTED] != 0.0:
+        bid, ask = sy[s, S_BID], sy[s, S_ASK]
+        touch = ask if side > 0 else bid
+        if typ == MARKET or (typ == LIMIT and side * (price - touch) >= 0.0):
+            if _fill(st, cfg, oid, np.inf, touch, 0.0, ts):
+                return
+        elif typ == LIMIT and ol[oid, O_TIF] == IOC:
+            _close(st, oid, CANCELLED, IOC_UNFILLED, ts)
+            return
+        if typ == LIMIT:  # the queue ahead: the displayed size when joining the best price
+            best, size = (bid, sy[s, S_BID_SIZE]) if side > 0 else (ask, sy[s, S_ASK_SIZE])
+            gap = side * (price - best)
+            ol[oid, O_QUEUE] = 0.0 if gap > 0.0 else (size if gap == 0.0 else np.inf)
+    active[ist[I_ACTIVE]] = oid
+    ist[I_ACTIVE] += 1
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def _on_trade(st, cfg, oid, bar, o, h, lo, c, size, ts):
+    """Match active order ``oid`` against a trade (``bar`` False: o = h = lo = c) or a bar;
+    True when the order is done."""
+    sy, ol = st[2], st[3]
+    typ = int(ol[oid, O_TYPE])
+    side, price = ol[oid, O_SIDE], ol[oid, O_PRICE]
+    first = o if bar else c
+    if typ == MARKET:  # arrived with no quote: the first price after it
+        return _fill(st, cfg, oid, np.inf, first * (1.0 + side * cfg[C_SLIP]), 0.0, ts)
+    if typ == LIMIT:
+        if ol[oid, O_TIF] == IOC:  # arrived with no quote: fills at the first price or never
+            if side * (price - first) >= 0.0:
+                return _fill(st, cfg, oid, np.inf, first, 0.0, ts)
+            _close(st, oid, CANCELLED, IOC_UNFILLED, ts)
+            return True
+        if bar:
+            if (lo < price) if side > 0 else (h > price):  # traded through: at the limit,
+                px = min(o, price) if side > 0 else max(o, price)  # or the gap's open
+                return _fill(st, cfg, oid, np.inf, px, 1.0, ts)
+            return False
+        if side * (price - c) > 0.0:
+            return _fill(st, cfg, oid, np.inf, price, 1.0, ts)
+        if c == price and cfg[C_QUEUE] != 0.0:  # volume at our price eats the queue ahead
+            ahead = ol[oid, O_QUEUE] - size
+            if ahead < 0.0:
+                ol[oid, O_QUEUE] = 0.0
+                return _fill(st, cfg, oid, -ahead, price, 1.0, ts)
+            ol[oid, O_QUEUE] = ahead
+        return False
+    if typ == STOP:
+        if bar:
+            if not ((h >= price) if side > 0 else (lo <= price)):
+                return False
+            px = (max(o, price) if side > 0 else min(o, price)) * (1.0 + side * cfg[C_SLIP])
+        else:
+            if side * (c - price) < 0.0:
+                return False
+            s = int(ol[oid, O_SYMBOL])
+            if sy[s, S_QUOTED] != 0.0:
+                px = sy[s, S_ASK] if side > 0 else sy[s, S_BID]
+            else:
+                px = c * (1.0 + side * cfg[C_SLIP])
+        return _fill(st, cfg, oid, np.inf, px, 0.0, ts)
+    return False
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def _on_quote(st, cfg, oid, ts):
+    """Match active order ``oid`` against its symbol's new quote; True when done."""
+    sy, ol = st[2], st[3]
+    typ = int(ol[oid, O_TYPE])
+    if typ == STOP:
+        return False
+    s = int(ol[oid, O_SYMBOL])
+    side, price = ol[oid, O_SIDE], ol[oid, O_PRICE]
+    bid, ask = sy[s, S_BID], sy[s, S_ASK]
+    touch = ask if side > 0 else bid
+    if typ == MARKET:  # arrived before the symbol's first quote
+        return _fill(st, cfg, oid, np.inf, touch, 0.0, ts)
+    if ol[oid, O_TIF] == IOC:  # likewise
+        if side * (price - touch) >= 0.0:
+            return _fill(st, cfg, oid, np.inf, touch, 0.0, ts)
+        _close(st, oid, CANCELLED, IOC_UNFILLED, ts)
+        return True
+    if side * (price - touch) >= 0.0:  # the other side crossed our resting price
+        return _fill(st, cfg, oid, np.inf, price, 1.0, ts)
+    if cfg[C_QUEUE] != 0.0:
+        best, size = (bid, sy[s, S_BID_SIZE]) if side > 0 else (ask, sy[s, S_ASK_SIZE])
+        gap = side * (price - best)
+        if gap > 0.0:  # our price is now better than the best: nobody ahead
+            ol[oid, O_QUEUE] = 0.0
+        elif gap == 0.0:  # whoever left the level was ahead of us
+            ol[oid, O_QUEUE] = min(ol[oid, O_QUEUE], size)
+    return False
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def _sample(st, every):
+    """Record the equity of the bucket that just ended."""
+    acct, ist, eq_ts, eq = st[0], st[1], st[8], st[9]
+    k = ist[I_SAMPLES]
+    eq_ts[k] = ist[I_BUCKET] * every if every > 0 else ist[I_BUCKET]
+    eq[k] = acct[A_CASH] + acct[A_VALUE]
+    ist[I_SAMPLES] = k + 1
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def on_event(mkt, st, cfg, lcfg, ev):
+    """Process the next event and describe it in ``ev``; its symbol, or -1 at the end."""
+    t_ts, t_sym, t_open, t_high, t_low, t_close, t_size = mkt[:7]
+    q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz = mkt[7:]
+    acct, ist, sy, ol, ot, active = st[0], st[1], st[2], st[3], st[4], st[7]
+    ti, qi = ist[I_TRADE], ist[I_QUOTE]
+    is_trade = ti < t_ts.shape[0] and (qi >= q_ts.shape[0] or t_ts[ti] <= q_ts[qi])
+    if not is_trade and qi >= q_ts.shape[0]:
+        return -1
+    ts = t_ts[ti] if is_trade else q_ts[qi]
+    ist[I_TS] = ts
+    if ts >= ist[I_NEXT]:  # a new time bucket (divide only then: a division is slow)
+        every = lcfg[L_EVERY]
+        if ist[I_STARTED]:
+            _sample(st, every)
+        bucket = ts // every if every > 0 else ts
+        ist[I_STARTED], ist[I_BUCKET] = 1, bucket
+        ist[I_NEXT] = (bucket + 1) * every if every > 0 else ts + 1
+    while ist[I_ARRIVED] < ist[I_ORDERS] and ot[ist[I_ARRIVED], T_ARRIVE] < ts:
+        _arrive(st, cfg, ist[I_ARRIVED], ts)
+        ist[I_ARRIVED] += 1
+    if is_trade:
+        s = t_sym[ti]
+        c, size = t_close[ti], t_size[ti]
+        bar = cfg[C_BARS] != 0.0
+        sy[s, S_PRICE], sy[s, S_SIZE], sy[s, S_ROW] = c, size, ti
+        if sy[s, S_QUOTED] == 0.0:
+            _mark(st, s, c)
+        o, h, lo = (t_open[ti], t_high[ti], t_low[ti]) if bar else (c, c, c)
+        w = 0
+        for k in range(ist[I_ACTIVE]):
+            oid = active[k]
+            if ol[oid, O_SYMBOL] != s or not _on_trade(st, cfg, oid, bar, o, h, lo, c, size,
+                                                      ts):
+                active[w] = oid
+                w += 1
+        ist[I_ACTIVE] = w
+        ist[I_TRADE] = ti + 1
+        ev[EV_KIND] = KIND_BAR if bar else KIND_TRADE
+    else:
+        s = q_sym[qi]
+        sy[s, S_BID], sy[s, S_BID_SIZE] = q_bid[qi], q_bsz[qi]
+        sy[s, S_ASK], sy[s, S_ASK_SIZE] = q_ask[qi], q_asz[qi]
+        sy[s, S_QUOTED] = 1.0
+        _mark(st, s, 0.5 * (q_bid[qi] + q_ask[qi]))
+        w = 0
+        for k in range(ist[I_ACTIVE]):
+            oid = active[k]
+            if ol[oid, O_SYMBOL] != s or not _on_quote(st, cfg, oid, ts):
+                active[w] = oid
+                w += 1
+        ist[I_ACTIVE] = w
+        ist[I_QUOTE] = qi + 1
+        ev[EV_KIND] = KIND_QUOTE
+    ev[EV_TS], ev[EV_SYMBOL] = ts, s
+    ev[EV_PRICE], ev[EV_SIZE] = sy[s, S_PRICE], sy[s, S_SIZE]
+    ev[EV_BID], ev[EV_BID_SIZE] = sy[s, S_BID], sy[s, S_BID_SIZE]
+    ev[EV_ASK], ev[EV_ASK_SIZE] = sy[s, S_ASK], sy[s, S_ASK_SIZE]
+    ev[EV_POSITION], ev[EV_CASH] = sy[s, S_POS], acct[A_CASH]
+    ev[EV_EQUITY] = acct[A_CASH] + acct[A_VALUE]
+    ev[EV_OPEN_BUY], ev[EV_OPEN_SELL] = sy[s, S_OPEN_BUY], sy[s, S_OPEN_SELL]
+    _quoted_prices(st, s, ev)
+    return s
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def _quoted_prices(st, s, ev):
+    """Our best live limit prices on ``s`` (resting or in flight, not being cancelled)."""
+    ist, ol, active = st[1], st[3], st[7]
+    buy, sell = -np.inf, np.inf
+    for k in range(ist[I_ACTIVE] + ist[I_ORDERS] - ist[I_ARRIVED]):
+        oid = active[k] if k < ist[I_ACTIVE] else ist[I_ARRIVED] + k - ist[I_ACTIVE]
+        if (ol[oid, O_SYMBOL] == s and ol[oid, O_TYPE] == LIMIT and ol[oid, O_CANCELLING] == 0
+                and ol[oid, O_STATUS] <= OPEN):
+            if ol[oid, O_SIDE] > 0:
+                buy = max(buy, ol[oid, O_PRICE])
+            else:
+                sell = min(sell, ol[oid, O_PRICE])
+    ev[EV_BUY_PX] = buy if buy > -np.inf else np.nan
+    ev[EV_SELL_PX] = sell if sell < np.inf else np.nan
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def submit(st, cfg, lcfg, out, n, ev):
+    """Check and log the ``n`` requests of ``out`` made at ``ev``'s time; they arrive
+    ``latency`` ns later. A request that breaks a rule is logged as rejected, with why."""
+    ist, sy, ol, ot = st[1], st[2], st[3], st[4]
+    ts = ist[I_TS]  # exact, where ev[EV_TS] is a float
+    nsym = sy.shape[0]
+    for r in range(n):
+        oid = ist[I_ORDERS]
+        ist[I_ORDERS] = oid + 1
+        typ, sym, qty, price, tif = (out[r, R_TYPE], out[r, R_SYMBOL], out[r, R_QTY],
+                                     out[r, R_PRICE], out[r, R_TIF])
+        ot[oid, T_SUBMIT], ot[oid, T_ARRIVE], ot[oid, T_DONE] = ts, ts + lcfg[L_LATENCY], -1
+        ol[oid, O_TYPE], ol[oid, O_SYMBOL], ol[oid, O_PRICE], ol[oid, O_TIF] = \
+            typ, sym, price, tif
+        ol[oid, O_SIDE], ol[oid, O_QTY] = (1.0 if qty > 0 else -1.0), abs(qty)
+        ol[oid, O_STATUS], ol[oid, O_FILLED], ol[oid, O_AVG] = PENDING, 0.0, np.nan
+        ol[oid, O_QUEUE], ol[oid, O_REASON], ol[oid, O_FEES] = 0.0, NO_REASON, 0.0
+        ol[oid, O_CANCELLING] = 0.0
+        reason = _check(st, cfg, oid, nsym)
+        if reason != NO_REASON:
+            ol[oid, O_STATUS], ol[oid, O_REASON], ot[oid, T_DONE] = REJECTED, reason, ts
+            continue
+        if typ == CANCEL or typ == CANCEL_ALL:
+            _flag_cancelling(st, oid)
+            continue
+        s = int(sym)
+        if qty > 0:
+            sy[s, S_OPEN_BUY] += qty
+        else:
+            sy[s, S_OPEN_SELL] -= qty
+    ev[EV_LAST_ORDER] = ist[I_ORDERS] - 1
+    ev[EV_OPEN_BUY], ev[EV_OPEN_SELL] = sy[int(ev[EV_SYMBOL]), S_OPEN_BUY], \
+        sy[int(ev[EV_SYMBOL]), S_OPEN_SELL]
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def _flag_cancelling(st, cid):
+    """Mark the live orders a cancel request will cancel (so decide stops seeing them)."""
+    ist, ol, active = st[1], st[3], st[7]
+    if ol[cid, O_TYPE] == CANCEL:
+        target = int(ol[cid, O_PRICE])
+        ol[target, O_CANCELLING] = 1.0
+        ol[cid, O_SYMBOL] = ol[target, O_SYMBOL]
+        return
+    # the live orders: the active ones, then those in flight (this request is the last)
+    for k in range(ist[I_ACTIVE] + cid - ist[I_ARRIVED]):
+        oid = active[k] if k < ist[I_ACTIVE] else ist[I_ARRIVED] + k - ist[I_ACTIVE]
+        if ol[oid, O_SYMBOL] == ol[cid, O_SYMBOL] and ol[oid, O_STATUS] <= OPEN:
+            ol[oid, O_CANCELLING] = 1.0
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def _check(st, cfg, oid, nsym):
+    """Why request ``oid`` is rejected, or NO_REASON."""
+    sy, ol = st[2], st[3]
+    typ, sym, qty, price = ol[oid, O_TYPE], ol[oid, O_SYMBOL], ol[oid, O_QTY], ol[oid, O_PRICE]
+    if typ == CANCEL:
+        ok = price == int(price) and 0 <= price < oid and ol[int(price), O_TYPE] < CANCEL
+        return NO_REASON if ok else INVALID
+    if not (sym == int(sym) and 0 <= sym < nsym):
+        return INVALID
+    if typ == CANCEL_ALL:
+        return NO_REASON
+    if not (typ == MARKET or typ == LIMIT or typ == STOP) or not (qty > 0 and qty < np.inf):
+        return INVALID
+    if typ != MARKET and not (price > 0 and price < np.inf):
+        return INVALID
+    if not (ol[oid, O_TIF] == 0 or ol[oid, O_TIF] == IOC):
+        return INVALID
+    s = int(sym)
+    side = ol[oid, O_SIDE]
+    pos = sy[s, S_POS]
+    # the position if this order and every open order on its side fill
+    worst = pos + sy[s, S_OPEN_BUY] + qty if side > 0 else pos - sy[s, S_OPEN_SELL] - qty
+    tol = 1e-9 * max(1.0, qty)
+    if side < 0 and cfg[C_SHORT] == 0.0 and worst < -tol:
+        return NO_SHORTING
+    if abs(worst) > cfg[C_MAX_POS] + tol and abs(worst) > abs(pos):
+        return POSITION_LIMIT
+    ref = price if typ != MARKET else sy[s, S_MARK]
+    if abs(worst) * ref > cfg[C_MAX_NOTIONAL] and abs(worst) > abs(pos):
+        return NOTIONAL_LIMIT
+    return NO_REASON
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def has_room(st, requests):
+    """Whether the logs can take one more event and its ``requests`` (else grow them)."""
+    ist, ol, fl, active, eq = st[1], st[3], st[5], st[7], st[9]
+    live = ist[I_ACTIVE] + ist[I_ORDERS] - ist[I_ARRIVED]
+    return (ist[I_ORDERS] + requests <= ol.shape[0]
+            and ist[I_FILLS] + live + 1 <= fl.shape[0]
+            and live + requests <= active.shape[0]
+            and ist[I_SAMPLES] + 2 <= eq.shape[0])
+
+
+@nb.njit(cache=True, _nrt=False)
+def finish(st, lcfg):
+    """Record the equity of the last bucket."""
+    if st[1][I_STARTED]:
+        _sample(st, lcfg[L_EVERY])
+        st[1][I_STARTED] = 0

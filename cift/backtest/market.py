@@ -1,0 +1,141 @@
+"""Market data for the event engine: trades (or bars) and quotes as checked NumPy columns.
+
+The engine walks two sources in time order, so they are only checked and converted here,
+never merged or copied row by row: ticks and quotes in the data model's schema (``symbol``
+and ``side`` may be left out for one symbol), or bars (ts, open, high, low, close, and
+optionally symbol and volume).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import polars as pl
+
+from cift.data.timestamps import parse_ts_column
+from cift.data.validate import validate_quotes, validate_ticks
+from cift.errors import DataError, ParameterError
+
+__all__ = ["MarketSources", "market_sources"]
+
+_ONE_SYMBOL = "_"  # the symbol of data that names none
+
+
+class MarketSources(NamedTuple):
+    """The engine's view of the data: the arrays tuple, the symbol names (code order), the
+    trades or bars frame (features are computed on it) and its symbol codes."""
+
+    arrays: tuple
+    symbols: list[str]
+    trades: pl.DataFrame
+    trade_codes: np.ndarray
+    bars: bool
+
+    @property
+    def events(self) -> int:
+        return len(self.arrays[0]) + len(self.arrays[7])
+
+
+def _with_defaults(df: pl.DataFrame, name: str, defaults: dict[str, pl.Expr]) -> pl.DataFrame:
+    if not isinstance(df, pl.DataFrame):
+        raise ParameterError(f"{name}: expected a Polars DataFrame, got {type(df).__name__}")
+    missing = {k: v for k, v in defaults.items() if k not in df.columns}
+    return df.with_columns(**missing) if missing else df
+
+
+def _sorted_ts(ts: pl.Series, source: str) -> np.ndarray:
+    out = ts.dt.epoch("ns").to_numpy() if ts.dtype != pl.Int64 else ts.to_numpy()
+    back = np.flatnonzero(out[1:] < out[:-1])
+    if back.size:
+        raise DataError("timestamps must not decrease (sort by ts first)", source=source,
+                        row=int(back[0]) + 2, field="ts")
+    return np.ascontiguousarray(out, dtype=np.int64)
+
+
+def _checked_bars(bars: pl.DataFrame) -> pl.DataFrame:
+    bars = _with_defaults(bars, "bars", {"symbol": pl.lit(_ONE_SYMBOL),
+                                         "volume": pl.lit(0.0)})
+    need = ["ts", "open", "high", "low", "close"]
+    missing = [c for c in need if c not in bars.columns]
+    if missing:
+        raise DataError(f"missing column(s) {missing}; bars need {need}", source="bars",
+                        field=missing[0])
+    out = bars.select(
+        parse_ts_column(bars["ts"], source="bars").alias("ts"),
+        pl.col("symbol").cast(pl.String),
+        *(pl.col(c).cast(pl.Float64) for c in ("open", "high", "low", "close", "volume")))
+    for c in ("open", "high", "low", "close", "volume"):
+        bad = (~out[c].is_finite()).fill_null(True)
+        if bad.any():
+            raise DataError(f"value {out[c][int(bad.arg_true()[0])]!r} is NaN, missing or "
+                            "infinite", source="bars", row=int(bad.arg_true()[0]) + 1, field=c)
+    bad = out["high"] < out["low"]
+    if bad.any():
+        raise DataError("high is below low", source="bars", row=int(bad.arg_true()[0]) + 1,
+                        field="high")
+    twice = out.select(pl.struct("symbol", "ts").is_duplicated()).to_series()
+    if twice.any():
+        row = int(twice.arg_true()[0])
+        raise DataError(f"a second bar of {out['symbol'][row]!r} at the same ts (one bar "
+                        "per symbol and time)", source="bars", row=row + 1, field="ts")
+    return out
+
+
+def market_sources(*, ticks: pl.DataFrame | None = None, quotes: pl.DataFrame | None = None,
+                   bars: pl.DataFrame | None = None) -> MarketSources:
+    """Check the market data and return the engine's arrays.
+
+    Give bars, or ticks and/or quotes. Each source must be in time order (ties allowed
+    between symbols, and between trades); a bad row raises a DataError naming it.
+    """
+    if bars is not None and (ticks is not None or quotes is not None):
+        raise ParameterError("give bars, or ticks and/or quotes, not both")
+    if bars is None and ticks is None and quotes is None:
+        raise ParameterError("no market data: give bars=, ticks= or quotes=")
+    one = {"symbol": pl.lit(_ONE_SYMBOL)}
+    if bars is not None:
+        trades = _checked_bars(bars)
+    elif ticks is not None:
+        trades = validate_ticks(_with_defaults(ticks, "ticks", one | {"side": pl.lit(0)}),
+                            source="ticks")
+    else:
+        trades = validate_ticks(pl.DataFrame(schema={"ts": pl.Int64, "symbol": pl.String,
+                                                     "price": pl.Float64, "size": pl.Float64,
+                                                     "side": pl.Int8}))
+    q = (validate_quotes(_with_defaults(quotes, "quotes", one), source="quotes")
+         if quotes is not None else None)
+    names = trades["symbol"] if q is None else pl.concat([trades["symbol"], q["symbol"]])
+    symbols = sorted(names.unique().to_list())
+    code = {name: i for i, name in enumerate(symbols)}
+
+    def codes(col: pl.Series) -> np.ndarray:
+        return col.replace_strict(code, return_dtype=pl.Int32).to_numpy()
+
+    t_ts = _sorted_ts(trades["ts"], "bars" if bars is not None else "ticks")
+    t_sym = codes(trades["symbol"])
+    if bars is not None:
+        o, h, lo, c, size = (trades[k].to_numpy() for k in ("open", "high", "low", "close",
+                                                             "volume"))
+    else:
+        c, size = trades["price"].to_numpy(), trades["size"].to_numpy()
+        o = h = lo = c  # a trade is a bar whose four prices are equal
+    if q is not None:
+        bad = (q["bid_px"] <= 0) | (q["ask_px"] <= 0)
+        if bad.any():
+            raise DataError("a quote price is not positive", source="quotes",
+                            row=int(bad.arg_true()[0]) + 1, field="bid_px")
+        quote_arrays = (_sorted_ts(q["ts"], "quotes"), codes(q["symbol"]),
+                        *(q[k].to_numpy() for k in ("bid_px", "bid_sz", "ask_px", "ask_sz")))
+    else:
+        empty = np.empty(0)
+        quote_arrays = (np.empty(0, np.int64), np.empty(0, np.int32), empty, empty, empty,
+                        empty)
+    if bars is None and len(t_ts):
+        bad = c <= 0
+        if bad.any():
+            raise DataError("a trade price is not positive", source="ticks",
+                            row=int(np.argmax(bad)) + 1, field="price")
+    arrays = (t_ts, t_sym, *(np.ascontiguousarray(a, dtype=np.float64)
+                             for a in (o, h, lo, c, size)), *quote_arrays)
+    return MarketSources(arrays, symbols, trades, t_sym, bars is not None)

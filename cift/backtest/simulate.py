@@ -1,0 +1,385 @@
+"""The event engine: an order-level strategy over ticks and L1 quotes, or bars, of any
+number of symbols, with one cash account.
+
+>>> res = simulate(decide, ticks=ticks, quotes=quotes, latency="50us", fees_bps=0.5)  # doctest: +SKIP
+>>> res.orders, res.fills, res.positions, res.metrics, res.plot()                      # doctest: +SKIP
+
+``decide(ev, feat, out, params, state) -> int`` is called after every event (see
+:mod:`cift.backtest.orders` for what it sees and how it places orders; the matching rules
+are in :mod:`cift.backtest.exchange`). A Numba ``decide`` is compiled into the loop, with no
+Python per event; any other callable runs in a Python loop over the same compiled kernels
+and gives the same orders and fills.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numba as nb
+import numpy as np
+import polars as pl
+from numba.core.registry import CPUDispatcher
+
+from cift.backtest import exchange as ex
+from cift.backtest import orders as o
+from cift.backtest.market import MarketSources, market_sources
+from cift.backtest.metrics import return_metrics
+from cift.data.schema import TS
+from cift.data.timestamps import parse_duration
+from cift.errors import ParameterError
+from cift.strategy import Strategy
+
+__all__ = ["SimulationResult", "simulate"]
+
+_CHUNK = 1 << 20  # events per compiled call: the progress bar's step
+_END, _FULL, _CHUNK_DONE = 0, 1, 2
+
+
+@nb.njit(_nrt=False)
+def _loop(decide, mkt, st, cfg, lcfg, feats, params, state, ev, out, budget):
+    """Run up to ``budget`` events with ``decide`` compiled in; why it stopped."""
+    sy = st[2]
+    for _ in range(budget):
+        if not ex.has_room(st, o.MAX_REQUESTS):
+            return _FULL
+        s = ex.on_event(mkt, st, cfg, lcfg, ev)
+        if s < 0:
+            return _END
+        n = decide(ev, feats[int(sy[s, ex.S_ROW])], out, params, state)
+        if n > 0:
+            ex.submit(st, cfg, lcfg, out, n, ev)
+    return _CHUNK_DONE
+
+
+def _python_loop(decide, mkt, st, cfg, lcfg, feats, params, state, ev, out, budget):
+    """The same loop for a plain-Python ``decide``: one compiled call per event."""
+    sy = st[2]
+    on_event, submit, has_room = ex.on_event, ex.submit, ex.has_room
+    for _ in range(budget):
+        if not has_room(st, o.MAX_REQUESTS):
+            return _FULL
+        s = on_event(mkt, st, cfg, lcfg, ev)
+        if s < 0:
+            return _END
+        n = decide(ev, feats[int(sy[s, ex.S_ROW])], out, params, state)
+        if n:
+            submit(st, cfg, lcfg, out, int(n), ev)
+    return _CHUNK_DONE
+
+
+def _grow(st: tuple) -> tuple:
+    """Twice the room in every log (the used part copied)."""
+    acct, ist, sy, ol, ot, fl, ft, active, eq_ts, eq = st
+
+    def bigger(a: np.ndarray, used: int) -> np.ndarray:
+        b = np.empty((2 * a.shape[0], *a.shape[1:]), a.dtype)
+        b[:used] = a[:used]
+        return b
+
+    n_orders, n_fills = ist[ex.I_ORDERS], ist[ex.I_FILLS]
+    return (acct, ist, sy, bigger(ol, n_orders), bigger(ot, n_orders), bigger(fl, n_fills),
+            bigger(ft, n_fills), bigger(active, ist[ex.I_ACTIVE]),
+            bigger(eq_ts, ist[ex.I_SAMPLES]), bigger(eq, ist[ex.I_SAMPLES]))
+
+
+def _ns(value: int | str, name: str) -> int:
+    if isinstance(value, str):
+        return parse_duration(value, name=name)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ParameterError(f"{name}: expected nanoseconds >= 0 or a duration like '50us', "
+                             f"got {value!r}")
+    return int(value)
+
+
+def _number(name: str, value: float, low: float = 0.0, *, finite: bool = True) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name}: expected a number, got {value!r}") from None
+    if math.isnan(v) or v < low or (finite and math.isinf(v)):
+        raise ParameterError(f"{name}: expected a number >= {low}, got {value!r}")
+    return v
+
+
+def _features(strategy: Strategy, src: MarketSources, p: np.ndarray) -> np.ndarray:
+    """The strategy's features per trade or bar, each symbol computed on its own rows; one
+    extra NaN row for a symbol that has not traded yet (row -1)."""
+    frame = src.trades
+    if "close" not in frame.columns:
+        frame = frame.with_columns(close=pl.col("price"))
+    out = np.full((frame.height + 1, len(strategy.features)), np.nan)
+    for code in range(len(src.symbols)):
+        rows = np.flatnonzero(src.trade_codes == code)
+        if rows.size:
+            out[rows] = strategy.feature_matrix(frame[rows], p)
+    return out
+
+
+def _decision(decide: Strategy | Callable, params: Mapping | Sequence | None,
+              src: MarketSources) -> tuple[Callable, np.ndarray, np.ndarray]:
+    """(decide function, parameter vector, feature rows) of a Strategy or a bare function."""
+    if isinstance(decide, Strategy):
+        if not decide.orders:
+            raise ParameterError(f"{decide.name}: its decide returns a target position; "
+                                 "run it with cift.backtest.run (simulate needs "
+                                 "Strategy(..., orders=True))")
+        if params is not None and not isinstance(params, Mapping):
+            raise ParameterError("params: a Strategy takes its parameters by name (a dict)")
+        p = decide.bind(**(params or {}))
+        return decide.decide, p, _features(decide, src, p)
+    if not callable(decide):
+        raise ParameterError(f"decide: expected a function or a Strategy, got "
+                             f"{type(decide).__name__}")
+    if isinstance(params, Mapping):
+        raise ParameterError("params: a bare decide function takes an array of numbers")
+    try:
+        p = np.asarray(params if params is not None else (), dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise ParameterError(f"params: expected numbers, got {params!r}") from None
+    return decide, p, np.full((len(src.trades) + 1, 0), np.nan)
+
+
+def simulate(decide: Strategy | Callable, *, ticks: pl.DataFrame | None = None,
+             quotes: pl.DataFrame | None = None, bars: pl.DataFrame | None = None,
+             params: Mapping | Sequence | None = None, latency: int | str = 0,
+             fees_bps: float = 0.0, fixed_fee: float = 0.0, slippage_bps: float = 0.0,
+             queue: bool = True, max_position: float = math.inf,
+             max_notional: float = math.inf, allow_short: bool = False,
+             init_cash: float = 100_000.0, every: str | int | None = None,
+             periods_per_year: float | None = None, state_size: int = 16,
+             progress: bool | None = None) -> SimulationResult:
+    """Run an order-level strategy over market events; orders, fills, positions, equity.
+
+    Parameters
+    ----------
+    decide : Strategy or callable
+        ``decide(ev, feat, out, params, state) -> int`` (see :mod:`cift.backtest.orders`),
+        or a ``Strategy(..., orders=True)`` whose features are computed per symbol on the
+        ticks (their ``price`` read as ``close``) or bars.
+    ticks, quotes, bars : pl.DataFrame
+        Ticks and/or L1 quotes in the data model's schema, or bars (ts = bar open; decisions
+        are taken at the bar's close and fill on a later bar). Each in time order.
+    params : dict or sequence of float
+        A Strategy's parameters by name, or the array a bare ``decide`` gets.
+    latency : int ns or duration text
+        From decision to market; an order never reaches the market before the next event.
+    fees_bps, fixed_fee :
+        Fees per fill: bps of the notional, and a fixed amount per order (its first fill).
+    slippage_bps :
+        Against market and stop fills on symbols with no quote (a quote's spread is the
+        slippage when there is one). Limit orders fill at their price.
+    queue :
+        Queue-position model: a resting limit also fills once the volume traded at its price
+        exceeds the size displayed ahead of it when it joined (the best level's size, never
+        more than that level shows later). Without it a limit fills only when the market
+        trades through it, or the other side's quote crosses it.
+    max_position, max_notional :
+        Per symbol, on the position should every open order on its side fill: an order that
+        would pass either (units; units x price) is rejected.
+    allow_short :
+        Whether sells may take a position below zero (else they are rejected or cut).
+    init_cash :
+        Starting cash; buys are cut to what the cash pays for (no margin).
+    every :
+        Equity sampling: a duration ("1m"; the default for ticks and quotes) or None for
+        each bar time.
+    periods_per_year :
+        For the metrics; default 252 for daily bars, else US-session periods of ``every``.
+    state_size :
+        Length of the float64 ``state`` array decide keeps between calls.
+    progress :
+        A progress bar (tqdm) for long runs; default: on above 5M events.
+
+    Returns
+    -------
+    SimulationResult
+    """
+    src = market_sources(ticks=ticks, quotes=quotes, bars=bars)
+    fn, p, feats = _decision(decide, params, src)
+    lat = _ns(latency, "latency")
+    if every is None:
+        every_ns = 0 if src.bars else parse_duration("1m")
+    elif (every_ns := _ns(every, "every")) == 0:
+        raise ParameterError("every: must be longer than 0")
+    cfg = np.zeros(ex.C_FIELDS)
+    cfg[ex.C_FEE] = _number("fees_bps", fees_bps) * 1e-4
+    cfg[ex.C_FIXED] = _number("fixed_fee", fixed_fee)
+    cfg[ex.C_SLIP] = _number("slippage_bps", slippage_bps) * 1e-4
+    cfg[ex.C_MAX_POS] = _number("max_position", max_position, finite=False)
+    cfg[ex.C_MAX_NOTIONAL] = _number("max_notional", max_notional, finite=False)
+    cfg[ex.C_SHORT], cfg[ex.C_QUEUE], cfg[ex.C_BARS] = bool(allow_short), bool(queue), src.bars
+    cash = _number("init_cash", init_cash)
+    if cash <= 0:
+        raise ParameterError(f"init_cash: expected a positive amount, got {init_cash!r}")
+    if not isinstance(state_size, int) or state_size < 0:
+        raise ParameterError(f"state_size: expected an int >= 0, got {state_size!r}")
+    lcfg = np.array([lat, every_ns], dtype=np.int64)
+    st = _new_state(src, cash, every_ns)
+    ev = np.full(o.EV_FIELDS, np.nan)
+    out = np.zeros((o.MAX_REQUESTS, o.R_FIELDS))
+    state = np.zeros(state_size)
+    loop = _loop if isinstance(fn, CPUDispatcher) else _python_loop
+    total = src.events
+    bar = _progress(total, progress)
+    while True:
+        before = st[1][ex.I_TRADE] + st[1][ex.I_QUOTE]
+        why = loop(fn, src.arrays, st, cfg, lcfg, feats, p, state, ev, out, _CHUNK)
+        if bar is not None:
+            bar.update(st[1][ex.I_TRADE] + st[1][ex.I_QUOTE] - before)
+        if why == _END:
+            break
+        if why == _FULL:
+            st = _grow(st)
+    if bar is not None:
+        bar.close()
+    ex.finish(st, lcfg)
+    ppy = periods_per_year if periods_per_year is not None else (
+        252.0 if every_ns == 0 else 252 * 23_400e9 / every_ns)
+    return _result(st, src, cash, _number("periods_per_year", ppy) or 252.0)
+
+
+def _progress(total: int, progress: bool | None):
+    if not (progress if progress is not None else total > 5_000_000):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="event", unit_scale=True, desc="simulate")
+
+
+def _new_state(src: MarketSources, cash: float, every_ns: int) -> tuple:
+    nsym = len(src.symbols)
+    acct = np.zeros(ex.A_FIELDS)
+    acct[ex.A_CASH] = cash
+    ist = np.zeros(ex.I_FIELDS, dtype=np.int64)
+    ist[ex.I_NEXT] = np.iinfo(np.int64).min  # the first event starts a bucket
+    sy = np.zeros((nsym, ex.S_FIELDS))
+    sy[:, (ex.S_BID, ex.S_BID_SIZE, ex.S_ASK, ex.S_ASK_SIZE, ex.S_PRICE, ex.S_SIZE)] = np.nan
+    sy[:, ex.S_ROW] = -1
+    ts = [a for a in (src.arrays[0], src.arrays[7]) if len(a)]
+    span = (max(a[-1] for a in ts) - min(a[0] for a in ts)) if ts else 0
+    samples = src.events if every_ns == 0 else min(src.events, span // every_ns + 1)
+    rows = max(4096, min(src.events // 4, 1 << 16))  # logs grow by doubling
+    return (acct, ist, sy, np.zeros((rows, ex.O_FIELDS)), np.zeros((rows, 3), np.int64),
+            np.zeros((rows, ex.F_FIELDS)), np.zeros(rows, np.int64),
+            np.zeros(1024, np.int64), np.zeros(samples + 2, np.int64), np.zeros(samples + 2))
+
+
+def _result(st: tuple, src: MarketSources, cash: float, ppy: float) -> SimulationResult:
+    acct, ist, sy, ol, ot, fl, ft, _, eq_ts, eq = st
+    n = ist[ex.I_ORDERS]
+    ol, ot = ol[:n], ot[:n]
+    is_order = ol[:, ex.O_TYPE] < o.CANCEL
+    ids = np.flatnonzero(is_order)
+    ol, ot = ol[is_order], ot[is_order]
+
+    def label(names: Sequence[str], codes: np.ndarray) -> pl.Series:
+        """Names by code: a gather, no Python string per row."""
+        return pl.Series(list(names), dtype=pl.String).gather(codes.astype(np.int64))
+
+    def when(ns: np.ndarray) -> pl.Series:
+        return pl.Series(ns).cast(TS)
+
+    done = ot[:, ex.T_DONE]
+    typ = ol[:, ex.O_TYPE]
+    orders = pl.DataFrame({
+        "order_id": ids,
+        "ts": when(ot[:, ex.T_SUBMIT]),
+        "arrival_ts": when(ot[:, ex.T_ARRIVE]),
+        # a rejected order may name no valid symbol: shown as null
+        "symbol": label([*src.symbols, None], np.where(
+            (ol[:, ex.O_SYMBOL] >= 0) & (ol[:, ex.O_SYMBOL] < len(src.symbols))
+            & (ol[:, ex.O_SYMBOL] == np.floor(ol[:, ex.O_SYMBOL])),
+            ol[:, ex.O_SYMBOL], len(src.symbols))),
+        "side": label(("sell", "buy"), ol[:, ex.O_SIDE] > 0),
+        "qty": ol[:, ex.O_QTY],
+        "type": label(o.TYPE_NAMES, np.where((typ >= 0) & (typ <= o.STOP), typ, 0)),
+        "limit_px": np.where(typ != o.MARKET, ol[:, ex.O_PRICE], np.nan),
+        "tif": label(("gtc", "ioc"), ol[:, ex.O_TIF] == o.IOC),
+        "status": label(o.STATUS_NAMES, ol[:, ex.O_STATUS]),
+        "filled": ol[:, ex.O_FILLED],
+        "avg_price": ol[:, ex.O_AVG],
+        "fees": ol[:, ex.O_FEES],
+        "reason": label(o.REASON_NAMES, ol[:, ex.O_REASON]),
+        "done_ts": when(done),
+    }).with_columns(pl.when(pl.Series(done >= 0)).then(pl.col("done_ts")).alias("done_ts"))
+    k = ist[ex.I_FILLS]
+    fl = fl[:k]
+    fills = pl.DataFrame({
+        "order_id": fl[:, ex.F_ORDER].astype(np.int64),
+        "fill_id": np.arange(k),
+        "ts": when(ft[:k]),
+        "symbol": label(src.symbols, fl[:, ex.F_SYMBOL]),
+        "side": label(("sell", "buy"), fl[:, ex.F_SIDE] > 0),
+        "qty": fl[:, ex.F_QTY],
+        "price": fl[:, ex.F_PRICE],
+        "fee": fl[:, ex.F_FEE],
+        "position": fl[:, ex.F_POSITION],
+        "maker": fl[:, ex.F_MAKER] > 0,
+    })
+    positions = pl.DataFrame({
+        "symbol": pl.Series(src.symbols, dtype=pl.String),
+        "position": sy[:, ex.S_POS],
+        "avg_price": np.where(sy[:, ex.S_POS] != 0, sy[:, ex.S_AVG], np.nan),
+        "mark": sy[:, ex.S_MARK],
+        "value": sy[:, ex.S_POS] * sy[:, ex.S_MARK],
+        "realized_pnl": sy[:, ex.S_REALIZED],
+        "unrealized_pnl": sy[:, ex.S_POS] * (sy[:, ex.S_MARK] - sy[:, ex.S_AVG]),
+        "fees": sy[:, ex.S_FEES],
+        "traded": sy[:, ex.S_TRADED],
+    })
+    m = ist[ex.I_SAMPLES]
+    equity, times = eq[:m].copy(), eq_ts[:m].copy()
+    returns = equity / np.concatenate([[cash], equity[:-1]]) - 1.0
+    metrics = return_metrics(returns, ppy) if m else {}
+    metrics |= {"orders": len(orders), "fills": int(k), "fees": float(acct[ex.A_FEES]),
+                "turnover": float(acct[ex.A_TRADED] / np.mean(equity)) if m else 0.0,
+                "maker_share": float(np.mean(fl[:, ex.F_MAKER])) if k else math.nan,
+                "events": src.events}
+    return SimulationResult(orders, fills, positions, equity, times, metrics, cash)
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What the event engine produced.
+
+    Attributes
+    ----------
+    orders : pl.DataFrame
+        One row per order: order_id, ts (decided), arrival_ts, symbol, side, qty, type,
+        limit_px (the limit or stop price), tif, status (pending, open, filled, cancelled,
+        rejected), filled, avg_price, fees, reason (why rejected or cancelled), done_ts.
+    fills : pl.DataFrame
+        order_id, fill_id, ts, symbol, side, qty, price, fee, position (after the fill),
+        maker (a resting limit filled at its price).
+    positions : pl.DataFrame
+        Per symbol at the end: position, avg_price, mark, value, realized_pnl (before fees),
+        unrealized_pnl, fees, traded (notional).
+    equity, equity_ts : np.ndarray
+        The equity curve: cash plus positions at the mark, one sample per time bucket (ts =
+        the bucket's start, as bars), UTC ns.
+    metrics : dict
+        Return metrics of the curve (see :mod:`cift.backtest.metrics`), orders, fills, fees,
+        turnover (traded notional over mean equity), maker_share, events.
+    """
+
+    orders: pl.DataFrame
+    fills: pl.DataFrame
+    positions: pl.DataFrame
+    equity: np.ndarray
+    equity_ts: np.ndarray = field(repr=False)
+    metrics: dict[str, float]
+    init_cash: float
+
+    def equity_frame(self) -> pl.DataFrame:
+        """ts, equity, drawdown from the running peak (the initial cash counting as one)."""
+        peak = np.maximum.accumulate(np.concatenate([[self.init_cash], self.equity]))[1:]
+        return pl.DataFrame({"ts": pl.Series(self.equity_ts).cast(TS), "equity": self.equity,
+                             "drawdown": self.equity / peak - 1.0})
+
+    def plot(self, title: str = "Simulation"):
+        """A Plotly figure: equity and drawdown over time."""
+        from cift.backtest.report import equity_figure
+
+        return equity_figure(self.equity_frame(), self.metrics, title)
