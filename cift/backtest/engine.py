@@ -89,6 +89,9 @@ def run(strategy: Strategy, bars: pl.DataFrame, *, fees_bps: float = 0.0,
         periods_per_year: float = 252.0, **params: object) -> BacktestResult:
     """Backtest ``strategy`` on ``bars`` (open, high, low, close, volume, and ts if any).
 
+    A strategy that places orders (``Strategy(..., orders=True)``) runs on the event engine
+    instead, :func:`cift.backtest.simulate`, and gives its SimulationResult.
+
     Parameters
     ----------
     strategy : Strategy
@@ -102,6 +105,12 @@ def run(strategy: Strategy, bars: pl.DataFrame, *, fees_bps: float = 0.0,
     if not isinstance(strategy, Strategy):
         raise ParameterError(f"strategy: expected a cift Strategy, got "
                              f"{type(strategy).__name__}")
+    if strategy.orders:  # it places orders: the event engine
+        from cift.backtest.simulate import simulate
+
+        return simulate(strategy, bars=bars, params=params, fees_bps=fees_bps,
+                        fixed_fee=fixed_fee, slippage_bps=slippage_bps, init_cash=init_cash,
+                        periods_per_year=periods_per_year)
     if not isinstance(bars, pl.DataFrame) or "close" not in bars.columns:
         raise ParameterError("bars: expected a Polars frame with at least a close column")
     p = strategy.bind(**params)

@@ -61,7 +61,7 @@ def _checked_bars(bars: pl.DataFrame) -> pl.DataFrame:
     if missing:
         raise DataError(f"missing column(s) {missing}; bars need {need}", source="bars",
                         field=missing[0])
-    out = bars.select(
+    out = bars.with_columns(  # other columns stay: features may read them
         parse_ts_column(bars["ts"], source="bars").alias("ts"),
         pl.col("symbol").cast(pl.String),
         *(pl.col(c).cast(pl.Float64) for c in ("open", "high", "low", "close", "volume")))

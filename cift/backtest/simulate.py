@@ -299,7 +299,7 @@ def _result(st: tuple, src: MarketSources, cash: float, ppy: float) -> Simulatio
         "tif": label(("gtc", "ioc"), ol[:, ex.O_TIF] == o.IOC),
         "status": label(o.STATUS_NAMES, ol[:, ex.O_STATUS]),
         "filled": ol[:, ex.O_FILLED],
-        "avg_price": ol[:, ex.O_AVG],
+        "avg_price": pl.Series(ol[:, ex.O_AVG]).fill_nan(None),  # null: nothing filled
         "fees": ol[:, ex.O_FEES],
         "reason": label(o.REASON_NAMES, ol[:, ex.O_REASON]),
         "done_ts": when(done),
