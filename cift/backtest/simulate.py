@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numba as nb
 import numpy as np
@@ -260,64 +261,95 @@ def _new_state(src: MarketSources, cash: float, every_ns: int) -> tuple:
     ts = [a for a in (src.arrays[0], src.arrays[7]) if len(a)]
     span = (max(a[-1] for a in ts) - min(a[0] for a in ts)) if ts else 0
     samples = src.events if every_ns == 0 else min(src.events, span // every_ns + 1)
-    rows = max(4096, min(src.events // 4, 1 << 16))  # logs grow by doubling
-    return (acct, ist, sy, np.zeros((rows, ex.O_FIELDS)), np.zeros((rows, 3), np.int64),
-            np.zeros((rows, ex.F_FIELDS)), np.zeros(rows, np.int64),
+    # room for one request per event: the pages of an untouched np.empty cost nothing, so
+    # a quiet strategy pays little and a busy one rarely grows (doubling: a copy)
+    rows = max(4096, min(src.events, 1 << 24))
+    return (acct, ist, sy, np.empty((rows, ex.O_FIELDS)), np.empty((rows, 3), np.int64),
+            np.empty((rows, ex.F_FIELDS)), np.empty(rows, np.int64),
             np.zeros(1024, np.int64), np.zeros(samples + 2, np.int64), np.zeros(samples + 2))
+
+
+@nb.njit(cache=True)
+def _order_columns(ol, ot, n, nsym):
+    """The orders of the log (cancel requests left out) as contiguous columns, labels as
+    small codes: (ids, float columns, time columns, codes)."""
+    m = 0
+    for i in range(n):
+        m += ol[i, ex.O_TYPE] < o.CANCEL
+    ids = np.empty(m, np.int64)
+    num = np.empty((5, m))  # qty, limit_px, filled, avg_price, fees
+    times = np.empty((3, m), np.int64)
+    codes = np.empty((6, m), np.int8)  # side, type, tif, status, reason; symbol below
+    sym = np.empty(m, np.int64)
+    j = 0
+    for i in range(n):
+        typ = ol[i, ex.O_TYPE]
+        if typ >= o.CANCEL:
+            continue
+        ids[j] = i
+        num[0, j], num[2, j] = ol[i, ex.O_QTY], ol[i, ex.O_FILLED]
+        num[1, j] = ol[i, ex.O_PRICE] if typ != o.MARKET else np.nan
+        num[3, j], num[4, j] = ol[i, ex.O_AVG], ol[i, ex.O_FEES]
+        times[0, j], times[1, j], times[2, j] = ot[i, 0], ot[i, 1], ot[i, 2]
+        valid = typ == o.MARKET or typ == o.LIMIT or typ == o.STOP
+        codes[0, j] = ol[i, ex.O_SIDE] > 0
+        codes[1, j] = typ if valid else 0
+        codes[2, j] = ol[i, ex.O_TIF] == o.IOC
+        codes[3, j], codes[4, j] = ol[i, ex.O_STATUS], ol[i, ex.O_REASON]
+        s = ol[i, ex.O_SYMBOL]
+        sym[j] = int(s) if 0 <= s < nsym and s == int(s) else nsym  # nsym: none
+        j += 1
+    return ids, num, times, codes, sym
+
+
+def _labels(codes: np.ndarray, names: Sequence[str]) -> pl.Series:
+    """Codes as a Polars Enum of ``names``."""
+    return pl.Series(codes).replace_strict(dict(enumerate(names)),
+                                           return_dtype=pl.Enum(list(names)))
+
+
+def _orders_frame(ol: np.ndarray, ot: np.ndarray, n: int, symbols: list[str]) -> pl.DataFrame:
+    names = pl.Series([*symbols, None], dtype=pl.String)
+    ids, num, times, codes, sym = _order_columns(ol, ot, n, len(symbols))
+    done = times[2]
+    return pl.DataFrame({
+        "order_id": ids,
+        "ts": pl.Series(times[0]).cast(TS),
+        "arrival_ts": pl.Series(times[1]).cast(TS),
+        "symbol": names.gather(sym),  # null: a rejected order that named no valid symbol
+        "side": _labels(codes[0], ("sell", "buy")),
+        "qty": num[0],
+        "type": _labels(codes[1], o.TYPE_NAMES[:3]),
+        "limit_px": num[1],
+        "tif": _labels(codes[2], ("gtc", "ioc")),
+        "status": _labels(codes[3], o.STATUS_NAMES),
+        "filled": num[2],
+        "avg_price": pl.Series(num[3]).fill_nan(None),  # null: nothing filled
+        "fees": num[4],
+        "reason": _labels(codes[4], o.REASON_NAMES),
+        "done_ts": pl.Series(np.where(done >= 0, done, 0)).cast(TS).set(
+            pl.Series(done < 0), None),
+    })
+
+
+def _fills_frame(fl: np.ndarray, ft: np.ndarray, symbols: list[str]) -> pl.DataFrame:
+    f = np.ascontiguousarray(fl.T)
+    return pl.DataFrame({
+        "order_id": f[ex.F_ORDER].astype(np.int64),
+        "fill_id": np.arange(len(ft)),
+        "ts": pl.Series(ft).cast(TS),
+        "symbol": pl.Series(symbols, dtype=pl.String).gather(f[ex.F_SYMBOL].astype(np.int64)),
+        "side": _labels((f[ex.F_SIDE] > 0).astype(np.int8), ("sell", "buy")),
+        "qty": f[ex.F_QTY],
+        "price": f[ex.F_PRICE],
+        "fee": f[ex.F_FEE],
+        "position": f[ex.F_POSITION],
+        "maker": f[ex.F_MAKER] > 0,
+    })
 
 
 def _result(st: tuple, src: MarketSources, cash: float, ppy: float) -> SimulationResult:
     acct, ist, sy, ol, ot, fl, ft, _, eq_ts, eq = st
-    n = ist[ex.I_ORDERS]
-    ol, ot = ol[:n], ot[:n]
-    is_order = ol[:, ex.O_TYPE] < o.CANCEL
-    ids = np.flatnonzero(is_order)
-    ol, ot = ol[is_order], ot[is_order]
-
-    def label(names: Sequence[str], codes: np.ndarray) -> pl.Series:
-        """Names by code: a gather, no Python string per row."""
-        return pl.Series(list(names), dtype=pl.String).gather(codes.astype(np.int64))
-
-    def when(ns: np.ndarray) -> pl.Series:
-        return pl.Series(ns).cast(TS)
-
-    done = ot[:, ex.T_DONE]
-    typ = ol[:, ex.O_TYPE]
-    orders = pl.DataFrame({
-        "order_id": ids,
-        "ts": when(ot[:, ex.T_SUBMIT]),
-        "arrival_ts": when(ot[:, ex.T_ARRIVE]),
-        # a rejected order may name no valid symbol: shown as null
-        "symbol": label([*src.symbols, None], np.where(
-            (ol[:, ex.O_SYMBOL] >= 0) & (ol[:, ex.O_SYMBOL] < len(src.symbols))
-            & (ol[:, ex.O_SYMBOL] == np.floor(ol[:, ex.O_SYMBOL])),
-            ol[:, ex.O_SYMBOL], len(src.symbols))),
-        "side": label(("sell", "buy"), ol[:, ex.O_SIDE] > 0),
-        "qty": ol[:, ex.O_QTY],
-        "type": label(o.TYPE_NAMES, np.where((typ >= 0) & (typ <= o.STOP), typ, 0)),
-        "limit_px": np.where(typ != o.MARKET, ol[:, ex.O_PRICE], np.nan),
-        "tif": label(("gtc", "ioc"), ol[:, ex.O_TIF] == o.IOC),
-        "status": label(o.STATUS_NAMES, ol[:, ex.O_STATUS]),
-        "filled": ol[:, ex.O_FILLED],
-        "avg_price": pl.Series(ol[:, ex.O_AVG]).fill_nan(None),  # null: nothing filled
-        "fees": ol[:, ex.O_FEES],
-        "reason": label(o.REASON_NAMES, ol[:, ex.O_REASON]),
-        "done_ts": when(done),
-    }).with_columns(pl.when(pl.Series(done >= 0)).then(pl.col("done_ts")).alias("done_ts"))
-    k = ist[ex.I_FILLS]
-    fl = fl[:k]
-    fills = pl.DataFrame({
-        "order_id": fl[:, ex.F_ORDER].astype(np.int64),
-        "fill_id": np.arange(k),
-        "ts": when(ft[:k]),
-        "symbol": label(src.symbols, fl[:, ex.F_SYMBOL]),
-        "side": label(("sell", "buy"), fl[:, ex.F_SIDE] > 0),
-        "qty": fl[:, ex.F_QTY],
-        "price": fl[:, ex.F_PRICE],
-        "fee": fl[:, ex.F_FEE],
-        "position": fl[:, ex.F_POSITION],
-        "maker": fl[:, ex.F_MAKER] > 0,
-    })
     positions = pl.DataFrame({
         "symbol": pl.Series(src.symbols, dtype=pl.String),
         "position": sy[:, ex.S_POS],
@@ -329,20 +361,23 @@ def _result(st: tuple, src: MarketSources, cash: float, ppy: float) -> Simulatio
         "fees": sy[:, ex.S_FEES],
         "traded": sy[:, ex.S_TRADED],
     })
-    m = ist[ex.I_SAMPLES]
-    equity, times = eq[:m].copy(), eq_ts[:m].copy()
+    n, k, m = ist[ex.I_ORDERS], ist[ex.I_FILLS], ist[ex.I_SAMPLES]
+    equity, stamps = eq[:m].copy(), eq_ts[:m].copy()
     returns = equity / np.concatenate([[cash], equity[:-1]]) - 1.0
     metrics = return_metrics(returns, ppy) if m else {}
-    metrics |= {"orders": len(orders), "fills": int(k), "fees": float(acct[ex.A_FEES]),
+    metrics |= {"orders": int(np.count_nonzero(ol[:n, ex.O_TYPE] < o.CANCEL)),
+                "fills": int(k), "fees": float(acct[ex.A_FEES]),
                 "turnover": float(acct[ex.A_TRADED] / np.mean(equity)) if m else 0.0,
-                "maker_share": float(np.mean(fl[:, ex.F_MAKER])) if k else math.nan,
+                "maker_share": float(np.mean(fl[:k, ex.F_MAKER])) if k else math.nan,
                 "events": src.events}
-    return SimulationResult(orders, fills, positions, equity, times, metrics, cash)
+    log = (ol[:n], ot[:n], fl[:k], ft[:k], list(src.symbols))
+    return SimulationResult(positions, equity, stamps, metrics, cash, log)
 
 
 @dataclass(frozen=True)
 class SimulationResult:
-    """What the event engine produced.
+    """What the event engine produced. ``orders`` and ``fills`` are built on first access
+    (millions of orders take a second to label; many runs never look at them).
 
     Attributes
     ----------
@@ -364,13 +399,22 @@ class SimulationResult:
         turnover (traded notional over mean equity), maker_share, events.
     """
 
-    orders: pl.DataFrame
-    fills: pl.DataFrame
     positions: pl.DataFrame
     equity: np.ndarray
     equity_ts: np.ndarray = field(repr=False)
     metrics: dict[str, float]
     init_cash: float
+    _log: tuple = field(repr=False)
+
+    @cached_property
+    def orders(self) -> pl.DataFrame:
+        ol, ot, _, _, symbols = self._log
+        return _orders_frame(ol, ot, len(ol), symbols)
+
+    @cached_property
+    def fills(self) -> pl.DataFrame:
+        _, _, fl, ft, symbols = self._log
+        return _fills_frame(fl, ft, symbols)
 
     def equity_frame(self) -> pl.DataFrame:
         """ts, equity, drawdown from the running peak (the initial cash counting as one)."""
