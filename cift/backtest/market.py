@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from cift.data.codes import symbol_codes
 from cift.data.timestamps import parse_ts_column
 from cift.data.validate import validate_quotes, validate_ticks
 from cift.errors import DataError, ParameterError
@@ -105,15 +106,16 @@ def market_sources(*, ticks: pl.DataFrame | None = None, quotes: pl.DataFrame | 
                                                      "side": pl.Int8}))
     q = (validate_quotes(_with_defaults(quotes, "quotes", one), source="quotes")
          if quotes is not None else None)
-    names = trades["symbol"] if q is None else pl.concat([trades["symbol"], q["symbol"]])
-    symbols = sorted(names.unique().to_list())
+    local = [symbol_codes(f["symbol"]) for f in (trades, q) if f is not None]
+    firsts = [f["symbol"].gather(first).to_list()
+              for f, (_, first) in zip((trades, q), local, strict=False)]
+    symbols = sorted(set().union(*firsts))
     code = {name: i for i, name in enumerate(symbols)}
-
-    def codes(col: pl.Series) -> np.ndarray:
-        return col.replace_strict(code, return_dtype=pl.Int32).to_numpy()
+    # each source's codes (first-appearance order) mapped to the sorted symbols' codes
+    t_sym, *q_sym = (np.array([code[n] for n in names], np.int32)[c]
+                     for (c, _), names in zip(local, firsts, strict=True))
 
     t_ts = _sorted_ts(trades["ts"], "bars" if bars is not None else "ticks")
-    t_sym = codes(trades["symbol"])
     if bars is not None:
         o, h, lo, c, size = (trades[k].to_numpy() for k in ("open", "high", "low", "close",
                                                              "volume"))
@@ -125,7 +127,7 @@ def market_sources(*, ticks: pl.DataFrame | None = None, quotes: pl.DataFrame | 
         if bad.any():
             raise DataError("a quote price is not positive", source="quotes",
                             row=int(bad.arg_true()[0]) + 1, field="bid_px")
-        quote_arrays = (_sorted_ts(q["ts"], "quotes"), codes(q["symbol"]),
+        quote_arrays = (_sorted_ts(q["ts"], "quotes"), q_sym[0],
                         *(q[k].to_numpy() for k in ("bid_px", "bid_sz", "ask_px", "ask_sz")))
     else:
         empty = np.empty(0)
