@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import math
 import multiprocessing
 import os
 
@@ -36,7 +37,8 @@ def _metrics_block(strategy: Strategy, bars: pl.DataFrame, settings: dict,
     out = []
     for combo in combos:
         m = run(strategy, bars, **settings, **combo).metrics
-        out.append([m[k] for k in GRID_METRICS])
+        # an order-level strategy has no round-trip trade statistics: NaN
+        out.append([m.get(k, math.nan) for k in GRID_METRICS])
     return out
 
 
@@ -71,7 +73,7 @@ def sweep(strategy: Strategy, bars: pl.DataFrame, *, engine: str | object = "num
     rows = _run_on(engine, strategy, bars, settings, combos, progress)
     params = pl.DataFrame(combos)
     metrics = pl.DataFrame(rows, schema=list(GRID_METRICS), orient="row").with_columns(
-        pl.col("max_drawdown_duration", "trades").cast(pl.Int64))
+        pl.col("max_drawdown_duration", "trades").fill_nan(None).cast(pl.Int64))
     return pl.concat([params, metrics], how="horizontal")
 
 

@@ -376,3 +376,20 @@ def test_run_and_simulate_check_the_kind_of_strategy():
     res = run_target(FIRST_ABOVE_AVERAGE, BARS.rename({"close": "price"}).with_columns(
         close=pl.col("price")), n=2)
     assert res.orders.height == 1  # an order strategy given to run goes to the event engine
+
+
+def test_sweep_runs_an_order_strategy_on_the_event_engine():
+    from strategies import FIRST_ABOVE_AVERAGE
+
+    from cift.backtest import sweep
+
+    rng = np.random.default_rng(3)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 300)))
+    bars = pl.DataFrame({"ts": at(np.arange(300) * 60_000_000_000), "open": close,
+                         "high": close * 1.01, "low": close * 0.99, "close": close,
+                         "price": close})
+    grid = sweep(FIRST_ABOVE_AVERAGE, bars, engine="numba", n=[5, 20, 60], fees_bps=1.0)
+    for row in grid.iter_rows(named=True):
+        one = simulate(FIRST_ABOVE_AVERAGE, bars=bars, params={"n": row["n"]}, fees_bps=1.0)
+        assert row["total_return"] == one.metrics["total_return"]
+    assert grid["total_return"].n_unique() > 1
