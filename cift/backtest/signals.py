@@ -4,7 +4,8 @@ Conventions (vectorbt's, so results can be compared):
 - a signal on bar t is acted on at bar t+1: at its open when ``open`` is given, else at its
   close (no look-ahead);
 - long/flat: an entry while long and an exit while flat are ignored, and so is a bar whose
-  entry and exit are both set;
+  entry and exit are both set; with ``short_entries`` / ``short_exits`` given, long and
+  short (the rules of :mod:`cift.backtest.shorts`);
 - an entry invests all available cash in a fractional quantity; fees are charged on top of
   the notional (so the quantity is cash / (price * (1 + fee))), slippage moves the fill price
   against the trade: price * (1 + slippage) to buy, * (1 - slippage) to sell;
@@ -214,8 +215,10 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
                  open: ArrayLike | None = None, fees_bps: float = 0.0,
                  fixed_fee: float = 0.0, slippage_bps: float = 0.0,
                  init_cash: float = 100_000.0, periods_per_year: float = 252.0,
-                 index: ArrayLike | None = None) -> BacktestResult:
-    """Backtest long/flat entry and exit signals (see the module notes for the rules).
+                 index: ArrayLike | None = None, short_entries: ArrayLike | None = None,
+                 short_exits: ArrayLike | None = None) -> BacktestResult:
+    """Backtest entry and exit signals (see the module notes for the rules): long/flat, or
+    long and short when short signals are given (see :mod:`cift.backtest.shorts`).
 
     Parameters
     ----------
@@ -236,6 +239,9 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
     index : array of datetimes or int64 ns, optional
         The bars' timestamps (strictly increasing): they label the equity curve and the
         tearsheet, and give :meth:`BacktestResult.monthly_returns`.
+    short_entries, short_exits : array of bool, optional
+        Short-side signals: a short entry sells short all the cash can cover (reversing a
+        long position), a short exit buys it back. Trades of shorts have negative sizes.
 
     Examples
     --------
@@ -245,17 +251,28 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
     """
     c, price = _prices(close, open)
     n = len(c)
-    e, x = _series("entries", entries, bool), _series("exits", exits, bool)
-    for name, arr in (("entries", e), ("exits", x)):
+    signals = {"entries": entries, "exits": exits, "short_entries": short_entries,
+               "short_exits": short_exits}
+    short = short_entries is not None or short_exits is not None
+    arrays = {}
+    for name, values in signals.items():
+        arr = np.zeros(n, bool) if values is None else _series(name, values, bool)
         if len(arr) != n:
             raise ParameterError(f"{name}: {len(arr)} bars, close has {n}")
+        arrays[name] = arr
     _check_costs(fees_bps, fixed_fee, slippage_bps, init_cash, periods_per_year)
     ts = None if index is None else _bar_times(index, n)
 
     equity = np.empty(n)
-    cols, exposure, traded, _, stats = _long_flat(c, price, e, x, float(init_cash),
-                                                  fees_bps * 1e-4, float(fixed_fee),
-                                                  slippage_bps * 1e-4, equity)
+    costs = (float(init_cash), fees_bps * 1e-4, float(fixed_fee), slippage_bps * 1e-4)
+    if short:
+        from cift.backtest.shorts import _long_short
+
+        cols, exposure, traded, _, stats = _long_short(c, price, *arrays.values(), *costs,
+                                                       equity)
+    else:
+        cols, exposure, traded, _, stats = _long_flat(c, price, arrays["entries"],
+                                                      arrays["exits"], *costs, equity)
     trades = _trades(cols)
     metrics = stats_dict(stats_finish(stats, float(periods_per_year)))
     hit_rate, profit_factor = _trade_stats(cols)
@@ -305,7 +322,7 @@ def _check_costs(fees_bps: float, fixed_fee: float, slippage_bps: float, init_ca
 
 
 def _trades(cols: np.ndarray) -> pl.DataFrame:
-    entry_value = cols[2] * cols[3]  # notional at entry
+    entry_value = np.abs(cols[2]) * cols[3]  # notional at entry (a short's size is < 0)
     return pl.DataFrame({
         "entry_bar": cols[0].astype(np.int64),
         "exit_bar": pl.Series(cols[1].astype(np.int64)).replace(-1, None),

@@ -196,3 +196,64 @@ def test_bad_index(index, match):
         from_signals(CLOSE, signals(0), signals(2), index=index)
     with pytest.raises(CiftError, match="index="):
         from_signals(CLOSE, signals(0), signals(2)).monthly_returns()
+
+
+def test_short_entry_reverses_a_long_and_short_exit_covers_by_hand():
+    close = [100.0, 101.0, 102.0, 99.0, 98.0, 103.0]
+    open_ = [100.0, 100.5, 101.5, 100.0, 98.5, 102.0]
+    le, lx = [1, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0]
+    se, sx = [0, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0]
+    res = from_signals(close, le, lx, open=open_, short_entries=se, short_exits=sx,
+                       fees_bps=10.0, init_cash=1000.0)
+    f = 0.001
+    long = 1000.0 / (100.5 * (1 + f))  # bought at bar 1's open with all the cash
+    cash = long * 101.5 * (1 - f)  # sold at bar 2's open ...
+    short = cash / (101.5 * (1 + f))  # ... and, in the same order, sold short
+    cash += short * 101.5 * (1 - f)
+    assert res.equity[2] == pytest.approx(cash - short * 102.0)
+    assert res.equity[3] == pytest.approx(cash - short * 99.0)
+    cash -= short * 98.5 * (1 + f)  # covered at bar 4's open
+    assert res.equity[-1] == pytest.approx(cash)
+    t = res.trades
+    assert t["size"].to_list() == pytest.approx([long, -short])
+    short_pnl = short * (101.5 - 98.5) - short * 101.5 * f - short * 98.5 * f
+    assert t["pnl"][1] == pytest.approx(short_pnl)
+    assert t["return"][1] == pytest.approx(short_pnl / (short * 101.5))
+    assert res.metrics["exposure"] == pytest.approx(3 / 6)
+
+
+def test_short_signal_conflicts_are_ignored():
+    close = [10.0, 10.0, 11.0, 12.0]
+    # a long and a short entry on one bar: nothing; a short entry with a short exit: nothing
+    res = from_signals(close, [1, 0, 0, 0], [0, 0, 0, 0], short_entries=[1, 1, 0, 0],
+                       short_exits=[0, 1, 0, 0], init_cash=100.0)
+    assert res.trades.height == 0
+    assert res.equity.tolist() == [100.0] * 4
+    # without short signals the run stays long/flat: an exit never sells short
+    assert from_signals(close, [0, 0, 0, 0], [1, 1, 0, 0]).trades.height == 0
+
+
+@pytest.mark.parametrize(("fees", "fixed", "slippage"),
+                         [(0.0, 0.0, 0.0), (1e-3, 1.0, 0.0), (5e-4, 0.5, 2e-4)])
+def test_long_short_signals_agree_with_vectorbt(fees, fixed, slippage):
+    import pandas as pd
+    import vectorbt as vbt
+
+    rng = np.random.default_rng(int(fees * 1e4 + fixed * 10))
+    n = 2000
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    open_ = close * np.exp(rng.normal(0, 0.002, n))
+    le, lx, se, sx = (rng.random(n) < 0.02 for _ in range(4))
+    res = from_signals(close, le, lx, open=open_, short_entries=se, short_exits=sx,
+                       fees_bps=fees * 1e4, fixed_fee=fixed, slippage_bps=slippage * 1e4,
+                       init_cash=10_000)
+
+    def next_bar(a):  # vectorbt acts on the bar of the signal; cift on the next one
+        return pd.Series(np.concatenate([[False], a[:-1]]))
+
+    pf = vbt.Portfolio.from_signals(pd.Series(close), next_bar(le), next_bar(lx),
+                                    short_entries=next_bar(se), short_exits=next_bar(sx),
+                                    price=pd.Series(open_), fees=fees, fixed_fees=fixed,
+                                    slippage=slippage, init_cash=10_000)
+    np.testing.assert_allclose(res.equity, pf.value().to_numpy(), rtol=1e-9)
+    assert res.trades.height > 40

@@ -1,0 +1,90 @@
+"""Long and short signals on one Numba loop: ``from_signals(..., short_entries=...,
+short_exits=...)``.
+
+vectorbt's conventions (``Portfolio.from_signals`` with short entries and exits):
+- an entry and an exit of the same side on one bar cancel out, and so do a long and a short
+  entry on one bar;
+- a long exit closes a long position, a short exit a short one; the opposite entry while in
+  a position reverses it in one order (one fixed fee), the new side sized on the cash left
+  after closing;
+- either side invests all available cash: quantity = (cash - fixed fee) / (price x (1 +
+  fee)); a short sale's proceeds, less fees, are added to the cash;
+- equity is cash plus the (signed) position at each bar's close.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from cift.backtest.metrics import stats_new, stats_push
+
+__all__: list[str] = []
+
+
+@nb.njit(cache=True)
+def _long_short(close, price, long_in, long_out, short_in, short_out, init_cash, fee,
+                fixed_fee, slippage, equity):
+    """The long/short rules over the bars; fills ``equity`` and returns what
+    :func:`cift.backtest.signals._long_flat` returns (trade sizes signed: < 0 short)."""
+    n = close.shape[0]
+    rows = np.count_nonzero(long_in) + np.count_nonzero(short_in) + 1
+    trade_cols = np.zeros((7, rows))
+    stats = stats_new()
+    cash, prev, pos = init_cash, init_cash, 0.0
+    k, exposure, traded, equity_sum = 0, 0, 0.0, 0.0
+    for i in range(n):
+        if i > 0:
+            li, lo = long_in[i - 1], long_out[i - 1]
+            si, so = short_in[i - 1], short_out[i - 1]
+            if li and lo:
+                li = lo = False
+            if si and so:
+                si = so = False
+            if li and si:
+                li = si = False
+            leave, enter = False, 0  # close the position; then open +1 long / -1 short
+            if pos > 0.0:
+                leave, enter = si or lo, -1 if si else 0
+            elif pos < 0.0:
+                leave, enter = li or so, 1 if li else 0
+            else:
+                enter = 1 if li else (-1 if si else 0)
+            fixed = fixed_fee
+            if leave:
+                side = -1.0 if pos > 0.0 else 1.0
+                fill = price[i] * (1.0 + side * slippage)
+                size = abs(pos)
+                fees = size * fill * fee + fixed
+                cash += -side * size * fill - fees
+                traded += size * fill
+                trade_cols[1, k], trade_cols[4, k] = i, fill
+                trade_cols[5, k] += pos * fill - fees  # entry notional was taken at entry
+                trade_cols[6, k] += fees
+                k += 1
+                pos = 0.0
+                fixed = 0.0  # a reversal is one order: one fixed fee
+            if enter != 0 and cash > fixed:
+                fill = price[i] * (1.0 + enter * slippage)
+                size = (cash - fixed) / (1.0 + fee) / fill
+                fees = size * fill * fee + fixed
+                cash += -enter * size * fill - fees
+                pos = enter * size
+                traded += size * fill
+                trade_cols[0, k], trade_cols[1, k] = i, -1
+                trade_cols[2, k], trade_cols[3, k] = pos, fill
+                trade_cols[5, k] = -pos * fill - fees
+                trade_cols[6, k] = fees
+        if pos != 0.0:
+            exposure += 1
+        value = cash + pos * close[i]
+        if equity.shape[0] > 0:
+            equity[i] = value
+        equity_sum += value
+        stats = stats_push(stats, value / prev - 1.0)
+        prev = value
+    if pos != 0.0:  # the open trade, valued at the last close
+        trade_cols[4, k] = close[n - 1]
+        trade_cols[5, k] += pos * close[n - 1]
+        k += 1
+    return trade_cols[:, :k], exposure, traded, equity_sum, stats
