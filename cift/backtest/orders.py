@@ -16,13 +16,13 @@ its requests into ``out`` with the helpers below and returns how many it wrote::
             n = o.limit(out, n, ev[o.EV_SYMBOL], 1.0, ev[o.EV_BID])
         return n
 
-The helpers are Numba functions, so they work inside a compiled ``decide`` and from a plain
-Python one alike. Quantities are signed: > 0 buys, < 0 sells.
+The helpers compile into a Numba ``decide`` and stay plain (fast) Python functions when a
+Python ``decide`` calls them. Quantities are signed: > 0 buys, < 0 sells.
 """
 
 from __future__ import annotations
 
-import numba as nb
+from numba.extending import register_jitable
 
 __all__ = ["CANCEL", "CANCEL_ALL", "GTC", "IOC", "LIMIT", "MARKET", "MAX_REQUESTS", "STOP",
            "cancel", "cancel_all", "limit", "market", "stop"]
@@ -54,7 +54,7 @@ REASON_NAMES = ("", "cancel request", "ioc not filled", "invalid order", "positi
 TYPE_NAMES = ("market", "limit", "stop", "cancel", "cancel_all")
 
 
-@nb.njit(cache=True)
+@register_jitable
 def _request(out, n, kind, symbol, qty, price, tif):
     if n >= out.shape[0]:  # more requests than MAX_REQUESTS in one call: a strategy bug
         raise ValueError("decide wrote more than MAX_REQUESTS requests in one event")
@@ -66,31 +66,31 @@ def _request(out, n, kind, symbol, qty, price, tif):
     return n + 1
 
 
-@nb.njit(cache=True)
+@register_jitable
 def market(out, n, symbol, qty):
     """Buy (qty > 0) or sell ``|qty|`` at the market; returns the new request count."""
     return _request(out, n, MARKET, symbol, qty, 0.0, IOC)
 
 
-@nb.njit(cache=True)
+@register_jitable
 def limit(out, n, symbol, qty, price, tif=GTC):
     """A limit order at ``price``, resting (GTC) or immediate-or-cancel (IOC)."""
     return _request(out, n, LIMIT, symbol, qty, price, tif)
 
 
-@nb.njit(cache=True)
+@register_jitable
 def stop(out, n, symbol, qty, price):
     """A stop order: becomes a market order once a trade reaches ``price``."""
     return _request(out, n, STOP, symbol, qty, price, GTC)
 
 
-@nb.njit(cache=True)
+@register_jitable
 def cancel(out, n, order_id):
     """Cancel one order by its id (``ev[EV_LAST_ORDER]`` is the id of the newest)."""
     return _request(out, n, CANCEL, -1.0, 0.0, order_id, GTC)
 
 
-@nb.njit(cache=True)
+@register_jitable
 def cancel_all(out, n, symbol):
     """Cancel every open order of ``symbol``."""
     return _request(out, n, CANCEL_ALL, symbol, 0.0, 0.0, GTC)

@@ -57,7 +57,9 @@ def _loop(decide, mkt, st, cfg, lcfg, feats, params, state, ev, out, budget):
 def _python_loop(decide, mkt, st, cfg, lcfg, feats, params, state, ev, out, budget):
     """The same loop for a plain-Python ``decide``: one compiled call per event."""
     sy = st[2]
-    on_event, submit, has_room = ex.on_event, ex.submit, ex.has_room
+    has_room = ex.has_room
+    on_event = _entry(ex.on_event, mkt, st, cfg, lcfg, ev)
+    submit = _entry(ex.submit, st, cfg, lcfg, out, 1, ev)
     for _ in range(budget):
         if not has_room(st, o.MAX_REQUESTS):
             return _FULL
@@ -68,6 +70,14 @@ def _python_loop(decide, mkt, st, cfg, lcfg, feats, params, state, ev, out, budg
         if n:
             submit(st, cfg, lcfg, out, int(n), ev)
     return _CHUNK_DONE
+
+
+def _entry(kernel, *args):
+    """The compiled function of ``kernel`` for these argument types: calling it directly
+    skips the dispatcher's typing of ~30 arrays per call (1.8 -> 0.5 us here)."""
+    types = tuple(nb.typeof(a) for a in args)
+    kernel.compile(types)  # loads it from the cache, or compiles it, once
+    return kernel.overloads[types].entry_point
 
 
 def _grow(st: tuple) -> tuple:
