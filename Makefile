@@ -26,7 +26,8 @@ test: $(VENV)/.test
 
 bench: $(VENV)/.test
 	cd benchmarks && ../$(BIN)/python bench_lake.py && ../$(BIN)/python bench_features.py \
-	  && ../$(BIN)/python bench_stores.py
+	  && ../$(BIN)/python bench_stores.py && ../$(BIN)/python bench_backtest.py \
+	  && ../$(BIN)/python bench_events.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -16,6 +16,10 @@ time order (a trade and a quote at the same nanosecond: the trade first). Per ev
 4. the strategy is called and its requests are checked and logged; they arrive ``latency``
    ns later, and never before the next event, so nothing fills on the bar that decided it.
 
+Simplifications, by design: fills against a quote are not limited by its displayed size
+(the queue model limits passive fills only), and fills reach the strategy at once (no
+response latency).
+
 All state lives in arrays (the tuple ``st``), so the same kernels serve the compiled loop and
 the plain-Python path, and a run can stop when a log is full and resume after growing it.
 """
