@@ -81,10 +81,11 @@ A_CASH, A_VALUE, A_FEES, A_TRADED = range(4)
 A_FIELDS = 4
 # counters (int64): orders logged, fills logged, orders arrived, active orders, equity
 # samples, current time bucket, whether a bucket started, next trade row, next quote row,
-# the time of the event being processed, the start of the next bucket
+# the time of the event being processed, the start of the next bucket, the cancel queue's
+# head and tail (counts; the slot is the count modulo its length), cancels of no order
 (I_ORDERS, I_FILLS, I_ARRIVED, I_ACTIVE, I_SAMPLES, I_BUCKET, I_STARTED, I_TRADE, I_QUOTE,
- I_TS, I_NEXT) = range(11)
-I_FIELDS = 11
+ I_TS, I_NEXT, I_KHEAD, I_KTAIL, I_BAD_CANCELS) = range(14)
+I_FIELDS = 14
 # per symbol (float64)
 (S_POS, S_MARK, S_BID, S_BID_SIZE, S_ASK, S_ASK_SIZE, S_QUOTED, S_AVG, S_REALIZED, S_ROW,
  S_OPEN_BUY, S_OPEN_SELL, S_FEES, S_TRADED, S_PRICE, S_SIZE) = range(16)
@@ -100,6 +101,10 @@ F_FIELDS = 8
 # configuration (float64)
 C_FEE, C_FIXED, C_SLIP, C_MAX_POS, C_MAX_NOTIONAL, C_SHORT, C_QUEUE, C_BARS = range(8)
 C_FIELDS = 8
+# cancel requests in flight (float64; a ring) and their arrival times (int64 ns): the kind
+# (CANCEL or CANCEL_ALL), the order id or symbol, how many orders were sent before it
+K_KIND, K_TARGET, K_BEFORE = range(3)
+K_FIELDS = 3
 L_LATENCY, L_EVERY = range(2)  # configuration (int64 ns)
 
 
@@ -209,26 +214,11 @@ def _mark(st, s, price):
 
 @nb.njit(cache=True, _nrt=False, forceinline=True)
 def _arrive(st, cfg, oid, ts):
-    """Order ``oid`` reaches the market at ``ts``: cancel, fill against the quote, or rest."""
+    """Order ``oid`` reaches the market at ``ts``: fill against the quote, or rest."""
     ist, sy, ol, active = st[1], st[2], st[3], st[7]
     if ol[oid, O_STATUS] != PENDING:  # rejected when submitted
         return
     typ = int(ol[oid, O_TYPE])
-    if typ == CANCEL or typ == CANCEL_ALL:
-        ol[oid, O_STATUS] = FILLED
-        st[4][oid, T_DONE] = ts
-        s = ol[oid, O_SYMBOL]
-        target = int(ol[oid, O_PRICE])
-        w = 0
-        for k in range(ist[I_ACTIVE]):
-            a = active[k]
-            if (a == target) if typ == CANCEL else (ol[a, O_SYMBOL] == s and a < oid):
-                _close(st, a, CANCELLED, BY_REQUEST, ts)
-            else:
-                active[w] = a
-                w += 1
-        ist[I_ACTIVE] = w
-        return
     ol[oid, O_STATUS] = OPEN
     s = int(ol[oid, O_SYMBOL])
     side, price = ol[oid, O_SIDE], ol[oid, O_PRICE]
@@ -247,6 +237,24 @@ def _arrive(st, cfg, oid, ts):
             ol[oid, O_QUEUE] = 0.0 if gap > 0.0 else (size if gap == 0.0 else np.inf)
     active[ist[I_ACTIVE]] = oid
     ist[I_ACTIVE] += 1
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def _cancel_arrives(st, slot, ts):
+    """The cancel request in ``slot`` reaches the market: its order, or every order of its
+    symbol sent before it, is cancelled if still resting."""
+    ist, ol, active, kq = st[1], st[3], st[7], st[10]
+    target, before = kq[slot, K_TARGET], kq[slot, K_BEFORE]
+    one = kq[slot, K_KIND] == CANCEL
+    w = 0
+    for k in range(ist[I_ACTIVE]):
+        a = active[k]
+        if (a == target) if one else (ol[a, O_SYMBOL] == target and a < before):
+            _close(st, a, CANCELLED, BY_REQUEST, ts)
+        else:
+            active[w] = a
+            w += 1
+    ist[I_ACTIVE] = w
 
 
 @nb.njit(cache=True, _nrt=False, forceinline=True)
@@ -355,9 +363,20 @@ def on_event(mkt, st, cfg, lcfg, ev):
         bucket = ts // every if every > 0 else ts
         ist[I_STARTED], ist[I_BUCKET] = 1, bucket
         ist[I_NEXT] = (bucket + 1) * every if every > 0 else ts + 1
-    while ist[I_ARRIVED] < ist[I_ORDERS] and ot[ist[I_ARRIVED], T_ARRIVE] < ts:
-        _arrive(st, cfg, ist[I_ARRIVED], ts)
-        ist[I_ARRIVED] += 1
+    kq, kt = st[10], st[11]
+    while True:  # orders and cancels that reach the market before this event, in send order
+        order_due = ist[I_ARRIVED] < ist[I_ORDERS] and ot[ist[I_ARRIVED], T_ARRIVE] < ts
+        head = ist[I_KHEAD]
+        slot = head % kt.shape[0]
+        if head < ist[I_KTAIL] and kt[slot] < ts and (
+                not order_due or kq[slot, K_BEFORE] <= ist[I_ARRIVED]):
+            _cancel_arrives(st, slot, ts)
+            ist[I_KHEAD] = head + 1
+        elif order_due:
+            _arrive(st, cfg, ist[I_ARRIVED], ts)
+            ist[I_ARRIVED] += 1
+        else:
+            break
     if is_trade:
         s = t_sym[ti]
         c, size = t_close[ti], t_size[ti]
@@ -422,15 +441,30 @@ def _quoted_prices(st, s, ev):
 @nb.njit(cache=True, _nrt=False, forceinline=True)
 def submit(st, cfg, lcfg, out, n, ev):
     """Check and log the ``n`` requests of ``out`` made at ``ev``'s time; they arrive
-    ``latency`` ns later. A request that breaks a rule is logged as rejected, with why."""
-    ist, sy, ol, ot = st[1], st[2], st[3], st[4]
+    ``latency`` ns later. An order that breaks a rule is logged as rejected, with why; a
+    cancel of no order is counted and dropped."""
+    ist, sy, ol, ot, kq, kt = st[1], st[2], st[3], st[4], st[10], st[11]
     ts = ist[I_TS]  # exact, where ev[EV_TS] is a float
     nsym = sy.shape[0]
     for r in range(n):
-        oid = ist[I_ORDERS]
-        ist[I_ORDERS] = oid + 1
         typ, sym, qty, price, tif = (out[r, R_TYPE], out[r, R_SYMBOL], out[r, R_QTY],
                                      out[r, R_PRICE], out[r, R_TIF])
+        if typ == CANCEL or typ == CANCEL_ALL:
+            target = price if typ == CANCEL else sym
+            ok = (0 <= target < ist[I_ORDERS] if typ == CANCEL else 0 <= target < nsym) \
+                and target == int(target)
+            if not ok:
+                ist[I_BAD_CANCELS] += 1
+                continue
+            slot = ist[I_KTAIL] % kt.shape[0]
+            ist[I_KTAIL] += 1
+            kq[slot, K_KIND], kq[slot, K_TARGET], kq[slot, K_BEFORE] = typ, target, \
+                ist[I_ORDERS]
+            kt[slot] = ts + lcfg[L_LATENCY]
+            _flag_cancelling(st, typ, target)
+            continue
+        oid = ist[I_ORDERS]
+        ist[I_ORDERS] = oid + 1
         ot[oid, T_SUBMIT], ot[oid, T_ARRIVE], ot[oid, T_DONE] = ts, ts + lcfg[L_LATENCY], -1
         ol[oid, O_TYPE], ol[oid, O_SYMBOL], ol[oid, O_PRICE], ol[oid, O_TIF] = \
             typ, sym, price, tif
@@ -441,9 +475,6 @@ def submit(st, cfg, lcfg, out, n, ev):
         reason = _check(st, cfg, oid, nsym)
         if reason != NO_REASON:
             ol[oid, O_STATUS], ol[oid, O_REASON], ot[oid, T_DONE] = REJECTED, reason, ts
-            continue
-        if typ == CANCEL or typ == CANCEL_ALL:
-            _flag_cancelling(st, oid)
             continue
         s = int(sym)
         if qty > 0:
@@ -456,18 +487,16 @@ def submit(st, cfg, lcfg, out, n, ev):
 
 
 @nb.njit(cache=True, _nrt=False, forceinline=True)
-def _flag_cancelling(st, cid):
+def _flag_cancelling(st, kind, target):
     """Mark the live orders a cancel request will cancel (so decide stops seeing them)."""
     ist, ol, active = st[1], st[3], st[7]
-    if ol[cid, O_TYPE] == CANCEL:
-        target = int(ol[cid, O_PRICE])
-        ol[target, O_CANCELLING] = 1.0
-        ol[cid, O_SYMBOL] = ol[target, O_SYMBOL]
+    if kind == CANCEL:
+        ol[int(target), O_CANCELLING] = 1.0
         return
-    # the live orders: the active ones, then those in flight (this request is the last)
-    for k in range(ist[I_ACTIVE] + cid - ist[I_ARRIVED]):
+    # the live orders: the active ones, then those in flight
+    for k in range(ist[I_ACTIVE] + ist[I_ORDERS] - ist[I_ARRIVED]):
         oid = active[k] if k < ist[I_ACTIVE] else ist[I_ARRIVED] + k - ist[I_ACTIVE]
-        if ol[oid, O_SYMBOL] == ol[cid, O_SYMBOL] and ol[oid, O_STATUS] <= OPEN:
+        if ol[oid, O_SYMBOL] == target and ol[oid, O_STATUS] <= OPEN:
             ol[oid, O_CANCELLING] = 1.0
 
 
@@ -476,13 +505,8 @@ def _check(st, cfg, oid, nsym):
     """Why request ``oid`` is rejected, or NO_REASON."""
     sy, ol = st[2], st[3]
     typ, sym, qty, price = ol[oid, O_TYPE], ol[oid, O_SYMBOL], ol[oid, O_QTY], ol[oid, O_PRICE]
-    if typ == CANCEL:
-        ok = price == int(price) and 0 <= price < oid and ol[int(price), O_TYPE] < CANCEL
-        return NO_REASON if ok else INVALID
     if not (sym == int(sym) and 0 <= sym < nsym):
         return INVALID
-    if typ == CANCEL_ALL:
-        return NO_REASON
     if not (typ == MARKET or typ == LIMIT or typ == STOP) or not (qty > 0 and qty < np.inf):
         return INVALID
     if typ != MARKET and not (price > 0 and price < np.inf):
@@ -508,12 +532,13 @@ def _check(st, cfg, oid, nsym):
 @nb.njit(cache=True, _nrt=False, forceinline=True)
 def has_room(st, requests):
     """Whether the logs can take one more event and its ``requests`` (else grow them)."""
-    ist, ol, fl, active, eq = st[1], st[3], st[5], st[7], st[9]
+    ist, ol, fl, active, eq, kt = st[1], st[3], st[5], st[7], st[9], st[11]
     live = ist[I_ACTIVE] + ist[I_ORDERS] - ist[I_ARRIVED]
     return (ist[I_ORDERS] + requests <= ol.shape[0]
             and ist[I_FILLS] + live + 1 <= fl.shape[0]
             and live + requests <= active.shape[0]
-            and ist[I_SAMPLES] + 2 <= eq.shape[0])
+            and ist[I_SAMPLES] + 2 <= eq.shape[0]
+            and ist[I_KTAIL] - ist[I_KHEAD] + requests <= kt.shape[0])
 
 
 @nb.njit(cache=True, _nrt=False)

@@ -81,18 +81,24 @@ def _entry(kernel, *args):
 
 
 def _grow(st: tuple) -> tuple:
-    """Twice the room in every log (the used part copied)."""
-    acct, ist, sy, ol, ot, fl, ft, active, eq_ts, eq = st
+    """Twice the room in every log (the used part copied) and in the cancel queue."""
+    acct, ist, sy, ol, ot, fl, ft, active, eq_ts, eq, kq, kt = st
 
     def bigger(a: np.ndarray, used: int) -> np.ndarray:
         b = np.empty((2 * a.shape[0], *a.shape[1:]), a.dtype)
         b[:used] = a[:used]
         return b
 
+    # the cancel queue, unrolled from its head into slot 0 of a ring twice as long
+    head, tail = ist[ex.I_KHEAD], ist[ex.I_KTAIL]
+    order = np.arange(head, tail) % len(kt)
+    kq2, kt2 = np.empty((2 * len(kt), ex.K_FIELDS)), np.empty(2 * len(kt), np.int64)
+    kq2[:len(order)], kt2[:len(order)] = kq[order], kt[order]
+    ist[ex.I_KHEAD], ist[ex.I_KTAIL] = 0, tail - head
     n_orders, n_fills = ist[ex.I_ORDERS], ist[ex.I_FILLS]
     return (acct, ist, sy, bigger(ol, n_orders), bigger(ot, n_orders), bigger(fl, n_fills),
             bigger(ft, n_fills), bigger(active, ist[ex.I_ACTIVE]),
-            bigger(eq_ts, ist[ex.I_SAMPLES]), bigger(eq, ist[ex.I_SAMPLES]))
+            bigger(eq_ts, ist[ex.I_SAMPLES]), bigger(eq, ist[ex.I_SAMPLES]), kq2, kt2)
 
 
 def _ns(value: int | str, name: str) -> int:
@@ -276,7 +282,8 @@ def _new_state(src: MarketSources, cash: float, every_ns: int) -> tuple:
     rows = max(4096, min(src.events, 1 << 24))
     return (acct, ist, sy, np.empty((rows, ex.O_FIELDS)), np.empty((rows, 3), np.int64),
             np.empty((rows, ex.F_FIELDS)), np.empty(rows, np.int64),
-            np.zeros(1024, np.int64), np.zeros(samples + 2, np.int64), np.zeros(samples + 2))
+            np.zeros(1024, np.int64), np.zeros(samples + 2, np.int64), np.zeros(samples + 2),
+            np.zeros((1024, ex.K_FIELDS)), np.zeros(1024, np.int64))
 
 
 @nb.njit(cache=True)
@@ -359,7 +366,7 @@ def _fills_frame(fl: np.ndarray, ft: np.ndarray, symbols: list[str]) -> pl.DataF
 
 
 def _result(st: tuple, src: MarketSources, cash: float, ppy: float) -> SimulationResult:
-    acct, ist, sy, ol, ot, fl, ft, _, eq_ts, eq = st
+    acct, ist, sy, ol, ot, fl, ft, _, eq_ts, eq, _, _ = st
     positions = pl.DataFrame({
         "symbol": pl.Series(src.symbols, dtype=pl.String),
         "position": sy[:, ex.S_POS],
@@ -375,8 +382,8 @@ def _result(st: tuple, src: MarketSources, cash: float, ppy: float) -> Simulatio
     equity, stamps = eq[:m].copy(), eq_ts[:m].copy()
     returns = equity / np.concatenate([[cash], equity[:-1]]) - 1.0
     metrics = return_metrics(returns, ppy) if m else {}
-    metrics |= {"orders": int(np.count_nonzero(ol[:n, ex.O_TYPE] < o.CANCEL)),
-                "fills": int(k), "fees": float(acct[ex.A_FEES]),
+    metrics |= {"orders": int(n), "fills": int(k),
+                "invalid_cancels": int(ist[ex.I_BAD_CANCELS]), "fees": float(acct[ex.A_FEES]),
                 "turnover": float(acct[ex.A_TRADED] / np.mean(equity)) if m else 0.0,
                 "maker_share": float(np.mean(fl[:k, ex.F_MAKER])) if k else math.nan,
                 "events": src.events}

@@ -393,3 +393,29 @@ def test_sweep_runs_an_order_strategy_on_the_event_engine():
         one = simulate(FIRST_ABOVE_AVERAGE, bars=bars, params={"n": row["n"]}, fees_bps=1.0)
         assert row["total_return"] == one.metrics["total_return"]
     assert grid["total_return"].n_unique() > 1
+
+
+def test_cancels_in_flight_beyond_the_queue_length_keep_their_order():
+    from strategies import quote_both_sides
+
+    from cift.data.synthetic import synthetic_market
+
+    # a latency of 30 minutes keeps thousands of requests in flight: the queue grows
+    m = synthetic_market(2, 1, ticks_per_session=4000, seed=5)
+    kw = {"ticks": m.ticks, "quotes": m.quotes, "params": [100.0, 300.0], "latency": "30m",
+          "allow_short": True}
+    fast = simulate(quote_both_sides, **kw)
+    slow = simulate(quote_both_sides.py_func, **kw)
+    assert fast.orders.height > 3000
+    assert fast.orders.equals(slow.orders) and fast.fills.equals(slow.fills)
+    cancelled = fast.orders.filter(pl.col("reason") == "cancel request")
+    assert cancelled.height > 1000
+    # a cancel never acts before its latency: nothing cancelled within 30 min of being sent
+    waited = (cancelled["done_ts"] - cancelled["ts"]).dt.total_nanoseconds()
+    assert waited.min() >= 1_800_000_000_000
+
+
+def test_a_cancel_of_no_order_is_counted_and_dropped():
+    res = run(script((0, o.LIMIT, 1.0, 90.0), (1, o.CANCEL, 0.0, 5.0)), ticks=T, quotes=Q)
+    assert res.metrics["invalid_cancels"] == 1
+    assert res.orders["status"].to_list() == ["open"]
