@@ -18,8 +18,8 @@ Numba function, called from Python otherwise) and, later, in the live runner per
 A feature parameter given as a string names a strategy parameter; anything else is a
 constant. ``decide(row, position, cash, params)`` gets the feature row of the bar that just
 closed, the units held, the cash, and the strategy's parameters as a float64 array in the
-order of ``params``; it returns the target: > 0 to be long, <= 0 to be flat (this engine is
-long/flat, all cash in).
+order of ``params``; it returns the target: > 0 to be long, <= 0 to be flat, all cash in
+(``run(..., allow_short=True)``: < 0 short, 0 flat).
 """
 
 from __future__ import annotations

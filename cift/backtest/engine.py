@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 from numba.core.registry import CPUDispatcher
 
+from cift.backtest import shorts
 from cift.backtest.metrics import stats_dict, stats_finish, stats_new, stats_push
 from cift.backtest.signals import BacktestResult, _check_costs, _prices, _trade_stats, _trades
 from cift.errors import ParameterError
@@ -86,8 +87,13 @@ def _close_open_trade(st, trades, close_last):
 
 def run(strategy: Strategy, bars: pl.DataFrame, *, fees_bps: float = 0.0,
         fixed_fee: float = 0.0, slippage_bps: float = 0.0, init_cash: float = 100_000.0,
-        periods_per_year: float = 252.0, **params: object) -> BacktestResult:
+        periods_per_year: float = 252.0, allow_short: bool = False,
+        **params: object) -> BacktestResult:
     """Backtest ``strategy`` on ``bars`` (open, high, low, close, volume, and ts if any).
+
+    ``decide`` returns the target: > 0 long, <= 0 flat; with ``allow_short``, < 0 short and
+    0 flat (the long/short rules of :mod:`cift.backtest.shorts`: all cash in, a change of
+    side is one order).
 
     A strategy that places orders (``Strategy(..., orders=True)``) runs on the event engine
     instead, :func:`cift.backtest.simulate`, and gives its SimulationResult.
@@ -99,6 +105,8 @@ def run(strategy: Strategy, bars: pl.DataFrame, *, fees_bps: float = 0.0,
         One row per bar, in time order (ts strictly increasing when present).
     fees_bps, fixed_fee, slippage_bps, init_cash, periods_per_year :
         As in :func:`cift.backtest.from_signals`.
+    allow_short : bool
+        Whether a negative target sells short (else it means flat).
     **params
         Strategy parameters (defaults for the rest), checked against their ranges.
     """
@@ -110,7 +118,7 @@ def run(strategy: Strategy, bars: pl.DataFrame, *, fees_bps: float = 0.0,
 
         return simulate(strategy, bars=bars, params=params, fees_bps=fees_bps,
                         fixed_fee=fixed_fee, slippage_bps=slippage_bps, init_cash=init_cash,
-                        periods_per_year=periods_per_year)
+                        periods_per_year=periods_per_year, allow_short=allow_short)
     if not isinstance(bars, pl.DataFrame) or "close" not in bars.columns:
         raise ParameterError("bars: expected a Polars frame with at least a close column")
     p = strategy.bind(**params)
@@ -128,6 +136,9 @@ def run(strategy: Strategy, bars: pl.DataFrame, *, fees_bps: float = 0.0,
     trades = np.zeros((7, n // 2 + 1))
     equity = np.empty(n)
     fee, slip = fees_bps * 1e-4, slippage_bps * 1e-4
+    if allow_short:
+        return _run_long_short(strategy, close, price, features, p, fee, float(fixed_fee), slip,
+                               float(init_cash), float(periods_per_year), index)
     if isinstance(strategy.decide, CPUDispatcher):
         stats = _run_compiled(strategy.decide, close, price, features, p, st, trades, fee,
                               float(fixed_fee), slip, equity)
@@ -156,3 +167,51 @@ def _stats_of(equity, init_cash):
         stats = stats_push(stats, equity[i] / prev - 1.0)
         prev = equity[i]
     return stats
+
+
+@nb.njit(nogil=True)  # sweeps run several at once on threads
+def _run_compiled_long_short(decide, close, price, features, params, st, trades, fee,
+                             fixed_fee, slippage, equity):
+    """The long/short run with ``decide`` compiled in; returns the statistics state."""
+    stats = stats_new()
+    prev = st[shorts.CASH]
+    target = 0.0
+    for i in range(close.shape[0]):
+        long, short = target > 0.0, target < 0.0  # NaN: flat
+        value = shorts.step(st, trades, i, long, not long, short, not short, price[i],
+                            close[i], fee, fixed_fee, slippage)
+        equity[i] = value
+        stats = stats_push(stats, value / prev - 1.0)
+        prev = value
+        target = decide(features[i], st[shorts.POS], st[shorts.CASH], params)
+    return stats
+
+
+def _run_long_short(strategy: Strategy, close: np.ndarray, price: np.ndarray,
+                    features: np.ndarray, p: np.ndarray, fee: float, fixed_fee: float,
+                    slip: float, init_cash: float, periods_per_year: float,
+                    index: np.ndarray | None) -> BacktestResult:
+    n = len(close)
+    st = np.zeros(shorts.FIELDS)
+    st[shorts.CASH] = init_cash
+    trades = np.zeros((7, n + 1))
+    equity = np.empty(n)
+    if isinstance(strategy.decide, CPUDispatcher):
+        stats = _run_compiled_long_short(strategy.decide, close, price, features, p, st,
+                                         trades, fee, fixed_fee, slip, equity)
+    else:  # the Python path: the same compiled step per bar
+        target, decide, step = 0.0, strategy.decide, shorts.step
+        for i in range(n):
+            long, short = target > 0.0, target < 0.0
+            equity[i] = step(st, trades, i, long, not long, short, not short, price[i],
+                             close[i], fee, fixed_fee, slip)
+            target = decide(features[i], st[shorts.POS], st[shorts.CASH], p)
+        stats = _stats_of(equity, init_cash)
+    k = shorts.close_open_trade(st, trades, close[-1])
+    cols = trades[:, :k]
+    metrics = stats_dict(stats_finish(stats, periods_per_year))
+    hit_rate, profit_factor = _trade_stats(cols)
+    metrics |= {"trades": k, "hit_rate": hit_rate, "profit_factor": profit_factor,
+                "exposure": st[shorts.EXPOSURE] / n,
+                "turnover": st[shorts.TRADED] / float(np.mean(equity))}
+    return BacktestResult(equity, _trades(cols), metrics, init_cash, close, index)

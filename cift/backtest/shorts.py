@@ -19,7 +19,73 @@ import numpy as np
 
 from cift.backtest.metrics import stats_new, stats_push
 
-__all__: list[str] = []
+__all__ = ["close_open_trade", "step"]
+
+
+# the state between bars (one float64 array, so run()'s Python path can step it too)
+CASH, POS, TRADES, EXPOSURE, TRADED = range(5)
+FIELDS = 5
+
+
+@nb.njit(cache=True)
+def step(st, trade_cols, i, li, lo, si, so, price_i, close_i, fee, fixed_fee, slippage):
+    """Bar i: act on the previous bar's signals (long in/out, short in/out) at ``price_i``,
+    then value the position at ``close_i``; returns the bar's equity."""
+    if li and lo:
+        li = lo = False
+    if si and so:
+        si = so = False
+    if li and si:
+        li = si = False
+    cash, pos = st[CASH], st[POS]
+    k = int(st[TRADES])
+    leave, enter = False, 0  # close the position; then open +1 long / -1 short
+    if pos > 0.0:
+        leave, enter = si or lo, -1 if si else 0
+    elif pos < 0.0:
+        leave, enter = li or so, 1 if li else 0
+    else:
+        enter = 1 if li else (-1 if si else 0)
+    fixed = fixed_fee
+    if leave:
+        side = -1.0 if pos > 0.0 else 1.0
+        fill = price_i * (1.0 + side * slippage)
+        size = abs(pos)
+        fees = size * fill * fee + fixed
+        cash += -side * size * fill - fees
+        st[TRADED] += size * fill
+        trade_cols[1, k], trade_cols[4, k] = i, fill
+        trade_cols[5, k] += pos * fill - fees  # the entry notional was taken at entry
+        trade_cols[6, k] += fees
+        k += 1
+        pos = 0.0
+        fixed = 0.0  # a reversal is one order: one fixed fee
+    if enter != 0 and cash > fixed:
+        fill = price_i * (1.0 + enter * slippage)
+        size = (cash - fixed) / (1.0 + fee) / fill
+        fees = size * fill * fee + fixed
+        cash += -enter * size * fill - fees
+        pos = enter * size
+        st[TRADED] += size * fill
+        trade_cols[0, k], trade_cols[1, k] = i, -1
+        trade_cols[2, k], trade_cols[3, k] = pos, fill
+        trade_cols[5, k] = -pos * fill - fees
+        trade_cols[6, k] = fees
+    if pos != 0.0:
+        st[EXPOSURE] += 1.0
+    st[CASH], st[POS], st[TRADES] = cash, pos, k
+    return cash + pos * close_i
+
+
+@nb.njit(cache=True)
+def close_open_trade(st, trade_cols, close_last):
+    """Value a trade still open at the last close; the number of trades."""
+    k = int(st[TRADES])
+    if st[POS] != 0.0:
+        trade_cols[4, k] = close_last
+        trade_cols[5, k] += st[POS] * close_last
+        k += 1
+    return k
 
 
 @nb.njit(cache=True)
@@ -30,61 +96,20 @@ def _long_short(close, price, long_in, long_out, short_in, short_out, init_cash,
     n = close.shape[0]
     rows = np.count_nonzero(long_in) + np.count_nonzero(short_in) + 1
     trade_cols = np.zeros((7, rows))
+    st = np.zeros(FIELDS)
+    st[CASH] = init_cash
     stats = stats_new()
-    cash, prev, pos = init_cash, init_cash, 0.0
-    k, exposure, traded, equity_sum = 0, 0, 0.0, 0.0
+    prev, equity_sum = init_cash, 0.0
     for i in range(n):
         if i > 0:
-            li, lo = long_in[i - 1], long_out[i - 1]
-            si, so = short_in[i - 1], short_out[i - 1]
-            if li and lo:
-                li = lo = False
-            if si and so:
-                si = so = False
-            if li and si:
-                li = si = False
-            leave, enter = False, 0  # close the position; then open +1 long / -1 short
-            if pos > 0.0:
-                leave, enter = si or lo, -1 if si else 0
-            elif pos < 0.0:
-                leave, enter = li or so, 1 if li else 0
-            else:
-                enter = 1 if li else (-1 if si else 0)
-            fixed = fixed_fee
-            if leave:
-                side = -1.0 if pos > 0.0 else 1.0
-                fill = price[i] * (1.0 + side * slippage)
-                size = abs(pos)
-                fees = size * fill * fee + fixed
-                cash += -side * size * fill - fees
-                traded += size * fill
-                trade_cols[1, k], trade_cols[4, k] = i, fill
-                trade_cols[5, k] += pos * fill - fees  # entry notional was taken at entry
-                trade_cols[6, k] += fees
-                k += 1
-                pos = 0.0
-                fixed = 0.0  # a reversal is one order: one fixed fee
-            if enter != 0 and cash > fixed:
-                fill = price[i] * (1.0 + enter * slippage)
-                size = (cash - fixed) / (1.0 + fee) / fill
-                fees = size * fill * fee + fixed
-                cash += -enter * size * fill - fees
-                pos = enter * size
-                traded += size * fill
-                trade_cols[0, k], trade_cols[1, k] = i, -1
-                trade_cols[2, k], trade_cols[3, k] = pos, fill
-                trade_cols[5, k] = -pos * fill - fees
-                trade_cols[6, k] = fees
-        if pos != 0.0:
-            exposure += 1
-        value = cash + pos * close[i]
+            value = step(st, trade_cols, i, long_in[i - 1], long_out[i - 1], short_in[i - 1],
+                         short_out[i - 1], price[i], close[i], fee, fixed_fee, slippage)
+        else:
+            value = st[CASH]
         if equity.shape[0] > 0:
             equity[i] = value
         equity_sum += value
         stats = stats_push(stats, value / prev - 1.0)
         prev = value
-    if pos != 0.0:  # the open trade, valued at the last close
-        trade_cols[4, k] = close[n - 1]
-        trade_cols[5, k] += pos * close[n - 1]
-        k += 1
-    return trade_cols[:, :k], exposure, traded, equity_sum, stats
+    k = close_open_trade(st, trade_cols, close[n - 1])
+    return trade_cols[:, :k], int(st[EXPOSURE]), st[TRADED], equity_sum, stats

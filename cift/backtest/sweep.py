@@ -45,7 +45,8 @@ def _metrics_block(strategy: Strategy, bars: pl.DataFrame, settings: dict,
 def sweep(strategy: Strategy, bars: pl.DataFrame, *, engine: str | object = "numba",
           fees_bps: float = 0.0, fixed_fee: float = 0.0, slippage_bps: float = 0.0,
           init_cash: float = 100_000.0, periods_per_year: float = 252.0,
-          progress: bool = False, **grids: list) -> pl.DataFrame:
+          allow_short: bool = False, progress: bool = False,
+          **grids: list) -> pl.DataFrame:
     """Run ``strategy`` on ``bars`` for every combination of the parameter ``grids``.
 
     Examples
@@ -70,6 +71,8 @@ def sweep(strategy: Strategy, bars: pl.DataFrame, *, engine: str | object = "num
         strategy.bind(**combo)
     settings = {"fees_bps": fees_bps, "fixed_fee": fixed_fee, "slippage_bps": slippage_bps,
                 "init_cash": init_cash, "periods_per_year": periods_per_year}
+    if allow_short:  # (an order strategy's run takes no such setting)
+        settings["allow_short"] = True
     rows = _run_on(engine, strategy, bars, settings, combos, progress)
     params = pl.DataFrame(combos)
     metrics = pl.DataFrame(rows, schema=list(GRID_METRICS), orient="row").with_columns(

@@ -5,6 +5,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from cift import features
 from cift.backtest import from_signals
 from cift.backtest.engine import run
 from cift.errors import CiftError
@@ -96,3 +97,37 @@ def test_run_errors(bars):
         run(s, bars.head(5).with_columns(ts=pl.Series([1, 2, 2, 3, 4])))
     with pytest.raises(CiftError, match="strategy"):
         run(decide_nb, bars)
+
+
+@nb.njit
+def _revert(row, position, cash, params):
+    """Short while the fast average is above the slow one, long while below, else flat."""
+    return -1.0 if row[0] > row[1] else (1.0 if row[0] < row[1] else 0.0)
+
+
+def test_allow_short_runs_targets_long_and_short_like_from_signals():
+    rng = np.random.default_rng(9)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 3000)))
+    open_ = close * np.exp(rng.normal(0, 0.002, 3000))
+    bars = pl.DataFrame({"open": open_, "close": close})
+    params = (Param("n", 20, 2, 500),)
+    feats = {"fast": Use("sma", timeperiod=5), "slow": Use("sma", timeperiod="n")}
+    compiled = Strategy("revert", params, feats, _revert)
+    python = Strategy("revert", params, feats, _revert.py_func)
+    res = run(compiled, bars, fees_bps=2.0, fixed_fee=0.5, allow_short=True, n=30)
+    slow = run(python, bars, fees_bps=2.0, fixed_fee=0.5, allow_short=True, n=30)
+    np.testing.assert_array_equal(res.equity, slow.equity)
+    # the same targets as signal levels: long while below, short while above
+    fast, slow = features.sma(close, 5), features.sma(close, 30)
+    above, below = fast > slow, fast < slow
+    ref = from_signals(close, below, ~below, open=open_, short_entries=above,
+                       short_exits=~above, fees_bps=2.0, fixed_fee=0.5)
+    np.testing.assert_allclose(res.equity, ref.equity, rtol=1e-12)
+    assert (res.trades["size"] < 0).sum() > 10
+    # without allow_short the same strategy is long/flat: never a negative position
+    assert (run(compiled, bars, n=30).trades["size"] > 0).all()
+    from cift.backtest import sweep
+
+    grid = sweep(compiled, bars, fees_bps=2.0, fixed_fee=0.5, allow_short=True, n=[30, 60])
+    assert grid["total_return"][0] == pytest.approx(res.metrics["total_return"], rel=1e-12)
+    assert grid["total_return"][1] != grid["total_return"][0]
