@@ -288,35 +288,26 @@ def _new_state(src: MarketSources, cash: float, every_ns: int) -> tuple:
 
 @nb.njit(cache=True)
 def _order_columns(ol, ot, n, nsym):
-    """The orders of the log (cancel requests left out) as contiguous columns, labels as
-    small codes: (ids, float columns, time columns, codes)."""
-    m = 0
-    for i in range(n):
-        m += ol[i, ex.O_TYPE] < o.CANCEL
-    ids = np.empty(m, np.int64)
-    num = np.empty((5, m))  # qty, limit_px, filled, avg_price, fees
-    times = np.empty((3, m), np.int64)
-    codes = np.empty((6, m), np.int8)  # side, type, tif, status, reason; symbol below
-    sym = np.empty(m, np.int64)
-    j = 0
+    """The orders log as contiguous columns, labels as small codes: (float columns, time
+    columns, codes, symbol codes)."""
+    num = np.empty((5, n))  # qty, limit_px, filled, avg_price, fees
+    times = np.empty((3, n), np.int64)
+    codes = np.empty((5, n), np.int8)  # side, type, tif, status, reason
+    sym = np.empty(n, np.int64)
     for i in range(n):
         typ = ol[i, ex.O_TYPE]
-        if typ >= o.CANCEL:
-            continue
-        ids[j] = i
-        num[0, j], num[2, j] = ol[i, ex.O_QTY], ol[i, ex.O_FILLED]
-        num[1, j] = ol[i, ex.O_PRICE] if typ != o.MARKET else np.nan
-        num[3, j], num[4, j] = ol[i, ex.O_AVG], ol[i, ex.O_FEES]
-        times[0, j], times[1, j], times[2, j] = ot[i, 0], ot[i, 1], ot[i, 2]
+        num[0, i], num[2, i] = ol[i, ex.O_QTY], ol[i, ex.O_FILLED]
+        num[1, i] = ol[i, ex.O_PRICE] if typ != o.MARKET else np.nan
+        num[3, i], num[4, i] = ol[i, ex.O_AVG], ol[i, ex.O_FEES]
+        times[0, i], times[1, i], times[2, i] = ot[i, 0], ot[i, 1], ot[i, 2]
         valid = typ == o.MARKET or typ == o.LIMIT or typ == o.STOP
-        codes[0, j] = ol[i, ex.O_SIDE] > 0
-        codes[1, j] = typ if valid else 0
-        codes[2, j] = ol[i, ex.O_TIF] == o.IOC
-        codes[3, j], codes[4, j] = ol[i, ex.O_STATUS], ol[i, ex.O_REASON]
+        codes[0, i] = ol[i, ex.O_SIDE] > 0
+        codes[1, i] = typ if valid else 3  # a request of no known type: "invalid"
+        codes[2, i] = ol[i, ex.O_TIF] == o.IOC
+        codes[3, i], codes[4, i] = ol[i, ex.O_STATUS], ol[i, ex.O_REASON]
         s = ol[i, ex.O_SYMBOL]
-        sym[j] = int(s) if 0 <= s < nsym and s == int(s) else nsym  # nsym: none
-        j += 1
-    return ids, num, times, codes, sym
+        sym[i] = int(s) if 0 <= s < nsym and s == int(s) else nsym  # nsym: none
+    return num, times, codes, sym
 
 
 def _labels(codes: np.ndarray, names: Sequence[str]) -> pl.Series:
@@ -327,16 +318,16 @@ def _labels(codes: np.ndarray, names: Sequence[str]) -> pl.Series:
 
 def _orders_frame(ol: np.ndarray, ot: np.ndarray, n: int, symbols: list[str]) -> pl.DataFrame:
     names = pl.Series([*symbols, None], dtype=pl.String)
-    ids, num, times, codes, sym = _order_columns(ol, ot, n, len(symbols))
+    num, times, codes, sym = _order_columns(ol, ot, n, len(symbols))
     done = times[2]
     return pl.DataFrame({
-        "order_id": ids,
+        "order_id": np.arange(n),
         "ts": pl.Series(times[0]).cast(TS),
         "arrival_ts": pl.Series(times[1]).cast(TS),
         "symbol": names.gather(sym),  # null: a rejected order that named no valid symbol
         "side": _labels(codes[0], ("sell", "buy")),
         "qty": num[0],
-        "type": _labels(codes[1], o.TYPE_NAMES[:3]),
+        "type": _labels(codes[1], (*o.TYPE_NAMES[:3], "invalid")),
         "limit_px": num[1],
         "tif": _labels(codes[2], ("gtc", "ioc")),
         "status": _labels(codes[3], o.STATUS_NAMES),

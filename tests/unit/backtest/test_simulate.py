@@ -419,3 +419,15 @@ def test_a_cancel_of_no_order_is_counted_and_dropped():
     res = run(script((0, o.LIMIT, 1.0, 90.0), (1, o.CANCEL, 0.0, 5.0)), ticks=T, quotes=Q)
     assert res.metrics["invalid_cancels"] == 1
     assert res.orders["status"].to_list() == ["open"]
+
+
+@nb.njit
+def _unknown_request(ev, feat, out, params, state):
+    state[0] += 1
+    return o._request(out, 0, 9.0, 0.0, 1.0, 100.0, GTC) if state[0] == 1 else 0
+
+
+def test_a_request_of_no_known_type_is_a_rejected_order():
+    res = simulate(_unknown_request, ticks=T, quotes=Q)
+    assert res.orders.select("type", "status", "reason").rows() == [
+        ("invalid", "rejected", "invalid order")]
