@@ -55,16 +55,25 @@ def monthly_heatmap(monthly, title: str = "Monthly returns") -> go.Figure:
     return fig
 
 
-def equity_figure(curve, metrics: dict, title: str = "Simulation") -> go.Figure:
-    """Equity and drawdown over time from an equity frame (ts, equity, drawdown)."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
-                        vertical_spacing=0.04, subplot_titles=("equity", "drawdown"))
-    fig.add_trace(go.Scattergl(x=curve["ts"], y=curve["equity"], name="equity"), 1, 1)
-    fig.add_trace(go.Scattergl(x=curve["ts"], y=curve["drawdown"], name="drawdown",
-                               fill="tozeroy"), 2, 1)
+def equity_figure(curve, metrics: dict, title: str = "Simulation", fills=None) -> go.Figure:
+    """Equity and drawdown over time from an equity frame (ts, equity, drawdown); with
+    ``fills`` (ts, side, price) of one symbol, a first panel marks its buys and sells."""
+    panels = [("equity", curve["equity"]), ("drawdown", curve["drawdown"])]
+    top = 0 if fills is None else 1
+    fig = make_subplots(rows=2 + top, cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                        row_heights=[0.4, 0.4, 0.2] if top else [0.7, 0.3],
+                        subplot_titles=(("fills",) if top else ()) + ("equity", "drawdown"))
+    if top:
+        for side, marker in (("buy", "triangle-up"), ("sell", "triangle-down")):
+            f = fills.filter(fills["side"] == side)
+            fig.add_trace(go.Scattergl(x=f["ts"], y=f["price"], mode="markers", name=side,
+                                       marker={"symbol": marker, "size": 6}), 1, 1)
+    for row, (name, values) in enumerate(panels, start=1 + top):
+        fig.add_trace(go.Scattergl(x=curve["ts"], y=values, name=name,
+                                   fill="tozeroy" if name == "drawdown" else None), row, 1)
     fig.update_layout(
         title=f"{title} — return {metrics.get('total_return', float('nan')):.2%}, "
               f"{metrics.get('orders', 0)} orders, {metrics.get('fills', 0)} fills",
-        height=550, showlegend=False)
-    fig.update_yaxes(tickformat=".1%", row=2, col=1)
+        height=700 if top else 550, showlegend=False)
+    fig.update_yaxes(tickformat=".1%", row=2 + top, col=1)
     return fig

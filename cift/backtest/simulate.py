@@ -430,8 +430,15 @@ class SimulationResult:
         return pl.DataFrame({"ts": pl.Series(self.equity_ts).cast(TS), "equity": self.equity,
                              "drawdown": self.equity / peak - 1.0})
 
-    def plot(self, title: str = "Simulation"):
-        """A Plotly figure: equity and drawdown over time."""
+    def plot(self, title: str = "Simulation", symbol: str | None = None):
+        """A Plotly figure: equity and drawdown over time, and with ``symbol`` its fills
+        (buys and sells at their prices). ``.write_html(path)`` saves it as a report."""
         from cift.backtest.report import equity_figure
 
-        return equity_figure(self.equity_frame(), self.metrics, title)
+        fills = None
+        if symbol is not None:
+            known = self.positions["symbol"].to_list()
+            if symbol not in known:
+                raise ParameterError(f"symbol: {symbol!r} is not in this run ({known})")
+            fills = self.fills.filter(pl.col("symbol") == symbol)
+        return equity_figure(self.equity_frame(), self.metrics, title, fills)

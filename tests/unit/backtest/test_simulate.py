@@ -431,3 +431,16 @@ def test_a_request_of_no_known_type_is_a_rejected_order():
     res = simulate(_unknown_request, ticks=T, quotes=Q)
     assert res.orders.select("type", "status", "reason").rows() == [
         ("invalid", "rejected", "invalid order")]
+
+
+def test_plot_marks_one_symbols_fills(tmp_path):
+    res = run(script((0, o.MARKET, 10.0), (2, o.MARKET, -10.0)), ticks=T, quotes=Q,
+              every="10ns")
+    fig = res.plot(symbol="X")
+    buys, sells = fig.data[0], fig.data[1]
+    assert list(buys.y) == [101.0] and list(sells.y) == [100.0]
+    assert len(res.plot().data) == 2  # equity and drawdown only
+    with pytest.raises(ParameterError, match="not in this run"):
+        res.plot(symbol="NOPE")
+    res.plot(symbol="X").write_html(tmp_path / "report.html")
+    assert (tmp_path / "report.html").stat().st_size > 1000
