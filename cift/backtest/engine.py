@@ -4,9 +4,10 @@ The rules are those of :func:`cift.backtest.from_signals` (a decision on bar t f
 t+1's open; long/flat, all cash in; fees on top of the notional; slippage against the order),
 so a strategy whose decisions are a crossover gives exactly the signal backtest's result.
 
-Two paths, the same results: a Numba ``decide`` is compiled into the loop (no Python per
-bar); any other callable runs in a Python loop that calls the same compiled step per bar
-(the slower path, for logic Numba cannot express).
+Both sides and long/flat run on the one step of :mod:`cift.backtest.shorts` (long/flat is
+its case with no short signal). Two paths, the same results: a Numba ``decide`` is compiled
+into the loop (no Python per bar); any other callable runs in a Python loop that calls the
+same compiled step per bar (the slower path, for logic Numba cannot express).
 """
 
 from __future__ import annotations
@@ -23,66 +24,6 @@ from cift.errors import ParameterError
 from cift.strategy import Strategy
 
 __all__ = ["run"]
-
-# the engine state between bars, one float64 array (the Python path passes it to the step):
-_CASH, _POS, _PREV, _ENTRY_COST, _K, _EXPOSURE, _TRADED, _LONG = range(8)
-
-
-@nb.njit(cache=True)
-def _step(st, trades, i, long, close_i, price_i, fee, fixed_fee, slippage):
-    """Bar i: fill the previous bar's decision (``long``) at ``price_i``, then mark to
-    ``close_i``. Returns the bar's equity."""
-    cash, pos, k = st[_CASH], st[_POS], int(st[_K])
-    if long and pos == 0.0 and cash > fixed_fee:
-        fill = price_i * (1.0 + slippage)
-        size = (cash - fixed_fee) / (1.0 + fee) / fill
-        fees = size * fill * fee + fixed_fee
-        st[_ENTRY_COST] = size * fill + fees
-        cash -= st[_ENTRY_COST]
-        pos = size
-        st[_TRADED] += size * fill
-        trades[0, k], trades[1, k], trades[2, k] = i, -1, size
-        trades[3, k], trades[6, k] = fill, fees
-    elif not long and pos > 0.0:
-        fill = price_i * (1.0 - slippage)
-        gross = pos * fill
-        fees = gross * fee + fixed_fee
-        cash += gross - fees
-        st[_TRADED] += gross
-        trades[1, k], trades[4, k] = i, fill
-        trades[5, k] = gross - fees - st[_ENTRY_COST]
-        trades[6, k] += fees
-        st[_K] = k + 1
-        pos = 0.0
-    if pos > 0.0:
-        st[_EXPOSURE] += 1.0
-    st[_CASH], st[_POS] = cash, pos
-    return cash + pos * close_i
-
-
-@nb.njit(nogil=True)  # sweeps run several at once on threads
-def _run_compiled(decide, close, price, features, params, st, trades, fee, fixed_fee,
-                  slippage, equity):
-    """The whole run with ``decide`` compiled in; returns the statistics state."""
-    stats = stats_new()
-    prev = st[_CASH]
-    long = False
-    for i in range(close.shape[0]):
-        value = _step(st, trades, i, long, close[i], price[i], fee, fixed_fee, slippage)
-        equity[i] = value
-        stats = stats_push(stats, value / prev - 1.0)
-        prev = value
-        long = decide(features[i], st[_POS], st[_CASH], params) > 0.0
-    return stats
-
-
-@nb.njit(cache=True)
-def _close_open_trade(st, trades, close_last):
-    k = int(st[_K])
-    if st[_POS] > 0.0:
-        trades[4, k] = close_last
-        trades[5, k] = st[_POS] * close_last - st[_ENTRY_COST]
-        st[_K] = k + 1
 
 
 def run(strategy: Strategy, bars: pl.DataFrame, *, fees_bps: float = 0.0,
@@ -130,32 +71,9 @@ def run(strategy: Strategy, bars: pl.DataFrame, *, fees_bps: float = 0.0,
 
         index = _bar_times(bars["ts"], len(close))
     features = np.ascontiguousarray(strategy.feature_matrix(bars, p))
-    n = len(close)
-    st = np.zeros(8)
-    st[_CASH] = float(init_cash)
-    trades = np.zeros((7, n // 2 + 1))
-    equity = np.empty(n)
-    fee, slip = fees_bps * 1e-4, slippage_bps * 1e-4
-    if allow_short:
-        return _run_long_short(strategy, close, price, features, p, fee, float(fixed_fee), slip,
-                               float(init_cash), float(periods_per_year), index)
-    if isinstance(strategy.decide, CPUDispatcher):
-        stats = _run_compiled(strategy.decide, close, price, features, p, st, trades, fee,
-                              float(fixed_fee), slip, equity)
-    else:  # the Python path: the same compiled step, one Python call of it per bar
-        long, decide, fixed = False, strategy.decide, float(fixed_fee)
-        for i in range(n):
-            equity[i] = _step(st, trades, i, long, close[i], price[i], fee, fixed, slip)
-            long = decide(features[i], st[_POS], st[_CASH], p) > 0.0
-        # the statistics of the same returns, folded in the same order: the same numbers
-        stats = _stats_of(equity, float(init_cash))
-    _close_open_trade(st, trades, close[-1])
-    cols = trades[:, :int(st[_K])]
-    metrics = stats_dict(stats_finish(stats, float(periods_per_year)))
-    hit_rate, profit_factor = _trade_stats(cols)
-    metrics |= {"trades": cols.shape[1], "hit_rate": hit_rate, "profit_factor": profit_factor,
-                "exposure": st[_EXPOSURE] / n, "turnover": st[_TRADED] / float(np.mean(equity))}
-    return BacktestResult(equity, _trades(cols), metrics, float(init_cash), close, index)
+    return _run(strategy, close, price, features, p, fees_bps * 1e-4, float(fixed_fee),
+                slippage_bps * 1e-4, float(init_cash), float(periods_per_year), index,
+                bool(allow_short))
 
 
 @nb.njit(cache=True)
@@ -170,14 +88,14 @@ def _stats_of(equity, init_cash):
 
 
 @nb.njit(nogil=True)  # sweeps run several at once on threads
-def _run_compiled_long_short(decide, close, price, features, params, st, trades, fee,
-                             fixed_fee, slippage, equity):
-    """The long/short run with ``decide`` compiled in; returns the statistics state."""
+def _run_compiled(decide, close, price, features, params, st, trades, fee, fixed_fee,
+                  slippage, allow_short, equity):
+    """The whole run with ``decide`` compiled in; returns the statistics state."""
     stats = stats_new()
     prev = st[shorts.CASH]
     target = 0.0
     for i in range(close.shape[0]):
-        long, short = target > 0.0, target < 0.0  # NaN: flat
+        long, short = target > 0.0, allow_short and target < 0.0  # NaN: flat
         value = shorts.step(st, trades, i, long, not long, short, not short, price[i],
                             close[i], fee, fixed_fee, slippage)
         equity[i] = value
@@ -187,25 +105,26 @@ def _run_compiled_long_short(decide, close, price, features, params, st, trades,
     return stats
 
 
-def _run_long_short(strategy: Strategy, close: np.ndarray, price: np.ndarray,
-                    features: np.ndarray, p: np.ndarray, fee: float, fixed_fee: float,
-                    slip: float, init_cash: float, periods_per_year: float,
-                    index: np.ndarray | None) -> BacktestResult:
+def _run(strategy: Strategy, close: np.ndarray, price: np.ndarray, features: np.ndarray,
+         p: np.ndarray, fee: float, fixed_fee: float, slip: float, init_cash: float,
+         periods_per_year: float, index: np.ndarray | None,
+         allow_short: bool) -> BacktestResult:
     n = len(close)
     st = np.zeros(shorts.FIELDS)
     st[shorts.CASH] = init_cash
     trades = np.zeros((7, n + 1))
     equity = np.empty(n)
     if isinstance(strategy.decide, CPUDispatcher):
-        stats = _run_compiled_long_short(strategy.decide, close, price, features, p, st,
-                                         trades, fee, fixed_fee, slip, equity)
-    else:  # the Python path: the same compiled step per bar
+        stats = _run_compiled(strategy.decide, close, price, features, p, st, trades, fee,
+                              fixed_fee, slip, allow_short, equity)
+    else:  # the Python path: the same compiled step, one Python call of it per bar
         target, decide, step = 0.0, strategy.decide, shorts.step
         for i in range(n):
-            long, short = target > 0.0, target < 0.0
+            long, short = target > 0.0, allow_short and target < 0.0
             equity[i] = step(st, trades, i, long, not long, short, not short, price[i],
                              close[i], fee, fixed_fee, slip)
             target = decide(features[i], st[shorts.POS], st[shorts.CASH], p)
+        # the statistics of the same returns, folded in the same order: the same numbers
         stats = _stats_of(equity, init_cash)
     k = shorts.close_open_trade(st, trades, close[-1])
     cols = trades[:, :k]

@@ -108,17 +108,6 @@ K_FIELDS = 3
 L_LATENCY, L_EVERY = range(2)  # configuration (int64 ns)
 
 
-@nb.njit(cache=True, _nrt=False, forceinline=True)
-def _remove_active(active, count, oid):
-    """Remove ``oid`` from the first ``count`` active ids, keeping their order."""
-    w = 0
-    for k in range(count):
-        if active[k] != oid:
-            active[w] = active[k]
-            w += 1
-    return w
-
-
 @nb.njit(cache=True, _nrt=False)
 def _close(st, oid, status, reason, ts):
     """Mark an order done; what it had not filled stops counting as open."""

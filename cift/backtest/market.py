@@ -25,12 +25,11 @@ _ONE_SYMBOL = "_"  # the symbol of data that names none
 
 class MarketSources(NamedTuple):
     """The engine's view of the data: the arrays tuple, the symbol names (code order), the
-    trades or bars frame (features are computed on it) and its symbol codes."""
+    trades or bars frame (features are computed on it; its symbol codes are arrays[1])."""
 
     arrays: tuple
     symbols: list[str]
     trades: pl.DataFrame
-    trade_codes: np.ndarray
     bars: bool
 
     @property
@@ -140,4 +139,4 @@ def market_sources(*, ticks: pl.DataFrame | None = None, quotes: pl.DataFrame | 
                             row=int(np.argmax(bad)) + 1, field="price")
     arrays = (t_ts, t_sym, *(np.ascontiguousarray(a, dtype=np.float64)
                              for a in (o, h, lo, c, size)), *quote_arrays)
-    return MarketSources(arrays, symbols, trades, t_sym, bars is not None)
+    return MarketSources(arrays, symbols, trades, bars is not None)

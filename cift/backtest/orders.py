@@ -51,7 +51,7 @@ STATUS_NAMES = ("pending", "open", "filled", "cancelled", "rejected")
  NO_CASH) = range(8)
 REASON_NAMES = ("", "cancel request", "ioc not filled", "invalid order", "position limit",
                 "notional limit", "short selling not allowed", "insufficient cash")
-TYPE_NAMES = ("market", "limit", "stop", "cancel", "cancel_all")
+TYPE_NAMES = ("market", "limit", "stop")  # the order types, by code
 
 
 @register_jitable

@@ -128,7 +128,7 @@ def _features(strategy: Strategy, src: MarketSources, p: np.ndarray) -> np.ndarr
         frame = frame.with_columns(close=pl.col("price"))
     out = np.full((frame.height + 1, len(strategy.features)), np.nan)
     for code in range(len(src.symbols)):
-        rows = np.flatnonzero(src.trade_codes == code)
+        rows = np.flatnonzero(src.arrays[1] == code)  # the trades' symbol codes
         if rows.size:
             out[rows] = strategy.feature_matrix(frame[rows], p)
     return out
@@ -327,7 +327,7 @@ def _orders_frame(ol: np.ndarray, ot: np.ndarray, n: int, symbols: list[str]) ->
         "symbol": names.gather(sym),  # null: a rejected order that named no valid symbol
         "side": _labels(codes[0], ("sell", "buy")),
         "qty": num[0],
-        "type": _labels(codes[1], (*o.TYPE_NAMES[:3], "invalid")),
+        "type": _labels(codes[1], (*o.TYPE_NAMES, "invalid")),
         "limit_px": num[1],
         "tif": _labels(codes[2], ("gtc", "ioc")),
         "status": _labels(codes[3], o.STATUS_NAMES),
