@@ -30,18 +30,24 @@ def _is_zero(v):
 
 
 @nb.njit(cache=True)
+def has_nan(x):
+    """Whether x holds a NaN: an or-reduction without an early exit, which vectorizes."""
+    found = False
+    for i in range(x.shape[0]):
+        found |= x[i] != x[i]
+    return found
+
+
+@nb.njit(cache=True)
 def first_nan(x):
-    """Index of the first NaN in x, or len(x)."""
+    """Index of the first NaN in x, or len(x). Clean data pays one vectorized pass; only data
+    with a NaN pays for the search."""
     n = x.shape[0]
-    for start in range(0, n, 4096):
-        stop = min(start + 4096, n)
-        found = False
-        for i in range(start, stop):  # an or-reduction without an early exit vectorizes
-            found |= x[i] != x[i]
-        if found:
-            for i in range(start, stop):
-                if x[i] != x[i]:
-                    return i
+    if not has_nan(x):
+        return n
+    for i in range(n):
+        if x[i] != x[i]:
+            return i
     return n
 
 
@@ -122,53 +128,75 @@ def wma_into(x, p, out):
 @nb.njit(cache=True)
 def var_into(x, p, out):
     """Population variance over p values; lookback p-1 (see _moving_variance)."""
-    _moving_variance(x, p, False, 1.0, out)
+    _moving_variance(x, p, False, 1.0, out, out[:0])
 
 
 @nb.njit(cache=True)
-def _moving_variance(x, p, root, scale, out):
+def _moving_variance(x, p, root, scale, out, mean):
     """Population variance over p values -- or, with ``root``, its square root times
     ``scale``; lookback p-1. Stable and exactly 0 on constant windows; from the first NaN on,
-    NaN.
+    NaN. With a ``mean`` as long as ``out`` (else empty), also the window means, K + the sum
+    of x - K over p: more accurate than a running sum, and free.
 
     In blocks of p values (van Herk / Gil-Werman again): a window is a suffix of the block
     before plus a prefix of its own block, so its sums of x - K and (x - K)^2 are each a sum of
     at most p terms, never a running sum that drags old rounding along. K is the first value
     of the window's own block -- a value inside the window, so the terms stay small next to
     the variance (1e9 +/- 1e-3 loses nothing) and a constant window sums to exactly 0.
+
+    One pass per block does both halves: the block's prefix sums (its windows) and, going
+    backwards from its end, its suffix sums for the next block -- two independent chains of
+    additions the CPU overlaps. The square roots come after, in a loop that vectorizes.
     """
     n = x.shape[0]
+    with_mean = mean.shape[0] == n
     out[: min(p - 1, n)] = np.nan
-    s1 = np.zeros(p + 1)  # suffix sums of the block before; [p] = 0 for a one-block window
-    s2 = np.zeros(p + 1)
+    if with_mean:
+        mean[: min(p - 1, n)] = np.nan
+    # suffix sums of the block before (for this block's windows) and of this block (for the
+    # next one's), each relative to the first value of the block it serves; [p] = 0 for a
+    # window that is one whole block
+    cur1, cur2 = np.zeros(p + 1), np.zeros(p + 1)
+    nxt1, nxt2 = np.zeros(p + 1), np.zeros(p + 1)
     inv_p = 1.0 / p
     for b in range(0, n, p):
+        e = min(b + p, n)
         shift = x[b]
-        if b > 0:
-            t1 = 0.0
-            t2 = 0.0
-            for j in range(b - 1, b - p - 1, -1):
-                d = x[j] - shift
-                t1 += d
-                t2 += d * d
-                s1[j - b + p] = t1
-                s2[j - b + p] = t2
+        after = x[e] if e < n else 0.0  # the next block's first value
         t1 = 0.0
         t2 = 0.0
-        e = min(b + p, n)
-        for i in range(b, e):
-            d = x[i] - shift
+        u1 = 0.0
+        u2 = 0.0
+        block = x[b:e]
+        for q in range(e - b):
+            d = block[q] - shift
             t1 += d
             t2 += d * d
-            if i >= p - 1:
-                k = i - b + 1
-                w1 = s1[k] + t1
-                m2 = (s2[k] + t2) - w1 * w1 * inv_p
-                v = m2 * inv_p if m2 > 0.0 else 0.0
-                out[i] = np.sqrt(v) * scale if root else v
+            # the backward chain, for the next block; an unsigned index spares Numba's
+            # negative-index check (a select per access)
+            j = np.uint64(e - 1 - q - b)
+            g = block[j] - after
+            u1 += g
+            u2 += g * g
+            nxt1[j] = u1
+            nxt2[j] = u2
+            if b + q >= p - 1:
+                w1 = cur1[q + 1] + t1
+                m2 = (cur2[q + 1] + t2) - w1 * w1 * inv_p
+                out[np.uint64(b + q)] = m2 * inv_p if m2 > 0.0 else 0.0
+                if with_mean:
+                    mean[np.uint64(b + q)] = shift + w1 * inv_p
         if t2 != t2:  # a NaN in this block: the NaN policy from it on
             out[b + first_nan(x[b:e]):] = np.nan
-            return
+            if with_mean:
+                mean[b + first_nan(x[b:e]):] = np.nan
+            break
+        cur1, nxt1 = nxt1, cur1
+        cur2, nxt2 = nxt2, cur2
+    if root:
+        values = out[min(p - 1, n):]  # a view from index 0: the loop vectorizes
+        for i in range(values.shape[0]):
+            values[i] = np.sqrt(values[i]) * scale
 
 
 @nb.njit(cache=True)
@@ -180,27 +208,20 @@ def var_nbdev_into(x, p, nbdev, out):
 @nb.njit(cache=True)
 def stddev_into(x, p, nbdev, out):
     """Population standard deviation over p values times nbdev; lookback p-1."""
-    _moving_variance(x, p, True, nbdev, out)
+    _moving_variance(x, p, True, nbdev, out, out[:0])
 
 
 @nb.njit(cache=True)
 def bbands_into(x, p, up, dn, upper, middle, lower):
     """Bollinger bands around the SMA: middle +/- nbdev * population std; lookback p-1."""
-    n = x.shape[0]
-    _moving_variance(x, p, True, 1.0, lower)  # the standard deviation, for now
-    upper[: min(p - 1, n)] = np.nan
-    middle[: min(p - 1, n)] = np.nan
-    total = 0.0  # the SMA's running sum, as sma_into keeps it
-    for i in range(min(p - 1, n)):
-        total += x[i]
-    for i in range(p - 1, n):
-        total += x[i]
-        m = total / p
-        s = lower[i]
-        middle[i] = m
-        upper[i] = m + up * s
-        lower[i] = m - dn * s
-        total -= x[i - p + 1]
+    _moving_variance(x, p, False, 1.0, lower, middle)  # the variance, for now
+    lo = min(p - 1, x.shape[0])
+    upper[:lo] = np.nan
+    u, m, v = upper[lo:], middle[lo:], lower[lo:]  # views from 0: the loop vectorizes
+    for i in range(v.shape[0]):
+        sd = np.sqrt(v[i])
+        u[i] = m[i] + up * sd
+        v[i] = m[i] - dn * sd
 
 
 @nb.njit(cache=True)
@@ -291,9 +312,8 @@ def trange_into(high, low, close, out):
 
 
 @nb.njit(cache=True)
-def _atr(high, low, close, p, percent, out):
-    """Wilder's ATR seeded by the mean of the first p true ranges; with ``percent``, as a
-    percentage of the close (0 for a close within 1e-8 of zero). Lookback p."""
+def atr_into(high, low, close, p, out):
+    """Average true range with Wilder smoothing, seeded by the mean of the first p; lookback p."""
     n = close.shape[0]
     out[: min(p, n)] = np.nan
     if n <= p:
@@ -302,44 +322,34 @@ def _atr(high, low, close, p, percent, out):
     for i in range(1, p + 1):
         total += _true_range(high[i], low[i], close[i - 1])
     prev = total / p
+    out[p] = prev
     keep = (p - 1) / p
     add = 1.0 / p
     keep2 = keep * keep
-    _percent_of(prev, close[p], percent, out, p)
-    i = p + 1
-    while i + 1 < n:
+    # views from bar p + 1, indexed from 0: no negative-index checks in the loop
+    h, lo, before, o = high[p + 1:], low[p + 1:], close[p:], out[p + 1:]
+    m = o.shape[0]
+    for k in range(m // 2):
         # two steps at once: both outputs hang off prev by one multiply-add, halving the
         # recursion's latency per bar (the same sums, rounded about one ulp differently)
-        t0 = _true_range(high[i], low[i], close[i - 1]) * add
-        t1 = _true_range(high[i + 1], low[i + 1], close[i]) * add
-        first = prev * keep + t0
+        i = 2 * k
+        t0 = _true_range(h[i], lo[i], before[i]) * add
+        t1 = _true_range(h[i + 1], lo[i + 1], before[i + 1]) * add
+        o[i] = prev * keep + t0
         prev = prev * keep2 + (t0 * keep + t1)
-        _percent_of(first, close[i], percent, out, i)
-        _percent_of(prev, close[i + 1], percent, out, i + 1)
-        i += 2
-    if i < n:
-        prev = prev * keep + _true_range(high[i], low[i], close[i - 1]) * add
-        _percent_of(prev, close[i], percent, out, i)
-
-
-@nb.njit(cache=True, inline="always")
-def _percent_of(value, c, percent, out, i):
-    if percent:
-        out[i] = 0.0 if _is_zero(c) else value / c * 100.0
-    else:
-        out[i] = value
-
-
-@nb.njit(cache=True)
-def atr_into(high, low, close, p, out):
-    """Average true range with Wilder smoothing, seeded by the mean of the first p; lookback p."""
-    _atr(high, low, close, p, False, out)
+        o[i + 1] = prev
+    if m % 2:
+        o[m - 1] = prev * keep + _true_range(h[m - 1], lo[m - 1], before[m - 1]) * add
 
 
 @nb.njit(cache=True)
 def natr_into(high, low, close, p, out):
-    """ATR as a percentage of the close; lookback p."""
-    _atr(high, low, close, p, True, out)
+    """ATR as a percentage of the close (0 for a close within 1e-8 of zero); lookback p."""
+    atr_into(high, low, close, p, out)
+    lo = min(p, close.shape[0])
+    a, c = out[lo:], close[lo:]  # views from 0: the division loop vectorizes
+    for i in range(a.shape[0]):
+        a[i] = 0.0 if _is_zero(c[i]) else a[i] / c[i] * 100.0
 
 
 @nb.njit(cache=True)
@@ -347,13 +357,13 @@ def roc_into(x, p, out):
     """Rate of change in percent, (x / x[-p] - 1) * 100; lookback p. The NaN check rides
     along in the same vectorized loop; only data with a NaN pays for a second look."""
     n = x.shape[0]
-    out[: min(p, n)] = np.nan
-    found = False
-    for i in range(min(p, n)):
-        found |= x[i] != x[i]
-    for i in range(p, n):
-        out[i] = _change(x[i], x[i - p])
-        found |= x[i] != x[i]
+    lo = min(p, n)
+    out[:lo] = np.nan
+    found = has_nan(x[:lo])
+    now, before, o = x[lo:], x[: n - lo], out[lo:]  # views from 0: the loop vectorizes
+    for i in range(o.shape[0]):
+        o[i] = _change(now[i], before[i])
+        found |= now[i] != now[i]
     if found:  # the NaN policy
         out[first_nan(x):] = np.nan
 
@@ -382,33 +392,36 @@ def _range_position(high, low, close, p, from_high, out):
     per_percent = -0.01 if from_high else 0.01  # range / -100 or / 100, as a multiply
     for b in range(0, n, p):
         e = min(b + p, n)
+        # the block's views, indexed from 0: no negative-index checks in the loops
+        hb, lb, cb, ob = high[b:e], low[b:e], close[b:e], out[b:e]
         top = -np.inf
         bottom = np.inf
-        for i in range(b, e):
-            if (high[i] != high[i]) | (low[i] != low[i]) | (close[i] != close[i]):
-                out[i:] = np.nan  # the NaN policy, here rather than in a pass of its own
+        for q in range(e - b):
+            if (hb[q] != hb[q]) | (lb[q] != lb[q]) | (cb[q] != cb[q]):
+                out[b + q:] = np.nan  # the NaN policy, here rather than in a pass of its own
                 return
-            v = high[i]
+            v = hb[q]
             top = v if v > top else top
-            v = low[i]
+            v = lb[q]
             bottom = v if v < bottom else bottom
-            if i >= p - 1:
-                v = suffix_hi[i - b + 1]  # the window's part in the block before
+            if b + q >= p - 1:
+                v = suffix_hi[q + 1]  # the window's part in the block before
                 hi_v = v if v > top else top
-                v = suffix_lo[i - b + 1]
+                v = suffix_lo[q + 1]
                 lo_v = v if v < bottom else bottom
                 diff = (hi_v - lo_v) * per_percent
-                num = hi_v - close[i] if from_high else close[i] - lo_v
-                out[i] = num / diff if diff != 0.0 else 0.0
+                num = hi_v - cb[q] if from_high else cb[q] - lo_v
+                ob[q] = num / diff if diff != 0.0 else 0.0
         top = -np.inf
         bottom = np.inf
-        for i in range(e - 1, b - 1, -1):
-            v = high[i]
+        for r in range(e - b):
+            q = np.uint64(e - b - 1 - r)  # backwards; unsigned: no negative-index check
+            v = hb[q]
             top = v if v > top else top
-            suffix_hi[i - b] = top
-            v = low[i]
+            suffix_hi[q] = top
+            v = lb[q]
             bottom = v if v < bottom else bottom
-            suffix_lo[i - b] = bottom
+            suffix_lo[q] = bottom
 
 
 @nb.njit(cache=True)
@@ -609,17 +622,12 @@ def adx_into(high, low, close, p, out):
 
 @nb.njit(cache=True)
 def zscore_into(x, p, out):
-    """(x - SMA) / population std over p values, 0 on a constant window; lookback p-1."""
-    var_into(x, p, out)
-    n = x.shape[0]
-    total = 0.0
-    for i in range(min(p - 1, n)):
-        total += x[i]
-    for i in range(p - 1, n):
-        total += x[i]
+    """(x - mean) / population std over p values, 0 on a constant window; lookback p-1."""
+    mean = np.empty(x.shape[0])
+    _moving_variance(x, p, False, 1.0, out, mean)
+    for i in range(p - 1, x.shape[0]):
         sd = np.sqrt(out[i])
-        out[i] = (x[i] - total / p) / sd if sd > 0.0 else (0.0 if sd == 0.0 else sd)
-        total -= x[i - p + 1]
+        out[i] = (x[i] - mean[i]) / sd if sd > 0.0 else (0.0 if sd == 0.0 else sd)
 
 
 @nb.njit(cache=True)

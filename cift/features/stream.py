@@ -32,7 +32,7 @@ from cift.features.registry import REGISTRY, FeatureSpec, Layout, raise_param
 
 __all__ = ["Stream", "restore"]
 
-_SNAPSHOT_VERSION = 1
+_SNAPSHOT_VERSION = 2  # 2: the variance state no longer keeps a running sum
 
 
 def _sma(p: int) -> list[float]:

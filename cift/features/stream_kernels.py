@@ -99,8 +99,7 @@ def wma_step(s, x):
 
 # --- variance and what stands on it ---------------------------------------------------------
 
-_V = 7  # var header: count, dead, p, shift, prefix sums of x - shift and of its squares, and
-# the SMA's running sum
+_V = 6  # var header: count, dead, p, shift, prefix sums of x - shift and of its squares
 
 
 @nb.njit(cache=True)
@@ -116,8 +115,8 @@ def var_size(p: int) -> int:
 
 @nb.njit(cache=True, inline="always")
 def _var(s, o, x, root, scale):
-    """(SMA, variance or standard deviation): kernels._moving_variance and sma_into, one value at
-    a time, state at offset o: [count, dead, p, shift, t1, t2, total, suffix1(p+1),
+    """(window mean, variance or standard deviation): kernels._moving_variance one value at
+    a time, state at offset o: [count, dead, p, shift, t1, t2, suffix1(p+1),
     suffix2(p+1), ring(p)]. Blocks of p values start at counts
     that are multiples of p, so a block sits in the ring in order; when the next block starts,
     the finished one's suffix sums are taken against the new shift, exactly as the batch
@@ -147,16 +146,13 @@ def _var(s, o, x, root, scale):
     d = x - s[o + 3]
     s[o + 4] += d
     s[o + 5] += d * d
-    s[o + 6] += x
     if n < p - 1:
         return NAN, NAN
-    mean = s[o + 6] / p
-    s[o + 6] -= s[ring + (slot + 1 if slot + 1 < p else 0)]  # the oldest leaves the SMA
     inv_p = 1.0 / p
     w1 = s[suffix1 + slot + 1] + s[o + 4]
     m2 = (s[suffix2 + slot + 1] + s[o + 5]) - w1 * w1 * inv_p
     v = m2 * inv_p if m2 > 0.0 else 0.0
-    return mean, (np.sqrt(v) * scale if root else v)
+    return s[o + 3] + w1 * inv_p, (np.sqrt(v) * scale if root else v)
 
 
 @nb.njit(cache=True, inline="always")
