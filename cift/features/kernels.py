@@ -53,18 +53,22 @@ def first_nan(x):
 
 @nb.njit(cache=True)
 def sma_into(x, p, out):
-    """Simple moving average; lookback p-1."""
+    """Simple moving average; lookback p-1. The running sum takes in x[i] - x[i-p], so one
+    addition per value sits on the loop-carried chain (not two), and it is scaled by 1/p (a
+    multiply, not a division)."""
     n = x.shape[0]
     out[: min(p - 1, n)] = np.nan
     if n < p:
         return
+    inv_p = 1.0 / p
     total = 0.0
-    for i in range(p - 1):
+    for i in range(p):
         total += x[i]
-    for i in range(p - 1, n):
-        total += x[i]
-        out[i] = total / p
-        total -= x[i - p + 1]
+    out[p - 1] = total * inv_p
+    new, old, o = x[p:], x[: n - p], out[p:]  # views from 0: no negative-index checks
+    for i in range(o.shape[0]):
+        total += new[i] - old[i]
+        o[i] = total * inv_p
 
 
 @nb.njit(cache=True)
