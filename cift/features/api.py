@@ -75,7 +75,11 @@ def as_timestamps(value: object, name: str = "ts") -> np.ndarray:
 
 def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[Param, ...],
             outputs: tuple[str, ...], lookback: Callable[..., int], summary: str,
-            group: str = "technical", prepare: Callable[[dict], None] | None = None) -> None:
+            group: str = "technical", prepare: Callable[[dict], None] | None = None,
+            work: int = 0) -> None:
+    """Register a feature and make its NumPy function. ``work``: scratch arrays of n the
+    kernel takes after its outputs (made here: NumPy backs large buffers with huge pages,
+    Numba's own allocations are not, and page faults would cost more than the kernel)."""
     spec = FeatureSpec(name, inputs, params, outputs, lookback, summary, group,
                        carries_nan=name in _NAN_STICKY, prepare=prepare)
     REGISTRY[name] = spec
@@ -98,7 +102,8 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
             if len(arr) != n:
                 raise_param(i, f"length {len(arr)} differs from {inputs[0]}'s {n}")
         outs = tuple(np.empty(n) for _ in outputs)
-        kernel(*arrays, *(values[p.name] for p in params if p.to_kernel), *outs)
+        kernel(*arrays, *(values[p.name] for p in params if p.to_kernel), *outs,
+               *(np.empty(n) for _ in range(work)))
         if not spec.carries_nan:  # the NaN policy (kernels.py)
             gap = min(k.first_nan(a) for a in arrays if a.dtype == np.float64)
             for out in outs:

@@ -3,10 +3,12 @@
 Every kernel follows TA-Lib's algorithm and conventions (SMA-seeded EMA, Wilder smoothing,
 population standard deviation, TA-Lib's lookback: the first ``lookback`` outputs are NaN, and
 its guards: a ratio whose denominator is within 1e-8 of zero gives 0). Rolling variance is the
-one deliberate difference: TA-Lib takes E[x^2] - E[x]^2, which loses digits; here it is a
-windowed Welford update whose rounding error is tracked and which recomputes the window
-exactly before that error can reach 1e-13 of the variance (and gives exactly 0 on a constant
-window).
+one deliberate difference: TA-Lib takes E[x^2] - E[x]^2, which loses digits; here every window
+sums at most p terms taken about a value inside it (:func:`_moving_variance`), which gives
+exactly 0 on a constant window.
+
+Kernels use NumPy's error model: x / 0 is inf or NaN (which the guards then select away), not
+a ZeroDivisionError, and divisions carry no zero check, so their loops vectorize.
 
 NaN policy (the API applies it, :func:`first_nan`): from the first NaN in any input on, every
 output is NaN -- what running sums and recursions do anyway (and TA-Lib with them), made
@@ -24,12 +26,12 @@ import numpy as np
 _EPS = 1e-8  # TA-Lib's TA_IS_ZERO: |v| < 1e-8 counts as zero
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _is_zero(v):
     return -_EPS < v < _EPS
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def has_nan(x):
     """Whether x holds a NaN: an or-reduction without an early exit, which vectorizes."""
     found = False
@@ -38,7 +40,7 @@ def has_nan(x):
     return found
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def first_nan(x):
     """Index of the first NaN in x, or len(x). Clean data pays one vectorized pass; only data
     with a NaN pays for the search."""
@@ -51,7 +53,7 @@ def first_nan(x):
     return n
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def sma_into(x, p, out):
     """Simple moving average; lookback p-1. The running sum takes in x[i] - x[i-p], so one
     addition per value sits on the loop-carried chain (not two), and it is scaled by 1/p (a
@@ -71,7 +73,7 @@ def sma_into(x, p, out):
         o[i] = total * inv_p
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def ema_from(x, start, p, k, out):
     """EMA whose first output, at ``start``, is the mean of the p values ending there."""
     n = x.shape[0]
@@ -101,13 +103,13 @@ def ema_from(x, start, p, k, out):
         out[i] = prev
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def ema_into(x, p, out):
     """Exponential moving average (k = 2/(p+1)), seeded by the SMA of the first p; lookback p-1."""
     ema_from(x, p - 1, p, 2.0 / (p + 1), out)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def wma_into(x, p, out):
     """Linearly weighted moving average (weights 1..p, newest heaviest); lookback p-1."""
     n = x.shape[0]
@@ -129,18 +131,20 @@ def wma_into(x, p, out):
         plain -= x[i - p + 1]  # ... and the oldest value leaves
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def var_into(x, p, out):
     """Population variance over p values; lookback p-1 (see _moving_variance)."""
-    _moving_variance(x, p, False, 1.0, out, out[:0])
+    _moving_variance(x, p, out, out[:0], False)
 
 
-@nb.njit(cache=True)
-def _moving_variance(x, p, root, scale, out, mean):
-    """Population variance over p values -- or, with ``root``, its square root times
-    ``scale``; lookback p-1. Stable and exactly 0 on constant windows; from the first NaN on,
-    NaN. With a ``mean`` as long as ``out`` (else empty), also the window means, K + the sum
-    of x - K over p: more accurate than a running sum, and free.
+@nb.njit(cache=True, error_model="numpy")
+def _moving_variance(x, p, out, mean, zscore):
+    """Population variance over p values into ``out``; lookback p-1. Stable and exactly 0 on
+    constant windows; from the first NaN on, NaN. With a ``mean`` as long as ``out`` (else
+    empty), also the window means, K + the sum of x - K over p: more accurate than a running
+    sum, and free. With ``zscore``, ``out`` gets (x - mean) / std instead (0 on a constant
+    window). Scratch arrays of n come from the caller: NumPy's large buffers are backed by
+    huge pages, Numba's are not (3x the page faults on first touch).
 
     In blocks of p values (van Herk / Gil-Werman again): a window is a suffix of the block
     before plus a prefix of its own block, so its sums of x - K and (x - K)^2 are each a sum of
@@ -150,7 +154,7 @@ def _moving_variance(x, p, root, scale, out, mean):
 
     One pass per block does both halves: the block's prefix sums (its windows) and, going
     backwards from its end, its suffix sums for the next block -- two independent chains of
-    additions the CPU overlaps. The square roots come after, in a loop that vectorizes.
+    additions the CPU overlaps.
     """
     n = x.shape[0]
     with_mean = mean.shape[0] == n
@@ -187,7 +191,13 @@ def _moving_variance(x, p, root, scale, out, mean):
             if b + q >= p - 1:
                 w1 = cur1[q + 1] + t1
                 m2 = (cur2[q + 1] + t2) - w1 * w1 * inv_p
-                out[np.uint64(b + q)] = m2 * inv_p if m2 > 0.0 else 0.0
+                v = m2 * inv_p if m2 > 0.0 else 0.0
+                if zscore:  # as stream_kernels.zscore_step computes it
+                    sd = np.sqrt(v)
+                    out[np.uint64(b + q)] = ((block[q] - (shift + w1 * inv_p)) / sd
+                                             if sd > 0.0 else 0.0)
+                else:
+                    out[np.uint64(b + q)] = v
                 if with_mean:
                     mean[np.uint64(b + q)] = shift + w1 * inv_p
         if t2 != t2:  # a NaN in this block: the NaN policy from it on
@@ -197,28 +207,27 @@ def _moving_variance(x, p, root, scale, out, mean):
             break
         cur1, nxt1 = nxt1, cur1
         cur2, nxt2 = nxt2, cur2
-    if root:
-        values = out[min(p - 1, n):]  # a view from index 0: the loop vectorizes
-        for i in range(values.shape[0]):
-            values[i] = np.sqrt(values[i]) * scale
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def var_nbdev_into(x, p, nbdev, out):
     """TA-Lib's VAR signature: nbdev is accepted and, as there, not applied."""
     var_into(x, p, out)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def stddev_into(x, p, nbdev, out):
     """Population standard deviation over p values times nbdev; lookback p-1."""
-    _moving_variance(x, p, True, nbdev, out, out[:0])
+    _moving_variance(x, p, out, out[:0], False)
+    values = out[min(p - 1, x.shape[0]):]  # a view from index 0: the loop vectorizes
+    for i in range(values.shape[0]):
+        values[i] = np.sqrt(values[i]) * nbdev
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def bbands_into(x, p, up, dn, upper, middle, lower):
     """Bollinger bands around the SMA: middle +/- nbdev * population std; lookback p-1."""
-    _moving_variance(x, p, False, 1.0, lower, middle)  # the variance, for now
+    _moving_variance(x, p, lower, middle, False)  # the variance, for now
     lo = min(p - 1, x.shape[0])
     upper[:lo] = np.nan
     u, m, v = upper[lo:], middle[lo:], lower[lo:]  # views from 0: the loop vectorizes
@@ -228,7 +237,7 @@ def bbands_into(x, p, up, dn, upper, middle, lower):
         v[i] = m[i] - dn * sd
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def rsi_into(x, p, out):
     """Relative strength index with Wilder smoothing; lookback p."""
     n = x.shape[0]
@@ -258,7 +267,7 @@ def rsi_into(x, p, out):
         out[i] = 0.0 if _is_zero(total) else 100.0 * (gain / total)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def macd_into(x, fast, slow, signal, line, sig, hist):
     """MACD line (fast EMA - slow EMA), its signal EMA and the histogram, in one pass;
     lookback slow + signal - 2. Both EMAs start where the slow one can (TA-Lib's alignment:
@@ -300,12 +309,12 @@ def macd_into(x, fast, slow, signal, line, sig, hist):
         hist[i] = m - ema_g
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _true_range(h, lo, prev_close):
     return max(h - lo, max(abs(prev_close - h), abs(prev_close - lo)))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def trange_into(high, low, close, out):
     """True range; lookback 1."""
     n = close.shape[0]
@@ -315,7 +324,7 @@ def trange_into(high, low, close, out):
         out[i] = _true_range(high[i], low[i], close[i - 1])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def atr_into(high, low, close, p, out):
     """Average true range with Wilder smoothing, seeded by the mean of the first p; lookback p."""
     n = close.shape[0]
@@ -346,7 +355,7 @@ def atr_into(high, low, close, p, out):
         o[m - 1] = prev * keep + _true_range(h[m - 1], lo[m - 1], before[m - 1]) * add
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def natr_into(high, low, close, p, out):
     """ATR as a percentage of the close (0 for a close within 1e-8 of zero); lookback p."""
     atr_into(high, low, close, p, out)
@@ -356,7 +365,7 @@ def natr_into(high, low, close, p, out):
         a[i] = 0.0 if _is_zero(c[i]) else a[i] / c[i] * 100.0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def roc_into(x, p, out):
     """Rate of change in percent, (x / x[-p] - 1) * 100; lookback p. The NaN check rides
     along in the same vectorized loop; only data with a NaN pays for a second look."""
@@ -372,13 +381,13 @@ def roc_into(x, p, out):
         out[first_nan(x):] = np.nan
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _change(now, prev):
     change = (now / prev - 1.0) * 100.0  # computed either way: a select, not a branch
     return change if prev != 0.0 else 0.0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _range_position(high, low, close, p, from_high, out):
     """Where the close sits in the range of the last p bars, in percent, as TA-Lib computes it:
     (close - lowest) / (range / 100), or with ``from_high`` (highest - close) / (range / -100);
@@ -428,13 +437,13 @@ def _range_position(high, low, close, p, from_high, out):
             suffix_lo[q] = bottom
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def willr_into(high, low, close, p, out):
     """Williams' %R over p bars, in [-100, 0]; lookback p-1."""
     _range_position(high, low, close, p, True, out)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def stoch_into(high, low, close, fastk_p, slowk_p, slowd_p, slowk, slowd):
     """Slow stochastic: %K smoothed by an SMA of slowk_p, %D an SMA of that; lookback
     fastk_p + slowk_p + slowd_p - 3."""
@@ -452,7 +461,7 @@ def stoch_into(high, low, close, fastk_p, slowk_p, slowd_p, slowk, slowd):
     slowk[:first] = np.nan
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def sum4(w, lo, p):
     """w[lo] + ... + w[lo+p-1] in four interleaved partial sums (a quarter of the latency of
     one running sum; the rounding differs from it by an ulp or so)."""
@@ -470,7 +479,7 @@ def sum4(w, lo, p):
     return (a0 + a1) + (a2 + a3)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def abs_dev4(w, lo, p, mean):
     """The sum of |w[lo+j] - mean| over j < p, in four partial sums as sum4."""
     a0 = a1 = a2 = a3 = 0.0
@@ -487,7 +496,7 @@ def abs_dev4(w, lo, p, mean):
     return (a0 + a1) + (a2 + a3)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def cci_value(w, lo, p, tp):
     """CCI of the window w[lo:lo+p] whose newest typical price is tp."""
     mean = sum4(w, lo, p) / p
@@ -496,7 +505,7 @@ def cci_value(w, lo, p, tp):
     return 0.0 if _is_zero(d) or _is_zero(dev) else d / (0.015 * (dev / p))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def cci_into(high, low, close, p, out):
     """Commodity channel index: (tp - SMA(tp)) / (0.015 * mean deviation); lookback p-1.
 
@@ -521,7 +530,7 @@ def cci_into(high, low, close, p, out):
             out[i] = cci_value(ring, slot + 1, p, tp)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def obv_into(close, volume, out):
     """On-balance volume, starting at the first volume; lookback 0. The sign of the close's
     change is a select (np.sign), and NaN's sign is NaN, so a NaN close carries on."""
@@ -535,7 +544,7 @@ def obv_into(close, volume, out):
         out[i] = total
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def mfi_into(high, low, close, volume, p, out):
     """Money flow index over p bars; lookback p. Below 1 unit of total flow it gives 0."""
     n = close.shape[0]
@@ -568,7 +577,7 @@ def mfi_into(high, low, close, volume, p, out):
             out[i] = 0.0 if total < 1.0 else 100.0 * (pos_sum / total)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _directional(h, lo, prev_h, prev_lo):
     """(+DM, -DM) of one bar."""
     up = h - prev_h
@@ -579,7 +588,7 @@ def _directional(h, lo, prev_h, prev_lo):
     return plus, minus
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def adx_into(high, low, close, p, out):
     """Average directional index with Wilder smoothing; lookback 2p-1."""
     n = close.shape[0]
@@ -624,17 +633,13 @@ def adx_into(high, low, close, p, out):
             out[i] = adx
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def zscore_into(x, p, out):
     """(x - mean) / population std over p values, 0 on a constant window; lookback p-1."""
-    mean = np.empty(x.shape[0])
-    _moving_variance(x, p, False, 1.0, out, mean)
-    for i in range(p - 1, x.shape[0]):
-        sd = np.sqrt(out[i])
-        out[i] = (x[i] - mean[i]) / sd if sd > 0.0 else (0.0 if sd == 0.0 else sd)
+    _moving_variance(x, p, out, out[:0], True)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def logret_into(x, out):
     """Log return log(x / x[-1]); lookback 1."""
     n = x.shape[0]
@@ -644,7 +649,7 @@ def logret_into(x, out):
         out[i] = np.log(x[i] / x[i - 1])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def vwap_into(price, volume, p, out):
     """Volume-weighted average price of the last p ticks (NaN if they hold no volume);
     lookback p-1."""

@@ -59,9 +59,9 @@ LAYOUTS: dict[str, Layout] = {
 
 
 def _micro(name: str, inputs: tuple[str, ...], params: tuple[Param, ...],
-           lookback: Callable[..., int], summary: str) -> None:
+           lookback: Callable[..., int], summary: str, work: int = 0) -> None:
     _define(name, getattr(mk, f"{name}_into"), inputs, params, ("real",), lookback, summary,
-            "microstructure")
+            "microstructure", work=work)
 
 
 def _count(default: int, lo: int = 1, name: str = "timeperiod") -> Param:
@@ -91,7 +91,7 @@ _micro("ofi", _QUOTE, (_count(100),), lambda timeperiod: timeperiod,
        "Order-flow imbalance (Cont, Kukanov, Stoikov) summed over the last timeperiod quote "
        "updates.")
 _micro("ofi_time", ("ts",) + _QUOTE, (_duration("window", _SECOND),), lambda window: 0,
-       "Order-flow imbalance summed over the quote updates in (ts - window, ts].")
+       "Order-flow imbalance summed over the quote updates in (ts - window, ts].", work=1)
 _micro("trade_imbalance", ("side",), (_count(100),), lambda timeperiod: timeperiod - 1,
        "Trade-sign imbalance: the mean side (+1 buy, -1 sell, 0 unknown) of the last "
        "timeperiod trades.")

@@ -25,27 +25,27 @@ _REBASE = 2.0 ** 52  # offsets from the base stay exact integers in float64 belo
 
 # --- quotes, one at a time ------------------------------------------------------------------
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def spread_step(s, bid, ask):
     dead, _ = _advance(s, 0, (bid != bid) | (ask != ask))
     return NAN if dead else ask - bid
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def spread_bps_step(s, bid, ask):
     dead, _ = _advance(s, 0, (bid != bid) | (ask != ask))
     mid = (bid + ask) * 0.5
     return NAN if dead or mid == 0.0 else (ask - bid) / mid * 1e4
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def quote_imbalance_step(s, bid_sz, ask_sz):
     dead, _ = _advance(s, 0, (bid_sz != bid_sz) | (ask_sz != ask_sz))
     total = bid_sz + ask_sz
     return NAN if dead else ((bid_sz - ask_sz) / total if total > 0.0 else 0.0)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _touch_average(bid, bid_weight, ask, ask_weight):
     """The bid and ask averaged with these weights; the mid when both weights are 0. The
     micro-price weighs each side by the other side's size, the weighted mid by its own."""
@@ -53,27 +53,28 @@ def _touch_average(bid, bid_weight, ask, ask_weight):
     return (bid * bid_weight + ask * ask_weight) / total if total > 0.0 else (bid + ask) * 0.5
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def microprice_step(s, bid, bid_sz, ask, ask_sz):
     dead, _ = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
     return NAN if dead else _touch_average(bid, ask_sz, ask, bid_sz)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def weighted_mid_step(s, bid, bid_sz, ask, ask_sz):
     dead, _ = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
     return NAN if dead else _touch_average(bid, bid_sz, ask, ask_sz)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _ofi_event(bid, bid_sz, ask, ask_sz, pbid, pbid_sz, pask, pask_sz):
     """Cont-Kukanov-Stoikov: the order flow one L1 update adds at the bid minus the ask."""
     # selects, not branches: price moves are coin flips a branch predictor cannot learn
-    return (bid_sz * (bid >= pbid) - pbid_sz * (bid <= pbid)
-            - ask_sz * (ask <= pask) + pask_sz * (ask >= pask))
+    # (written as conditional values, not size * bool: those vectorize, products did not)
+    return ((bid_sz if bid >= pbid else 0.0) - (pbid_sz if bid <= pbid else 0.0)
+            - (ask_sz if ask <= pask else 0.0) + (pask_sz if ask >= pask else 0.0))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _ring_push(s, total_at, ring_at, p, slot, value):
     """Add a value (the k-th, slot = k % p) to a window sum of p kept at s[total_at] with its
     ring at s[ring_at:]; the sum is recomputed from the ring at each turn."""
@@ -87,7 +88,7 @@ def _ring_push(s, total_at, ring_at, p, slot, value):
         s[total_at] += value
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def ofi_step(s, bid, bid_sz, ask, ask_sz):
     """[count, dead, p, total, prev bid, bid_sz, ask, ask_sz, ring(p)]: OFI over p updates."""
     dead, n = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
@@ -108,7 +109,7 @@ def ofi_step(s, bid, bid_sz, ask, ask_sz):
 
 # --- trades ---------------------------------------------------------------------------------
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def trade_imbalance_step(s, side):
     """[count, dead, p, total, ring(p)]: mean trade sign of the last p trades."""
     dead, n = _advance(s, 0, side != side)
@@ -122,7 +123,7 @@ def trade_imbalance_step(s, side):
     return s[3] / p if n >= p - 1 else NAN
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def volume_imbalance_step(s, size, side):
     """[count, dead, p, signed, volume, ring signed(p), ring volume(p)]: signed / total volume
     of the last p trades (0 when they hold no volume)."""
@@ -141,7 +142,7 @@ def volume_imbalance_step(s, size, side):
     return s[3] / s[4] if s[4] > 0.0 else 0.0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def kyle_lambda_step(s, price, size, side):
     """[count, dead, p, prev price, sum q, sum dp, sum qq, sum q dp, rings q, dp, qq, q dp (p)]:
     the OLS slope of price changes on signed volume q = side * size over the last p trades;
@@ -172,7 +173,7 @@ def kyle_lambda_step(s, price, size, side):
     return (p * s[7] - s[4] * s[5]) / den
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def vpin_step(s, size, side):
     """[count, dead, bucket volume, window, filled, imbalance, total, buckets done, ring(window)]:
     VPIN, the mean |buy - sell| volume of the last ``window`` full volume buckets over the
@@ -205,13 +206,13 @@ def vpin_step(s, size, side):
 
 # --- time windows ---------------------------------------------------------------------------
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _wrap(i, cap):
     """i % cap for 0 <= i < 2 cap, without an integer division (tens of cycles each)."""
     return i - cap if i >= cap else i
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _check_next(s, o, ts):
     """Raise, before a bulk update touches the state, if ts is earlier than the stream's last
     timestamp (the bulk's own order is checked beforehand), so a rejected batch changes
@@ -222,7 +223,7 @@ def _check_next(s, o, ts):
             raise ParameterError("ts: timestamps must not decrease")
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _offset(s, o, ts, first):
     """ts as an exact float offset from the stream's base (its first ts, moved forward when
     offsets near 2**52 ns, about 52 days). State at o: [base hi, base lo, last offset, head,
@@ -246,7 +247,7 @@ def _offset(s, o, ts, first):
     return rel
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _window_push(s, o, rel, window):
     """Drop the events at or before rel - window, then take a slot for one at rel; returns the
     new event's slot and the dropped range (first slot, count) for the caller's sums."""
@@ -266,7 +267,7 @@ def _window_push(s, o, rel, window):
     return slot, first, dropped
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _window_sum(s, o, at):
     """The exact sum of the live entries of the ring of values at s[at:]."""
     head, size, cap = int(s[o + 3]), int(s[o + 4]), int(s[o + 5])
@@ -276,7 +277,7 @@ def _window_sum(s, o, at):
     return total
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def ofi_time_step(s, ts, bid, bid_sz, ask, ask_sz):
     """[count, dead, window, total, prev quote (4), clock (6), ring ts(cap), ring flow(cap)]:
     OFI of the updates in (ts - window, ts]; the first update's flow is 0."""
@@ -298,7 +299,7 @@ def ofi_time_step(s, ts, bid, bid_sz, ask, ask_sz):
     return s[3]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def vwap_time_step(s, ts, price, volume):
     """[count, dead, window, notional, volume, clock (6), ring ts, price, volume (cap)]:
     VWAP of the trades in (ts - window, ts]; NaN when they hold no volume."""
@@ -329,7 +330,7 @@ def vwap_time_step(s, ts, price, volume):
     return s[3] / s[4] if s[4] != 0.0 else NAN
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def realized_vol_step(s, ts, price):
     """[count, dead, interval, bucket, sum r^2, prev price]: sqrt of the summed squared log
     returns between the trades of ts's interval so far (0 at an interval's first trade)."""
@@ -351,67 +352,67 @@ def realized_vol_step(s, ts, price):
 
 # --- bulk drivers and batch kernels ---------------------------------------------------------
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def spread_many(s, bid, ask, out):
     for i in range(bid.shape[0]):
         out[i] = spread_step(s, bid[i], ask[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def spread_bps_many(s, bid, ask, out):
     for i in range(bid.shape[0]):
         out[i] = spread_bps_step(s, bid[i], ask[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def quote_imbalance_many(s, bid_sz, ask_sz, out):
     for i in range(bid_sz.shape[0]):
         out[i] = quote_imbalance_step(s, bid_sz[i], ask_sz[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def microprice_many(s, bid, bid_sz, ask, ask_sz, out):
     for i in range(bid.shape[0]):
         out[i] = microprice_step(s, bid[i], bid_sz[i], ask[i], ask_sz[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def weighted_mid_many(s, bid, bid_sz, ask, ask_sz, out):
     for i in range(bid.shape[0]):
         out[i] = weighted_mid_step(s, bid[i], bid_sz[i], ask[i], ask_sz[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def ofi_many(s, bid, bid_sz, ask, ask_sz, out):
     for i in range(bid.shape[0]):
         out[i] = ofi_step(s, bid[i], bid_sz[i], ask[i], ask_sz[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def trade_imbalance_many(s, side, out):
     for i in range(side.shape[0]):
         out[i] = trade_imbalance_step(s, side[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def volume_imbalance_many(s, size, side, out):
     for i in range(size.shape[0]):
         out[i] = volume_imbalance_step(s, size[i], side[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def kyle_lambda_many(s, price, size, side, out):
     for i in range(price.shape[0]):
         out[i] = kyle_lambda_step(s, price[i], size[i], side[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def vpin_many(s, size, side, out):
     for i in range(size.shape[0]):
         out[i] = vpin_step(s, size[i], side[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def ofi_time_many(s, ts, bid, bid_sz, ask, ask_sz, out):
     if ts.shape[0]:
         _check_next(s, 8, ts[0])
@@ -419,7 +420,7 @@ def ofi_time_many(s, ts, bid, bid_sz, ask, ask_sz, out):
         out[i] = ofi_time_step(s, ts[i], bid[i], bid_sz[i], ask[i], ask_sz[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def vwap_time_many(s, ts, price, volume, out):
     if ts.shape[0]:
         _check_next(s, 5, ts[0])
@@ -427,7 +428,7 @@ def vwap_time_many(s, ts, price, volume, out):
         out[i] = vwap_time_step(s, ts[i], price[i], volume[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def realized_vol_many(s, ts, price, out):
     if ts.shape[0] and s[0] > 0 and float(ts[0] // np.int64(s[2])) < s[3]:
         raise ParameterError("ts: timestamps must not decrease")  # before any change
@@ -437,50 +438,52 @@ def realized_vol_many(s, ts, price, out):
 
 # --- batch kernels --------------------------------------------------------------------------
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def spread_into(bid, ask, out):
     for i in range(bid.shape[0]):
         out[i] = ask[i] - bid[i]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def spread_bps_into(bid, ask, out):
     for i in range(bid.shape[0]):
         mid = (bid[i] + ask[i]) * 0.5
         out[i] = (ask[i] - bid[i]) / mid * 1e4 if mid != 0.0 else NAN
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def quote_imbalance_into(bid_sz, ask_sz, out):
     for i in range(bid_sz.shape[0]):
         total = bid_sz[i] + ask_sz[i]
         out[i] = (bid_sz[i] - ask_sz[i]) / total if total > 0.0 else 0.0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def microprice_into(bid, bid_sz, ask, ask_sz, out):
     for i in range(bid.shape[0]):
         out[i] = _touch_average(bid[i], ask_sz[i], ask[i], bid_sz[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def weighted_mid_into(bid, bid_sz, ask, ask_sz, out):
     for i in range(bid.shape[0]):
         out[i] = _touch_average(bid[i], bid_sz[i], ask[i], ask_sz[i])
 
 
-@nb.njit(cache=True)
-def _ofi_flows(bid, bid_sz, ask, ask_sz):
-    """The flow of each update (the first has none: 0)."""
-    n = bid.shape[0]
-    e = np.zeros(n)
-    for i in range(1, n):
-        e[i] = _ofi_event(bid[i], bid_sz[i], ask[i], ask_sz[i],
-                          bid[i - 1], bid_sz[i - 1], ask[i - 1], ask_sz[i - 1])
-    return e
+@nb.njit(cache=True, error_model="numpy")
+def _ofi_flows(bid, bid_sz, ask, ask_sz, e):
+    """The flow of each update into e (the first has none: 0)."""
+    if e.shape[0] == 0:
+        return
+    e[0] = 0.0
+    # views of each update and the one before, indexed from 0: the loop vectorizes
+    b, bs, a, az, out = bid[1:], bid_sz[1:], ask[1:], ask_sz[1:], e[1:]
+    pb, pbs, pa, paz = bid[:-1], bid_sz[:-1], ask[:-1], ask_sz[:-1]
+    for i in range(out.shape[0]):
+        out[i] = _ofi_event(b[i], bs[i], a[i], az[i], pb[i], pbs[i], pa[i], paz[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _window_sums(v, first, p, out):
     """out[first + k] = sum of v[first + k - p + 1 .. first + k] for k >= p - 1 (NaN before):
     a running sum recomputed from the window whenever k % p == p - 1, as ``_ring_push``."""
@@ -501,7 +504,7 @@ def _window_sums(v, first, p, out):
             out[i] = total
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def ofi_into(bid, bid_sz, ask, ask_sz, p, out):
     """OFI over p updates: ofi_step's ring of the last p flows and its refreshes, in locals."""
     n = bid.shape[0]
@@ -526,14 +529,14 @@ def ofi_into(bid, bid_sz, ask, ask_sz, p, out):
             out[i] = total
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def trade_imbalance_into(side, p, out):
     _window_sums(side, 0, p, out)
     for i in range(p - 1, side.shape[0]):
         out[i] /= p
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def volume_imbalance_into(size, side, p, out):
     n = size.shape[0]
     out[: min(p - 1, n)] = NAN
@@ -556,7 +559,7 @@ def volume_imbalance_into(size, side, p, out):
             out[i] = signed / volume if volume > 0.0 else 0.0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _kyle_terms(price, size, side, j):
     """Signed volume, price change and their products for trade j >= 1."""
     q = side[j] * size[j]
@@ -564,7 +567,7 @@ def _kyle_terms(price, size, side, j):
     return q, dp, q * q, q * dp
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def kyle_lambda_into(price, size, side, p, out):
     n = price.shape[0]
     out[: min(p, n)] = NAN
@@ -596,7 +599,7 @@ def kyle_lambda_into(price, size, side, p, out):
             out[i] = (p * sqdp - sq * sdp) / den if den > 1e-12 * p * sqq else NAN
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def vpin_into(size, side, bucket, w, out):
     ring = np.zeros(w)
     filled = 0.0
@@ -630,7 +633,7 @@ def vpin_into(size, side, bucket, w, out):
         out[i] = total / (w * bucket) if done >= w else NAN
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def realized_vol_into(ts, price, interval, out):
     bucket = np.int64(0)
     ss = 0.0
@@ -645,11 +648,11 @@ def realized_vol_into(ts, price, interval, out):
         out[i] = np.sqrt(ss)
 
 
-@nb.njit(cache=True)
-def ofi_time_into(ts, bid, bid_sz, ask, ask_sz, window, out):
-    """OFI in (ts - window, ts]: a running sum over the flows, recomputed from the window once
-    as many flows have left it as it holds (amortized O(1))."""
-    e = _ofi_flows(bid, bid_sz, ask, ask_sz)
+@nb.njit(cache=True, error_model="numpy")
+def ofi_time_into(ts, bid, bid_sz, ask, ask_sz, window, out, e):
+    """OFI in (ts - window, ts]: a running sum over the flows (put in ``e``, n long),
+    recomputed from the window once as many flows have left it as it holds (amortized O(1))."""
+    _ofi_flows(bid, bid_sz, ask, ask_sz, e)
     j = 0
     total = 0.0
     left = 0
@@ -667,7 +670,7 @@ def ofi_time_into(ts, bid, bid_sz, ask, ask_sz, window, out):
         out[i] = total
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def vwap_time_into(ts, price, volume, window, out):
     """VWAP in (ts - window, ts], running sums recomputed as in ofi_time_into."""
     j = 0

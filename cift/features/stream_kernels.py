@@ -25,7 +25,7 @@ NAN = np.nan
 H = 2  # header: count, dead
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _advance(s, o, bad):
     """Count one input of the state at offset o; True if that stream is dead (this input or
     an earlier one was NaN), and the count before this input."""
@@ -38,7 +38,7 @@ def _advance(s, o, bad):
 
 # --- moving averages ------------------------------------------------------------------------
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _sma(s, o, x):
     """SMA at offset o: [count, dead, p, total, ring(p)]"""
     dead, n = _advance(s, o, x != x)
@@ -54,12 +54,12 @@ def _sma(s, o, x):
     return out
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def sma_step(s, x):
     return _sma(s, 0, x)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def ema_step(s, x):
     """[count, dead, p, total, ema]"""
     dead, n = _advance(s, 0, x != x)
@@ -77,7 +77,7 @@ def ema_step(s, x):
     return s[4]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def wma_step(s, x):
     """[count, dead, weighted, plain, ring(p)]"""
     dead, n = _advance(s, 0, x != x)
@@ -102,7 +102,7 @@ def wma_step(s, x):
 _V = 6  # var header: count, dead, p, shift, prefix sums of x - shift and of its squares
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def range_size(p):
     """Floats in a range-position state of window p."""
     return 5 + 2 * (p + 1) + 2 * p
@@ -113,7 +113,7 @@ def var_size(p: int) -> int:
     return _V + 2 * (p + 1) + p
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _var(s, o, x, root, scale):
     """(window mean, variance or standard deviation): kernels._moving_variance one value at
     a time, state at offset o: [count, dead, p, shift, t1, t2, suffix1(p+1),
@@ -155,25 +155,25 @@ def _var(s, o, x, root, scale):
     return s[o + 3] + w1 * inv_p, (np.sqrt(v) * scale if root else v)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def var_step(s, x):
     return _var(s, 0, x, False, 1.0)[1]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def stddev_step(s, x):
     """[nbdev, var state]"""
     return _var(s, 1, x, True, s[0])[1]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def bbands_step(s, x):
     """[up, dn, var state] -> (upper, middle, lower)"""
     middle, sd = _var(s, 2, x, True, 1.0)
     return middle + s[0] * sd, middle, middle - s[1] * sd
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def zscore_step(s, x):
     """[var state]"""
     mean, var = _var(s, 0, x, False, 1.0)
@@ -183,7 +183,7 @@ def zscore_step(s, x):
 
 # --- oscillators ----------------------------------------------------------------------------
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def rsi_step(s, x):
     """[count, dead, p, prev, gain, loss]"""
     dead, n = _advance(s, 0, x != x)
@@ -212,7 +212,7 @@ def rsi_step(s, x):
     return 0.0 if _is_zero(total) else 100.0 * (s[4] / total)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def macd_step(s, x):
     """[count, dead, fast, slow, signal, ema_f, ema_s, ema_g, seed, ring(slow)]
     -> (macd, signal, hist); fast <= slow (the stream swaps them as TA-Lib does)."""
@@ -253,7 +253,7 @@ def macd_step(s, x):
     return m, s[7], m - s[7]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _range(s, o, h, lo, c, from_high):
     """kernels._range_position at offset o, with its block extremes: [count, dead, p, top,
     bottom, suffix_hi(p+1), suffix_lo(p+1), ring_h(p), ring_l(p)] (suffix [p] are -inf/+inf
@@ -299,12 +299,12 @@ def _range(s, o, h, lo, c, from_high):
     return num / diff if diff != 0.0 else 0.0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def willr_step(s, h, lo, c):
     return _range(s, 0, h, lo, c, True)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def stoch_step(s, h, lo, c):
     """[range state, sma state(slowk), sma state(slowd)] -> (slowk, slowd)"""
     at_k = range_size(int(s[2]))
@@ -321,7 +321,7 @@ def stoch_step(s, h, lo, c):
     return slowk, slowd
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def cci_step(s, h, lo, c):
     """[count, dead, ring_tp(2p)]: kernels.cci_into's ring, written twice."""
     dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
@@ -337,7 +337,7 @@ def cci_step(s, h, lo, c):
     return cci_value(s, 3 + slot, p, tp)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def mfi_step(s, h, lo, c, v):
     """[count, dead, pos_sum, neg_sum, prev_tp, ring_pos(p), ring_neg(p)]"""
     dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c) | (v != v))
@@ -368,7 +368,7 @@ def mfi_step(s, h, lo, c, v):
 
 # --- ranges and trends ----------------------------------------------------------------------
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def trange_step(s, h, lo, c):
     """[count, dead, prev_close]"""
     dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
@@ -378,7 +378,7 @@ def trange_step(s, h, lo, c):
     return _true_range(h, lo, prev)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def atr_step(s, h, lo, c):
     """[count, dead, p, prev_close, total, atr]"""
     dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
@@ -399,7 +399,7 @@ def atr_step(s, h, lo, c):
     return s[5]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def natr_step(s, h, lo, c):
     a = atr_step(s, h, lo, c)
     if a != a:
@@ -407,7 +407,7 @@ def natr_step(s, h, lo, c):
     return 0.0 if _is_zero(c) else a / c * 100.0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def adx_step(s, h, lo, c):
     """[count, dead, p, plus, minus, tr, adx, prev_h, prev_l, prev_c]"""
     dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
@@ -450,7 +450,7 @@ def adx_step(s, h, lo, c):
 
 # --- changes and volume ---------------------------------------------------------------------
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def roc_step(s, x):
     """[count, dead, ring(p)]"""
     dead, n = _advance(s, 0, x != x)
@@ -464,7 +464,7 @@ def roc_step(s, x):
     return (x / prev - 1.0) * 100.0 if prev != 0.0 else 0.0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def logret_step(s, x):
     """[count, dead, prev]"""
     dead, n = _advance(s, 0, x != x)
@@ -474,7 +474,7 @@ def logret_step(s, x):
     return np.log(x / prev)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def obv_step(s, c, v):
     """[count, dead, total, prev_close]"""
     dead, n = _advance(s, 0, (c != c) | (v != v))
@@ -490,7 +490,7 @@ def obv_step(s, c, v):
     return s[2]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def vwap_step(s, price, volume):
     """[count, dead, notional, volume, ring_price(p), ring_volume(p)]"""
     dead, n = _advance(s, 0, (price != price) | (volume != volume))
@@ -513,127 +513,127 @@ def vwap_step(s, price, volume):
 
 # --- bulk drivers: one compiled loop per step (a step passed as an argument would not cache) --
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def sma_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = sma_step(s, x[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def ema_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = ema_step(s, x[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def wma_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = wma_step(s, x[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def var_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = var_step(s, x[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def stddev_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = stddev_step(s, x[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def bbands_many(s, x, upper, middle, lower):
     for i in range(x.shape[0]):
         upper[i], middle[i], lower[i] = bbands_step(s, x[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def zscore_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = zscore_step(s, x[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def rsi_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = rsi_step(s, x[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def macd_many(s, x, line, sig, hist):
     for i in range(x.shape[0]):
         line[i], sig[i], hist[i] = macd_step(s, x[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def willr_many(s, h, lo, c, out):
     for i in range(c.shape[0]):
         out[i] = willr_step(s, h[i], lo[i], c[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def stoch_many(s, h, lo, c, slowk, slowd):
     for i in range(c.shape[0]):
         slowk[i], slowd[i] = stoch_step(s, h[i], lo[i], c[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def cci_many(s, h, lo, c, out):
     for i in range(c.shape[0]):
         out[i] = cci_step(s, h[i], lo[i], c[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def mfi_many(s, h, lo, c, v, out):
     for i in range(c.shape[0]):
         out[i] = mfi_step(s, h[i], lo[i], c[i], v[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def trange_many(s, h, lo, c, out):
     for i in range(c.shape[0]):
         out[i] = trange_step(s, h[i], lo[i], c[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def atr_many(s, h, lo, c, out):
     for i in range(c.shape[0]):
         out[i] = atr_step(s, h[i], lo[i], c[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def natr_many(s, h, lo, c, out):
     for i in range(c.shape[0]):
         out[i] = natr_step(s, h[i], lo[i], c[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def adx_many(s, h, lo, c, out):
     for i in range(c.shape[0]):
         out[i] = adx_step(s, h[i], lo[i], c[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def roc_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = roc_step(s, x[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def logret_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = logret_step(s, x[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def obv_many(s, c, v, out):
     for i in range(c.shape[0]):
         out[i] = obv_step(s, c[i], v[i])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def vwap_many(s, price, volume, out):
     for i in range(price.shape[0]):
         out[i] = vwap_step(s, price[i], volume[i])

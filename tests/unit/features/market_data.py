@@ -28,6 +28,10 @@ def _datasets() -> dict[str, dict]:
     for key in gappy:  # a run of missing values, as a feed outage leaves them
         gappy[key][500:520] = np.nan
     sets["NaN run"] = gappy
+    zeros = _ohlcv_from_walk(rng, 600)
+    for key in zeros:  # a run of zero prints (a bad feed, or a series that touches zero)
+        zeros[key][200:240] = 0.0
+    sets["zero run"] = zeros
     sets["huge magnitudes"] = _ohlcv_from_walk(rng, 1500, 1e9)
     sets["tiny magnitudes"] = _ohlcv_from_walk(rng, 1500, 1e-3)
     # real-shaped: 1-minute bars of one synthetic symbol (overnight gaps, maybe a halt)
