@@ -461,51 +461,29 @@ def stoch_into(high, low, close, fastk_p, slowk_p, slowd_p, slowk, slowd):
     slowk[:first] = np.nan
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
-def sum4(w, lo, p):
-    """w[lo] + ... + w[lo+p-1] in four interleaved partial sums (a quarter of the latency of
-    one running sum; the rounding differs from it by an ulp or so)."""
-    a0 = a1 = a2 = a3 = 0.0
-    j = 0
-    while j + 3 < p:
-        a0 += w[lo + j]
-        a1 += w[lo + j + 1]
-        a2 += w[lo + j + 2]
-        a3 += w[lo + j + 3]
-        j += 4
-    while j < p:
-        a0 += w[lo + j]
-        j += 1
-    return (a0 + a1) + (a2 + a3)
-
-
-@nb.njit(cache=True, error_model="numpy", inline="always")
-def abs_dev4(w, lo, p, mean):
-    """The sum of |w[lo+j] - mean| over j < p, in four partial sums as sum4."""
-    a0 = a1 = a2 = a3 = 0.0
-    j = 0
-    while j + 3 < p:
-        a0 += abs(w[lo + j] - mean)
-        a1 += abs(w[lo + j + 1] - mean)
-        a2 += abs(w[lo + j + 2] - mean)
-        a3 += abs(w[lo + j + 3] - mean)
-        j += 4
-    while j < p:
-        a0 += abs(w[lo + j] - mean)
-        j += 1
-    return (a0 + a1) + (a2 + a3)
+#: Floating-point licence for the CCI kernels: sums may be reassociated, so LLVM runs the
+#: window's sum and absolute deviation as vector reductions (the roundings differ from a
+#: sequential sum by an ulp or so of the window's magnitude).
+CCI_MATH = {"reassoc", "nsz"}
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
 def cci_value(w, lo, p, tp):
-    """CCI of the window w[lo:lo+p] whose newest typical price is tp."""
-    mean = sum4(w, lo, p) / p
-    dev = abs_dev4(w, lo, p, mean)
+    """CCI of the window w[lo:lo+p] whose newest typical price is tp (callers compile with
+    CCI_MATH)."""
+    v = w[lo: lo + p]  # a view from 0: contiguous loads, no negative-index checks
+    total = 0.0
+    for j in range(p):
+        total += v[j]
+    mean = total / p
+    dev = 0.0
+    for j in range(p):
+        dev += abs(v[j] - mean)
     d = tp - mean
     return 0.0 if _is_zero(d) or _is_zero(dev) else d / (0.015 * (dev / p))
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", fastmath=CCI_MATH)
 def cci_into(high, low, close, p, out):
     """Commodity channel index: (tp - SMA(tp)) / (0.015 * mean deviation); lookback p-1.
 

@@ -402,8 +402,53 @@ def volume_imbalance_many(s, size, side, out):
 
 @nb.njit(cache=True, error_model="numpy")
 def kyle_lambda_many(s, price, size, side, out):
+    """kyle_lambda_step over the arrays, its count, flag, last price and four window sums in
+    locals for the run (through the state array each step would chain on the last one's
+    stores); the same operations in the same order."""
+    count, dead, p, prev = s[0], s[1] != 0.0, int(s[2]), s[3]
+    sq, sdp, sqq, sqdp = s[4], s[5], s[6], s[7]
+    rq, rdp, rqq, rqdp = 8, 8 + p, 8 + 2 * p, 8 + 3 * p  # the rings
     for i in range(price.shape[0]):
-        out[i] = kyle_lambda_step(s, price[i], size[i], side[i])
+        px, sz, sd = price[i], size[i], side[i]
+        dead |= (px != px) | (sz != sz) | (sd != sd)
+        n = int(count)
+        count += 1.0
+        if dead:
+            out[i] = NAN
+            continue
+        dp = px - prev
+        prev = px
+        if n == 0:
+            out[i] = NAN
+            continue
+        k = n - 1
+        q = sd * sz
+        slot = k % p
+        if k >= p:
+            sq -= s[rq + slot]
+            sdp -= s[rdp + slot]
+            sqq -= s[rqq + slot]
+            sqdp -= s[rqdp + slot]
+        s[rq + slot], s[rdp + slot], s[rqq + slot], s[rqdp + slot] = q, dp, q * q, q * dp
+        if slot == p - 1:  # each turn, the sums afresh from the rings (as _ring_push)
+            sq, sdp, sqq, sqdp = 0.0, 0.0, 0.0, 0.0
+            for j in range(p):
+                sq += s[rq + j]
+                sdp += s[rdp + j]
+                sqq += s[rqq + j]
+                sqdp += s[rqdp + j]
+        else:
+            sq += q
+            sdp += dp
+            sqq += q * q
+            sqdp += q * dp
+        if k < p - 1:
+            out[i] = NAN
+            continue
+        den = p * sqq - sq * sq
+        out[i] = (p * sqdp - sq * sdp) / den if den > 1e-12 * p * sqq else NAN
+    s[0], s[1], s[3] = count, 1.0 if dead else 0.0, prev
+    s[4], s[5], s[6], s[7] = sq, sdp, sqq, sqdp
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -414,10 +459,65 @@ def vpin_many(s, size, side, out):
 
 @nb.njit(cache=True, error_model="numpy")
 def ofi_time_many(s, ts, bid, bid_sz, ask, ask_sz, out):
-    if ts.shape[0]:
-        _check_next(s, 8, ts[0])
+    """ofi_time_step over the arrays with the state's scalars (count, flag, sum, last quote,
+    clock, ring head and size) in locals for the run; the rings stay in the state. The same
+    operations in the same order as the step."""
+    if ts.shape[0] == 0:
+        return
+    _check_next(s, 8, ts[0])  # the arrays themselves were checked in order
+    count, dead, window, total = s[0], s[1] != 0.0, s[2], s[3]
+    pb, pbs, pa, paz = s[4], s[5], s[6], s[7]
+    base = (np.int64(s[8]) << 32) | np.int64(s[9])
+    last, head, size, cap = s[10], int(s[11]), int(s[12]), int(s[13])
+    times, values = 14, 14 + cap
+    full = False
     for i in range(ts.shape[0]):
-        out[i] = ofi_time_step(s, ts[i], bid[i], bid_sz[i], ask[i], ask_sz[i])
+        t = ts[i]
+        if count == 0.0:
+            base = t
+        rel = float(t - base)
+        if rel >= _REBASE:  # move the base to t (as _offset)
+            for j in range(size):
+                s[times + _wrap(head + j, cap)] -= rel
+            base = t
+            rel = 0.0
+        last = rel
+        b, bs, a, az = bid[i], bid_sz[i], ask[i], ask_sz[i]
+        dead |= (b != b) | (bs != bs) | (a != a) | (az != az)
+        n = int(count)
+        count += 1.0
+        if dead:
+            out[i] = NAN
+            continue
+        e = 0.0 if n == 0 else _ofi_event(b, bs, a, az, pb, pbs, pa, paz)
+        pb, pbs, pa, paz = b, bs, a, az
+        first, dropped = head, 0  # the window's push (as _window_push)
+        while size > 0 and s[times + head] <= rel - window:
+            head = head + 1 if head + 1 < cap else 0
+            size -= 1
+            dropped += 1
+        if size == cap:  # nothing left the window: stop with the state as the step leaves it
+            full = True
+            break
+        slot = _wrap(head + size, cap)
+        s[times + slot] = rel
+        size += 1
+        for j in range(dropped):
+            total -= s[values + _wrap(first + j, cap)]
+        s[values + slot] = e
+        total += e
+        if slot == cap - 1:  # the sum afresh from the window (as _window_sum)
+            total = 0.0
+            for j in range(size):
+                total += s[values + _wrap(head + j, cap)]
+        out[i] = total
+    s[0], s[1], s[3] = count, 1.0 if dead else 0.0, total
+    s[4], s[5], s[6], s[7] = pb, pbs, pa, paz
+    s[8], s[9] = float(base >> 32), float(base & 0xFFFFFFFF)
+    s[10], s[11], s[12] = last, head, size
+    if full:
+        raise ParameterError("capacity: the time window holds more events than the stream's "
+                             "capacity; make a stream with a larger capacity")
 
 
 @nb.njit(cache=True, error_model="numpy")

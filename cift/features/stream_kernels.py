@@ -19,7 +19,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from cift.features.kernels import _directional, _is_zero, _true_range, cci_value
+from cift.features.kernels import CCI_MATH, _directional, _is_zero, _true_range, cci_value
 
 NAN = np.nan
 H = 2  # header: count, dead
@@ -29,11 +29,12 @@ H = 2  # header: count, dead
 def _advance(s, o, bad):
     """Count one input of the state at offset o; True if that stream is dead (this input or
     an earlier one was NaN), and the count before this input."""
+    dead = bad or s[o + 1] != 0.0  # read before the store: no reload through memory
     if bad:
         s[o + 1] = 1.0
     n = s[o]
     s[o] = n + 1.0  # counted in floats: an int round trip would sit on the loop's critical path
-    return s[o + 1] != 0.0, int(n)
+    return dead, int(n)
 
 
 # --- moving averages ------------------------------------------------------------------------
@@ -45,13 +46,46 @@ def _sma(s, o, x):
     if dead:
         return NAN
     p = int(s[o + 2])
-    s[o + 3] += x
+    total = s[o + 3] + x  # the sum in a local: one store to the state per step, not two
     s[o + 4 + n % p] = x
     if n < p - 1:
+        s[o + 3] = total
         return NAN
-    out = s[o + 3] / p
-    s[o + 3] -= s[o + 4 + (n + 1) % p]  # the oldest of the window leaves
-    return out
+    s[o + 3] = total - s[o + 4 + (n + 1) % p]  # the oldest of the window leaves
+    return total / p
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _sma_run(s, o, x, out, skip_nan):
+    """_sma over the array x into out, the state's count, flag and sum held in locals for the
+    run (through memory they would chain every step to the last one's store). With
+    ``skip_nan``, a NaN is not fed (out NaN), as stoch feeds its smoothing only values."""
+    count = s[o]
+    dead = s[o + 1] != 0.0
+    p = int(s[o + 2])
+    total = s[o + 3]
+    for i in range(x.shape[0]):
+        v = x[i]
+        if v != v:
+            if skip_nan:
+                out[i] = NAN
+                continue
+            dead = True
+        n = int(count)
+        count += 1.0
+        if dead:
+            out[i] = NAN
+            continue
+        total += v
+        s[o + 4 + n % p] = v
+        if n < p - 1:
+            out[i] = NAN
+            continue
+        out[i] = total / p
+        total -= s[o + 4 + (n + 1) % p]  # the oldest of the window leaves
+    s[o] = count
+    s[o + 1] = 1.0 if dead else 0.0
+    s[o + 3] = total
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -300,6 +334,62 @@ def _range(s, o, h, lo, c, from_high):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
+def _range_run(s, o, h, lo, c, from_high, out):
+    """_range over the arrays into out, count, flag and the block's extremes in locals for
+    the run (as _sma_run)."""
+    count = s[o]
+    dead = s[o + 1] != 0.0
+    p = int(s[o + 2])
+    top = s[o + 3]
+    bottom = s[o + 4]
+    suffix_hi = o + 5
+    suffix_lo = suffix_hi + p + 1
+    highs = suffix_lo + p + 1
+    lows = highs + p
+    per_percent = -0.01 if from_high else 0.01
+    for i in range(c.shape[0]):
+        hi, low, close = h[i], lo[i], c[i]
+        dead |= (hi != hi) | (low != low) | (close != close)
+        n = int(count)
+        count += 1.0
+        if dead:
+            out[i] = NAN
+            continue
+        slot = n % p
+        if slot == 0:
+            if n > 0:
+                t = -np.inf
+                b = np.inf
+                for j in range(p - 1, -1, -1):
+                    v = s[highs + j]
+                    t = v if v > t else t
+                    s[suffix_hi + j] = t
+                    v = s[lows + j]
+                    b = v if v < b else b
+                    s[suffix_lo + j] = b
+            top = -np.inf
+            bottom = np.inf
+        s[highs + slot] = hi
+        s[lows + slot] = low
+        top = hi if hi > top else top
+        bottom = low if low < bottom else bottom
+        if n < p - 1:
+            out[i] = NAN
+            continue
+        v = s[suffix_hi + slot + 1]
+        hi_v = v if v > top else top
+        v = s[suffix_lo + slot + 1]
+        lo_v = v if v < bottom else bottom
+        diff = (hi_v - lo_v) * per_percent
+        num = hi_v - close if from_high else close - lo_v
+        out[i] = num / diff if diff != 0.0 else 0.0
+    s[o] = count
+    s[o + 1] = 1.0 if dead else 0.0
+    s[o + 3] = top
+    s[o + 4] = bottom
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def willr_step(s, h, lo, c):
     return _range(s, 0, h, lo, c, True)
 
@@ -321,7 +411,7 @@ def stoch_step(s, h, lo, c):
     return slowk, slowd
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy", fastmath=CCI_MATH, inline="always")
 def cci_step(s, h, lo, c):
     """[count, dead, ring_tp(2p)]: kernels.cci_into's ring, written twice."""
     dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
@@ -515,8 +605,7 @@ def vwap_step(s, price, volume):
 
 @nb.njit(cache=True, error_model="numpy")
 def sma_many(s, x, out):
-    for i in range(x.shape[0]):
-        out[i] = sma_step(s, x[i])
+    _sma_run(s, 0, x, out, False)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -569,20 +658,45 @@ def macd_many(s, x, line, sig, hist):
 
 @nb.njit(cache=True, error_model="numpy")
 def willr_many(s, h, lo, c, out):
-    for i in range(c.shape[0]):
-        out[i] = willr_step(s, h[i], lo[i], c[i])
+    _range_run(s, 0, h, lo, c, True, out)
 
 
 @nb.njit(cache=True, error_model="numpy")
 def stoch_many(s, h, lo, c, slowk, slowd):
+    """stoch_step over the arrays, one state at a time (fast %K into slowd, its SMA into
+    slowk, that one's SMA into slowd): each pass keeps one state's fields in flight instead of
+    three, the same operations in the same order per state."""
+    at_k = range_size(int(s[2]))
+    at_d = at_k + 4 + int(s[at_k + 2])
+    _range_run(s, 0, h, lo, c, False, slowd)
+    _sma_run(s, at_k, slowd, slowk, True)
+    _sma_run(s, at_d, slowk, slowd, True)
     for i in range(c.shape[0]):
-        slowk[i], slowd[i] = stoch_step(s, h[i], lo[i], c[i])
+        if slowd[i] != slowd[i]:
+            slowk[i] = NAN
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", fastmath=CCI_MATH)
 def cci_many(s, h, lo, c, out):
+    """cci_step over the arrays, count and flag in locals (as _sma_run)."""
+    count = s[0]
+    dead = s[1] != 0.0
+    p = (s.shape[0] - 2) // 2
     for i in range(c.shape[0]):
-        out[i] = cci_step(s, h[i], lo[i], c[i])
+        hi, low, close = h[i], lo[i], c[i]
+        dead |= (hi != hi) | (low != low) | (close != close)
+        n = int(count)
+        count += 1.0
+        if dead:
+            out[i] = NAN
+            continue
+        tp = (hi + low + close) / 3.0
+        slot = n % p
+        s[2 + slot] = tp
+        s[2 + slot + p] = tp
+        out[i] = NAN if n < p - 1 else cci_value(s, 3 + slot, p, tp)
+    s[0] = count
+    s[1] = 1.0 if dead else 0.0
 
 
 @nb.njit(cache=True, error_model="numpy")
