@@ -21,6 +21,8 @@ from cift.errors import ParameterError
 from cift.features.stream_kernels import NAN, _advance
 
 _REBASE = 2.0 ** 52  # offsets from the base stay exact integers in float64 below 2**53
+_FULL = ("capacity: the time window holds more events than the stream's capacity; make a "
+         "stream with a larger capacity")
 
 
 # --- quotes, one at a time ------------------------------------------------------------------
@@ -258,8 +260,7 @@ def _window_push(s, o, rel, window):
         size -= 1
         dropped += 1
     if size == cap:
-        raise ParameterError("capacity: the time window holds more events than the stream's "
-                             "capacity; make a stream with a larger capacity")
+        raise ParameterError(_FULL)
     slot = _wrap(head + size, cap)
     s[o + 6 + slot] = rel
     s[o + 3] = head
@@ -516,16 +517,70 @@ def ofi_time_many(s, ts, bid, bid_sz, ask, ask_sz, out):
     s[8], s[9] = float(base >> 32), float(base & 0xFFFFFFFF)
     s[10], s[11], s[12] = last, head, size
     if full:
-        raise ParameterError("capacity: the time window holds more events than the stream's "
-                             "capacity; make a stream with a larger capacity")
+        raise ParameterError(_FULL)
 
 
 @nb.njit(cache=True, error_model="numpy")
 def vwap_time_many(s, ts, price, volume, out):
-    if ts.shape[0]:
-        _check_next(s, 5, ts[0])
+    """vwap_time_step over the arrays with the state's scalars in locals, as ofi_time_many
+    (written out, not shared through helpers: those measured 5 ns/element slower)."""
+    if ts.shape[0] == 0:
+        return
+    _check_next(s, 5, ts[0])
+    count, dead, window, notional, vol = s[0], s[1] != 0.0, s[2], s[3], s[4]
+    base = (np.int64(s[5]) << 32) | np.int64(s[6])
+    last, head, size, cap = s[7], int(s[8]), int(s[9]), int(s[10])
+    times, prices, volumes = 11, 11 + cap, 11 + 2 * cap
+    full = False
     for i in range(ts.shape[0]):
-        out[i] = vwap_time_step(s, ts[i], price[i], volume[i])
+        t = ts[i]
+        if count == 0.0:
+            base = t
+        rel = float(t - base)
+        if rel >= _REBASE:  # move the base to t (as _offset)
+            for j in range(size):
+                s[times + _wrap(head + j, cap)] -= rel
+            base = t
+            rel = 0.0
+        last = rel
+        px, v = price[i], volume[i]
+        dead |= (px != px) | (v != v)
+        count += 1.0
+        if dead:
+            out[i] = NAN
+            continue
+        first, dropped = head, 0  # the window's push (as _window_push)
+        while size > 0 and s[times + head] <= rel - window:
+            head = head + 1 if head + 1 < cap else 0
+            size -= 1
+            dropped += 1
+        if size == cap:  # nothing left the window: stop with the state as the step leaves it
+            full = True
+            break
+        slot = _wrap(head + size, cap)
+        s[times + slot] = rel
+        size += 1
+        for j in range(dropped):
+            old = _wrap(first + j, cap)
+            notional -= s[prices + old] * s[volumes + old]
+            vol -= s[volumes + old]
+        s[prices + slot] = px
+        s[volumes + slot] = v
+        notional += px * v
+        vol += v
+        if slot == cap - 1:  # the sums afresh from the window (as the step)
+            notional = 0.0
+            vol = 0.0
+            for j in range(size):
+                k = _wrap(head + j, cap)
+                notional += s[prices + k] * s[volumes + k]
+                vol += s[volumes + k]
+        out[i] = notional / vol if vol != 0.0 else NAN
+    s[0], s[1], s[3], s[4] = count, 1.0 if dead else 0.0, notional, vol
+    s[5], s[6] = float(base >> 32), float(base & 0xFFFFFFFF)
+    s[7], s[8], s[9] = last, head, size
+    if full:
+        raise ParameterError(_FULL)
 
 
 @nb.njit(cache=True, error_model="numpy")

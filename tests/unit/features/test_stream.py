@@ -218,19 +218,24 @@ def test_update_rejects_non_numbers():
         stream.ema(5).update("abc")
 
 
-def test_ofi_time_over_capacity_keeps_the_state_of_the_events_before():
+_TS6 = 1_700_000_000 * 10**9 + np.arange(6) * 100_000_000  # 0.1 s apart: 1 s holds all six
+_OVER_CAPACITY = [
+    ("ofi_time", [np.array([10.0, 10.1, 10.0, 10.2, 10.1, 10.0]), np.arange(1.0, 7.0) * 100,
+                  np.array([10.2, 10.3, 10.2, 10.3, 10.3, 10.2]), np.arange(6.0, 0.0, -1) * 100]),
+    ("vwap_time", [np.array([10.0, 10.1, 10.0, 10.2, 10.1, 10.0]), np.arange(1.0, 7.0) * 100]),
+]
+
+
+@pytest.mark.parametrize("name, columns", _OVER_CAPACITY)
+def test_over_capacity_keeps_the_state_of_the_events_before(name, columns):
     """update_many stops at the event that overflows the ring, with the state the one-by-one
-    path leaves: both continue alike after a larger window's worth of time has passed."""
-    ts = 1_700_000_000 * 10**9 + np.arange(6) * 100_000_000  # 0.1 s apart; 1 s holds all
-    book = [np.array([10.0, 10.1, 10.0, 10.2, 10.1, 10.0]), np.arange(1.0, 7.0) * 100,
-            np.array([10.2, 10.3, 10.2, 10.3, 10.3, 10.2]), np.arange(6.0, 0.0, -1) * 100]
-    many, one = stream.ofi_time("1s", capacity=4), stream.ofi_time("1s", capacity=4)
+    path leaves: both go on alike once the window has moved past."""
+    many, one = (getattr(stream, name)("1s", capacity=4) for _ in range(2))
     with pytest.raises(ParameterError, match="capacity"):
-        many.update_many(ts, *book)
+        many.update_many(_TS6, *columns)
     with pytest.raises(ParameterError, match="capacity"):
         for i in range(6):
-            one.update(ts[i], *(b[i] for b in book))
+            one.update(_TS6[i], *(c[i] for c in columns))
     assert many.snapshot()["state"] == one.snapshot()["state"]
-    later = ts[-1] + 5 * 10**9
-    assert many.update(later, 10.0, 100.0, 10.2, 100.0) == one.update(later, 10.0, 100.0,
-                                                                      10.2, 100.0)
+    later = (_TS6[-1] + 5 * 10**9, *(c[0] for c in columns))
+    assert many.update(*later) == one.update(*later)
