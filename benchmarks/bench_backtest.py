@@ -3,7 +3,8 @@
 Run:  python benchmarks/bench_backtest.py [--bars 1000000] [--repeat 3]
 
 SMA(10, 50) long/flat crossover on a synthetic random walk: the two moving averages, the
-crossover signals, the backtest (next-bar open fills, 1 bp fees) and the metrics. vectorbt
+crossover signals (cift's ``crossings``, vectorbt's ``ma_crossed_above/below``), the backtest
+(next-bar open fills, 1 bp fees) and the metrics. vectorbt
 runs the same strategy (``vbt.MA.run`` + ``Portfolio.from_signals`` + Sharpe / max drawdown),
 and the final values must agree. Then a 10x10 grid of SMA lengths, cift's ``signal_grid``
 against vectorbt's 2D ``from_signals`` (the crossings are built the same way, with NumPy, on
@@ -21,7 +22,7 @@ import numpy as np
 from timing import best  # benchmarks/timing.py: scripts run from this folder
 
 from cift import features
-from cift.backtest import from_signals
+from cift.backtest import crossings, from_signals
 
 
 def peak_rss_mb() -> float:
@@ -29,11 +30,8 @@ def peak_rss_mb() -> float:
 
 
 def cift_sma_cross(close: np.ndarray, open_: np.ndarray) -> float:
-    fast, slow = features.sma(close, 10), features.sma(close, 50)
-    diff = fast - slow  # NaN during warm-up compares False
-    above, below = diff > 0, diff < 0
-    entries = above & ~np.concatenate([[False], above[:-1]])
-    exits = below & ~np.concatenate([[False], below[:-1]])
+    # crossings: where fast moves above / below slow (NaN warm-ups never cross)
+    entries, exits = crossings(features.sma(close, 10), features.sma(close, 50))
     res = from_signals(close, entries, exits, open=open_, fees_bps=1.0, init_cash=10_000)
     return float(res.equity[-1])
 
@@ -56,7 +54,7 @@ FASTS = (5, 8, 10, 12, 15, 20, 25, 30, 35, 40)
 SLOWS = (50, 60, 70, 80, 90, 100, 120, 140, 160, 200)
 
 
-def crossings(fast: np.ndarray, slow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def crossing_matrices(fast: np.ndarray, slow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Entry/exit matrices (bars x combinations) of fast/slow MA crossings."""
     diff = fast - slow
     above, below = diff > 0, diff < 0
@@ -80,7 +78,7 @@ def cift_grid(close: np.ndarray, open_: np.ndarray):
     for f in FASTS:
         fast = features.sma(close, f)
         for s in SLOWS:
-            e, x = crossings(fast[:, None], slow[s][:, None])
+            e, x = crossing_matrices(fast[:, None], slow[s][:, None])
             entries[j], exits[j] = e[:, 0], x[:, 0]
             j += 1
     labels = pl.DataFrame({"fast": [f for f in FASTS for _ in SLOWS],
@@ -96,7 +94,7 @@ def vbt_grid(close: np.ndarray, open_: np.ndarray):
     c = pd.Series(close)
     fast = vbt.MA.run(c, [f for f in FASTS for _ in SLOWS]).ma.to_numpy()
     slow = vbt.MA.run(c, [s for _ in FASTS for s in SLOWS]).ma.to_numpy()
-    entries, exits = crossings(fast, slow)
+    entries, exits = crossing_matrices(fast, slow)
     shift = np.zeros((1, entries.shape[1]), bool)
     pf = vbt.Portfolio.from_signals(
         c, pd.DataFrame(np.concatenate([shift, entries[:-1]])),

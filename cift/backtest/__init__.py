@@ -8,9 +8,9 @@
 from cift.backtest.engine import run
 from cift.backtest.grid import GRID_METRICS, signal_grid
 from cift.backtest.metrics import return_metrics
-from cift.backtest.signals import BacktestResult, from_signals
+from cift.backtest.signals import BacktestResult, crossings, from_signals
 from cift.backtest.simulate import SimulationResult, simulate
 from cift.backtest.sweep import sweep
 
-__all__ = ["GRID_METRICS", "BacktestResult", "SimulationResult", "from_signals",
+__all__ = ["GRID_METRICS", "BacktestResult", "SimulationResult", "crossings", "from_signals",
            "return_metrics", "run", "signal_grid", "simulate", "sweep"]

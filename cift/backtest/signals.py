@@ -26,12 +26,12 @@ from cift.data.schema import TS
 from cift.errors import ParameterError
 from cift.features.api import as_timestamps
 
-__all__ = ["BacktestResult", "from_signals"]
+__all__ = ["BacktestResult", "crossings", "from_signals"]
 
 ArrayLike = np.ndarray | pl.Series | Sequence[float]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _long_flat(close, price, entries, exits, init_cash, fee, fixed_fee, slippage, equity):
     """Run the long/flat signal rules; fills ``equity`` (unless it is empty) and, in the same
     pass, the return statistics of :mod:`cift.backtest.metrics`.
@@ -42,52 +42,59 @@ def _long_flat(close, price, entries, exits, init_cash, fee, fixed_fee, slippage
     """
     n = close.shape[0]
     keep = equity.shape[0] > 0
-    equity_sum = 0.0
     # at most one trade per entry signal (counted first: growing the table inside the loop
     # made Numba keep reference counts in the loop, 4x slower)
     trade_cols = np.zeros((7, np.count_nonzero(entries) + 1))
     stats = stats_new()
+    if n == 0:
+        return trade_cols[:, :0], 0, 0.0, 0.0, stats
     cash = init_cash
-    prev = init_cash
     pos = 0.0
     k = 0
     exposure = 0
     traded = 0.0
     entry_cost = 0.0
-    for i in range(n):
-        if i > 0:
-            enter = entries[i - 1] and not exits[i - 1]
-            leave = exits[i - 1] and not entries[i - 1]
-            if enter and pos == 0.0 and cash > fixed_fee:
-                fill = price[i] * (1.0 + slippage)
-                size = (cash - fixed_fee) / (1.0 + fee) / fill
-                fees = size * fill * fee + fixed_fee
-                entry_cost = size * fill + fees
-                cash -= entry_cost
-                pos = size
-                traded += size * fill
-                trade_cols[0, k] = i
-                trade_cols[1, k] = -1
-                trade_cols[2, k] = size
-                trade_cols[3, k] = fill
-                trade_cols[6, k] = fees
-            elif leave and pos > 0.0:
-                fill = price[i] * (1.0 - slippage)
+    if keep:
+        equity[0] = cash  # bar 0: no signal before it
+    equity_sum = cash
+    stats = stats_push(stats, 0.0)
+    prev = cash
+    # bars 1.. as views indexed from 0, next to the signals of the bar before: no negative-
+    # index checks in the loop
+    c1, p1, enter, leave = close[1:], price[1:], entries[:-1], exits[:-1]
+    eq1 = equity[1:] if keep else equity
+    for j in range(n - 1):
+        if enter[j] != leave[j]:  # a signal, not both: rare, so predicted
+            if enter[j]:
+                if pos == 0.0 and cash > fixed_fee:
+                    fill = p1[j] * (1.0 + slippage)
+                    size = (cash - fixed_fee) / (1.0 + fee) / fill
+                    fees = size * fill * fee + fixed_fee
+                    entry_cost = size * fill + fees
+                    cash -= entry_cost
+                    pos = size
+                    traded += size * fill
+                    trade_cols[0, k] = j + 1
+                    trade_cols[1, k] = -1
+                    trade_cols[2, k] = size
+                    trade_cols[3, k] = fill
+                    trade_cols[6, k] = fees
+            elif pos > 0.0:
+                fill = p1[j] * (1.0 - slippage)
                 gross = pos * fill
                 fees = gross * fee + fixed_fee
                 cash += gross - fees
                 traded += gross
-                trade_cols[1, k] = i
+                trade_cols[1, k] = j + 1
                 trade_cols[4, k] = fill
                 trade_cols[5, k] = gross - fees - entry_cost
                 trade_cols[6, k] += fees
                 k += 1
                 pos = 0.0
-        if pos > 0.0:
-            exposure += 1
-        value = cash + pos * close[i]
+        exposure += pos > 0.0
+        value = cash + pos * c1[j]
         if keep:
-            equity[i] = value
+            eq1[j] = value
         equity_sum += value
         stats = stats_push(stats, value / prev - 1.0)
         prev = value
@@ -96,6 +103,51 @@ def _long_flat(close, price, entries, exits, init_cash, fee, fixed_fee, slippage
         trade_cols[5, k] = pos * close[n - 1] - entry_cost
         k += 1
     return trade_cols[:, :k], exposure, traded, equity_sum, stats
+
+
+@nb.njit(cache=True)
+def _first_bad_price(x):
+    """Index of the first price that is not finite and positive, or -1: one vectorized pass
+    for good data (no temporaries), a search only when there is a bad one."""
+    bad = False
+    for i in range(x.shape[0]):
+        bad |= not (0.0 < x[i] < np.inf)
+    if bad:
+        for i in range(x.shape[0]):
+            if not (0.0 < x[i] < np.inf):
+                return i
+    return -1
+
+
+@nb.njit(cache=True)
+def _crossings(a, b, up, down):
+    above = False
+    below = False
+    for i in range(a.shape[0]):
+        now_above = a[i] > b[i]
+        now_below = a[i] < b[i]
+        up[i] = now_above and not above
+        down[i] = now_below and not below
+        above = now_above
+        below = now_below
+
+
+def crossings(a: ArrayLike, b: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Where ``a`` moves above ``b`` and where it moves below: (up, down) boolean arrays,
+    e.g. the entries and exits of a moving-average crossover. ``up[i]`` is a[i] > b[i]
+    where a[i-1] > b[i-1] was not (the first bar counts when a starts above); NaN compares
+    False, so warm-up bars never cross. One compiled pass, no temporaries.
+
+    >>> entries, exits = crossings(features.sma(close, 10), features.sma(close, 50))  # doctest: +SKIP
+    """
+    from cift.features.api import as_input
+
+    x, y = as_input(a, "a"), as_input(b, "b")
+    if len(x) != len(y):
+        raise ParameterError(f"b: length {len(y)} differs from a's {len(x)}")
+    up, down = np.empty(len(x), bool), np.empty(len(x), bool)
+    _crossings(x, y, up, down)
+    return up, down
 
 
 @nb.njit(cache=True)
@@ -204,10 +256,10 @@ def _series(name: str, values: ArrayLike, dtype: type) -> np.ndarray:
     if not np.issubdtype(arr.dtype, np.number):
         raise ParameterError(f"{name}: expected numbers, got dtype {arr.dtype}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(arr) | (arr <= 0))
-    if len(bad):
-        raise ParameterError(f"{name}: bar {bad[0]} is {arr[bad[0]]} (prices must be "
-                             f"finite and positive)")
+    bad = _first_bad_price(arr)
+    if bad >= 0:
+        raise ParameterError(f"{name}: bar {bad} is {arr[bad]} (prices must be finite and "
+                             f"positive)")
     return arr
 
 
@@ -268,11 +320,11 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
     if short:
         from cift.backtest.shorts import _long_short
 
-        cols, exposure, traded, _, stats = _long_short(c, price, *arrays.values(), *costs,
-                                                       equity)
+        cols, exposure, traded, equity_sum, stats = _long_short(c, price, *arrays.values(),
+                                                                *costs, equity)
     else:
-        cols, exposure, traded, _, stats = _long_flat(c, price, arrays["entries"],
-                                                      arrays["exits"], *costs, equity)
+        cols, exposure, traded, equity_sum, stats = _long_flat(
+            c, price, arrays["entries"], arrays["exits"], *costs, equity)
     trades = _trades(cols)
     metrics = stats_dict(stats_finish(stats, float(periods_per_year)))
     hit_rate, profit_factor = _trade_stats(cols)
@@ -281,7 +333,7 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
         "hit_rate": hit_rate,
         "profit_factor": profit_factor,
         "exposure": exposure / n if n else float("nan"),
-        "turnover": traded / float(np.mean(equity)) if n else float("nan"),
+        "turnover": traded / (equity_sum / n) if n else float("nan"),
     }
     return BacktestResult(equity, trades, metrics, float(init_cash), c, ts)
 

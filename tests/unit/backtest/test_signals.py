@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cift import features
-from cift.backtest import from_signals
+from cift.backtest import crossings, from_signals
 from cift.errors import CiftError
 
 CLOSE = np.array([10.0, 11.0, 12.0, 11.0, 13.0, 14.0])
@@ -79,6 +79,8 @@ def test_no_look_ahead():
 @pytest.mark.parametrize("kwargs, match", [
     ({"close": np.array([1.0, np.nan, 2.0])}, "close: bar 1"),
     ({"close": np.array([1.0, -1.0, 2.0])}, "close: bar 1"),
+    ({"close": np.array([1.0, 2.0, np.inf])}, "close: bar 2"),
+    ({"open": np.array([1.0, 0.0, 2.0])}, "open: bar 1"),
     ({"entries": np.array([0, 2, 1])}, "entries"),
     ({"exits": np.array([True, False])}, "exits: 2 bars"),
     ({"open": ["a", "b", "c"]}, "open"),
@@ -92,6 +94,30 @@ def test_bad_input_is_a_clear_error(kwargs, match):
     close, entries, exits = args.pop("close"), args.pop("entries"), args.pop("exits")
     with pytest.raises(CiftError, match=match):
         from_signals(close, entries, exits, **args)
+
+
+def test_crossings_by_hand():
+    a = np.array([1.0, 3.0, 2.0, 0.0, 5.0, np.nan, 4.0, 4.0])
+    b = np.full(8, 2.0)
+    up, down = crossings(a, b)
+    # above: F T F F T F T T; below: T F F T F F F F (NaN is neither, and 2 == 2 neither)
+    np.testing.assert_array_equal(up, [0, 1, 0, 0, 1, 0, 1, 0])
+    np.testing.assert_array_equal(down, [1, 0, 0, 1, 0, 0, 0, 0])
+
+
+def test_crossings_equal_the_numpy_construction():
+    rng = np.random.default_rng(4)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 5000)))
+    fast, slow = features.sma(close, 10), features.sma(close, 50)  # NaN warm-ups
+    with np.errstate(invalid="ignore"):
+        above, below = fast > slow, fast < slow
+    first = np.array([False])
+    up, down = crossings(fast, slow)
+    np.testing.assert_array_equal(up, above & ~np.concatenate([first, above[:-1]]))
+    np.testing.assert_array_equal(down, below & ~np.concatenate([first, below[:-1]]))
+    assert up.sum() > 10 and down.sum() > 10
+    with pytest.raises(CiftError, match="length"):
+        crossings(fast, slow[1:])
 
 
 def crossover(close):
