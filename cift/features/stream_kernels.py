@@ -47,12 +47,24 @@ def _sma(s, o, x):
         return NAN
     p = int(s[o + 2])
     total = s[o + 3] + x  # the sum in a local: one store to the state per step, not two
-    s[o + 4 + n % p] = x
+    slot = n % p
+    s[o + 4 + slot] = x
     if n < p - 1:
         s[o + 3] = total
         return NAN
+    if slot == p - 1:
+        total = _ring_sum(s, o + 4, p)
     s[o + 3] = total - s[o + 4 + (n + 1) % p]  # the oldest of the window leaves
     return total / p
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _ring_sum(s, at, p):
+    """The sum of a full ring, taken afresh once a turn so a running sum never drifts."""
+    total = 0.0
+    for j in range(p):
+        total += s[at + j]
+    return total
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -77,10 +89,13 @@ def _sma_run(s, o, x, out, skip_nan):
             out[i] = NAN
             continue
         total += v
-        s[o + 4 + n % p] = v
+        slot = n % p
+        s[o + 4 + slot] = v
         if n < p - 1:
             out[i] = NAN
             continue
+        if slot == p - 1:
+            total = _ring_sum(s, o + 4, p)
         out[i] = total / p
         total -= s[o + 4 + (n + 1) % p]  # the oldest of the window leaves
     s[o] = count
@@ -123,8 +138,18 @@ def wma_step(s, x):
         s[2] += (n + 1) * x
         s[3] += x
         return NAN
-    s[2] += p * x
-    s[3] += x
+    slot = n % p
+    if slot == p - 1:  # the ring holds the window in order: its sums afresh (no drift)
+        weighted = 0.0
+        plain = 0.0
+        for j in range(p):
+            weighted += (j + 1) * s[4 + j]
+            plain += s[4 + j]
+        s[2] = weighted
+        s[3] = plain
+    else:
+        s[2] += p * x
+        s[3] += x
     out = s[2] / (p * (p + 1) / 2.0)
     s[2] -= s[3]
     s[3] -= s[4 + (n + 1) % p]
