@@ -352,23 +352,11 @@ def trange_into(high, low, close, out):
         out[i] = _true_range(high[i], low[i], close[i - 1])
 
 
-@nb.njit(cache=True, error_model="numpy")
-def atr_into(high, low, close, p, out):
-    """Average true range with Wilder smoothing, seeded by the mean of the first p; lookback p."""
-    n = close.shape[0]
-    out[: min(p, n)] = np.nan
-    if n <= p:
-        return
-    total = 0.0
-    for i in range(1, p + 1):
-        total += _true_range(high[i], low[i], close[i - 1])
-    prev = total / p
-    out[p] = prev
-    keep = (p - 1) / p
-    add = 1.0 / p
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _wilder_tr(h, lo, before, o, prev, keep, add):
+    """Wilder's recursion over the true ranges of a run of bars (before: the previous
+    closes) into o, from prev; returns the last value."""
     keep2 = keep * keep
-    # views from bar p + 1, indexed from 0: no negative-index checks in the loop
-    h, lo, before, o = high[p + 1:], low[p + 1:], close[p:], out[p + 1:]
     m = o.shape[0]
     for k in range(m // 2):
         # two steps at once: both outputs hang off prev by one multiply-add, halving the
@@ -380,7 +368,39 @@ def atr_into(high, low, close, p, out):
         prev = prev * keep2 + (t0 * keep + t1)
         o[i + 1] = prev
     if m % 2:
-        o[m - 1] = prev * keep + _true_range(h[m - 1], lo[m - 1], before[m - 1]) * add
+        prev = prev * keep + _true_range(h[m - 1], lo[m - 1], before[m - 1]) * add
+        o[m - 1] = prev
+    return prev
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _atr(high, low, close, p, percent, out):
+    """ATR (Wilder, seeded by the mean of the first p true ranges) into out; with
+    ``percent``, as a percentage of the close (0 for a close within 1e-8 of zero), divided
+    block by block while the block is in cache (that loop vectorizes). Lookback p."""
+    n = close.shape[0]
+    out[: min(p, n)] = np.nan
+    if n <= p:
+        return
+    total = 0.0
+    for i in range(1, p + 1):
+        total += _true_range(high[i], low[i], close[i - 1])
+    prev = total / p
+    out[p] = prev
+    keep = (p - 1) / p
+    add = 1.0 / p
+    if percent:
+        out[p] = 0.0 if _is_zero(close[p]) else prev / close[p] * 100.0
+    # views from bar p + 1, indexed from 0: no negative-index checks in the loops
+    h, lo, before, c, o = high[p + 1:], low[p + 1:], close[p:], close[p + 1:], out[p + 1:]
+    block = 4096
+    for b in range(0, o.shape[0], block):
+        ob, cb = o[b: b + block], c[b: b + block]
+        prev = _wilder_tr(h[b: b + block], lo[b: b + block], before[b: b + block], ob, prev,
+                          keep, add)
+        if percent:
+            for i in range(ob.shape[0]):
+                ob[i] = 0.0 if _is_zero(cb[i]) else ob[i] / cb[i] * 100.0
     # the NaN policy: a NaN reaches the recursion one bar late through the previous close,
     # and never from the last close; the (sticky) last value tells whether to look
     if out[n - 1] != out[n - 1] or close[n - 1] != close[n - 1]:
@@ -388,13 +408,15 @@ def atr_into(high, low, close, p, out):
 
 
 @nb.njit(cache=True, error_model="numpy")
+def atr_into(high, low, close, p, out):
+    """Average true range with Wilder smoothing, seeded by the mean of the first p; lookback p."""
+    _atr(high, low, close, p, False, out)
+
+
+@nb.njit(cache=True, error_model="numpy")
 def natr_into(high, low, close, p, out):
     """ATR as a percentage of the close (0 for a close within 1e-8 of zero); lookback p."""
-    atr_into(high, low, close, p, out)
-    lo = min(p, close.shape[0])
-    a, c = out[lo:], close[lo:]  # views from 0: the division loop vectorizes
-    for i in range(a.shape[0]):
-        a[i] = 0.0 if _is_zero(c[i]) else a[i] / c[i] * 100.0
+    _atr(high, low, close, p, True, out)
 
 
 @nb.njit(cache=True, error_model="numpy")
