@@ -313,6 +313,20 @@ def macd_step(s, x):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
+def _suffix_extremes(s, highs, lows, suffix_hi, suffix_lo, p):
+    """When a block of p bars completes: its suffix highs and lows, from its rings."""
+    top = -np.inf
+    bottom = np.inf
+    for j in range(p - 1, -1, -1):
+        v = s[highs + j]
+        top = v if v > top else top
+        s[suffix_hi + j] = top
+        v = s[lows + j]
+        bottom = v if v < bottom else bottom
+        s[suffix_lo + j] = bottom
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _range(s, o, h, lo, c, from_high):
     """kernels._range_position at offset o, with its block extremes: [count, dead, p, top,
     bottom, suffix_hi(p+1), suffix_lo(p+1), ring_h(p), ring_l(p)] (suffix [p] are -inf/+inf
@@ -328,15 +342,7 @@ def _range(s, o, h, lo, c, from_high):
     slot = n % p
     if slot == 0:
         if n > 0:
-            top = -np.inf
-            bottom = np.inf
-            for j in range(p - 1, -1, -1):
-                v = s[highs + j]
-                top = v if v > top else top
-                s[suffix_hi + j] = top
-                v = s[lows + j]
-                bottom = v if v < bottom else bottom
-                s[suffix_lo + j] = bottom
+            _suffix_extremes(s, highs, lows, suffix_hi, suffix_lo, p)
         s[o + 3] = -np.inf
         s[o + 4] = np.inf
     s[highs + slot] = h
@@ -383,15 +389,7 @@ def _range_run(s, o, h, lo, c, from_high, out):
         slot = n % p
         if slot == 0:
             if n > 0:
-                t = -np.inf
-                b = np.inf
-                for j in range(p - 1, -1, -1):
-                    v = s[highs + j]
-                    t = v if v > t else t
-                    s[suffix_hi + j] = t
-                    v = s[lows + j]
-                    b = v if v < b else b
-                    s[suffix_lo + j] = b
+                _suffix_extremes(s, highs, lows, suffix_hi, suffix_lo, p)
             top = -np.inf
             bottom = np.inf
         s[highs + slot] = hi
