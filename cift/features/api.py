@@ -66,10 +66,10 @@ def as_timestamps(value: object, name: str = "ts") -> np.ndarray:
     elif arr.dtype.kind not in "iu":
         raise_param(name, f"expected datetimes or int64 epoch nanoseconds, got dtype {arr.dtype}")
     arr = np.ascontiguousarray(arr, dtype=np.int64)
-    back = np.flatnonzero(arr[1:] < arr[:-1])
-    if back.size:
-        raise_param(name, f"timestamps must not decrease; row {int(back[0]) + 2} is earlier "
-                    "than the row before it (sort by time first)")
+    back = k.first_decrease(arr)
+    if back >= 0:
+        raise_param(name, f"timestamps must not decrease; row {back + 1} is earlier than the "
+                    "row before it (sort by time first)")
     return arr
 
 

@@ -41,6 +41,20 @@ def has_nan(x):
 
 
 @nb.njit(cache=True, error_model="numpy")
+def first_decrease(t):
+    """Index of the first value below the one before it, or -1: one vectorized pass when
+    the values never decrease (no temporaries), a search only when one does."""
+    back = False
+    for i in range(1, t.shape[0]):
+        back |= t[i] < t[i - 1]
+    if back:
+        for i in range(1, t.shape[0]):
+            if t[i] < t[i - 1]:
+                return i
+    return -1
+
+
+@nb.njit(cache=True, error_model="numpy")
 def first_nan(x):
     """Index of the first NaN in x, or len(x). Clean data pays one vectorized pass; only data
     with a NaN pays for the search."""
