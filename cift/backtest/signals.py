@@ -24,7 +24,7 @@ import polars as pl
 from cift.backtest.metrics import stats_dict, stats_finish, stats_new, stats_push
 from cift.data.schema import TS
 from cift.errors import ParameterError
-from cift.features.api import as_timestamps
+from cift.features.api import as_input, as_timestamps
 
 __all__ = ["BacktestResult", "crossings", "from_signals"]
 
@@ -140,8 +140,6 @@ def crossings(a: ArrayLike, b: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
     >>> entries, exits = crossings(features.sma(close, 10), features.sma(close, 50))  # doctest: +SKIP
     """
-    from cift.features.api import as_input
-
     x, y = as_input(a, "a"), as_input(b, "b")
     if len(x) != len(y):
         raise ParameterError(f"b: length {len(y)} differs from a's {len(x)}")

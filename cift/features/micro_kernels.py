@@ -18,7 +18,7 @@ import numba as nb
 import numpy as np
 
 from cift.errors import ParameterError
-from cift.features.stream_kernels import NAN, _advance
+from cift.features.stream_kernels import NAN, _advance, _ring_sum
 
 _REBASE = 2.0 ** 52  # offsets from the base stay exact integers in float64 below 2**53
 _FULL = ("capacity: the time window holds more events than the stream's capacity; make a "
@@ -82,10 +82,7 @@ def _ring_push(s, total_at, ring_at, p, slot, value):
     ring at s[ring_at:]; the sum is recomputed from the ring at each turn."""
     s[ring_at + slot] = value
     if slot == p - 1:
-        total = 0.0
-        for j in range(p):
-            total += s[ring_at + j]
-        s[total_at] = total
+        s[total_at] = _ring_sum(s, ring_at, p)
     else:
         s[total_at] += value
 
@@ -432,12 +429,8 @@ def kyle_lambda_many(s, price, size, side, out):
             sqdp -= s[rqdp + slot]
         s[rq + slot], s[rdp + slot], s[rqq + slot], s[rqdp + slot] = q, dp, q * q, q * dp
         if slot == p - 1:  # each turn, the sums afresh from the rings (as _ring_push)
-            sq, sdp, sqq, sqdp = 0.0, 0.0, 0.0, 0.0
-            for j in range(p):
-                sq += s[rq + j]
-                sdp += s[rdp + j]
-                sqq += s[rqq + j]
-                sqdp += s[rqdp + j]
+            sq, sdp = _ring_sum(s, rq, p), _ring_sum(s, rdp, p)
+            sqq, sqdp = _ring_sum(s, rqq, p), _ring_sum(s, rqdp, p)
         else:
             sq += q
             sdp += dp
