@@ -1,4 +1,5 @@
-"""Dense integer codes for a symbol column, so Numba kernels can keep per-symbol state.
+"""Dense integer codes for a symbol column, so Numba kernels can keep per-symbol state, and
+the way back: a String column from codes and names.
 
 Sorting a time-interleaved multi-symbol frame by (symbol, ts) costs seconds at 10M rows;
 giving each row its symbol's code and keeping per-code state in one pass costs milliseconds.
@@ -12,10 +13,11 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from cift.errors import DataError
 
-__all__ = ["symbol_codes"]
+__all__ = ["symbol_codes", "symbol_column"]
 
 
 @nb.njit(cache=True)
@@ -90,3 +92,37 @@ def symbol_codes(symbol: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     physical = symbol.to_physical().cast(pl.UInt64).to_numpy()
     codes, first, _ = _dense_codes(physical, physical)  # dense, in first-appearance order
     return codes, first
+
+
+@nb.njit(cache=True, parallel=True)
+def _gather_views(codes, table, out):
+    n = codes.shape[0]
+    for c in nb.prange(64):
+        for i in range(c * n // 64, (c + 1) * n // 64):
+            out[i, 0] = table[codes[i], 0]
+            out[i, 1] = table[codes[i], 1]
+
+
+def symbol_column(codes: np.ndarray, names: list[str], name: str = "symbol") -> pl.Series:
+    """The String column whose row i is ``names[codes[i]]``.
+
+    Built as Arrow string views (16 bytes per row pointing into one buffer of the names), which
+    Polars takes without a copy: 35M rows cost a gather of 16-byte values instead of the
+    half a second a cast from Categorical takes.
+    """
+    data = [s.encode() for s in names]
+    table = np.zeros((len(names), 16), np.uint8)
+    offset = 0
+    for i, b in enumerate(data):
+        table[i, :4] = np.frombuffer(np.uint32(len(b)).tobytes(), np.uint8)
+        if len(b) <= 12:  # short strings live inside the view
+            table[i, 4:4 + len(b)] = np.frombuffer(b, np.uint8)
+        else:  # prefix, buffer 0, offset
+            table[i, 4:8] = np.frombuffer(b[:4], np.uint8)
+            table[i, 12:] = np.frombuffer(np.uint32(offset).tobytes(), np.uint8)
+        offset += len(b)
+    views = np.empty((len(codes), 2), np.uint64)
+    _gather_views(codes, table.view(np.uint64), views)
+    array = pa.Array.from_buffers(pa.string_view(), len(codes),
+                                  [None, pa.py_buffer(views), pa.py_buffer(b"".join(data))])
+    return pl.Series(name, array)

@@ -1,20 +1,23 @@
 """A realistic synthetic market, deterministic by seed: trades and L1 quotes for N symbols.
 
-The model, per symbol and session (one Numba pass over events):
+The model, per symbol and session:
 
 * Events arrive as a Poisson process whose intensity is U-shaped over the session (busy open
-  and close, quiet lunch): uniform order statistics mapped through the inverse CDF of
-  ``1 + a (2u - 1)^2``.
-* The efficient log price diffuses with stochastic volatility (log-variance Ornstein–Uhlenbeck),
-  so calm and turbulent stretches alternate; overnight it jumps by a scaled normal return.
+  and close, quiet lunch): uniform order statistics (exponential spacings) mapped through the
+  inverse CDF of ``1 + a (2u - 1)^2``. Symbols differ in activity (log-normal).
+* The efficient price moves by normal returns with stochastic volatility (a Heston/CIR
+  variance, Euler steps with full truncation), so calm and turbulent stretches alternate;
+  overnight it jumps by a scaled normal log return.
 * Quotes sit on a tick grid around it with a spread that widens with volatility, and sizes in
   round lots. Each event is a quote update or, with probability ``1 / quotes_per_trade``, a
   trade; the trade's side leans toward the heavier side of the book
   (P(buy) = 0.5 + 0.4 * imbalance), it prints at the touch, eats queue and nudges the price.
 * Occasionally a symbol halts for 5–30 minutes mid-session (a gap with no events).
 
-Each (symbol, session) draws from its own seeded stream, so a symbol's data does not depend on
-how many other symbols are generated.
+Symbols are simulated independently and in parallel, each from its own random streams
+(:mod:`cift.data.rand`), so symbol i's data depends only on the seed and i, neither on how many
+other symbols there are nor on the number of threads. A k-way merge then puts all events in
+time order (ties by symbol name), in parallel over slices of each session.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ import numba as nb
 import numpy as np
 import polars as pl
 
+from cift.data.codes import symbol_column
+from cift.data.prefetch import prefetch
+from cift.data.rand import normal, stream_key, uniform, uniform_pair
 from cift.data.schema import TS
 from cift.data.timestamps import TimeLike, parse_duration, to_utc_ns
 from cift.errors import ParameterError
@@ -41,7 +47,7 @@ _DAY_NS = 86_400_000_000_000
 _U_SHAPE = 3.0  # intensity at the open/close is 1 + a times that at midday
 _HALT_PROB = 0.1
 _CDF_GRID = 512
-_CHUNK = 1 << 16  # events per batch of random draws (fits in L2)
+_AHEAD = 8  # events a merge prefetches ahead in each symbol's rows
 
 
 class SyntheticMarket(NamedTuple):
@@ -51,120 +57,196 @@ class SyntheticMarket(NamedTuple):
     quotes: pl.DataFrame
 
 
-@nb.njit(cache=True, nogil=True)
-def _u_shape_inverse_cdf(u_sorted, a):
-    """Map sorted uniforms through the inverse CDF of the U-shaped density (in place)."""
+def _u_shape_grid(a: float) -> tuple[np.ndarray, np.ndarray]:
+    """Knots (F(u), u) of the CDF of the U-shaped density ``1 + a (2u - 1)^2`` on [0, 1]."""
     grid_u = np.linspace(0.0, 1.0, _CDF_GRID)
     grid_f = (grid_u + a / 6.0 * ((2.0 * grid_u - 1.0) ** 3 + 1.0)) / (1.0 + a / 3.0)
-    j = 0
-    for i in range(u_sorted.shape[0]):
-        y = u_sorted[i]
-        while j < _CDF_GRID - 2 and grid_f[j + 1] < y:
-            j += 1
-        w = (y - grid_f[j]) / (grid_f[j + 1] - grid_f[j])
-        u_sorted[i] = grid_u[j] + w * (grid_u[j + 1] - grid_u[j])
+    return grid_f, grid_u
 
 
 @nb.njit(cache=True, nogil=True)
 def _lots(u, mean):
-    """Round lots of 100 with an exponential count of extra lots, from a uniform in [0, 1]."""
-    return 100.0 * (1.0 + np.floor(-mean * np.log(max(u, 1e-300))))
+    """Round lots of 100 with an exponential count of extra lots, from a uniform in (0, 1)."""
+    return 100.0 * (1.0 + np.floor(-mean * np.log(u)))
 
 
 @nb.njit(cache=True, nogil=True)
-def _route(u, w, alias_prob, alias, halt_lo, halt_hi, code, row, at):
-    """Each event's symbol (alias method over activity weights, from ``w[2]``) and its output
-    row (-1 while its symbol is halted), rows numbered from ``at``; returns the next free row."""
-    k = alias.shape[0]
-    m = at
-    for i in range(u.shape[0]):
-        x = w[2, i] * k
-        s = np.int64(x)
-        if x - s >= alias_prob[s]:
-            s = alias[s]
-        code[i] = s
-        if halt_lo[s] <= u[i] < halt_hi[s]:
-            row[i] = -1
-        else:
-            row[i] = m
-            m += 1
-    return m
+def _session(key, draw, rate, grid_f, grid_u, halt_lo, halt_hi, day_ns, length_ns,
+             trade_prob, state, daily_vol, spread_bps, tick_inv, ts, rec):
+    """One symbol's session: a Poisson number of events, ``rate`` expected, at most
+    ``len(ts)``, minus those in a halt.
 
-
-@nb.njit(cache=True, nogil=True)
-def _simulate_group(group, groups, u, z, w, code, row, open_ns, length_ns, trade_prob,
-                    log_price, log_var, prev_u, b_sz, a_sz, daily_vol, spread_bps, tick_inv,
-                    t, out_code, bid, ask, bid_sz, ask_sz, side, trade_sz):
-    """Simulate the events of the symbols s with s % groups == group, one by one in time order.
-
-    ``u``: sorted event times in [0, 1) of the session; ``z``: 2 normals per event; ``w``:
-    3 uniforms per event (the third chose the symbol, see _route; the first two each decide
-    an event *and* its size, a conditional uniform). A symbol's state is touched only by its
-    group, so groups run in parallel and give what one pass in time order gives.
+    Writes each event's ts and its record (bid, ask, bid size, ask size, trade size, side;
+    side 0 for a quote update) and returns (events written, next draw of stream ``key``).
+    ``state`` is (price, variance relative to ``daily_vol``^2, bid queue, ask queue), carried
+    to the next session. No exp per event: the price compounds simple returns.
     """
-    kappa, xi = 8.0, 1.2  # log-variance mean reversion (per session) and vol of vol
-    var_norm = np.exp(-xi * xi / (4.0 * kappa))  # makes E[exp(log_var)] ~ 1
-    for i in range(u.shape[0]):
-        s = code[i]
-        m = row[i]
-        if s % groups != group or m < 0:
+    kappa, xi = 8.0, 1.2  # variance mean reversion (per session) and vol of vol
+    price, var, b_sz, a_sz = state[0], state[1], state[2], state[3]
+    clock = 0.0  # a Poisson process of ``rate`` on [0, 1), then mapped to the U shape
+    prev = 0.0
+    j = 0
+    m = 0
+    while m < ts.shape[0]:
+        clock -= np.log(uniform(key, draw)) / rate
+        draw += np.uint64(1)
+        if clock >= 1.0:
+            break
+        while j < grid_f.shape[0] - 2 and grid_f[j + 1] < clock:
+            j += 1
+        u = grid_u[j] + (clock - grid_f[j]) / (grid_f[j + 1] - grid_f[j]) * \
+            (grid_u[j + 1] - grid_u[j])
+        if halt_lo <= u < halt_hi:
             continue
-        ui = u[i]
-        d = ui - prev_u[s]
-        prev_u[s] = ui
-        sq = np.sqrt(d)
-        log_var[s] += -kappa * log_var[s] * d + xi * sq * z[0, i]
-        vol = daily_vol[s] * np.sqrt(np.exp(log_var[s]) * var_norm)
-        log_price[s] += vol * sq * z[1, i]
-        mid = np.exp(log_price[s]) * tick_inv  # in ticks
-        spread = max(1.0, np.floor(spread_bps[s] * 1e-4 * mid * (0.6 + 0.8 * vol / daily_vol[s])))
+        dt = u - prev
+        prev = u
+        sq = np.sqrt(dt)
+        rel_vol = np.sqrt(var)  # vol / daily_vol
+        # Euler step; the pull toward 1 is capped so that a long gap (a halt) cannot overshoot
+        var = max(0.0, 1.0 + (var - 1.0) * max(0.0, 1.0 - kappa * dt)
+                  + xi * rel_vol * sq * normal(key, draw))
+        price *= 1.0 + daily_vol * rel_vol * sq * normal(key, draw + np.uint64(1))
+        rel_spread = spread_bps * 1e-4 * (0.6 + 0.8 * rel_vol)
+        mid = price * tick_inv  # in ticks
+        spread = max(1.0, np.floor(rel_spread * mid))
         b = np.floor(mid - spread / 2.0)
-        t[m] = open_ns + np.int64(ui * length_ns)
-        out_code[m] = s
-        bid[m] = b / tick_inv
-        ask[m] = (b + spread) / tick_inv
         # queues refresh now and then, so the imbalance wanders with some memory
-        r = w[0, i]
-        if r < 0.3:
-            b_sz[s] = _lots(r / 0.3, 4.0)
-        elif r > 0.7:
-            a_sz[s] = _lots((r - 0.7) / 0.3, 4.0)
-        side[m] = 0
-        trade_sz[m] = 0.0
-        r = w[1, i]
-        if r < trade_prob:
-            r /= trade_prob
-            p_buy = 0.5 + 0.4 * (b_sz[s] - a_sz[s]) / (b_sz[s] + a_sz[s])
-            if r < p_buy:
-                side[m] = 1
-                size = min(_lots(r / p_buy, 1.5), a_sz[s])
-                a_sz[s] = a_sz[s] - size if a_sz[s] > size else 500.0
+        q, t = uniform_pair(key, draw + np.uint64(2))
+        draw += np.uint64(3)
+        if q < 0.3:
+            b_sz = _lots(q / 0.3, 4.0)
+        elif q > 0.7:
+            a_sz = _lots((q - 0.7) / 0.3, 4.0)
+        side = 0.0
+        size = 0.0
+        if t < trade_prob:  # a trade: buys lean on a heavy bid queue, and move the price up
+            t /= trade_prob
+            p_buy = 0.5 + 0.4 * (b_sz - a_sz) / (b_sz + a_sz)
+            if t < p_buy:
+                side = 1.0
+                size = min(_lots(t / p_buy, 1.5), a_sz)
+                a_sz = a_sz - size if a_sz > size else 500.0
             else:
-                side[m] = -1
-                size = min(_lots((r - p_buy) / (1.0 - p_buy), 1.5), b_sz[s])
-                b_sz[s] = b_sz[s] - size if b_sz[s] > size else 500.0
-            trade_sz[m] = size
-            log_price[s] += side[m] * 0.15 * spread / mid  # price impact
-        bid_sz[m] = b_sz[s]
-        ask_sz[m] = a_sz[s]
+                side = -1.0
+                size = min(_lots((t - p_buy) / (1.0 - p_buy), 1.5), b_sz)
+                b_sz = b_sz - size if b_sz > size else 500.0
+            price *= 1.0 + side * 0.15 * rel_spread  # impact
+        ts[m] = day_ns + np.int64(u * length_ns)
+        rec[m, 0], rec[m, 1] = b / tick_inv, (b + spread) / tick_inv
+        rec[m, 2], rec[m, 3], rec[m, 4], rec[m, 5] = b_sz, a_sz, size, side
+        m += 1
+    state[0], state[1], state[2], state[3] = price, var, b_sz, a_sz
+    return m, draw
 
 
 @nb.njit(cache=True, parallel=True)
-def _simulate_events(u, z, w, alias_prob, alias, halt_lo, halt_hi, open_ns, length_ns,
-                     trade_prob, log_price, log_var, prev_u, b_sz, a_sz, daily_vol, spread_bps,
-                     tick_inv, t, code, bid, ask, bid_sz, ask_sz, side, trade_sz, at, groups):
-    """Simulate a run of events of all symbols: route them to symbols and rows, then simulate
-    the symbols in ``groups`` groups in parallel (Numba's thread count). Per-symbol state
-    arrays carry over between calls. Writes rows from ``at`` on and returns the next free row."""
-    n = u.shape[0]
-    event_code = np.empty(n, np.int64)
-    row = np.empty(n, np.int64)
-    end = _route(u, w, alias_prob, alias, halt_lo, halt_hi, event_code, row, at)
-    for g in nb.prange(groups):
-        _simulate_group(g, groups, u, z, w, event_code, row, open_ns, length_ns, trade_prob,
-                        log_price, log_var, prev_u, b_sz, a_sz, daily_vol, spread_bps,
-                        tick_inv, t, code, bid, ask, bid_sz, ask_sz, side, trade_sz)
-    return end
+def _simulate(owner, workers, keys, rates, first, rows, day_ns, length_ns, halt_lo, halt_hi,
+              overnight, grid_f, grid_u, trade_prob, state, daily_vol, spread_bps, tick_inv,
+              ts, rec):
+    """Simulate every symbol over all sessions, the symbols shared among ``workers`` that run
+    in parallel (symbol s on worker ``owner[s]``).
+
+    Symbol s's session d fills rows ``first[s, d]:first[s, d] + rows[s, d]`` of ``ts`` and
+    ``rec``; ``rows`` comes in as room for a session's events (symbol s expects ``rates[s]``)
+    and goes out as the events written.
+    """
+    for w in nb.prange(workers):
+        for s in range(owner.shape[0]):
+            if owner[s] != w:
+                continue
+            draw = np.uint64(0)
+            for d in range(day_ns.shape[0]):
+                lo, hi = first[s, d], first[s, d] + rows[s, d]
+                state[s, 0] *= np.exp(overnight[s, d])
+                rows[s, d], draw = _session(
+                    keys[s], draw, rates[s], grid_f, grid_u, halt_lo[s, d], halt_hi[s, d],
+                    day_ns[d], length_ns, trade_prob, state[s], daily_vol[s], spread_bps[s],
+                    tick_inv, ts[lo:hi], rec[lo:hi])
+
+
+@nb.njit(cache=True, parallel=True)
+def _slices(ts, rec, first, rows, cuts_ns):
+    """Cut each session into slices at the times ``cuts_ns[d]`` (ascending, the session's
+    first and last cut outside it) and find, for every symbol, where each slice starts in its
+    rows; also count each slice's events and trades. Returns (starts[s, c], events[c],
+    trades[c]) over slices c = d * (cuts - 1) + j."""
+    k, sessions = rows.shape
+    per = cuts_ns.shape[1] - 1
+    starts = np.empty((k, sessions * per + 1), np.int64)
+    events = np.zeros(sessions * per, np.int64)
+    trades = np.zeros(sessions * per, np.int64)
+    for d in nb.prange(sessions):
+        for s in range(k):
+            lo = first[s, d]
+            sym_ts = ts[lo:lo + rows[s, d]]
+            for j in range(per):
+                starts[s, d * per + j] = lo + np.searchsorted(sym_ts, cuts_ns[d, j])
+    starts[:, -1] = first[:, -1] + rows[:, -1]
+    for d in nb.prange(sessions):
+        for j in range(per):
+            c = d * per + j
+            for s in range(k):
+                a = starts[s, c]
+                b = starts[s, c + 1] if j + 1 < per else first[s, d] + rows[s, d]
+                events[c] += b - a
+                for p in range(a, b):
+                    trades[c] += rec[p, 5] != 0.0
+    return starts, events, trades
+
+
+@nb.njit(cache=True, parallel=True)
+def _merge(ts, rec, first, rows, starts, order, row0, trade0, q_ts, q_code, q_bid, q_ask,
+           q_bid_sz, q_ask_sz, t_ts, t_code, t_price, t_size, t_side):
+    """Merge the symbols' events of each slice into time order, ties in ``order`` (the codes
+    sorted by name), writing quotes from row ``row0[c]`` and trades from ``trade0[c]``.
+
+    A winner tree over the symbols' heads picks the next event in log2(symbols) steps; the
+    heads' next keys and records are prefetched, since every step waits on the last one.
+    """
+    k = order.shape[0]
+    leaves = 1
+    while leaves < k:
+        leaves *= 2
+    big = np.iinfo(np.int64).max
+    per = (starts.shape[1] - 1) // rows.shape[1]
+    for c in nb.prange(starts.shape[1] - 1):
+        d, j = c // per, c % per
+        head = np.zeros(leaves, np.int64)
+        end = np.zeros(leaves, np.int64)
+        key = np.full(leaves, big)
+        for i in range(k):
+            s = order[i]
+            head[i] = starts[s, c]
+            end[i] = starts[s, c + 1] if j + 1 < per else first[s, d] + rows[s, d]
+            if head[i] < end[i]:
+                key[i] = ts[head[i]]
+        tree = np.empty(2 * leaves, np.int64)
+        tree[leaves:] = np.arange(leaves)
+        for node in range(leaves - 1, 0, -1):  # a left leaf wins ties: lower in name order
+            a, b = tree[2 * node], tree[2 * node + 1]
+            tree[node] = a if key[a] <= key[b] else b
+        t = trade0[c]
+        for r in range(row0[c], row0[c + 1]):
+            i = tree[1]
+            p = head[i]
+            q_ts[r], q_code[r] = key[i], order[i]
+            q_bid[r], q_ask[r], q_bid_sz[r], q_ask_sz[r] = rec[p, 0], rec[p, 1], rec[p, 2], \
+                rec[p, 3]
+            if rec[p, 5] != 0.0:
+                t_ts[t], t_code[t], t_size[t] = key[i], order[i], rec[p, 4]
+                t_side[t] = np.int8(rec[p, 5])
+                t_price[t] = rec[p, 1] if rec[p, 5] > 0.0 else rec[p, 0]
+                t += 1
+            head[i] = p + 1
+            if p + _AHEAD < end[i]:
+                prefetch(ts, p + _AHEAD)
+                prefetch(rec, (p + _AHEAD) * 6)
+            key[i] = ts[p + 1] if p + 1 < end[i] else big
+            node = (leaves + i) >> 1
+            while node:
+                a, b = tree[2 * node], tree[2 * node + 1]
+                tree[node] = a if key[a] <= key[b] else b
+                node >>= 1
 
 
 def _sessions(start: int, count: int) -> list[dt.date]:
@@ -225,100 +307,75 @@ def synthetic_market(
         raise ParameterError("session_open + session_length must stay within one UTC day")
     days = _sessions(to_utc_ns(start, name="start"), sessions)
 
-    k = len(names)
-    traits = np.random.default_rng([seed, 0])
-    order = np.argsort(names, kind="stable")  # symbol codes in name order: ties sort by name
-    activity = traits.lognormal(0.0, 0.5, k)
-    activity *= k / activity.sum()
-    state = {
-        "log_price": traits.uniform(np.log(10), np.log(500), k),
-        "log_var": np.zeros(k),
-        "prev_u": np.zeros(k),
-        "b_sz": np.full(k, 500.0),
-        "a_sz": np.full(k, 500.0),
-        "daily_vol": traits.uniform(0.01, 0.03, k),
-        "spread_bps": traits.uniform(1.0, 6.0, k),
-    }
-    alias_prob, alias = _alias_table(activity / k)
-    day_rngs = [np.random.default_rng([seed, 1, d]) for d in range(len(days))]
-    counts = [int(rng.poisson(ticks_per_session * quotes_per_trade * k)) for rng in day_rngs]
-    out = _EventColumns(sum(counts))
-    times = np.empty(max(counts) + 1)
-    z, w = np.empty(2 * _CHUNK, np.float32), np.empty(3 * _CHUNK, np.float32)  # reused, cached
-    at = 0
-    for day, rng, n in zip(days, day_rngs, counts):
-        if at:
-            state["log_price"] += 0.5 * state["daily_vol"] * rng.standard_normal(k)  # overnight
-        state["prev_u"][:] = 0.0
-        halted = rng.random(k) < _HALT_PROB
-        halt_lo = np.where(halted, 0.15 + 0.6 * rng.random(k), 2.0)  # 2.0: never
-        halt_hi = halt_lo + (5 + 25 * rng.random(k)) * 60e9 / length_ns
-        u = rng.standard_exponential(out=times[: n + 1])
-        np.cumsum(u, out=u)  # uniform order statistics, sorted
-        u /= u[-1]
-        u = u[:-1]
-        _u_shape_inverse_cdf(u, _U_SHAPE)
-        for lo in range(0, n, _CHUNK):
-            c = min(_CHUNK, n - lo)
-            zc = rng.standard_normal(dtype=np.float32, out=z[: 2 * c]).reshape(2, c)
-            wc = rng.random(dtype=np.float32, out=w[: 3 * c]).reshape(3, c)
-            at = _simulate_events(
-                u[lo: lo + c], zc, wc, alias_prob, alias, halt_lo, halt_hi,
-                (day - _EPOCH).days * _DAY_NS + open_ns, length_ns, 1.0 / quotes_per_trade,
-                *state.values(), 100.0, *out.columns(), at, nb.get_num_threads())
-    out = out.view(0, at)
+    k, sessions = len(names), len(days)
+    rngs = [np.random.default_rng([seed, 0, s]) for s in range(k)]  # per-symbol traits
+    traits = np.array([rng.uniform(size=4) for rng in rngs])
+    activity = np.array([rng.lognormal(0.0, 0.5) for rng in rngs]) / np.exp(0.125)  # mean 1
+    state = np.ones((k, 4))  # price, relative variance, bid and ask queues
+    state[:, 0] = 10.0 * 50.0 ** traits[:, 0]  # 10 to 500, log-uniform
+    state[:, 2:] = 500.0
+    daily_vol = 0.01 + 0.02 * traits[:, 1]
+    spread_bps = 1.0 + 5.0 * traits[:, 2]
+    rates = ticks_per_session * quotes_per_trade * activity
+    # room for a session's events: P(Poisson(rate) exceeds it) < 1e-20
+    rows = np.repeat(np.ceil(rates + 10.0 * np.sqrt(rates) + 20.0).astype(np.int64), sessions)
+    overnight = np.array([rng.standard_normal(sessions) for rng in rngs]) * 0.5 * \
+        daily_vol[:, None]
+    overnight[:, 0] = 0.0
+    halted = np.array([rng.random(sessions) for rng in rngs]) < _HALT_PROB
+    halt_lo = np.where(halted, 0.15 + 0.6 * np.array([rng.random(sessions) for rng in rngs]),
+                       2.0)  # 2.0: never
+    halt_hi = halt_lo + (5 + 25 * np.array([rng.random(sessions) for rng in rngs])) * 60e9 / \
+        length_ns
+    day_ns = np.array([(day - _EPOCH).days * _DAY_NS + open_ns for day in days], np.int64)
+    grid_f, grid_u = _u_shape_grid(_U_SHAPE)
 
-    # codes index names in the user's order; an Enum in name order makes ties sort by name,
-    # and turning cheap codes into text once per frame beats gathering strings
-    rank = np.empty(k, np.uint32)
-    rank[order] = np.arange(k, dtype=np.uint32)
-    events = pl.LazyFrame({
-        "ts": pl.Series(out.t).cast(TS),
-        "symbol": pl.Series(rank[out.code]).cat.to(pl.Enum([names[i] for i in order])),
-        "bid_px": out.bid, "bid_sz": out.bid_sz, "ask_px": out.ask, "ask_sz": out.ask_sz,
-        "side": out.side, "trade_sz": out.trade_sz})
-    text = pl.col("symbol").cast(pl.String)
-    ticks, quotes = pl.collect_all([
-        events.filter(pl.col("side") != 0).select(
-            "ts", text, price=pl.when(pl.col("side") > 0).then("ask_px").otherwise("bid_px"),
-            size="trade_sz", side="side"),
-        events.select("ts", text, "bid_px", "bid_sz", "ask_px", "ask_sz"),
-    ])
-    return SyntheticMarket(ticks, quotes)
+    first = np.zeros(k * sessions + 1, np.int64)
+    np.cumsum(rows, out=first[1:])
+    rows = rows.reshape(k, sessions)
+    ts, rec = np.empty(first[-1], np.int64), np.empty((first[-1], 6))
+    first = first[:-1].reshape(k, sessions)
+    workers = max(1, min(nb.get_num_threads(), k))
+    _simulate(_share(rates, workers), workers,
+              np.array([stream_key(seed, 3, s) for s in range(k)]), rates, first, rows, day_ns,
+              length_ns, halt_lo, halt_hi, overnight, grid_f, grid_u, 1.0 / quotes_per_trade,
+              state, daily_vol, spread_bps, 100.0, ts, rec)
+
+    # slices of equal expected activity in every session, merged in parallel
+    per = 8 * workers
+    cuts = np.interp(np.linspace(0.0, 1.0, per + 1), grid_f, grid_u)
+    cuts_ns = day_ns[:, None] + (cuts * length_ns).astype(np.int64)
+    cuts_ns[:, 0], cuts_ns[:, -1] = day_ns - 1, day_ns + length_ns + 1
+    starts, events, trades = _slices(ts, rec, first, rows, cuts_ns)
+    row0 = np.concatenate([[0], np.cumsum(events)])
+    trade0 = np.concatenate([[0], np.cumsum(trades)])
+    n, n_trades = int(row0[-1]), int(trade0[-1])
+    quotes = (np.empty(n, np.int64), np.empty(n, np.int32)) + tuple(np.empty(n) for _ in range(4))
+    ticks = (np.empty(n_trades, np.int64), np.empty(n_trades, np.int32), np.empty(n_trades),
+             np.empty(n_trades), np.empty(n_trades, np.int8))
+    _merge(ts, rec, first, rows, starts, np.argsort(names, kind="stable"), row0, trade0,
+           *quotes, *ticks)
+    del ts, rec
+    return SyntheticMarket(
+        pl.DataFrame([
+            pl.Series("ts", ticks[0]).cast(TS), symbol_column(ticks[1], names),
+            pl.Series("price", ticks[2]), pl.Series("size", ticks[3]),
+            pl.Series("side", ticks[4])]),
+        pl.DataFrame([
+            pl.Series("ts", quotes[0]).cast(TS), symbol_column(quotes[1], names),
+            pl.Series("bid_px", quotes[2]), pl.Series("bid_sz", quotes[4]),
+            pl.Series("ask_px", quotes[3]), pl.Series("ask_sz", quotes[5])]))
 
 
-def _alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Walker's alias table for drawing index i with probability p[i] from one uniform."""
-    k = len(p)
-    prob, alias = p * k, np.arange(k)
-    small = [i for i in range(k) if prob[i] < 1.0]
-    large = [i for i in range(k) if prob[i] >= 1.0]
-    while small and large:
-        s, g = small.pop(), large.pop()
-        alias[s] = g
-        prob[g] -= 1.0 - prob[s]
-        (small if prob[g] < 1.0 else large).append(g)
-    for i in small + large:
-        prob[i] = 1.0
-    return prob, alias
-
-
-class _EventColumns:
-    """Column buffers for simulated events (one row per quote; trades have side != 0)."""
-
-    def __init__(self, n: int, *, arrays: tuple[np.ndarray, ...] | None = None) -> None:
-        if arrays is None:
-            arrays = (np.empty(n, np.int64), np.empty(n, np.int32), np.empty(n), np.empty(n),
-                      np.empty(n), np.empty(n), np.empty(n, np.int8), np.empty(n))
-        self.t, self.code, self.bid, self.ask, self.bid_sz, self.ask_sz, self.side, \
-            self.trade_sz = arrays
-
-    def columns(self) -> tuple[np.ndarray, ...]:
-        return (self.t, self.code, self.bid, self.ask, self.bid_sz, self.ask_sz, self.side,
-                self.trade_sz)
-
-    def view(self, lo: int, hi: int) -> _EventColumns:
-        return _EventColumns(0, arrays=tuple(a[lo:hi] for a in self.columns()))
+def _share(load: np.ndarray, workers: int) -> np.ndarray:
+    """The worker of each symbol: largest load first, each to the least loaded worker."""
+    owner = np.zeros(len(load), np.int64)
+    totals = [0.0] * max(1, min(workers, len(load)))
+    for s in np.argsort(-load, kind="stable"):
+        w = totals.index(min(totals))
+        owner[s] = w
+        totals[w] += float(load[s])
+    return owner
 
 
 def _symbol_names(symbols: int | list[str]) -> list[str]:

@@ -3,7 +3,7 @@ import polars as pl
 import pytest
 
 from cift.data import codes as codes_mod
-from cift.data.codes import symbol_codes
+from cift.data.codes import symbol_codes, symbol_column
 from cift.errors import DataError
 
 
@@ -52,3 +52,19 @@ def test_hash_collision_falls_back_to_exact_codes(monkeypatch):
 def test_null_symbol_is_an_error():
     with pytest.raises(DataError, match="symbol"):
         symbol_codes(pl.Series(["A", None]))
+
+
+@pytest.mark.parametrize("names", [
+    ["ACME", "BRK.B", "^GSPC"],
+    ["", "x", "exactly12byt", "thirteen_byte", "a much longer symbol name", "ÆØÅ-été", "ES=F"],
+])
+def test_symbol_column_gives_each_code_its_name(names):
+    codes = np.random.default_rng(3).integers(0, len(names), 10_001).astype(np.int32)
+    column = symbol_column(codes, names, name="sym")
+    assert column.name == "sym" and column.dtype == pl.String
+    assert column.to_list() == [names[c] for c in codes]
+    assert column.filter(column == names[-1]).len() == int((codes == len(names) - 1).sum())
+
+
+def test_symbol_column_of_no_rows():
+    assert symbol_column(np.empty(0, np.int32), ["A"]).to_list() == []

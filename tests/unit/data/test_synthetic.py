@@ -107,3 +107,18 @@ def test_symbol_names():
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ParameterError, match=match):
         synthetic_market(**kwargs)
+
+
+def test_a_symbols_data_does_not_depend_on_the_other_symbols():
+    small = synthetic_market(2, 2, ticks_per_session=2_000, seed=5)
+    big = synthetic_market(6, 2, ticks_per_session=2_000, seed=5)
+    for name in ("ACME", "BOLT"):
+        for a, b in zip(small, big, strict=True):
+            assert a.filter(pl.col("symbol") == name).equals(b.filter(pl.col("symbol") == name))
+
+
+def test_event_counts_follow_the_parameters():
+    m = synthetic_market(26, 2, ticks_per_session=2_000, quotes_per_trade=4.0, seed=8)
+    per_symbol_day = m.quotes.height / (26 * 2)
+    assert 0.7 * 8_000 < per_symbol_day < 1.3 * 8_000  # activity differs by symbol, mean 1
+    assert abs(m.ticks.height / m.quotes.height - 0.25) < 0.01

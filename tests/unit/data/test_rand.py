@@ -1,0 +1,45 @@
+import statistics
+
+import numba as nb
+import numpy as np
+
+from cift.data.rand import inverse_normal_cdf, normal, stream_key, uniform, uniform_pair
+
+
+@nb.njit
+def _draws(key, n):
+    out = np.empty((n, 4))
+    for i in range(n):
+        out[i, 0] = uniform(key, i)
+        out[i, 1], out[i, 2] = uniform_pair(key, i)
+        out[i, 3] = normal(key, i)
+    return out
+
+
+@nb.njit
+def _quantiles(p):
+    return np.array([inverse_normal_cdf(x) for x in p])
+
+
+def test_inverse_normal_cdf_matches_the_standard_library():
+    p = np.concatenate([np.geomspace(1e-15, 0.02425, 300), np.linspace(0.001, 0.999, 2001),
+                        1.0 - np.geomspace(1e-12, 0.02425, 300)])
+    exact = np.array([statistics.NormalDist().inv_cdf(x) for x in p])
+    got = _quantiles(p)
+    assert np.all(np.abs(got - exact) <= 1.2e-9 * np.maximum(np.abs(exact), 1.0))
+
+
+def test_draws_are_deterministic_and_look_uniform_and_normal():
+    key = stream_key(7, 1)
+    a, b = _draws(key, 200_000), _draws(key, 200_000)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, _draws(stream_key(7, 2), 200_000))
+    for col in range(3):
+        u = a[:, col]
+        assert 0.0 < u.min() and u.max() < 1.0
+        assert abs(u.mean() - 0.5) < 0.003 and abs(u.var() - 1 / 12) < 0.001
+        assert np.histogram(u, bins=20, range=(0, 1))[0].min() > 9_500  # 10k expected
+    assert abs(np.corrcoef(a[:, 1], a[:, 2])[0, 1]) < 0.01  # the pair's halves independent
+    z = a[:, 3]
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1.0) < 0.01
+    assert abs((np.abs(z) > 1.96).mean() - 0.05) < 0.003
