@@ -30,8 +30,8 @@ import numpy as np
 import polars as pl
 
 from cift.data.codes import symbol_column
-from cift.data.prefetch import prefetch
-from cift.data.rand import normal, stream_key, uniform, uniform_pair
+from cift.data.intrinsics import prefetch
+from cift.data.rand import geometric, normal, stream_key, uniform, uniform_pair
 from cift.data.schema import TS
 from cift.data.timestamps import TimeLike, parse_duration, to_utc_ns
 from cift.errors import ParameterError
@@ -62,12 +62,6 @@ def _u_shape_grid(a: float) -> tuple[np.ndarray, np.ndarray]:
     grid_u = np.linspace(0.0, 1.0, _CDF_GRID)
     grid_f = (grid_u + a / 6.0 * ((2.0 * grid_u - 1.0) ** 3 + 1.0)) / (1.0 + a / 3.0)
     return grid_f, grid_u
-
-
-@nb.njit(cache=True, nogil=True)
-def _lots(u, mean):
-    """Round lots of 100 with an exponential count of extra lots, from a uniform in (0, 1)."""
-    return 100.0 * (1.0 + np.floor(-mean * np.log(u)))
 
 
 @nb.njit(cache=True, nogil=True)
@@ -111,12 +105,15 @@ def _session(key, draw, rate, grid_f, grid_u, halt_lo, halt_hi, day_ns, length_n
         spread = max(1.0, np.floor(rel_spread * mid))
         b = np.floor(mid - spread / 2.0)
         # queues refresh now and then, so the imbalance wanders with some memory
+        # (sizes: round lots of 100 plus a geometric count of extra lots, mean 3 or 1)
         q, t = uniform_pair(key, draw + np.uint64(2))
-        draw += np.uint64(3)
+        refill = 100.0 * (1.0 + np.float64(geometric(key, draw + np.uint64(3), 2)))
+        lots = 100.0 * (1.0 + np.float64(geometric(key, draw + np.uint64(4), 1)))
+        draw += np.uint64(5)
         if q < 0.3:
-            b_sz = _lots(q / 0.3, 4.0)
+            b_sz = refill
         elif q > 0.7:
-            a_sz = _lots((q - 0.7) / 0.3, 4.0)
+            a_sz = refill
         side = 0.0
         size = 0.0
         if t < trade_prob:  # a trade: buys lean on a heavy bid queue, and move the price up
@@ -124,11 +121,11 @@ def _session(key, draw, rate, grid_f, grid_u, halt_lo, halt_hi, day_ns, length_n
             p_buy = 0.5 + 0.4 * (b_sz - a_sz) / (b_sz + a_sz)
             if t < p_buy:
                 side = 1.0
-                size = min(_lots(t / p_buy, 1.5), a_sz)
+                size = min(lots, a_sz)
                 a_sz = a_sz - size if a_sz > size else 500.0
             else:
                 side = -1.0
-                size = min(_lots((t - p_buy) / (1.0 - p_buy), 1.5), b_sz)
+                size = min(lots, b_sz)
                 b_sz = b_sz - size if b_sz > size else 500.0
             price *= 1.0 + side * 0.15 * rel_spread  # impact
         ts[m] = day_ns + np.int64(u * length_ns)

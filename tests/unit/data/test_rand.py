@@ -2,8 +2,9 @@ import statistics
 
 import numba as nb
 import numpy as np
+import pytest
 
-from cift.data.rand import inverse_normal_cdf, normal, stream_key, uniform, uniform_pair
+from cift.data.rand import geometric, inverse_normal_cdf, normal, stream_key, uniform, uniform_pair
 
 
 @nb.njit
@@ -43,3 +44,20 @@ def test_draws_are_deterministic_and_look_uniform_and_normal():
     z = a[:, 3]
     assert abs(z.mean()) < 0.01 and abs(z.std() - 1.0) < 0.01
     assert abs((np.abs(z) > 1.96).mean() - 0.05) < 0.003
+
+
+@nb.njit
+def _geometric(key, n, bits):
+    return np.array([geometric(key, i, bits) for i in range(n)], np.int64)
+
+
+@pytest.mark.parametrize("bits", [1, 2, 3])
+def test_geometric_counts_have_the_geometric_law(bits):
+    p = 2.0 ** -bits
+    k = _geometric(stream_key(3, bits), 400_000, bits)
+    cap = 64 // bits - 1
+    assert k.min() == 0 and k.max() <= cap
+    for j in range(6):  # P(K = j) = p (1 - p)^j
+        assert abs((k == j).mean() - p * (1 - p) ** j) < 0.004
+    capped_mean = (1 - p) / p * (1 - (1 - p) ** cap)  # E[min(K, cap)]
+    assert abs(k.mean() - capped_mean) < 0.02 * capped_mean
