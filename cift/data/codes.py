@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from cift.errors import DataError
 
-__all__ = ["symbol_codes", "symbol_column"]
+__all__ = ["StringViews", "symbol_codes"]
 
 
 @nb.njit(cache=True)
@@ -94,35 +94,29 @@ def symbol_codes(symbol: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, first
 
 
-@nb.njit(cache=True, parallel=True)
-def _gather_views(codes, table, out):
-    n = codes.shape[0]
-    for c in nb.prange(64):
-        for i in range(c * n // 64, (c + 1) * n // 64):
-            out[i, 0] = table[codes[i], 0]
-            out[i, 1] = table[codes[i], 1]
+class StringViews:
+    """Arrow string views of a list of names: ``table[i]`` (two uint64) is the 16-byte view of
+    ``names[i]``, pointing into ``data``. Kernels copy views into a (rows, 2) uint64 array,
+    and :meth:`column` hands that to Polars without a copy."""
 
+    def __init__(self, names: list[str]) -> None:
+        encoded = [s.encode() for s in names]
+        table = np.zeros((len(names), 16), np.uint8)
+        offset = 0
+        for i, b in enumerate(encoded):
+            table[i, :4] = np.frombuffer(np.array(len(b), "<u4").tobytes(), np.uint8)
+            if len(b) <= 12:  # short strings live inside the view
+                table[i, 4:4 + len(b)] = np.frombuffer(b, np.uint8)
+            else:  # a 4-byte prefix, buffer 0, the offset in it
+                table[i, 4:8] = np.frombuffer(b[:4], np.uint8)
+                table[i, 12:] = np.frombuffer(np.array(offset, "<u4").tobytes(), np.uint8)
+            offset += len(b)
+        self.table = table.view(np.uint64)
+        self.data = b"".join(encoded)
 
-def symbol_column(codes: np.ndarray, names: list[str], name: str = "symbol") -> pl.Series:
-    """The String column whose row i is ``names[codes[i]]``.
+    def column(self, views: np.ndarray, name: str = "symbol") -> pl.Series:
+        """The String column of ``views``, a (rows, 2) uint64 array of rows of ``table``."""
+        array = pa.Array.from_buffers(pa.string_view(), len(views),
+                                      [None, pa.py_buffer(views), pa.py_buffer(self.data)])
+        return pl.Series(name, array)
 
-    Built as Arrow string views (16 bytes per row pointing into one buffer of the names), which
-    Polars takes without a copy: 35M rows cost a gather of 16-byte values instead of the
-    half a second a cast from Categorical takes.
-    """
-    data = [s.encode() for s in names]
-    table = np.zeros((len(names), 16), np.uint8)
-    offset = 0
-    for i, b in enumerate(data):
-        table[i, :4] = np.frombuffer(np.uint32(len(b)).tobytes(), np.uint8)
-        if len(b) <= 12:  # short strings live inside the view
-            table[i, 4:4 + len(b)] = np.frombuffer(b, np.uint8)
-        else:  # prefix, buffer 0, offset
-            table[i, 4:8] = np.frombuffer(b[:4], np.uint8)
-            table[i, 12:] = np.frombuffer(np.uint32(offset).tobytes(), np.uint8)
-        offset += len(b)
-    views = np.empty((len(codes), 2), np.uint64)
-    _gather_views(codes, table.view(np.uint64), views)
-    array = pa.Array.from_buffers(pa.string_view(), len(codes),
-                                  [None, pa.py_buffer(views), pa.py_buffer(b"".join(data))])
-    return pl.Series(name, array)

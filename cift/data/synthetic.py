@@ -29,7 +29,7 @@ import numba as nb
 import numpy as np
 import polars as pl
 
-from cift.data.codes import symbol_column
+from cift.data.codes import StringViews
 from cift.data.intrinsics import prefetch
 from cift.data.rand import geometric, normal, stream_key, uniform, uniform_pair
 from cift.data.schema import TS
@@ -192,10 +192,11 @@ def _slices(ts, rec, first, rows, cuts_ns):
 
 
 @nb.njit(cache=True, parallel=True)
-def _merge(ts, rec, first, rows, starts, order, row0, trade0, q_ts, q_code, q_bid, q_ask,
-           q_bid_sz, q_ask_sz, t_ts, t_code, t_price, t_size, t_side):
+def _merge(ts, rec, first, rows, starts, order, views, row0, trade0, q_ts, q_symbol, q_bid,
+           q_ask, q_bid_sz, q_ask_sz, t_ts, t_symbol, t_price, t_size, t_side):
     """Merge the symbols' events of each slice into time order, ties in ``order`` (the codes
-    sorted by name), writing quotes from row ``row0[c]`` and trades from ``trade0[c]``.
+    sorted by name), writing quotes from row ``row0[c]`` and trades from ``trade0[c]``; a
+    row's symbol is its code's string view, ``views[code]``.
 
     A winner tree over the symbols' heads picks the next event in log2(symbols) steps; the
     heads' next keys and records are prefetched, since every step waits on the last one.
@@ -226,11 +227,13 @@ def _merge(ts, rec, first, rows, starts, order, row0, trade0, q_ts, q_code, q_bi
         for r in range(row0[c], row0[c + 1]):
             i = tree[1]
             p = head[i]
-            q_ts[r], q_code[r] = key[i], order[i]
+            s = order[i]
+            q_ts[r], q_symbol[r, 0], q_symbol[r, 1] = key[i], views[s, 0], views[s, 1]
             q_bid[r], q_ask[r], q_bid_sz[r], q_ask_sz[r] = rec[p, 0], rec[p, 1], rec[p, 2], \
                 rec[p, 3]
             if rec[p, 5] != 0.0:
-                t_ts[t], t_code[t], t_size[t] = key[i], order[i], rec[p, 4]
+                t_ts[t], t_symbol[t, 0], t_symbol[t, 1] = key[i], views[s, 0], views[s, 1]
+                t_size[t] = rec[p, 4]
                 t_side[t] = np.int8(rec[p, 5])
                 t_price[t] = rec[p, 1] if rec[p, 5] > 0.0 else rec[p, 0]
                 t += 1
@@ -347,19 +350,21 @@ def synthetic_market(
     row0 = np.concatenate([[0], np.cumsum(events)])
     trade0 = np.concatenate([[0], np.cumsum(trades)])
     n, n_trades = int(row0[-1]), int(trade0[-1])
-    quotes = (np.empty(n, np.int64), np.empty(n, np.int32)) + tuple(np.empty(n) for _ in range(4))
-    ticks = (np.empty(n_trades, np.int64), np.empty(n_trades, np.int32), np.empty(n_trades),
-             np.empty(n_trades), np.empty(n_trades, np.int8))
-    _merge(ts, rec, first, rows, starts, np.argsort(names, kind="stable"), row0, trade0,
-           *quotes, *ticks)
+    quotes = (np.empty(n, np.int64), np.empty((n, 2), np.uint64)) + tuple(
+        np.empty(n) for _ in range(4))
+    ticks = (np.empty(n_trades, np.int64), np.empty((n_trades, 2), np.uint64),
+             np.empty(n_trades), np.empty(n_trades), np.empty(n_trades, np.int8))
+    strings = StringViews(names)
+    _merge(ts, rec, first, rows, starts, np.argsort(names, kind="stable"), strings.table, row0,
+           trade0, *quotes, *ticks)
     del ts, rec
     return SyntheticMarket(
         pl.DataFrame([
-            pl.Series("ts", ticks[0]).cast(TS), symbol_column(ticks[1], names),
+            pl.Series("ts", ticks[0]).cast(TS), strings.column(ticks[1]),
             pl.Series("price", ticks[2]), pl.Series("size", ticks[3]),
             pl.Series("side", ticks[4])]),
         pl.DataFrame([
-            pl.Series("ts", quotes[0]).cast(TS), symbol_column(quotes[1], names),
+            pl.Series("ts", quotes[0]).cast(TS), strings.column(quotes[1]),
             pl.Series("bid_px", quotes[2]), pl.Series("bid_sz", quotes[4]),
             pl.Series("ask_px", quotes[3]), pl.Series("ask_sz", quotes[5])]))
 

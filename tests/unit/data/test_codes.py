@@ -3,7 +3,7 @@ import polars as pl
 import pytest
 
 from cift.data import codes as codes_mod
-from cift.data.codes import symbol_codes, symbol_column
+from cift.data.codes import StringViews, symbol_codes
 from cift.errors import DataError
 
 
@@ -58,13 +58,15 @@ def test_null_symbol_is_an_error():
     ["ACME", "BRK.B", "^GSPC"],
     ["", "x", "exactly12byt", "thirteen_byte", "a much longer symbol name", "ÆØÅ-été", "ES=F"],
 ])
-def test_symbol_column_gives_each_code_its_name(names):
-    codes = np.random.default_rng(3).integers(0, len(names), 10_001).astype(np.int32)
-    column = symbol_column(codes, names, name="sym")
+def test_string_views_give_each_row_its_name(names):
+    codes = np.random.default_rng(3).integers(0, len(names), 10_001)
+    strings = StringViews(names)
+    column = strings.column(strings.table[codes], name="sym")  # what kernels copy, row by row
     assert column.name == "sym" and column.dtype == pl.String
     assert column.to_list() == [names[c] for c in codes]
     assert column.filter(column == names[-1]).len() == int((codes == len(names) - 1).sum())
 
 
-def test_symbol_column_of_no_rows():
-    assert symbol_column(np.empty(0, np.int32), ["A"]).to_list() == []
+def test_string_views_of_no_rows():
+    strings = StringViews(["A"])
+    assert strings.column(np.empty((0, 2), np.uint64)).to_list() == []

@@ -94,9 +94,13 @@ def test_volatility_clusters_and_gaps():
     assert (gaps["gap"].dt.total_minutes() >= 5).sum() >= 1  # at least one halt
 
 
-def test_symbol_names():
-    names = synthetic_market(30, 1, ticks_per_session=10).quotes["symbol"].unique().to_list()
+def test_symbol_names_and_order_with_many_symbols():
+    m = synthetic_market(30, 1, ticks_per_session=200, seed=2)
+    names = m.quotes["symbol"].unique().to_list()
     assert "ACME" in names and "SYM029" in names
+    for df in m:  # the merge of 30 symbols (not a power of two) keeps time order, ties by name
+        keys = df.select(pl.col("ts").to_physical(), "symbol").rows()
+        assert keys == sorted(keys)
 
 
 @pytest.mark.parametrize("kwargs,match", [
