@@ -137,66 +137,57 @@ def _session(key, draw, rate, grid_f, grid_u, halt_lo, halt_hi, day_ns, length_n
 
 
 @nb.njit(cache=True, parallel=True)
-def _simulate(owner, workers, keys, rates, first, rows, day_ns, length_ns, halt_lo, halt_hi,
-              overnight, grid_f, grid_u, trade_prob, state, daily_vol, spread_bps, tick_inv,
-              ts, rec):
-    """Simulate every symbol over all sessions, the symbols shared among ``workers`` that run
+def _simulate(owner, workers, keys, draws, rates, first, rows, day_ns, length_ns, halt_lo,
+              halt_hi, overnight, grid_f, grid_u, trade_prob, state, daily_vol, spread_bps,
+              tick_inv, ts, rec):
+    """Simulate one session of every symbol, the symbols shared among ``workers`` that run
     in parallel (symbol s on worker ``owner[s]``).
 
-    Symbol s's session d fills rows ``first[s, d]:first[s, d] + rows[s, d]`` of ``ts`` and
-    ``rec``; ``rows`` comes in as room for a session's events (symbol s expects ``rates[s]``)
-    and goes out as the events written.
+    Symbol s fills rows ``first[s]:first[s] + rows[s]`` of ``ts`` and ``rec``: ``rows`` comes
+    in as the room for its events (it expects ``rates[s]``) and goes out as the events
+    written. ``state[s]`` and the next draw ``draws[s]`` carry over to the next session; the
+    price first moves by the overnight log return ``overnight[s]``.
     """
     for w in nb.prange(workers):
         for s in range(owner.shape[0]):
             if owner[s] != w:
                 continue
-            draw = np.uint64(0)
-            for d in range(day_ns.shape[0]):
-                lo, hi = first[s, d], first[s, d] + rows[s, d]
-                state[s, 0] *= np.exp(overnight[s, d])
-                rows[s, d], draw = _session(
-                    keys[s], draw, rates[s], grid_f, grid_u, halt_lo[s, d], halt_hi[s, d],
-                    day_ns[d], length_ns, trade_prob, state[s], daily_vol[s], spread_bps[s],
-                    tick_inv, ts[lo:hi], rec[lo:hi])
+            state[s, 0] *= np.exp(overnight[s])
+            rows[s], draws[s] = _session(
+                keys[s], draws[s], rates[s], grid_f, grid_u, halt_lo[s], halt_hi[s], day_ns,
+                length_ns, trade_prob, state[s], daily_vol[s], spread_bps[s], tick_inv,
+                ts[first[s]:first[s] + rows[s]], rec[first[s]:first[s] + rows[s]])
 
 
 @nb.njit(cache=True, parallel=True)
 def _slices(ts, rec, first, rows, cuts_ns):
-    """Cut each session into slices at the times ``cuts_ns[d]`` (ascending, the session's
-    first and last cut outside it) and find, for every symbol, where each slice starts in its
-    rows; also count each slice's events and trades. Returns (starts[s, c], events[c],
-    trades[c]) over slices c = d * (cuts - 1) + j."""
-    k, sessions = rows.shape
-    per = cuts_ns.shape[1] - 1
-    starts = np.empty((k, sessions * per + 1), np.int64)
-    events = np.zeros(sessions * per, np.int64)
-    trades = np.zeros(sessions * per, np.int64)
-    for d in nb.prange(sessions):
+    """Cut a session into slices at the times ``cuts_ns`` (ascending, the first and last
+    outside the session) and find where each slice starts in every symbol's rows; also count
+    each slice's events and trades. Returns (starts[s, j] with starts[s, -1] the end of
+    symbol s's rows, events[j], trades[j])."""
+    k, per = first.shape[0], cuts_ns.shape[0] - 1
+    starts = np.empty((k, per + 1), np.int64)
+    events = np.zeros(per, np.int64)
+    trades = np.zeros(per, np.int64)
+    for j in nb.prange(per + 1):
         for s in range(k):
-            lo = first[s, d]
-            sym_ts = ts[lo:lo + rows[s, d]]
-            for j in range(per):
-                starts[s, d * per + j] = lo + np.searchsorted(sym_ts, cuts_ns[d, j])
-    starts[:, -1] = first[:, -1] + rows[:, -1]
-    for d in nb.prange(sessions):
-        for j in range(per):
-            c = d * per + j
-            for s in range(k):
-                a = starts[s, c]
-                b = starts[s, c + 1] if j + 1 < per else first[s, d] + rows[s, d]
-                events[c] += b - a
-                for p in range(a, b):
-                    trades[c] += rec[p, 5] != 0.0
+            starts[s, j] = first[s] + (rows[s] if j == per else np.searchsorted(
+                ts[first[s]:first[s] + rows[s]], cuts_ns[j]))
+    for j in nb.prange(per):
+        for s in range(k):
+            events[j] += starts[s, j + 1] - starts[s, j]
+            for p in range(starts[s, j], starts[s, j + 1]):
+                trades[j] += rec[p, 5] != 0.0
     return starts, events, trades
 
 
 @nb.njit(cache=True, parallel=True)
-def _merge(ts, rec, first, rows, starts, order, views, row0, trade0, q_ts, q_symbol, q_bid,
-           q_ask, q_bid_sz, q_ask_sz, t_ts, t_symbol, t_price, t_size, t_side):
-    """Merge the symbols' events of each slice into time order, ties in ``order`` (the codes
-    sorted by name), writing quotes from row ``row0[c]`` and trades from ``trade0[c]``; a
-    row's symbol is its code's string view, ``views[code]``.
+def _merge(ts, rec, starts, order, views, row0, trade0, q_ts, q_symbol, q_bid, q_ask,
+           q_bid_sz, q_ask_sz, t_ts, t_symbol, t_price, t_size, t_side):
+    """Merge the symbols' events of each slice (symbol s's rows ``starts[s, j]:starts[s, j +
+    1]`` in slice j) into time order, ties in ``order`` (the codes sorted by name), writing
+    quotes from row ``row0[j]`` and trades from ``trade0[j]``; a row's symbol is its code's
+    string view, ``views[code]``.
 
     A winner tree over the symbols' heads picks the next event in log2(symbols) steps; the
     heads' next keys and records are prefetched, since every step waits on the last one.
@@ -206,16 +197,13 @@ def _merge(ts, rec, first, rows, starts, order, views, row0, trade0, q_ts, q_sym
     while leaves < k:
         leaves *= 2
     big = np.iinfo(np.int64).max
-    per = (starts.shape[1] - 1) // rows.shape[1]
     for c in nb.prange(starts.shape[1] - 1):
-        d, j = c // per, c % per
         head = np.zeros(leaves, np.int64)
         end = np.zeros(leaves, np.int64)
         key = np.full(leaves, big)
         for i in range(k):
             s = order[i]
-            head[i] = starts[s, c]
-            end[i] = starts[s, c + 1] if j + 1 < per else first[s, d] + rows[s, d]
+            head[i], end[i] = starts[s, c], starts[s, c + 1]
             if head[i] < end[i]:
                 key[i] = ts[head[i]]
         tree = np.empty(2 * leaves, np.int64)
@@ -317,8 +305,6 @@ def synthetic_market(
     daily_vol = 0.01 + 0.02 * traits[:, 1]
     spread_bps = 1.0 + 5.0 * traits[:, 2]
     rates = ticks_per_session * quotes_per_trade * activity
-    # room for a session's events: P(Poisson(rate) exceeds it) < 1e-20
-    rows = np.repeat(np.ceil(rates + 10.0 * np.sqrt(rates) + 20.0).astype(np.int64), sessions)
     overnight = np.array([rng.standard_normal(sessions) for rng in rngs]) * 0.5 * \
         daily_vol[:, None]
     overnight[:, 0] = 0.0
@@ -327,37 +313,45 @@ def synthetic_market(
                        2.0)  # 2.0: never
     halt_hi = halt_lo + (5 + 25 * np.array([rng.random(sessions) for rng in rngs])) * 60e9 / \
         length_ns
-    day_ns = np.array([(day - _EPOCH).days * _DAY_NS + open_ns for day in days], np.int64)
     grid_f, grid_u = _u_shape_grid(_U_SHAPE)
-
-    first = np.zeros(k * sessions + 1, np.int64)
-    np.cumsum(rows, out=first[1:])
-    rows = rows.reshape(k, sessions)
-    ts, rec = np.empty(first[-1], np.int64), np.empty((first[-1], 6))
-    first = first[:-1].reshape(k, sessions)
     workers = max(1, min(nb.get_num_threads(), k))
-    _simulate(_share(rates, workers), workers,
-              np.array([stream_key(seed, 3, s) for s in range(k)]), rates, first, rows, day_ns,
-              length_ns, halt_lo, halt_hi, overnight, grid_f, grid_u, 1.0 / quotes_per_trade,
-              state, daily_vol, spread_bps, 100.0, ts, rec)
-
-    # slices of equal expected activity in every session, merged in parallel
+    owner = _share(rates, workers)
+    keys = np.array([stream_key(seed, 3, s) for s in range(k)])
+    draws = np.zeros(k, np.uint64)
+    order = np.argsort(names, kind="stable")
+    strings = StringViews(names)
+    # slices of equal expected activity, merged in parallel
     per = 8 * workers
-    cuts = np.interp(np.linspace(0.0, 1.0, per + 1), grid_f, grid_u)
-    cuts_ns = day_ns[:, None] + (cuts * length_ns).astype(np.int64)
-    cuts_ns[:, 0], cuts_ns[:, -1] = day_ns - 1, day_ns + length_ns + 1
-    starts, events, trades = _slices(ts, rec, first, rows, cuts_ns)
-    row0 = np.concatenate([[0], np.cumsum(events)])
-    trade0 = np.concatenate([[0], np.cumsum(trades)])
-    n, n_trades = int(row0[-1]), int(trade0[-1])
+    cuts = (np.interp(np.linspace(0.0, 1.0, per + 1), grid_f, grid_u) * length_ns).astype(
+        np.int64)
+    cuts[0], cuts[-1] = -1, length_ns + 1
+
+    # one session at a time through buffers with room for any symbol's session:
+    # P(Poisson(rate) > room) < 1e-20
+    room = np.ceil(rates + 10.0 * np.sqrt(rates) + 20.0).astype(np.int64)
+    first = np.concatenate([[0], np.cumsum(room)[:-1]])
+    ts, rec = np.empty(room.sum(), np.int64), np.empty((room.sum(), 6))
+    # the outputs have room for every event; pages past the last row are never touched
+    n = int(room.sum()) * sessions
     quotes = (np.empty(n, np.int64), np.empty((n, 2), np.uint64)) + tuple(
         np.empty(n) for _ in range(4))
-    ticks = (np.empty(n_trades, np.int64), np.empty((n_trades, 2), np.uint64),
-             np.empty(n_trades), np.empty(n_trades), np.empty(n_trades, np.int8))
-    strings = StringViews(names)
-    _merge(ts, rec, first, rows, starts, np.argsort(names, kind="stable"), strings.table, row0,
-           trade0, *quotes, *ticks)
+    ticks = (np.empty(n, np.int64), np.empty((n, 2), np.uint64), np.empty(n), np.empty(n),
+             np.empty(n, np.int8))
+    at, trades_at = 0, 0
+    for d, day in enumerate(days):
+        day_ns = (day - _EPOCH).days * _DAY_NS + open_ns
+        rows = room.copy()
+        _simulate(owner, workers, keys, draws, rates, first, rows, day_ns, length_ns,
+                  halt_lo[:, d].copy(), halt_hi[:, d].copy(), overnight[:, d].copy(), grid_f,
+                  grid_u, 1.0 / quotes_per_trade, state, daily_vol, spread_bps, 100.0, ts, rec)
+        starts, events, trades = _slices(ts, rec, first, rows, day_ns + cuts)
+        row0 = at + np.concatenate([[0], np.cumsum(events)])
+        trade0 = trades_at + np.concatenate([[0], np.cumsum(trades)])
+        _merge(ts, rec, starts, order, strings.table, row0, trade0, *quotes, *ticks)
+        at, trades_at = int(row0[-1]), int(trade0[-1])
     del ts, rec
+    quotes = tuple(a[:at] for a in quotes)
+    ticks = tuple(a[:trades_at] for a in ticks)
     return SyntheticMarket(
         pl.DataFrame([
             pl.Series("ts", ticks[0]).cast(TS), strings.column(ticks[1]),
