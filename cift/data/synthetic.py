@@ -3,10 +3,10 @@
 The model, per symbol and session:
 
 * Events arrive as a Poisson process whose intensity is U-shaped over the session (busy open
-  and close, quiet lunch): uniform order statistics (exponential spacings) mapped through the
-  inverse CDF of ``1 + a (2u - 1)^2``. Symbols differ in activity (log-normal).
+  and close, quiet lunch): exponential gaps on a uniform clock, mapped through the inverse CDF
+  of ``1 + a (2u - 1)^2``. Symbols differ in activity (log-normal, mean 1).
 * The efficient price moves by normal returns with stochastic volatility (a Heston/CIR
-  variance, Euler steps with full truncation), so calm and turbulent stretches alternate;
+  variance, Euler steps truncated at zero), so calm and turbulent stretches alternate;
   overnight it jumps by a scaled normal log return.
 * Quotes sit on a tick grid around it with a spread that widens with volatility, and sizes in
   round lots. Each event is a quote update or, with probability ``1 / quotes_per_trade``, a
@@ -17,7 +17,8 @@ The model, per symbol and session:
 Symbols are simulated independently and in parallel, each from its own random streams
 (:mod:`cift.data.rand`), so symbol i's data depends only on the seed and i, neither on how many
 other symbols there are nor on the number of threads. A k-way merge then puts all events in
-time order (ties by symbol name), in parallel over slices of each session.
+time order (ties by symbol name), in parallel over slices of the session. Sessions go one at
+a time through the same buffers, so the memory beyond the output is one session's worth.
 """
 
 from __future__ import annotations
@@ -287,6 +288,8 @@ def synthetic_market(
     if not isinstance(ticks_per_session, int) or ticks_per_session < 1:
         raise ParameterError(
             f"ticks_per_session: expected a positive integer, got {ticks_per_session!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ParameterError(f"seed: expected a non-negative integer, got {seed!r}")
     if not quotes_per_trade >= 1.0:
         raise ParameterError(f"quotes_per_trade: must be >= 1, got {quotes_per_trade!r}")
     open_ns, length_ns = parse_duration(session_open, name="session_open"), parse_duration(
@@ -297,7 +300,7 @@ def synthetic_market(
 
     k, sessions = len(names), len(days)
     rngs = [np.random.default_rng([seed, 0, s]) for s in range(k)]  # per-symbol traits
-    traits = np.array([rng.uniform(size=4) for rng in rngs])
+    traits = np.array([rng.uniform(size=3) for rng in rngs])
     activity = np.array([rng.lognormal(0.0, 0.5) for rng in rngs]) / np.exp(0.125)  # mean 1
     state = np.ones((k, 4))  # price, relative variance, bid and ask queues
     state[:, 0] = 10.0 * 50.0 ** traits[:, 0]  # 10 to 500, log-uniform

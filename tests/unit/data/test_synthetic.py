@@ -107,6 +107,7 @@ def test_symbol_names_and_order_with_many_symbols():
     ({"symbols": 0}, "symbols"), ({"symbols": ["A", "A"]}, "symbols"),
     ({"sessions": 0}, "sessions"), ({"ticks_per_session": 0}, "ticks_per_session"),
     ({"quotes_per_trade": 0.5}, "quotes_per_trade"), ({"session_length": "25h"}, "session"),
+    ({"seed": -1}, "seed"), ({"seed": 1.5}, "seed"),
 ])
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ParameterError, match=match):
