@@ -32,7 +32,7 @@ import polars as pl
 
 from cift.data.codes import StringViews
 from cift.data.intrinsics import prefetch
-from cift.data.rand import geometric, normal, stream_key, uniform, uniform_pair
+from cift.data.rand import exponential, geometric, normal, stream_key, uniform_pair
 from cift.data.schema import TS
 from cift.data.timestamps import TimeLike, parse_duration, to_utc_ns
 from cift.errors import ParameterError
@@ -83,7 +83,7 @@ def _session(key, draw, rate, grid_f, grid_u, halt_lo, halt_hi, day_ns, length_n
     j = 0
     m = 0
     while m < ts.shape[0]:
-        clock -= np.log(uniform(key, draw)) / rate
+        clock += exponential(key, draw) / rate
         draw += np.uint64(1)
         if clock >= 1.0:
             break

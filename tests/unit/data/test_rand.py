@@ -4,7 +4,7 @@ import numba as nb
 import numpy as np
 import pytest
 
-from cift.data.rand import geometric, inverse_normal_cdf, normal, stream_key, uniform, uniform_pair
+from cift.data.rand import exponential, geometric, normal, stream_key, uniform, uniform_pair
 
 
 @nb.njit
@@ -15,19 +15,6 @@ def _draws(key, n):
         out[i, 1], out[i, 2] = uniform_pair(key, i)
         out[i, 3] = normal(key, i)
     return out
-
-
-@nb.njit
-def _quantiles(p):
-    return np.array([inverse_normal_cdf(x) for x in p])
-
-
-def test_inverse_normal_cdf_matches_the_standard_library():
-    p = np.concatenate([np.geomspace(1e-15, 0.02425, 300), np.linspace(0.001, 0.999, 2001),
-                        1.0 - np.geomspace(1e-12, 0.02425, 300)])
-    exact = np.array([statistics.NormalDist().inv_cdf(x) for x in p])
-    got = _quantiles(p)
-    assert np.all(np.abs(got - exact) <= 1.2e-9 * np.maximum(np.abs(exact), 1.0))
 
 
 def test_draws_are_deterministic_and_look_uniform_and_normal():
@@ -61,3 +48,32 @@ def test_geometric_counts_have_the_geometric_law(bits):
         assert abs((k == j).mean() - p * (1 - p) ** j) < 0.004
     capped_mean = (1 - p) / p * (1 - (1 - p) ** cap)  # E[min(K, cap)]
     assert abs(k.mean() - capped_mean) < 0.02 * capped_mean
+
+
+@nb.njit
+def _normals_and_exponentials(key, n):
+    out = np.empty((n, 2))
+    for i in range(n):
+        out[i, 0] = normal(key, i)
+        out[i, 1] = exponential(key, i)
+    return out
+
+
+def test_ziggurat_draws_follow_the_normal_and_exponential_laws():
+    n = 1_000_000
+    draws = _normals_and_exponentials(stream_key(11, 4), n)
+    assert np.array_equal(draws, _normals_and_exponentials(stream_key(11, 4), n))
+    z, e = draws[:, 0], draws[:, 1]
+    phi = statistics.NormalDist().cdf
+    # bins of the exact laws, the tails (beyond the ziggurat's r) and wedges included
+    edges = np.array([-np.inf, -4.0, -3.6541, -3.0, -2.0, -1.0, -0.5, 0.0, 0.3, 1.0, 2.5,
+                      3.6541, 4.0, np.inf])
+    expect_z = n * np.diff([phi(x) if np.isfinite(x) else float(x > 0) for x in edges])
+    edges_e = np.array([0.0, 0.1, 0.5, 1.0, 2.0, 4.0, 7.6971, 9.0, np.inf])
+    expect_e = n * -np.diff(np.exp(-edges_e))
+    for sample, edge, expect in ((z, edges, expect_z), (e, edges_e, expect_e)):
+        got = np.histogram(sample, bins=edge)[0]
+        assert np.all(np.abs(got - expect) < 5 * np.sqrt(expect) + 3), (got, expect)
+    assert (e > 0).all() and np.isfinite(z).all()
+    assert abs(z.mean()) < 0.005 and abs(z.std() - 1) < 0.005
+    assert abs(e.mean() - 1) < 0.005 and abs(e.std() - 1) < 0.01
