@@ -92,27 +92,38 @@ _SIDE = np.uint64(0xD1B54A32D192ED03)  # the side stream of redraws: key ^ _SIDE
 _REDRAWS = np.uint64(64)  # side-stream draws reserved per main draw (a redraw is 1% likely)
 
 
+@nb.njit(cache=True, inline="always")
+def _strip_point(h, xs):
+    """A ziggurat draw from the bits ``h``: its strip (the low 8 bits) and a point uniform on
+    [0, xs[strip]) (the top 53 bits; bit 8 is left for a sign)."""
+    strip = h & np.uint64(255)
+    return strip, np.float64(h >> np.uint64(11)) * (1.0 / 9007199254740992.0) * xs[strip]
+
+
 @nb.njit(cache=True)
-def _normal_slow(key, i, h):
-    """The 1% of normal draws that fall outside their strip's rectangle."""
+def _slow_draw(key, i, h, xs, ys, two_sided):
+    """The 1% of ziggurat draws that fall outside their strip's rectangle: the normal's
+    (``two_sided``, density exp(-x^2/2), a sign from bit 8) or the exponential's (exp(-x)).
+    Redraws come from the side stream, from ``i * _REDRAWS`` on."""
     side = key ^ _SIDE
     c = np.uint64(i) * _REDRAWS
     while True:
-        strip = h & np.uint64(255)
-        x = np.float64(h >> np.uint64(11)) * (1.0 / 9007199254740992.0) * _NORMAL_X[strip]
-        sign = 1.0 if h & np.uint64(256) else -1.0
-        if x < _NORMAL_X[strip + 1]:
+        strip, x = _strip_point(h, xs)
+        sign = 1.0 if not two_sided or h & np.uint64(256) else -1.0
+        if x < xs[strip + 1]:
             return sign * x
-        if strip == 0:  # the tail beyond r (Marsaglia's method)
-            r = _NORMAL_X[1]
-            while True:
+        if strip == 0:  # the tail beyond r
+            r = xs[1]
+            if not two_sided:  # the exponential's tail is r plus an exponential
+                return r - np.log(uniform(side, c))
+            while True:  # Marsaglia's method
                 a = -np.log(uniform(side, c)) / r
                 b = -np.log(uniform(side, c + np.uint64(1)))
                 c += np.uint64(2)
                 if b + b > a * a:
                     return sign * (r + a)
-        y = _NORMAL_Y[strip] + uniform(side, c) * (_NORMAL_Y[strip + 1] - _NORMAL_Y[strip])
-        if y < np.exp(-0.5 * x * x):
+        y = ys[strip] + uniform(side, c) * (ys[strip + 1] - ys[strip])
+        if y < np.exp(-0.5 * x * x if two_sided else -x):
             return sign * x
         h = _bits(side, c + np.uint64(1))
         c += np.uint64(2)
@@ -122,41 +133,20 @@ def _normal_slow(key, i, h):
 def normal(key, i):
     """Draw ``i`` of stream ``key``: a standard normal (ziggurat)."""
     h = _bits(key, i)
-    strip = h & np.uint64(255)
-    x = np.float64(h >> np.uint64(11)) * (1.0 / 9007199254740992.0) * _NORMAL_X[strip]
+    strip, x = _strip_point(h, _NORMAL_X)
     if x < _NORMAL_X[strip + 1]:
         return x if h & np.uint64(256) else -x
-    return _normal_slow(key, i, h)
-
-
-@nb.njit(cache=True)
-def _exponential_slow(key, i, h):
-    """The 1% of exponential draws that fall outside their strip's rectangle."""
-    side = key ^ _SIDE
-    c = np.uint64(i) * _REDRAWS
-    while True:
-        strip = h & np.uint64(255)
-        x = np.float64(h >> np.uint64(11)) * (1.0 / 9007199254740992.0) * _EXP_X[strip]
-        if x < _EXP_X[strip + 1]:
-            return x
-        if strip == 0:  # the tail beyond r is r plus an exponential
-            return _EXP_X[1] - np.log(uniform(side, c))
-        y = _EXP_Y[strip] + uniform(side, c) * (_EXP_Y[strip + 1] - _EXP_Y[strip])
-        if y < np.exp(-x):
-            return x
-        h = _bits(side, c + np.uint64(1))
-        c += np.uint64(2)
+    return _slow_draw(key, i, h, _NORMAL_X, _NORMAL_Y, True)
 
 
 @nb.njit(cache=True, inline="always")
 def exponential(key, i):
     """Draw ``i`` of stream ``key``: a standard exponential (mean 1; ziggurat)."""
     h = _bits(key, i)
-    strip = h & np.uint64(255)
-    x = np.float64(h >> np.uint64(11)) * (1.0 / 9007199254740992.0) * _EXP_X[strip]
+    strip, x = _strip_point(h, _EXP_X)
     if x < _EXP_X[strip + 1]:
         return x
-    return _exponential_slow(key, i, h)
+    return _slow_draw(key, i, h, _EXP_X, _EXP_Y, False)
 
 
 @nb.njit(cache=True, inline="always")
