@@ -106,6 +106,9 @@ C_FIELDS = 8
 K_KIND, K_TARGET, K_BEFORE = range(3)
 K_FIELDS = 3
 L_LATENCY, L_EVERY = range(2)  # configuration (int64 ns)
+# The resting orders are kept per symbol, in arrival order: row s of ``active`` (st[7]) holds
+# the ids of symbol s's first ``n_active[s]`` (st[12]) resting orders, so an event scans only
+# its own symbol's orders; ist[I_ACTIVE] counts them all.
 
 
 @nb.njit(cache=True, _nrt=False)
@@ -204,7 +207,7 @@ def _mark(st, s, price):
 @nb.njit(cache=True, _nrt=False, forceinline=True)
 def _arrive(st, cfg, oid, ts):
     """Order ``oid`` reaches the market at ``ts``: fill against the quote, or rest."""
-    ist, sy, ol, active = st[1], st[2], st[3], st[7]
+    ist, sy, ol, active, n_active = st[1], st[2], st[3], st[7], st[12]
     if ol[oid, O_STATUS] != PENDING:  # rejected when submitted
         return
     typ = int(ol[oid, O_TYPE])
@@ -224,7 +227,8 @@ def _arrive(st, cfg, oid, ts):
             best, size = (bid, sy[s, S_BID_SIZE]) if side > 0 else (ask, sy[s, S_ASK_SIZE])
             gap = side * (price - best)
             ol[oid, O_QUEUE] = 0.0 if gap > 0.0 else (size if gap == 0.0 else np.inf)
-    active[ist[I_ACTIVE]] = oid
+    active[s, n_active[s]] = oid
+    n_active[s] += 1
     ist[I_ACTIVE] += 1
 
 
@@ -232,18 +236,25 @@ def _arrive(st, cfg, oid, ts):
 def _cancel_arrives(st, slot, ts):
     """The cancel request in ``slot`` reaches the market: its order, or every order of its
     symbol sent before it, is cancelled if still resting."""
-    ist, ol, active, kq = st[1], st[3], st[7], st[10]
+    ol, active, n_active, kq = st[3], st[7], st[12], st[10]
     target, before = kq[slot, K_TARGET], kq[slot, K_BEFORE]
     one = kq[slot, K_KIND] == CANCEL
+    if one:
+        if ol[int(target), O_STATUS] != OPEN:  # done, or never rested: nothing to cancel
+            return
+        s = int(ol[int(target), O_SYMBOL])
+    else:
+        s = int(target)
+    book = active[s]
     w = 0
-    for k in range(ist[I_ACTIVE]):
-        a = active[k]
-        if (a == target) if one else (ol[a, O_SYMBOL] == target and a < before):
+    for k in range(n_active[s]):
+        a = book[k]
+        if (a == target) if one else a < before:
             _close(st, a, CANCELLED, BY_REQUEST, ts)
         else:
-            active[w] = a
+            book[w] = a
             w += 1
-    ist[I_ACTIVE] = w
+    _resting(st, s, w)
 
 
 @nb.njit(cache=True, _nrt=False, forceinline=True)
@@ -338,7 +349,7 @@ def on_event(mkt, st, cfg, lcfg, ev):
     """Process the next event and describe it in ``ev``; its symbol, or -1 at the end."""
     t_ts, t_sym, t_open, t_high, t_low, t_close, t_size = mkt[:7]
     q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz = mkt[7:]
-    acct, ist, sy, ol, ot, active = st[0], st[1], st[2], st[3], st[4], st[7]
+    acct, ist, sy, ot = st[0], st[1], st[2], st[4]
     ti, qi = ist[I_TRADE], ist[I_QUOTE]
     is_trade = ti < t_ts.shape[0] and (qi >= q_ts.shape[0] or t_ts[ti] <= q_ts[qi])
     if not is_trade and qi >= q_ts.shape[0]:
@@ -374,14 +385,14 @@ def on_event(mkt, st, cfg, lcfg, ev):
         if sy[s, S_QUOTED] == 0.0:
             _mark(st, s, c)
         o, h, lo = (t_open[ti], t_high[ti], t_low[ti]) if bar else (c, c, c)
+        book = st[7][s]
         w = 0
-        for k in range(ist[I_ACTIVE]):
-            oid = active[k]
-            if ol[oid, O_SYMBOL] != s or not _on_trade(st, cfg, oid, bar, o, h, lo, c, size,
-                                                      ts):
-                active[w] = oid
+        for k in range(st[12][s]):
+            oid = book[k]
+            if not _on_trade(st, cfg, oid, bar, o, h, lo, c, size, ts):
+                book[w] = oid
                 w += 1
-        ist[I_ACTIVE] = w
+        _resting(st, s, w)
         ist[I_TRADE] = ti + 1
         ev[EV_KIND] = KIND_BAR if bar else KIND_TRADE
     else:
@@ -390,13 +401,14 @@ def on_event(mkt, st, cfg, lcfg, ev):
         sy[s, S_ASK], sy[s, S_ASK_SIZE] = q_ask[qi], q_asz[qi]
         sy[s, S_QUOTED] = 1.0
         _mark(st, s, 0.5 * (q_bid[qi] + q_ask[qi]))
+        book = st[7][s]
         w = 0
-        for k in range(ist[I_ACTIVE]):
-            oid = active[k]
-            if ol[oid, O_SYMBOL] != s or not _on_quote(st, cfg, oid, ts):
-                active[w] = oid
+        for k in range(st[12][s]):
+            oid = book[k]
+            if not _on_quote(st, cfg, oid, ts):
+                book[w] = oid
                 w += 1
-        ist[I_ACTIVE] = w
+        _resting(st, s, w)
         ist[I_QUOTE] = qi + 1
         ev[EV_KIND] = KIND_QUOTE
     ev[EV_TS], ev[EV_SYMBOL] = ts, s
@@ -411,12 +423,33 @@ def on_event(mkt, st, cfg, lcfg, ev):
 
 
 @nb.njit(cache=True, _nrt=False, forceinline=True)
+def _resting(st, s, n):
+    """Symbol ``s`` keeps the first ``n`` orders of its row of ``active``."""
+    st[1][I_ACTIVE] -= st[12][s] - n
+    st[12][s] = n
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def _live(st, s, k):
+    """The ``k``-th live order that may be of symbol ``s``: its resting orders, then every
+    order in flight (a few at most; their symbol is for the caller to check)."""
+    n = st[12][s]
+    return st[7][s, k] if k < n else st[1][I_ARRIVED] + k - n
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def _n_live(st, s):
+    """How many orders :func:`_live` can give for ``s``."""
+    return st[12][s] + st[1][I_ORDERS] - st[1][I_ARRIVED]
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
 def _quoted_prices(st, s, ev):
     """Our best live limit prices on ``s`` (resting or in flight, not being cancelled)."""
-    ist, ol, active = st[1], st[3], st[7]
+    ol = st[3]
     buy, sell = -np.inf, np.inf
-    for k in range(ist[I_ACTIVE] + ist[I_ORDERS] - ist[I_ARRIVED]):
-        oid = active[k] if k < ist[I_ACTIVE] else ist[I_ARRIVED] + k - ist[I_ACTIVE]
+    for k in range(_n_live(st, s)):
+        oid = _live(st, s, k)
         if (ol[oid, O_SYMBOL] == s and ol[oid, O_TYPE] == LIMIT and ol[oid, O_CANCELLING] == 0
                 and ol[oid, O_STATUS] <= OPEN):
             if ol[oid, O_SIDE] > 0:
@@ -478,13 +511,13 @@ def submit(st, cfg, lcfg, out, n, ev):
 @nb.njit(cache=True, _nrt=False, forceinline=True)
 def _flag_cancelling(st, kind, target):
     """Mark the live orders a cancel request will cancel (so decide stops seeing them)."""
-    ist, ol, active = st[1], st[3], st[7]
+    ol = st[3]
     if kind == CANCEL:
         ol[int(target), O_CANCELLING] = 1.0
         return
-    # the live orders: the active ones, then those in flight
-    for k in range(ist[I_ACTIVE] + ist[I_ORDERS] - ist[I_ARRIVED]):
-        oid = active[k] if k < ist[I_ACTIVE] else ist[I_ARRIVED] + k - ist[I_ACTIVE]
+    s = int(target)
+    for k in range(_n_live(st, s)):
+        oid = _live(st, s, k)
         if ol[oid, O_SYMBOL] == target and ol[oid, O_STATUS] <= OPEN:
             ol[oid, O_CANCELLING] = 1.0
 
@@ -525,7 +558,7 @@ def has_room(st, requests):
     live = ist[I_ACTIVE] + ist[I_ORDERS] - ist[I_ARRIVED]
     return (ist[I_ORDERS] + requests <= ol.shape[0]
             and ist[I_FILLS] + live + 1 <= fl.shape[0]
-            and live + requests <= active.shape[0]
+            and live + requests <= active.shape[1]  # room in any symbol's row
             and ist[I_SAMPLES] + 2 <= eq.shape[0]
             and ist[I_KTAIL] - ist[I_KHEAD] + requests <= kt.shape[0])
 

@@ -82,7 +82,7 @@ def _entry(kernel, *args):
 
 def _grow(st: tuple) -> tuple:
     """Twice the room in every log (the used part copied) and in the cancel queue."""
-    acct, ist, sy, ol, ot, fl, ft, active, eq_ts, eq, kq, kt = st
+    acct, ist, sy, ol, ot, fl, ft, active, eq_ts, eq, kq, kt, n_active = st
 
     def bigger(a: np.ndarray, used: int) -> np.ndarray:
         b = np.empty((2 * a.shape[0], *a.shape[1:]), a.dtype)
@@ -96,9 +96,11 @@ def _grow(st: tuple) -> tuple:
     kq2[:len(order)], kt2[:len(order)] = kq[order], kt[order]
     ist[ex.I_KHEAD], ist[ex.I_KTAIL] = 0, tail - head
     n_orders, n_fills = ist[ex.I_ORDERS], ist[ex.I_FILLS]
+    active2 = np.empty((active.shape[0], 2 * active.shape[1]), np.int64)
+    active2[:, :active.shape[1]] = active
     return (acct, ist, sy, bigger(ol, n_orders), bigger(ot, n_orders), bigger(fl, n_fills),
-            bigger(ft, n_fills), bigger(active, ist[ex.I_ACTIVE]),
-            bigger(eq_ts, ist[ex.I_SAMPLES]), bigger(eq, ist[ex.I_SAMPLES]), kq2, kt2)
+            bigger(ft, n_fills), active2, bigger(eq_ts, ist[ex.I_SAMPLES]),
+            bigger(eq, ist[ex.I_SAMPLES]), kq2, kt2, n_active)
 
 
 def _ns(value: int | str, name: str) -> int:
@@ -282,8 +284,9 @@ def _new_state(src: MarketSources, cash: float, every_ns: int) -> tuple:
     rows = max(4096, min(src.events, 1 << 24))
     return (acct, ist, sy, np.empty((rows, ex.O_FIELDS)), np.empty((rows, 3), np.int64),
             np.empty((rows, ex.F_FIELDS)), np.empty(rows, np.int64),
-            np.zeros(1024, np.int64), np.zeros(samples + 2, np.int64), np.zeros(samples + 2),
-            np.zeros((1024, ex.K_FIELDS)), np.zeros(1024, np.int64))
+            np.zeros((nsym, 256), np.int64), np.zeros(samples + 2, np.int64),
+            np.zeros(samples + 2), np.zeros((1024, ex.K_FIELDS)), np.zeros(1024, np.int64),
+            np.zeros(nsym, np.int64))
 
 
 @nb.njit(cache=True)
@@ -357,7 +360,7 @@ def _fills_frame(fl: np.ndarray, ft: np.ndarray, symbols: list[str]) -> pl.DataF
 
 
 def _result(st: tuple, src: MarketSources, cash: float, ppy: float) -> SimulationResult:
-    acct, ist, sy, ol, ot, fl, ft, _, eq_ts, eq, _, _ = st
+    acct, ist, sy, ol, ot, fl, ft, _, eq_ts, eq, *_ = st
     positions = pl.DataFrame({
         "symbol": pl.Series(src.symbols, dtype=pl.String),
         "position": sy[:, ex.S_POS],

@@ -421,6 +421,49 @@ def test_a_cancel_of_no_order_is_counted_and_dropped():
     assert res.orders["status"].to_list() == ["open"]
 
 
+
+def test_cancels_of_orders_that_do_not_rest_change_nothing():
+    # order 0 is rejected (no symbol 7), order 1 fills at once; cancels of both arrive later
+    p = script((0, o.MARKET, 1.0, 0.0, GTC, 7), (0, o.MARKET, 1.0), (1, o.CANCEL, 0.0, 0.0),
+               (1, o.CANCEL, 0.0, 1.0), (1, o.LIMIT, 1.0, 90.0))
+    res = run(p, ticks=T, quotes=Q)
+    assert res.orders.select("status", "reason").rows() == [
+        ("rejected", "invalid order"), ("filled", ""), ("open", "")]
+    assert res.metrics["invalid_cancels"] == 0
+
+
+@nb.njit
+def _ladder(ev, feat, out, params, state):
+    """A new bid on X below the market after each of the first params[0] events (never
+    filled), one bid on Y, then cancel every order of X."""
+    i = state[0]
+    state[0] += 1
+    if i == 0:
+        return o.limit(out, 0, 1.0, 1.0, 5.0)
+    if i < params[0]:
+        return o.limit(out, 0, 0.0, 1.0, 50.0 - 0.01 * i)
+    if i == params[0]:
+        return o.cancel_all(out, 0, 0.0)
+    return 0
+
+
+def test_hundreds_of_orders_resting_on_one_symbol():
+    # more resting orders on one symbol than its row of the book first holds (it grows)
+    n = 700
+    qx = quotes(*[(2 * k + 1, 99.0, 10.0, 101.0, 10.0) for k in range(n + 5)])
+    qy = quotes((0, 9.0, 10.0, 11.0, 10.0), symbol="Y")
+    kw = {"quotes": pl.concat([qy, qx]).sort("ts"), "params": [float(n)]}
+    fast = simulate(_ladder, **kw)
+    slow = simulate(_ladder.py_func, **kw)
+    assert fast.orders.equals(slow.orders)
+    orders = fast.orders
+    assert orders.height == n
+    assert orders.filter(pl.col("symbol") == "Y")["status"].to_list() == ["open"]
+    x = orders.filter(pl.col("symbol") == "X")
+    assert x.height == n - 1
+    assert x.select("status", "reason").unique().rows() == [("cancelled", "cancel request")]
+    assert fast.fills.height == 0
+
 @nb.njit
 def _unknown_request(ev, feat, out, params, state):
     state[0] += 1
