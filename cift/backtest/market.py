@@ -13,10 +13,12 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
-from cift.data.codes import symbol_codes
+from cift.data.checks import POSITIVE, first_breaking
+from cift.data.codes import recode, symbol_codes
 from cift.data.timestamps import parse_ts_column
 from cift.data.validate import validate_quotes, validate_ticks
 from cift.errors import DataError, ParameterError
+from cift.features.kernels import first_decrease
 
 __all__ = ["MarketSources", "market_sources"]
 
@@ -45,12 +47,21 @@ def _with_defaults(df: pl.DataFrame, name: str, defaults: dict[str, pl.Expr]) ->
 
 
 def _sorted_ts(ts: pl.Series, source: str) -> np.ndarray:
-    out = ts.dt.epoch("ns").to_numpy() if ts.dtype != pl.Int64 else ts.to_numpy()
-    back = np.flatnonzero(out[1:] < out[:-1])
-    if back.size:
+    out = np.ascontiguousarray(
+        ts.dt.epoch("ns").to_numpy() if ts.dtype != pl.Int64 else ts.to_numpy(), np.int64)
+    back = first_decrease(out)
+    if back >= 0:
         raise DataError("timestamps must not decrease (sort by ts first)", source=source,
-                        row=int(back[0]) + 2, field="ts")
-    return np.ascontiguousarray(out, dtype=np.int64)
+                        row=back + 1, field="ts")
+    return out
+
+
+def _positive(x: np.ndarray, source: str, field: str) -> None:
+    row = first_breaking(x, POSITIVE)
+    if row >= 0:
+        what = "quote" if source == "quotes" else "trade"
+        raise DataError(f"a {what} price is not positive", source=source, row=row + 1,
+                        field=field)
 
 
 def _checked_bars(bars: pl.DataFrame) -> pl.DataFrame:
@@ -111,8 +122,9 @@ def market_sources(*, ticks: pl.DataFrame | None = None, quotes: pl.DataFrame | 
     symbols = sorted(set().union(*firsts))
     code = {name: i for i, name in enumerate(symbols)}
     # each source's codes (first-appearance order) mapped to the sorted symbols' codes
-    t_sym, *q_sym = (np.array([code[n] for n in names], np.int32)[c]
-                     for (c, _), names in zip(local, firsts, strict=True))
+    for (c, _), names in zip(local, firsts, strict=True):
+        recode(c, np.array([code[n] for n in names], np.int32))
+    t_sym, *q_sym = (c for c, _ in local)
 
     t_ts = _sorted_ts(trades["ts"], "bars" if bars is not None else "ticks")
     if bars is not None:
@@ -122,21 +134,17 @@ def market_sources(*, ticks: pl.DataFrame | None = None, quotes: pl.DataFrame | 
         c, size = trades["price"].to_numpy(), trades["size"].to_numpy()
         o = h = lo = c  # a trade is a bar whose four prices are equal
     if q is not None:
-        bad = (q["bid_px"] <= 0) | (q["ask_px"] <= 0)
-        if bad.any():
-            raise DataError("a quote price is not positive", source="quotes",
-                            row=int(bad.arg_true()[0]) + 1, field="bid_px")
-        quote_arrays = (_sorted_ts(q["ts"], "quotes"), q_sym[0],
-                        *(q[k].to_numpy() for k in ("bid_px", "bid_sz", "ask_px", "ask_sz")))
+        bid, bid_sz, ask, ask_sz = (q[k].to_numpy() for k in ("bid_px", "bid_sz", "ask_px",
+                                                             "ask_sz"))
+        _positive(bid, "quotes", "bid_px")
+        _positive(ask, "quotes", "ask_px")
+        quote_arrays = (_sorted_ts(q["ts"], "quotes"), q_sym[0], bid, bid_sz, ask, ask_sz)
     else:
         empty = np.empty(0)
         quote_arrays = (np.empty(0, np.int64), np.empty(0, np.int32), empty, empty, empty,
                         empty)
-    if bars is None and len(t_ts):
-        bad = c <= 0
-        if bad.any():
-            raise DataError("a trade price is not positive", source="ticks",
-                            row=int(np.argmax(bad)) + 1, field="price")
+    if bars is None:
+        _positive(np.ascontiguousarray(c, np.float64), "ticks", "price")
     arrays = (t_ts, t_sym, *(np.ascontiguousarray(a, dtype=np.float64)
                              for a in (o, h, lo, c, size)), *quote_arrays)
     return MarketSources(arrays, symbols, trades, bars is not None)

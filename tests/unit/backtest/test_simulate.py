@@ -351,6 +351,22 @@ def test_bad_market_data_and_arguments_are_clear_errors():
     assert issubclass(DataError, CiftError)
 
 
+
+@pytest.mark.parametrize(("kw", "source", "row", "field"), [
+    ({"ticks": ticks((1, 1.0, 1.0), (3, 2.0, 1.0), (2, 1.0, 1.0))}, "ticks", 3, "ts"),
+    ({"quotes": quotes((1, 9.0, 1.0, 10.0, 1.0), (1, 9.0, 1.0, 10.0, 1.0),
+                       (0, 9.0, 1.0, 10.0, 1.0))}, "quotes", 3, "ts"),
+    ({"ticks": ticks((1, 1.0, 1.0), (2, 0.0, 1.0))}, "ticks", 2, "price"),
+    ({"quotes": quotes((1, 9.0, 1.0, 10.0, 1.0), (2, -1.0, 1.0, 10.0, 1.0))}, "quotes", 2,
+     "bid_px"),
+    ({"quotes": quotes((1, 9.0, 1.0, 10.0, 1.0), (2, 9.0, 1.0, 10.0, 1.0),
+                       (3, 9.0, 1.0, 0.0, 1.0))}, "quotes", 3, "ask_px"),
+])
+def test_bad_market_rows_are_named(kw, source, row, field):
+    with pytest.raises(DataError) as e:
+        run([], **kw)
+    assert (e.value.source, e.value.row, e.value.field) == (source, row, field)
+
 def test_strategy_features_are_computed_per_symbol_on_the_ticks():
     from strategies import FIRST_ABOVE_AVERAGE
 

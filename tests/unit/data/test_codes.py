@@ -45,8 +45,42 @@ def test_hash_collision_falls_back_to_exact_codes(monkeypatch):
         return real(np.zeros_like(h1), h2)
 
     monkeypatch.setattr(codes_mod, "_dense_codes", colliding)
-    check(pl.Series(["A", "B", "A", "C"]))
+    # longer than 12 bytes: coded through the hashes, not the views
+    check(pl.Series(["A.LONG.SYMBOL.1", "B.LONG.SYMBOL.2", "A.LONG.SYMBOL.1", "C"]))
     assert calls == [False, True]
+
+
+def test_short_strings_are_coded_from_their_views(monkeypatch):
+    def no_hashing(h1, h2):
+        raise AssertionError("strings of <= 12 bytes need no hashes")
+
+    monkeypatch.setattr(codes_mod, "_dense_codes", no_hashing)
+    names = ["x" * n for n in range(13)] + ["abcd", "abce", "abcdefghijkl", "abcdefghijkm",
+                                              "é", "ÆØÅ"]
+    rng = np.random.default_rng(3)
+    s = pl.Series([names[i] for i in rng.integers(0, len(names), 5000)])
+    check(s)
+    check(s[1234:4321])  # a slice: its views start past the buffer's first
+    check(pl.concat([s[:100], s[100:]], rechunk=False))
+
+
+def test_view_codes_ignore_bytes_past_an_inline_string():
+    import pyarrow as pa
+
+    # two views of "AB", the second with garbage where the Arrow format puts zeros
+    views = np.zeros((3, 16), np.uint8)
+    for row, tail in ((0, 0), (1, 0x5A), (2, 0)):
+        views[row, 0] = 2
+        views[row, 4:6] = np.frombuffer(b"AB", np.uint8)
+        views[row, 6:] = tail
+    views[2, 4:6] = np.frombuffer(b"AC", np.uint8)
+    arr = pa.Array.from_buffers(pa.string_view(), 3, [None, pa.py_buffer(views.tobytes())])
+    codes, first = symbol_codes(pl.Series(pl.from_arrow(arr)))
+    assert codes.tolist() == [0, 0, 1] and first.tolist() == [0, 2]
+
+
+def test_long_strings_anywhere_fall_back_to_hashes():
+    check(pl.Series(["A", "B", "A"] * 100 + ["a symbol longer than twelve"] + ["B"]))
 
 
 def test_null_symbol_is_an_error():
