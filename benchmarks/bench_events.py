@@ -88,6 +88,9 @@ def main() -> None:
 
     sub = {**kw, "ticks": m.ticks.head(40_000), "quotes": m.quotes.head(100_000)}
     fast = simulate(market_maker, **sub)
+    warm = {"ticks": m.ticks.head(100), "quotes": m.quotes.head(100)}
+    simulate(market_maker.py_func, **{**sub, **warm})  # load the Python path's kernels
+    simulate(ema_watcher, **warm, state_size=args.symbols)
     py_took = best(lambda: simulate(market_maker.py_func, **sub), 1)
     slow = simulate(market_maker.py_func, **sub)
     same = fast.fills.equals(slow.fills) and fast.orders.equals(slow.orders)

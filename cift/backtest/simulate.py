@@ -54,19 +54,25 @@ def _loop(decide, mkt, st, cfg, lcfg, feats, params, state, ev, out, budget):
     return _CHUNK_DONE
 
 
+@nb.njit(cache=True, _nrt=False)
+def _step(mkt, st, cfg, lcfg, ev):
+    """One event for the Python path, in one compiled call: the feature row of the event's
+    symbol, or -2 at the end, or -3 when a log must grow first."""
+    if not ex.has_room(st, o.MAX_REQUESTS):
+        return -3
+    s = ex.on_event(mkt, st, cfg, lcfg, ev)
+    return -2 if s < 0 else int(st[2][s, ex.S_ROW])  # -1: no trade yet, the NaN row
+
+
 def _python_loop(decide, mkt, st, cfg, lcfg, feats, params, state, ev, out, budget):
     """The same loop for a plain-Python ``decide``: one compiled call per event."""
-    sy = st[2]
-    has_room = ex.has_room
-    on_event = _entry(ex.on_event, mkt, st, cfg, lcfg, ev)
+    step = _entry(_step, mkt, st, cfg, lcfg, ev)
     submit = _entry(ex.submit, st, cfg, lcfg, out, 1, ev)
     for _ in range(budget):
-        if not has_room(st, o.MAX_REQUESTS):
-            return _FULL
-        s = on_event(mkt, st, cfg, lcfg, ev)
-        if s < 0:
-            return _END
-        n = decide(ev, feats[int(sy[s, ex.S_ROW])], out, params, state)
+        row = step(mkt, st, cfg, lcfg, ev)
+        if row < -1:
+            return _END if row == -2 else _FULL
+        n = decide(ev, feats[row], out, params, state)
         if n:
             submit(st, cfg, lcfg, out, int(n), ev)
     return _CHUNK_DONE
