@@ -19,7 +19,7 @@ from numba.core.registry import CPUDispatcher
 
 from cift.backtest import shorts
 from cift.backtest.metrics import stats_dict, stats_finish, stats_new, stats_push
-from cift.backtest.signals import BacktestResult, _check_costs, _prices, _trade_stats, _trades
+from cift.backtest.signals import BacktestResult, _check_costs, _prices, _trade_stats
 from cift.errors import ParameterError
 from cift.strategy import Strategy
 
@@ -133,4 +133,4 @@ def _run(strategy: Strategy, close: np.ndarray, price: np.ndarray, features: np.
     metrics |= {"trades": k, "hit_rate": hit_rate, "profit_factor": profit_factor,
                 "exposure": st[shorts.EXPOSURE] / n,
                 "turnover": st[shorts.TRADED] / float(np.mean(equity))}
-    return BacktestResult(equity, _trades(cols), metrics, init_cash, close, index)
+    return BacktestResult(equity, cols, metrics, init_cash, close, index)

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numba as nb
 import numpy as np
 import polars as pl
 
 from cift.backtest.metrics import stats_dict, stats_finish, stats_new, stats_push
+from cift.data.checks import POSITIVE, first_breaking
 from cift.data.schema import TS
 from cift.errors import ParameterError
 from cift.features.api import as_input, as_timestamps
@@ -106,20 +108,6 @@ def _long_flat(close, price, entries, exits, init_cash, fee, fixed_fee, slippage
 
 
 @nb.njit(cache=True)
-def _first_bad_price(x):
-    """Index of the first price that is not finite and positive, or -1: one vectorized pass
-    for good data (no temporaries), a search only when there is a bad one."""
-    bad = False
-    for i in range(x.shape[0]):
-        bad |= not (0.0 < x[i] < np.inf)
-    if bad:
-        for i in range(x.shape[0]):
-            if not (0.0 < x[i] < np.inf):
-                return i
-    return -1
-
-
-@nb.njit(cache=True)
 def _crossings(a, b, up, down):
     above = False
     below = False
@@ -186,11 +174,17 @@ class BacktestResult:
     """
 
     equity: np.ndarray
-    trades: pl.DataFrame
+    trade_table: np.ndarray = field(repr=False)  # the engine's 7 x trades table
     metrics: dict[str, float]
     init_cash: float
     close: np.ndarray = field(repr=False)
     index: np.ndarray | None = field(default=None, repr=False)  # bar timestamps, UTC ns
+
+    @cached_property
+    def trades(self) -> pl.DataFrame:
+        """The trades as a frame, built on first access (a sweep of many runs reads only
+        the metrics)."""
+        return _trades(self.trade_table)
 
     def equity_frame(self) -> pl.DataFrame:
         """Per bar: ts (when the run had an index), equity, drawdown from the running peak."""
@@ -254,7 +248,7 @@ def _series(name: str, values: ArrayLike, dtype: type) -> np.ndarray:
     if not np.issubdtype(arr.dtype, np.number):
         raise ParameterError(f"{name}: expected numbers, got dtype {arr.dtype}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    bad = _first_bad_price(arr)
+    bad = first_breaking(arr, POSITIVE)
     if bad >= 0:
         raise ParameterError(f"{name}: bar {bad} is {arr[bad]} (prices must be finite and "
                              f"positive)")
@@ -306,6 +300,8 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
     short = short_entries is not None or short_exits is not None
     arrays = {}
     for name, values in signals.items():
+        if values is None and not short:
+            continue  # long/flat: no short signals to make
         arr = np.zeros(n, bool) if values is None else _series(name, values, bool)
         if len(arr) != n:
             raise ParameterError(f"{name}: {len(arr)} bars, close has {n}")
@@ -323,17 +319,16 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
     else:
         cols, exposure, traded, equity_sum, stats = _long_flat(
             c, price, arrays["entries"], arrays["exits"], *costs, equity)
-    trades = _trades(cols)
     metrics = stats_dict(stats_finish(stats, float(periods_per_year)))
     hit_rate, profit_factor = _trade_stats(cols)
     metrics |= {
-        "trades": trades.height,
+        "trades": cols.shape[1],
         "hit_rate": hit_rate,
         "profit_factor": profit_factor,
         "exposure": exposure / n if n else float("nan"),
         "turnover": traded / (equity_sum / n) if n else float("nan"),
     }
-    return BacktestResult(equity, trades, metrics, float(init_cash), c, ts)
+    return BacktestResult(equity, cols, metrics, float(init_cash), c, ts)
 
 
 def _bar_times(index: ArrayLike, n: int) -> np.ndarray:

@@ -27,25 +27,26 @@ def _breaks(v, rule):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _any_breaking(x, rule):
-    # one loop per rule, so each is a branch-free reduction that vectorizes
-    bad = False
+def _all_keep(x, rule):
+    # one loop per rule, each an and-reduction of branch-free comparisons: it vectorizes
+    # (an or-reduction of `not (a and b)` ran at half the speed)
+    ok = True
     if rule == FINITE:
         for i in range(x.shape[0]):
-            bad |= not abs(x[i]) < np.inf
+            ok &= abs(x[i]) < np.inf
     elif rule == NON_NEGATIVE:
         for i in range(x.shape[0]):
-            bad |= not (x[i] >= 0.0 and x[i] < np.inf)
+            ok &= (x[i] >= 0.0) & (x[i] < np.inf)
     else:
         for i in range(x.shape[0]):
-            bad |= not (x[i] > 0.0 and x[i] < np.inf)
-    return bad
+            ok &= (x[i] > 0.0) & (x[i] < np.inf)
+    return ok
 
 
 @nb.njit(cache=True, error_model="numpy")
 def first_breaking(x, rule):
     """Index of the first value of the float64 array ``x`` that breaks ``rule``, or -1."""
-    if not _any_breaking(x, rule):
+    if _all_keep(x, rule):
         return -1
     for i in range(x.shape[0]):
         if _breaks(x[i], rule):
