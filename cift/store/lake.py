@@ -379,8 +379,11 @@ class Lake(Store):
             if time_order and "ts" not in need:
                 need.append("ts")
             with_symbol = "symbol" in cols or (time_order and many_symbols)
-            frames = [_scan_part(p, sym if with_symbol else None, need) for sym, p in parts]
-            scan = pl.concat(frames, how="vertical", rechunk=False)
+            if with_symbol:
+                scan = pl.concat([_scan_part(p, sym, need) for sym, p in parts],
+                                 how="vertical", rechunk=False)
+            else:  # one scan of every file, in order (a scan per file cost ~0.2 ms each)
+                scan = pl.scan_parquet([p.path for _, p in parts]).select(need)
             if not all(rng.covers(p.first_ns, p.last_ns) for _, p in parts):
                 scan = scan.filter(rng.expr())
             try:
@@ -427,6 +430,8 @@ class Lake(Store):
                     ns))
         if not frames:
             return pl.DataFrame(schema=BARS)
+        if len(frames) == 1:  # one symbol's bars: already in time order
+            return frames[0]
         return pl.concat(frames).sort(["ts", "symbol"], maintain_order=True)
 
     def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
