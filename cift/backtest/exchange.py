@@ -101,8 +101,9 @@ F_FIELDS = 8
 # configuration (float64)
 C_FEE, C_FIXED, C_SLIP, C_MAX_POS, C_MAX_NOTIONAL, C_SHORT, C_QUEUE, C_BARS = range(8)
 C_FIELDS = 8
-# cancel requests in flight (float64; a ring) and their arrival times (int64 ns): the kind
-# (CANCEL or CANCEL_ALL), the order id or symbol, how many orders were sent before it
+# cancel requests in flight (float64; a ring whose length is a power of two) and their
+# arrival times (int64 ns): the kind (CANCEL or CANCEL_ALL), the order id or symbol, how
+# many orders were sent before it
 K_KIND, K_TARGET, K_BEFORE = range(3)
 K_FIELDS = 3
 L_LATENCY, L_EVERY = range(2)  # configuration (int64 ns)
@@ -367,7 +368,7 @@ def on_event(mkt, st, cfg, lcfg, ev):
     while True:  # orders and cancels that reach the market before this event, in send order
         order_due = ist[I_ARRIVED] < ist[I_ORDERS] and ot[ist[I_ARRIVED], T_ARRIVE] < ts
         head = ist[I_KHEAD]
-        slot = head % kt.shape[0]
+        slot = head & (kt.shape[0] - 1)  # a power of two: a mask, not a division per event
         if head < ist[I_KTAIL] and kt[slot] < ts and (
                 not order_due or kq[slot, K_BEFORE] <= ist[I_ARRIVED]):
             _cancel_arrives(st, slot, ts)
@@ -478,7 +479,7 @@ def submit(st, cfg, lcfg, out, n, ev):
             if not ok:
                 ist[I_BAD_CANCELS] += 1
                 continue
-            slot = ist[I_KTAIL] % kt.shape[0]
+            slot = ist[I_KTAIL] & (kt.shape[0] - 1)
             ist[I_KTAIL] += 1
             kq[slot, K_KIND], kq[slot, K_TARGET], kq[slot, K_BEFORE] = typ, target, \
                 ist[I_ORDERS]
