@@ -346,13 +346,29 @@ def _sample(st, every):
 
 
 @nb.njit(cache=True, _nrt=False, forceinline=True)
+def _trade_is_next(mkt, ti, qi):
+    """Whether trade row ``ti`` comes before quote row ``qi`` (a tie: the trade first)."""
+    t_ts, q_ts = mkt[0], mkt[7]
+    return ti < t_ts.shape[0] and (qi >= q_ts.shape[0] or t_ts[ti] <= q_ts[qi])
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def next_symbol(mkt, st):
+    """The symbol of the event :func:`on_event` processes next, or -1 at the end."""
+    ti, qi = st[1][I_TRADE], st[1][I_QUOTE]
+    if _trade_is_next(mkt, ti, qi):
+        return mkt[1][ti]
+    return mkt[8][qi] if qi < mkt[7].shape[0] else -1
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
 def on_event(mkt, st, cfg, lcfg, ev):
     """Process the next event and describe it in ``ev``; its symbol, or -1 at the end."""
     t_ts, t_sym, t_open, t_high, t_low, t_close, t_size = mkt[:7]
     q_ts, q_sym, q_bid, q_bsz, q_ask, q_asz = mkt[7:]
     acct, ist, sy, ot = st[0], st[1], st[2], st[4]
     ti, qi = ist[I_TRADE], ist[I_QUOTE]
-    is_trade = ti < t_ts.shape[0] and (qi >= q_ts.shape[0] or t_ts[ti] <= q_ts[qi])
+    is_trade = _trade_is_next(mkt, ti, qi)
     if not is_trade and qi >= q_ts.shape[0]:
         return -1
     ts = t_ts[ti] if is_trade else q_ts[qi]

@@ -54,27 +54,94 @@ def _loop(decide, mkt, st, cfg, lcfg, feats, params, state, ev, out, budget):
     return _CHUNK_DONE
 
 
+# The Python path runs ahead: one compiled call processes up to _AHEAD events and records
+# what decide must see for each (its ev row, its feature row); Python then calls decide on
+# them in order. Until decide asks for something, the events it saw were processed exactly
+# as they would have been one by one. When it does ask, on event j of a batch, the events
+# after j are undone (the batch's start state is restored and events 0..j replayed) and the
+# requests are submitted. Only a batch that starts with no live order and no cancel in
+# flight runs ahead (its events can then change nothing but the book, the marks, the
+# counters and the equity samples, which the undo restores); otherwise one event at a time.
+_AHEAD = 256
+_MORE, _AT_END, _LOG_FULL = 0, 1, 2
+
+
+@nb.njit(cache=True, _nrt=False, inline="always")
+def _copy(dst, src):
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
 @nb.njit(cache=True, _nrt=False)
-def _step(mkt, st, cfg, lcfg, ev):
-    """One event for the Python path, in one compiled call: the feature row of the event's
-    symbol, or -2 at the end, or -3 when a log must grow first."""
-    if not ex.has_room(st, o.MAX_REQUESTS):
-        return -3
-    s = ex.on_event(mkt, st, cfg, lcfg, ev)
-    return -2 if s < 0 else int(st[2][s, ex.S_ROW])  # -1: no trade yet, the NaN row
+def _ahead(mkt, st, cfg, lcfg, ev, k, evs, rows, acct0, ist0, undo, undo_sym):
+    """Process up to ``k`` events (one while orders are live), recording each one's ev in
+    ``evs`` and feature row in ``rows`` (-1: no trade yet, the NaN row), and what undoes
+    them. Returns (events processed, why it stopped, the last one's feature row)."""
+    acct, ist, sy = st[0], st[1], st[2]
+    live = (ist[ex.I_ACTIVE] + ist[ex.I_ORDERS] - ist[ex.I_ARRIVED]
+            + ist[ex.I_KTAIL] - ist[ex.I_KHEAD])
+    if live > 0:
+        k = 1
+    _copy(acct0, acct)
+    _copy(ist0, ist)
+    row = -1
+    for m in range(k):
+        if not ex.has_room(st, o.MAX_REQUESTS):
+            return m, _LOG_FULL, row
+        s = ex.next_symbol(mkt, st)
+        if s < 0:
+            return m, _AT_END, row
+        undo_sym[m] = s
+        _copy(undo[m], sy[s])
+        ex.on_event(mkt, st, cfg, lcfg, ev)
+        _copy(evs[m], ev)
+        row = int(sy[s, ex.S_ROW])
+        rows[m] = row
+    return k, _MORE, row
+
+
+@nb.njit(cache=True, _nrt=False)
+def _rewind(mkt, st, cfg, lcfg, ev, m, j, acct0, ist0, undo, undo_sym):
+    """Undo the ``m`` events of a run-ahead batch, then process its events 0..j again."""
+    sy = st[2]
+    for i in range(m - 1, -1, -1):
+        _copy(sy[undo_sym[i]], undo[i])
+    _copy(st[0], acct0)
+    _copy(st[1], ist0)
+    for _ in range(j + 1):
+        ex.on_event(mkt, st, cfg, lcfg, ev)
 
 
 def _python_loop(decide, mkt, st, cfg, lcfg, feats, params, state, ev, out, budget):
-    """The same loop for a plain-Python ``decide``: one compiled call per event."""
-    step = _entry(_step, mkt, st, cfg, lcfg, ev)
+    """The same loop for a plain-Python ``decide``, running ahead of it (see _AHEAD)."""
+    evs, rows = np.empty((_AHEAD, o.EV_FIELDS)), np.empty(_AHEAD, np.int64)
+    acct0, ist0 = np.empty_like(st[0]), np.empty_like(st[1])
+    undo, undo_sym = np.empty((_AHEAD, st[2].shape[1])), np.empty(_AHEAD, np.int64)
+    scratch = (evs, rows, acct0, ist0, undo, undo_sym)
+    ahead = _entry(_ahead, mkt, st, cfg, lcfg, ev, 1, *scratch)
+    rewind = _entry(_rewind, mkt, st, cfg, lcfg, ev, 1, 1, *scratch[2:])
     submit = _entry(ex.submit, st, cfg, lcfg, out, 1, ev)
-    for _ in range(budget):
-        row = step(mkt, st, cfg, lcfg, ev)
-        if row < -1:
-            return _END if row == -2 else _FULL
-        n = decide(ev, feats[row], out, params, state)
-        if n:
-            submit(st, cfg, lcfg, out, int(n), ev)
+    k, done = 1, 0
+    while done < budget:
+        m, why, last = ahead(mkt, st, cfg, lcfg, ev, min(k, budget - done), *scratch)
+        k = min(2 * m, _AHEAD)  # a batch with no order: the next one may be twice as long
+        if m == 1:  # the common case while orders are live: ev holds the event
+            n = decide(ev, feats[last], out, params, state)
+            if n:
+                submit(st, cfg, lcfg, out, int(n), ev)
+                why, k = _MORE, 1
+        else:
+            for j, (row, feat) in enumerate(zip(evs[:m], rows[:m].tolist(), strict=True)):
+                n = decide(row, feats[feat], out, params, state)
+                if n:
+                    if j < m - 1:  # the events after j happened too early: undo them
+                        rewind(mkt, st, cfg, lcfg, ev, m, j, *scratch[2:])
+                    submit(st, cfg, lcfg, out, int(n), ev)
+                    m, why, k = j + 1, _MORE, 1
+                    break
+        done += m
+        if why != _MORE:
+            return _END if why == _AT_END else _FULL
     return _CHUNK_DONE
 
 

@@ -300,6 +300,28 @@ def test_python_decide_gives_the_same_orders_and_fills():
     np.testing.assert_array_equal(fast.equity, slow.equity)
 
 
+
+def test_python_decide_that_trades_rarely_matches_the_compiled_path():
+    # quiet stretches let the Python path run ahead of decide; an order in the middle of a
+    # batch makes it undo the rest and replay (equity samples, book, marks and all)
+    from cift.data.synthetic import synthetic_market
+
+    m = synthetic_market(3, 1, ticks_per_session=2000, seed=11)
+    p = script((37, o.MARKET, 5.0, 0.0, GTC, 0), (38, o.MARKET, 3.0, 0.0, GTC, 1),
+               (700, o.LIMIT, 2.0, 1.0, GTC, 2), (701, o.STOP, -5.0, 1.0, GTC, 0),
+               (1500, o.CANCEL, 0.0, 2.0), (2999, o.MARKET, -3.0, 0.0, GTC, 1),
+               (4500, o.MARKET, 1.0, 0.0, IOC, 2))
+    kw = {"ticks": m.ticks, "quotes": m.quotes, "params": p, "latency": "3ms",
+          "fees_bps": 0.5, "every": "1s"}
+    fast = simulate(scripted, **kw)
+    slow = simulate(scripted.py_func, **kw)
+    assert fast.orders.height == 6 and fast.fills.height >= 3  # the cancel is no order
+    assert fast.orders.equals(slow.orders)
+    assert fast.fills.equals(slow.fills)
+    assert fast.positions.equals(slow.positions)
+    np.testing.assert_array_equal(fast.equity, slow.equity)
+    np.testing.assert_array_equal(fast.equity_frame()["ts"], slow.equity_frame()["ts"])
+
 def test_orders_never_fill_on_the_event_that_decided_them():
     from strategies import quote_both_sides
 
