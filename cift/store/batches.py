@@ -44,8 +44,9 @@ class Chunk:
 
 
 @nb.njit(cache=True)
-def _chunk_index(code, ts, n_codes):
-    """Number each row's (symbol code, UTC day) chunk in order of first appearance.
+def _chunk_index(code, ts, n_codes, index):
+    """Number each row's (symbol code, UTC day) chunk in order of first appearance, into
+    ``index`` (allocated by NumPy: huge pages, a third of the page faults of Numba's).
 
     Returns (index per row, code of each chunk, day of each chunk), or an empty index when
     a dense table of symbols x days would be too large (the caller then sorts instead).
@@ -59,7 +60,6 @@ def _chunk_index(code, ts, n_codes):
     if n_codes * n_days > 4 * n + 4096:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
     table = np.full(n_codes * n_days, -1, np.int64)
-    index = np.empty(n, np.int64)
     chunk_code = np.empty(n_codes * n_days, np.int64)
     chunk_day = np.empty(n_codes * n_days, np.int64)
     k = 0
@@ -157,7 +157,8 @@ class Batch:
         code, first = symbol_codes(df.get_column("symbol"))
         names = df.get_column("symbol").gather(first)
         ts = df.get_column("ts").to_physical().rechunk().to_numpy()
-        index, chunk_code, chunk_day = _chunk_index(code, ts, len(names))
+        index, chunk_code, chunk_day = _chunk_index(code, ts, len(names),
+                                                    np.empty(len(ts), np.int64))
         if len(index) != len(ts):  # sparse (many symbols over many years): sort-based
             day = ts // _DAY_NS
             pairs, index = np.unique(np.stack([code, day], axis=1), axis=0, return_inverse=True)
