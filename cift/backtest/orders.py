@@ -1,10 +1,11 @@
 """Orders as an order-level strategy places them, and the fields of the event it sees.
 
 An order-level ``decide(ev, feat, out, params, state) -> int`` is called after every market
-event. ``ev`` describes the event and the account (read it with the ``EV_*`` indices);
-``feat`` is the feature row of the event's symbol (its last trade or bar); ``state`` is a
-float64 scratch array that persists between calls (the strategy's O(1) memory). It writes
-its requests into ``out`` with the helpers below and returns how many it wrote::
+event. ``ev`` describes the event and the account (read it with the ``EV_*`` indices, during
+the call: the array is reused); ``feat`` is the feature row of the event's symbol (its last
+trade or bar); ``state`` is a float64 scratch array that persists between calls (the
+strategy's O(1) memory). It writes its requests into ``out`` with the helpers below and
+returns how many it wrote::
 
     from cift.backtest import orders as o
 

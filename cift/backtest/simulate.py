@@ -8,7 +8,8 @@ number of symbols, with one cash account.
 :mod:`cift.backtest.orders` for what it sees and how it places orders; the matching rules
 are in :mod:`cift.backtest.exchange`). A Numba ``decide`` is compiled into the loop, with no
 Python per event; any other callable runs in a Python loop over the same compiled kernels
-and gives the same orders and fills.
+(which run ahead of it in batches while no order is live) and gives the same orders and
+fills.
 """
 
 from __future__ import annotations
