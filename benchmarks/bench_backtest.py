@@ -120,6 +120,7 @@ def bench_strategy(close: np.ndarray, open_: np.ndarray) -> None:
     compiled = Strategy("sma_cross", params, features, nb.njit(decide))
     python = Strategy("sma_cross", params, features, decide)
     run(compiled, bars.head(1000))
+    run(python, bars.head(1000))  # load the Python path's compiled step
     a = best(lambda: run(compiled, bars, fees_bps=1.0, init_cash=10_000), 2)
     small = bars.head(200_000)
     b = best(lambda: run(python, small, fees_bps=1.0, init_cash=10_000), 1)

@@ -18,6 +18,7 @@ import polars as pl
 from numba.core.registry import CPUDispatcher
 
 from cift.backtest import shorts
+from cift.backtest.entry import entry_point
 from cift.backtest.metrics import stats_dict, stats_finish, stats_new, stats_push
 from cift.backtest.signals import BacktestResult, _check_costs, _prices, _trade_stats
 from cift.errors import ParameterError
@@ -118,11 +119,15 @@ def _run(strategy: Strategy, close: np.ndarray, price: np.ndarray, features: np.
         stats = _run_compiled(strategy.decide, close, price, features, p, st, trades, fee,
                               fixed_fee, slip, allow_short, equity)
     else:  # the Python path: the same compiled step, one Python call of it per bar
-        target, decide, step = 0.0, strategy.decide, shorts.step
+        target, decide = 0.0, strategy.decide
+        step = entry_point(shorts.step, st, trades, 0, True, False, True, False, 1.0, 1.0,
+                           fee, fixed_fee, slip)
+        # Python floats: indexing a list is several times cheaper than a NumPy array
+        price_of, close_of = price.tolist(), close.tolist()
         for i in range(n):
             long, short = target > 0.0, allow_short and target < 0.0
-            equity[i] = step(st, trades, i, long, not long, short, not short, price[i],
-                             close[i], fee, fixed_fee, slip)
+            equity[i] = step(st, trades, i, long, not long, short, not short, price_of[i],
+                             close_of[i], fee, fixed_fee, slip)
             target = decide(features[i], st[shorts.POS], st[shorts.CASH], p)
         # the statistics of the same returns, folded in the same order: the same numbers
         stats = _stats_of(equity, init_cash)
