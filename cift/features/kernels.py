@@ -296,8 +296,14 @@ def rsi_into(x, p, out):
     out[p] = 0.0 if _is_zero(total) else 100.0 * (gain / total)
     keep = (p - 1) / p  # Wilder smoothing by multiplications: no division in the recursion
     add = 1.0 / p
+    # the previous value is carried, not loaded again: a load of x[i - 1] right after the
+    # store of out[i - 1] stalled on it whenever the two arrays sat at the same offset in
+    # their pages (4K aliasing: 25 instead of 4 ns/element, in one process in two)
+    prev = x[p]
     for i in range(p + 1, n):
-        d = x[i] - x[i - 1]
+        now = x[i]
+        d = now - prev
+        prev = now
         # branch-free: a random walk's signs would mispredict every other step
         gain = gain * keep + max(d, 0.0) * add
         loss = loss * keep + max(-d, 0.0) * add
