@@ -799,45 +799,73 @@ def realized_vol_into(ts, price, interval, out):
 @nb.njit(cache=True, error_model="numpy")
 def ofi_time_into(ts, bid, bid_sz, ask, ask_sz, window, out, e):
     """OFI in (ts - window, ts]: a running sum over the flows (put in ``e``, n long),
-    recomputed from the window once as many flows have left it as it holds (amortized O(1))."""
+    recomputed from the window once as many flows have left it as it holds (amortized O(1)).
+
+    The flows entering (at i) and leaving (at j) the window are taken as one merged sequence,
+    one move per step chosen by a select, not a branch: how many leave at each update varies
+    at random, and an inner ``while`` mispredicted about once per update (22 -> 10 ns/update
+    for the window's part here). ``out[i - 1]`` is written at every step and is final when
+    update i enters, after all that left before it."""
     _ofi_flows(bid, bid_sz, ask, ask_sz, e)
-    j = 0
-    total = 0.0
-    left = 0
-    for i in range(ts.shape[0]):
-        total += e[i]
-        while ts[j] <= ts[i] - window:
-            total -= e[j]
-            j += 1
-            left += 1
+    n = ts.shape[0]
+    if n == 0:
+        return
+    total = e[0]
+    i, j, left = 1, 0, 0
+    while i < n:
+        leave = ts[j] <= ts[i - 1] - window  # j < i - 1 whenever this holds (window >= 1)
+        out[i - 1] = total
+        gone, new = e[j], e[i]  # both loaded, then selected: a load under the condition
+        total += -gone if leave else new  # compiled to a branch (19 ns instead of 10)
+        j += leave
+        i += not leave
+        left += leave
         if left > i - j + 64:
-            total = 0.0
-            for k in range(j, i + 1):
-                total += e[k]
+            total = _sum(e, j, i)
             left = 0
-        out[i] = total
+    while ts[j] <= ts[n - 1] - window:
+        total -= e[j]
+        j += 1
+    out[n - 1] = total
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _sum(v, lo, hi):
+    total = 0.0
+    for k in range(lo, hi):
+        total += v[k]
+    return total
 
 
 @nb.njit(cache=True, error_model="numpy")
 def vwap_time_into(ts, price, volume, window, out):
-    """VWAP in (ts - window, ts], running sums recomputed as in ofi_time_into."""
-    j = 0
-    notional = 0.0
-    vol = 0.0
-    left = 0
-    for i in range(ts.shape[0]):
-        notional += price[i] * volume[i]
-        vol += volume[i]
-        while ts[j] <= ts[i] - window:
-            notional -= price[j] * volume[j]
-            vol -= volume[j]
-            j += 1
-            left += 1
+    """VWAP in (ts - window, ts]: running sums of notional and volume, the trades entering and
+    leaving the window merged as in ofi_time_into."""
+    n = ts.shape[0]
+    if n == 0:
+        return
+    notional = price[0] * volume[0]
+    vol = volume[0]
+    i, j, left = 1, 0, 0
+    while i < n:
+        leave = ts[j] <= ts[i - 1] - window
+        out[i - 1] = notional / vol if vol != 0.0 else NAN
+        k = j if leave else i
+        sign = -1.0 if leave else 1.0
+        notional += sign * (price[k] * volume[k])
+        vol += sign * volume[k]
+        j += leave
+        i += not leave
+        left += leave
         if left > i - j + 64:
             notional = 0.0
             vol = 0.0
-            for k in range(j, i + 1):
+            for k in range(j, i):
                 notional += price[k] * volume[k]
                 vol += volume[k]
             left = 0
-        out[i] = notional / vol if vol != 0.0 else NAN
+    while ts[j] <= ts[n - 1] - window:
+        notional -= price[j] * volume[j]
+        vol -= volume[j]
+        j += 1
+    out[n - 1] = notional / vol if vol != 0.0 else NAN

@@ -95,6 +95,25 @@ def test_ofi_over_time_matches_brute_force(book, window):
     close(got, brute_window_sum(ts, e, ns))
 
 
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 500])
+def test_time_windows_through_bursts_and_gaps(n):
+    """Updates sharing a timestamp, gaps that empty the window, and bursts that drop many
+    at once: the time-window kernels against brute force, down to empty and tiny inputs."""
+    rng = np.random.default_rng(n)
+    steps = rng.choice([0, 0, 1, 5, 40, 3_000], n)  # ms
+    ts = 1_700_000_000 * SECOND + np.cumsum(steps) * 1_000_000
+    price, size = 100 + rng.normal(0, 1, n), rng.integers(1, 9, n) * 100.0
+    bid, ask = np.round(price, 2), np.round(price, 2) + 0.01
+    bid_sz, ask_sz = rng.integers(1, 9, n) * 100.0, rng.integers(1, 9, n) * 100.0
+    e = ofi_events({"bid_px": bid, "bid_sz": bid_sz, "ask_px": ask, "ask_sz": ask_sz})
+    if n:
+        e[0] = 0.0
+    window = 50 * 1_000_000
+    close(ft.ofi_time(ts, bid, bid_sz, ask, ask_sz, "50ms"), brute_window_sum(ts, e, window))
+    close(ft.vwap_time(ts, price, size, "50ms"),
+          brute_window_sum(ts, price * size, window) / brute_window_sum(ts, size, window))
+
+
 def test_trade_imbalances_match_pandas(book):
     _, t = book
     side, size = t["side"], t["size"]
