@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 from cift import features as ft
+from cift.features import stream
 from cift.data.synthetic import synthetic_market
 from cift.errors import ParameterError
 
@@ -173,6 +174,25 @@ def test_realized_vol_matches_pandas(book):
     r = np.log(frame["price"]).groupby(frame["bucket"]).diff().fillna(0.0)
     want = np.sqrt((r * r).groupby(frame["bucket"]).cumsum()).to_numpy()
     close(ft.realized_vol(t["ts"], t["price"], "1m"), want)
+
+
+def test_realized_vol_through_large_and_tiny_moves():
+    """Moves from one unit in the last place to 30% (the small ones by a series, the large by
+    log itself), across interval edges, against NumPy's log of the price ratios."""
+    rng = np.random.default_rng(5)
+    n = 2_000
+    moves = rng.choice([0.0, 1e-15, 1e-6, 1e-3, 2.0 ** -7, 0.01, 0.3], n) * rng.choice([-1, 1], n)
+    price = 50.0 * np.cumprod(1.0 + moves)
+    ts = np.cumsum(rng.integers(0, 3 * SECOND, n))
+    bucket = ts // (60 * SECOND)
+    r = np.zeros(n)
+    r[1:] = np.where(bucket[1:] == bucket[:-1], np.log(price[1:] / price[:-1]), 0.0)
+    want = np.sqrt([np.sum(r[(bucket == bucket[i]) & (np.arange(n) <= i)] ** 2)
+                    for i in range(n)])
+    close(ft.realized_vol(ts, price, "1m"), want)
+    s = stream.realized_vol("1m")
+    one_by_one = [s.update(t, p) for t, p in zip(ts, price, strict=True)]
+    np.testing.assert_array_equal(one_by_one, ft.realized_vol(ts, price, "1m"))
 
 
 def test_vwap_over_time_matches_brute_force(book):
