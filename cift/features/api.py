@@ -32,7 +32,9 @@ __all__ = [  # the functions are defined below by _define
 # others get the policy applied after their kernel.
 _NAN_STICKY = frozenset({"sma", "ema", "wma", "bbands", "rsi", "macd", "atr", "natr", "stoch",
                          "zscore", "vwap", "obv", "mfi", "willr", "cci", "roc",
-                         "var", "stddev"})
+                         "var", "stddev",
+                         # these check their inputs in their own pass (micro_kernels)
+                         "ofi_time", "vwap_time", "kyle_lambda", "vpin"})
 _BIG = 100_000  # TA-Lib's upper bound for periods
 _ANY = 3e37  # TA-Lib's bound for real-valued parameters
 

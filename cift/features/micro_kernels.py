@@ -18,6 +18,7 @@ import numba as nb
 import numpy as np
 
 from cift.errors import ParameterError
+from cift.features.kernels import first_nan
 from cift.features.stream_kernels import NAN, _advance, _ring_sum
 
 _REBASE = 2.0 ** 52  # offsets from the base stay exact integers in float64 below 2**53
@@ -639,15 +640,21 @@ def weighted_mid_into(bid, bid_sz, ask, ask_sz, out):
 
 @nb.njit(cache=True, error_model="numpy")
 def _ofi_flows(bid, bid_sz, ask, ask_sz, e):
-    """The flow of each update into e (the first has none: 0)."""
+    """The flow of each update into e (the first has none: 0); False if an input holds a NaN
+    (checked in the same pass: the inputs are read once, and api.py skips its own scans; the
+    kernels that check this way set every output from the first NaN on to NaN themselves)."""
     if e.shape[0] == 0:
-        return
+        return True
     e[0] = 0.0
+    clean = (bid[0] == bid[0]) & (bid_sz[0] == bid_sz[0]) & (ask[0] == ask[0]) \
+        & (ask_sz[0] == ask_sz[0])
     # views of each update and the one before, indexed from 0: the loop vectorizes
     b, bs, a, az, out = bid[1:], bid_sz[1:], ask[1:], ask_sz[1:], e[1:]
     pb, pbs, pa, paz = bid[:-1], bid_sz[:-1], ask[:-1], ask_sz[:-1]
     for i in range(out.shape[0]):
         out[i] = _ofi_event(b[i], bs[i], a[i], az[i], pb[i], pbs[i], pa[i], paz[i])
+        clean &= (b[i] == b[i]) & (bs[i] == bs[i]) & (a[i] == a[i]) & (az[i] == az[i])
+    return clean
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -739,6 +746,8 @@ def kyle_lambda_into(price, size, side, p, out):
     n = price.shape[0]
     out[: min(p, n)] = NAN
     sq = sdp = sqq = sqdp = 0.0
+    clean = n == 0 or (price[0] == price[0]) & (size[0] == size[0]) & (side[0] == side[0])
+    phase = 0  # (i - 1) % p, counted: a division per trade cost more than the sums
     for i in range(1, n):
         k = i - 1
         if k >= p:
@@ -747,7 +756,8 @@ def kyle_lambda_into(price, size, side, p, out):
             sdp -= dp
             sqq -= qq
             sqdp -= qdp
-        if k % p == p - 1:  # recompute the window's sums (as _ring_push does)
+        if phase == p - 1:  # recompute the window's sums (as _ring_push does)
+            phase = 0
             sq = sdp = sqq = sqdp = 0.0
             for j in range(i - p + 1, i + 1):
                 q, dp, qq, qdp = _kyle_terms(price, size, side, j)
@@ -756,14 +766,18 @@ def kyle_lambda_into(price, size, side, p, out):
                 sqq += qq
                 sqdp += qdp
         else:
+            phase += 1
             q, dp, qq, qdp = _kyle_terms(price, size, side, i)
             sq += q
             sdp += dp
             sqq += qq
             sqdp += qdp
+        clean &= (q == q) & (dp == dp)  # a NaN in price, size or side (of trade i or i - 1)
         if k >= p - 1:
             den = p * sqq - sq * sq
             out[i] = (p * sqdp - sq * sdp) / den if den > 1e-12 * p * sqq else NAN
+    if not clean:
+        out[min(first_nan(price), first_nan(size), first_nan(side)):] = NAN
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -773,9 +787,11 @@ def vpin_into(size, side, bucket, w, out):
     imbalance = 0.0
     total = 0.0
     done = 0
+    clean = True
     for i in range(size.shape[0]):
         sign = 1.0 if side[i] > 0 else (-1.0 if side[i] < 0 else 0.0)
         left = size[i]
+        clean &= (left == left) & (side[i] == side[i])
         while left > 0.0:
             room = bucket - filled
             take = left if left < room else room
@@ -798,6 +814,8 @@ def vpin_into(size, side, bucket, w, out):
             else:
                 filled += take
         out[i] = total / (w * bucket) if done >= w else NAN
+    if not clean:
+        out[min(first_nan(size), first_nan(side)):] = NAN
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -848,7 +866,7 @@ def ofi_time_into(ts, bid, bid_sz, ask, ask_sz, window, out, e):
     at random, and an inner ``while`` mispredicted about once per update (22 -> 10 ns/update
     for the window's part here). ``out[i - 1]`` is written at every step and is final when
     update i enters, after all that left before it."""
-    _ofi_flows(bid, bid_sz, ask, ask_sz, e)
+    clean = _ofi_flows(bid, bid_sz, ask, ask_sz, e)
     n = ts.shape[0]
     if n == 0:
         return
@@ -869,6 +887,8 @@ def ofi_time_into(ts, bid, bid_sz, ask, ask_sz, window, out, e):
         total -= e[j]
         j += 1
     out[n - 1] = total
+    if not clean:
+        out[min(first_nan(bid), first_nan(bid_sz), first_nan(ask), first_nan(ask_sz)):] = NAN
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -888,14 +908,17 @@ def vwap_time_into(ts, price, volume, window, out):
         return
     notional = price[0] * volume[0]
     vol = volume[0]
+    clean = notional == notional
     i, j, left = 1, 0, 0
     while i < n:
         leave = ts[j] <= ts[i - 1] - window
         out[i - 1] = notional / vol if vol != 0.0 else NAN
         k = j if leave else i
         sign = -1.0 if leave else 1.0
-        notional += sign * (price[k] * volume[k])
-        vol += sign * volume[k]
+        px, v = price[k], volume[k]
+        clean &= (px == px) & (v == v)  # each trade is seen entering
+        notional += sign * (px * v)
+        vol += sign * v
         j += leave
         i += not leave
         left += leave
@@ -911,3 +934,5 @@ def vwap_time_into(ts, price, volume, window, out):
         vol -= volume[j]
         j += 1
     out[n - 1] = notional / vol if vol != 0.0 else NAN
+    if not clean:
+        out[min(first_nan(price), first_nan(volume)):] = NAN

@@ -115,6 +115,24 @@ def test_time_windows_through_bursts_and_gaps(n):
           brute_window_sum(ts, price * size, window) / brute_window_sum(ts, size, window))
 
 
+@pytest.mark.parametrize("name, which, row", [
+    (n, i, row) for n, s in sorted(ft.REGISTRY.items()) if s.group == "microstructure"
+    for i in range(len(s.inputs)) if s.inputs[i] != "ts" for row in (0, 300)])
+def test_nan_policy_holds_for_a_nan_in_any_one_input(book, name, which, row):
+    """From the first NaN in any input on, every output is NaN, and none before it (the
+    time-window and trade kernels check their inputs in their own pass)."""
+    q, t = book
+    spec = ft.REGISTRY[name]
+    data = {**t, **q}
+    data["volume"] = t["size"]
+    arrays = [data[i][:3000].copy() for i in spec.inputs]
+    arrays[which][row] = np.nan
+    clean = getattr(ft, name)(*[data[i][:3000] for i in spec.inputs])
+    out = getattr(ft, name)(*arrays)
+    assert np.isnan(out[row:]).all(), (name, spec.inputs[which])
+    np.testing.assert_array_equal(out[:row], clean[:row])
+
+
 def test_trade_imbalances_match_pandas(book):
     _, t = book
     side, size = t["side"], t["size"]
