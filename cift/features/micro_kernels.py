@@ -400,22 +400,91 @@ def weighted_mid_many(s, bid, bid_sz, ask, ask_sz, out):
         out[i] = weighted_mid_step(s, bid[i], bid_sz[i], ask[i], ask_sz[i])
 
 
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _next_slot(slot, p):
+    """The ring's next slot, counted: n % p on every value was an integer division."""
+    return slot + 1 if slot < p - 1 else 0
+
+
 @nb.njit(cache=True, error_model="numpy")
 def ofi_many(s, bid, bid_sz, ask, ask_sz, out):
+    """ofi_step over the arrays, its scalars in locals for the run (as kyle_lambda_many)."""
+    count, dead, p, total = s[0], s[1] != 0.0, int(s[2]), s[3]
+    pb, pbs, pa, paz = s[4], s[5], s[6], s[7]
+    slot = (int(count) - 1) % p if count >= 1.0 else 0  # of flow k = n - 1
     for i in range(bid.shape[0]):
-        out[i] = ofi_step(s, bid[i], bid_sz[i], ask[i], ask_sz[i])
+        b, bs, a, az = bid[i], bid_sz[i], ask[i], ask_sz[i]
+        dead |= (b != b) | (bs != bs) | (a != a) | (az != az)
+        n = count
+        count += 1.0
+        if dead:
+            out[i] = NAN
+            continue
+        e = _ofi_event(b, bs, a, az, pb, pbs, pa, paz)
+        pb, pbs, pa, paz = b, bs, a, az
+        if n == 0.0:
+            out[i] = NAN
+            continue
+        if n - 1.0 >= p:
+            total -= s[8 + slot]
+        s[8 + slot] = e
+        total = _ring_sum(s, 8, p) if slot == p - 1 else total + e
+        out[i] = total if n >= p else NAN
+        slot = _next_slot(slot, p)
+    s[0], s[1], s[3] = count, 1.0 if dead else 0.0, total
+    s[4], s[5], s[6], s[7] = pb, pbs, pa, paz
 
 
 @nb.njit(cache=True, error_model="numpy")
 def trade_imbalance_many(s, side, out):
+    """trade_imbalance_step over the array, its scalars in locals (as ofi_many)."""
+    count, dead, p, total = s[0], s[1] != 0.0, int(s[2]), s[3]
+    slot = int(count) % p
     for i in range(side.shape[0]):
-        out[i] = trade_imbalance_step(s, side[i])
+        v = side[i]
+        dead |= v != v
+        n = count
+        count += 1.0
+        if dead:
+            out[i] = NAN
+            continue
+        if n >= p:
+            total -= s[4 + slot]
+        s[4 + slot] = v
+        total = _ring_sum(s, 4, p) if slot == p - 1 else total + v
+        out[i] = total / p if n >= p - 1 else NAN
+        slot = _next_slot(slot, p)
+    s[0], s[1], s[3] = count, 1.0 if dead else 0.0, total
 
 
 @nb.njit(cache=True, error_model="numpy")
 def volume_imbalance_many(s, size, side, out):
+    """volume_imbalance_step over the arrays, its scalars in locals (as ofi_many)."""
+    count, dead, p, signed, volume = s[0], s[1] != 0.0, int(s[2]), s[3], s[4]
+    slot = int(count) % p
     for i in range(size.shape[0]):
-        out[i] = volume_imbalance_step(s, size[i], side[i])
+        sz, sd = size[i], side[i]
+        dead |= (sz != sz) | (sd != sd)
+        n = count
+        count += 1.0
+        if dead:
+            out[i] = NAN
+            continue
+        if n >= p:
+            signed -= s[5 + slot]
+            volume -= s[5 + p + slot]
+        sv = sd * sz
+        s[5 + slot] = sv
+        s[5 + p + slot] = sz
+        if slot == p - 1:
+            signed = _ring_sum(s, 5, p)
+            volume = _ring_sum(s, 5 + p, p)
+        else:
+            signed += sv
+            volume += sz
+        out[i] = NAN if n < p - 1 else (signed / volume if volume > 0.0 else 0.0)
+        slot = _next_slot(slot, p)
+    s[0], s[1], s[3], s[4] = count, 1.0 if dead else 0.0, signed, volume
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -467,8 +536,38 @@ def kyle_lambda_many(s, price, size, side, out):
 
 @nb.njit(cache=True, error_model="numpy")
 def vpin_many(s, size, side, out):
+    """vpin_step over the arrays, its scalars in locals (as ofi_many)."""
+    count, dead, bucket, w = s[0], s[1] != 0.0, s[2], int(s[3])
+    filled, imbalance, total, done = s[4], s[5], s[6], int(s[7])
     for i in range(size.shape[0]):
-        out[i] = vpin_step(s, size[i], side[i])
+        sz, sd = size[i], side[i]
+        dead |= (sz != sz) | (sd != sd)
+        count += 1.0
+        if dead:
+            out[i] = NAN
+            continue
+        sign = 1.0 if sd > 0 else (-1.0 if sd < 0 else 0.0)
+        left = sz
+        while left > 0.0:
+            room = bucket - filled
+            take = left if left < room else room
+            imbalance += sign * take
+            left -= take
+            if take == room:  # the bucket is full
+                slot = done % w
+                if done >= w:
+                    total -= s[8 + slot]
+                gap = abs(imbalance)
+                s[8 + slot] = gap
+                total = _ring_sum(s, 8, w) if slot == w - 1 else total + gap
+                done += 1
+                filled = 0.0
+                imbalance = 0.0
+            else:
+                filled += take
+        out[i] = total / (w * bucket) if done >= w else NAN
+    s[0], s[1] = count, 1.0 if dead else 0.0
+    s[4], s[5], s[6], s[7] = filled, imbalance, total, done
 
 
 @nb.njit(cache=True, error_model="numpy")
