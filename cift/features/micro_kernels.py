@@ -19,7 +19,7 @@ import numpy as np
 
 from cift.errors import ParameterError
 from cift.features.kernels import first_nan
-from cift.features.stream_kernels import NAN, _advance, _ring_sum
+from cift.features.stream_kernels import NAN, _advance, _next_slot, _ring_sum
 
 _REBASE = 2.0 ** 52  # offsets from the base stay exact integers in float64 below 2**53
 _FULL = ("capacity: the time window holds more events than the stream's capacity; make a "
@@ -398,12 +398,6 @@ def microprice_many(s, bid, bid_sz, ask, ask_sz, out):
 def weighted_mid_many(s, bid, bid_sz, ask, ask_sz, out):
     for i in range(bid.shape[0]):
         out[i] = weighted_mid_step(s, bid[i], bid_sz[i], ask[i], ask_sz[i])
-
-
-@nb.njit(cache=True, error_model="numpy", inline="always")
-def _next_slot(slot, p):
-    """The ring's next slot, counted: n % p on every value was an integer division."""
-    return slot + 1 if slot < p - 1 else 0
 
 
 @nb.njit(cache=True, error_model="numpy")

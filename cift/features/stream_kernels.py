@@ -59,6 +59,12 @@ def _sma(s, o, x):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
+def _next_slot(slot, p):
+    """A ring's next slot, counted: n % p on every value was an integer division."""
+    return slot + 1 if slot < p - 1 else 0
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _ring_sum(s, at, p):
     """The sum of a full ring, taken afresh once a turn so a running sum never drifts."""
     total = 0.0
@@ -76,6 +82,7 @@ def _sma_run(s, o, x, out, skip_nan):
     dead = s[o + 1] != 0.0
     p = int(s[o + 2])
     total = s[o + 3]
+    slot = int(count) % p  # then counted: n % p per value was an integer division
     for i in range(x.shape[0]):
         v = x[i]
         if v != v:
@@ -83,21 +90,23 @@ def _sma_run(s, o, x, out, skip_nan):
                 out[i] = NAN
                 continue
             dead = True
-        n = int(count)
+        n = count
         count += 1.0
         if dead:
             out[i] = NAN
             continue
         total += v
-        slot = n % p
         s[o + 4 + slot] = v
+        after = _next_slot(slot, p)
         if n < p - 1:
             out[i] = NAN
+            slot = after
             continue
         if slot == p - 1:
             total = _ring_sum(s, o + 4, p)
         out[i] = total / p
-        total -= s[o + 4 + (n + 1) % p]  # the oldest of the window leaves
+        total -= s[o + 4 + after]  # the oldest of the window leaves
+        slot = after
     s[o] = count
     s[o + 1] = 1.0 if dead else 0.0
     s[o + 3] = total
@@ -378,15 +387,15 @@ def _range_run(s, o, h, lo, c, from_high, out):
     highs = suffix_lo + p + 1
     lows = highs + p
     per_percent = -0.01 if from_high else 0.01
+    slot = int(count) % p  # then counted
     for i in range(c.shape[0]):
         hi, low, close = h[i], lo[i], c[i]
         dead |= (hi != hi) | (low != low) | (close != close)
-        n = int(count)
+        n = count
         count += 1.0
         if dead:
             out[i] = NAN
             continue
-        slot = n % p
         if slot == 0:
             if n > 0:
                 _suffix_extremes(s, highs, lows, suffix_hi, suffix_lo, p)
@@ -396,13 +405,14 @@ def _range_run(s, o, h, lo, c, from_high, out):
         s[lows + slot] = low
         top = hi if hi > top else top
         bottom = low if low < bottom else bottom
-        if n < p - 1:
-            out[i] = NAN
-            continue
         v = s[suffix_hi + slot + 1]
         hi_v = v if v > top else top
         v = s[suffix_lo + slot + 1]
         lo_v = v if v < bottom else bottom
+        slot = _next_slot(slot, p)
+        if n < p - 1:
+            out[i] = NAN
+            continue
         diff = (hi_v - lo_v) * per_percent
         num = hi_v - close if from_high else close - lo_v
         out[i] = num / diff if diff != 0.0 else 0.0
