@@ -224,6 +224,68 @@ def _var(s, o, x, root, scale):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
+def _var_run(s, o, x, means, out, kind, scale):
+    """_var over the array x: window means into ``means`` and into ``out`` by ``kind`` the
+    variance (0), standard deviation times scale (1) or z-score of x (2, as zscore_step); the
+    state's scalars in locals and the slot counted for the run, the same operations in the
+    same order. ``means`` may be ``out`` itself when only ``out`` is wanted (the mean is
+    written first)."""
+    count, dead, p = s[o], s[o + 1] != 0.0, int(s[o + 2])
+    shift, t1, t2 = s[o + 3], s[o + 4], s[o + 5]
+    suffix1 = o + _V
+    suffix2 = suffix1 + p + 1
+    ring = suffix2 + p + 1
+    inv_p = 1.0 / p
+    slot = int(count) % p
+    for i in range(x.shape[0]):
+        v = x[i]
+        dead |= v != v
+        n = count
+        count += 1.0
+        if dead:
+            means[i] = NAN
+            out[i] = NAN
+            continue
+        if slot == 0:  # a block starts: v is its shift
+            shift = v
+            if n > 0:
+                a1 = 0.0
+                a2 = 0.0
+                for j in range(p - 1, -1, -1):
+                    d = s[ring + j] - v
+                    a1 += d
+                    a2 += d * d
+                    s[suffix1 + j] = a1
+                    s[suffix2 + j] = a2
+            t1 = 0.0
+            t2 = 0.0
+        s[ring + slot] = v
+        d = v - shift
+        t1 += d
+        t2 += d * d
+        if n < p - 1:
+            means[i] = NAN
+            out[i] = NAN
+            slot = _next_slot(slot, p)
+            continue
+        w1 = s[suffix1 + slot + 1] + t1
+        m2 = (s[suffix2 + slot + 1] + t2) - w1 * w1 * inv_p
+        var = m2 * inv_p if m2 > 0.0 else 0.0
+        mean = shift + w1 * inv_p
+        means[i] = mean
+        if kind == 0:
+            out[i] = var
+        elif kind == 1:
+            out[i] = np.sqrt(var) * scale
+        else:
+            sd = np.sqrt(var)
+            out[i] = (v - mean) / sd if sd > 0.0 else (0.0 if sd == 0.0 else sd)
+        slot = _next_slot(slot, p)
+    s[o], s[o + 1] = count, 1.0 if dead else 0.0
+    s[o + 3], s[o + 4], s[o + 5] = shift, t1, t2
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def var_step(s, x):
     return _var(s, 0, x, False, 1.0)[1]
 
@@ -655,26 +717,27 @@ def wma_many(s, x, out):
 
 @nb.njit(cache=True, error_model="numpy")
 def var_many(s, x, out):
-    for i in range(x.shape[0]):
-        out[i] = var_step(s, x[i])
+    _var_run(s, 0, x, out, out, 0, 1.0)
 
 
 @nb.njit(cache=True, error_model="numpy")
 def stddev_many(s, x, out):
-    for i in range(x.shape[0]):
-        out[i] = stddev_step(s, x[i])
+    _var_run(s, 1, x, out, out, 1, s[0])
 
 
 @nb.njit(cache=True, error_model="numpy")
 def bbands_many(s, x, upper, middle, lower):
+    _var_run(s, 2, x, middle, lower, 1, 1.0)  # the deviations, then the bands from them
+    up, dn = s[0], s[1]
     for i in range(x.shape[0]):
-        upper[i], middle[i], lower[i] = bbands_step(s, x[i])
+        sd = lower[i]
+        upper[i] = middle[i] + up * sd
+        lower[i] = middle[i] - dn * sd
 
 
 @nb.njit(cache=True, error_model="numpy")
 def zscore_many(s, x, out):
-    for i in range(x.shape[0]):
-        out[i] = zscore_step(s, x[i])
+    _var_run(s, 0, x, out, out, 2, 1.0)
 
 
 @nb.njit(cache=True, error_model="numpy")
