@@ -489,6 +489,7 @@ def kyle_lambda_many(s, price, size, side, out):
     count, dead, p, prev = s[0], s[1] != 0.0, int(s[2]), s[3]
     sq, sdp, sqq, sqdp = s[4], s[5], s[6], s[7]
     rq, rdp, rqq, rqdp = 8, 8 + p, 8 + 2 * p, 8 + 3 * p  # the rings
+    slot = (int(count) - 1) % p if count >= 1.0 else 0  # of trade k = n - 1, then counted
     for i in range(price.shape[0]):
         px, sz, sd = price[i], size[i], side[i]
         dead |= (px != px) | (sz != sz) | (sd != sd)
@@ -504,7 +505,6 @@ def kyle_lambda_many(s, price, size, side, out):
             continue
         k = n - 1
         q = sd * sz
-        slot = k % p
         if k >= p:
             sq -= s[rq + slot]
             sdp -= s[rdp + slot]
@@ -519,6 +519,7 @@ def kyle_lambda_many(s, price, size, side, out):
             sdp += dp
             sqq += q * q
             sqdp += q * dp
+        slot = _next_slot(slot, p)
         if k < p - 1:
             out[i] = NAN
             continue
@@ -691,10 +692,32 @@ def vwap_time_many(s, ts, price, volume, out):
 
 @nb.njit(cache=True, error_model="numpy")
 def realized_vol_many(s, ts, price, out):
+    """realized_vol_step over the arrays, its scalars in locals and the interval's bounds
+    kept, so ts // interval runs once per interval (as realized_vol_into)."""
     if ts.shape[0] and s[0] > 0 and float(ts[0] // np.int64(s[2])) < s[3]:
         raise ParameterError("ts: timestamps must not decrease")  # before any change
+    count, dead, interval = s[0], s[1] != 0.0, np.int64(s[2])
+    bucket, ss, prev = s[3], s[4], s[5]
+    end = (np.int64(bucket) + 1) * interval
     for i in range(ts.shape[0]):
-        out[i] = realized_vol_step(s, ts[i], price[i])
+        t, px = ts[i], price[i]
+        dead |= px != px
+        n = count
+        count += 1.0
+        if dead:
+            out[i] = NAN
+            continue
+        if n == 0.0 or t >= end:
+            b = t // interval
+            bucket = float(b)
+            end = (b + 1) * interval
+            ss = 0.0
+        else:
+            r = _log_return(px, prev)
+            ss += r * r
+        prev = px
+        out[i] = np.sqrt(ss)
+    s[0], s[1], s[3], s[4], s[5] = count, 1.0 if dead else 0.0, bucket, ss, prev
 
 
 # --- batch kernels --------------------------------------------------------------------------

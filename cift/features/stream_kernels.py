@@ -748,8 +748,50 @@ def rsi_many(s, x, out):
 
 @nb.njit(cache=True, error_model="numpy")
 def macd_many(s, x, line, sig, hist):
+    """macd_step over the array, the three averages, count and flag in locals for the run
+    (through the state array each step chained on the last one's stores)."""
+    count, dead = s[0], s[1] != 0.0
+    fast, slow, signal = int(s[2]), int(s[3]), int(s[4])
+    ema_f, ema_s, ema_g, seed = s[5], s[6], s[7], s[8]
+    start = slow - 1
+    first = start + signal - 1
+    kf, ks, kg = 2.0 / (fast + 1), 2.0 / (slow + 1), 2.0 / (signal + 1)
     for i in range(x.shape[0]):
-        line[i], sig[i], hist[i] = macd_step(s, x[i])
+        v = x[i]
+        dead |= v != v
+        n = int(count)
+        count += 1.0
+        if dead or n < start:
+            if not dead:
+                s[9 + n] = v
+            line[i] = sig[i] = hist[i] = NAN
+            continue
+        if n == start:  # the seeds: SMAs of the first values (as macd_step)
+            s[9 + n] = v
+            f_total = 0.0
+            s_total = 0.0
+            for j in range(slow):
+                s_total += s[9 + j]
+                if j > start - fast:
+                    f_total += s[9 + j]
+            ema_f = f_total / fast
+            ema_s = s_total / slow
+            seed = ema_f - ema_s
+        else:
+            ema_f = ema_f * (1.0 - kf) + v * kf
+            ema_s = ema_s * (1.0 - ks) + v * ks
+            if n <= first:
+                seed += ema_f - ema_s
+        if n < first:
+            line[i] = sig[i] = hist[i] = NAN
+            continue
+        m = ema_f - ema_s
+        ema_g = seed / signal if n == first else ema_g * (1.0 - kg) + m * kg
+        line[i] = m
+        sig[i] = ema_g
+        hist[i] = m - ema_g
+    s[0], s[1] = count, 1.0 if dead else 0.0
+    s[5], s[6], s[7], s[8] = ema_f, ema_s, ema_g, seed
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -778,27 +820,66 @@ def cci_many(s, h, lo, c, out):
     count = s[0]
     dead = s[1] != 0.0
     p = (s.shape[0] - 2) // 2
+    slot = int(count) % p  # then counted
     for i in range(c.shape[0]):
         hi, low, close = h[i], lo[i], c[i]
         dead |= (hi != hi) | (low != low) | (close != close)
-        n = int(count)
+        n = count
         count += 1.0
         if dead:
             out[i] = NAN
             continue
         tp = (hi + low + close) / 3.0
-        slot = n % p
         s[2 + slot] = tp
         s[2 + slot + p] = tp
         out[i] = NAN if n < p - 1 else cci_value(s, 3 + slot, p, tp)
+        slot = _next_slot(slot, p)
     s[0] = count
     s[1] = 1.0 if dead else 0.0
 
 
 @nb.njit(cache=True, error_model="numpy")
 def mfi_many(s, h, lo, c, v, out):
+    """mfi_step over the arrays, sums, last typical price, count and flag in locals and the
+    ring's slot counted for the run."""
+    count, dead, pos_sum, neg_sum, prev = s[0], s[1] != 0.0, s[2], s[3], s[4]
+    p = (s.shape[0] - 5) // 2
+    slot = int(count) % p
     for i in range(c.shape[0]):
-        out[i] = mfi_step(s, h[i], lo[i], c[i], v[i])
+        hi, low, close, vol = h[i], lo[i], c[i], v[i]
+        dead |= (hi != hi) | (low != low) | (close != close) | (vol != vol)
+        n = count
+        count += 1.0
+        if dead:
+            out[i] = NAN
+            continue
+        tp = (hi + low + close) / 3.0
+        at = slot
+        slot = _next_slot(slot, p)
+        if n == 0.0:
+            prev = tp
+            out[i] = NAN
+            continue
+        flow = tp * vol
+        pos = 5 + at
+        neg = pos + p
+        pos_sum -= s[pos]
+        neg_sum -= s[neg]
+        move = tp - prev
+        tie = abs(move) <= 1e-12 * abs(tp)
+        up = flow if move > 0 and not tie else 0.0
+        down = flow if move < 0 and not tie else 0.0
+        s[pos] = up
+        s[neg] = down
+        pos_sum += up
+        neg_sum += down
+        prev = tp
+        if n < p:
+            out[i] = NAN
+            continue
+        total = pos_sum + neg_sum
+        out[i] = 0.0 if total < 1.0 else 100.0 * (pos_sum / total)
+    s[0], s[1], s[2], s[3], s[4] = count, 1.0 if dead else 0.0, pos_sum, neg_sum, prev
 
 
 @nb.njit(cache=True, error_model="numpy")
