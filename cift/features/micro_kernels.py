@@ -28,20 +28,20 @@ _FULL = ("capacity: the time window holds more events than the stream's capacity
 
 # --- quotes, one at a time ------------------------------------------------------------------
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def spread_step(s, bid, ask):
     dead, _ = _advance(s, 0, (bid != bid) | (ask != ask))
     return NAN if dead else ask - bid
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def spread_bps_step(s, bid, ask):
     dead, _ = _advance(s, 0, (bid != bid) | (ask != ask))
     mid = (bid + ask) * 0.5
     return NAN if dead or mid == 0.0 else (ask - bid) / mid * 1e4
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def quote_imbalance_step(s, bid_sz, ask_sz):
     dead, _ = _advance(s, 0, (bid_sz != bid_sz) | (ask_sz != ask_sz))
     total = bid_sz + ask_sz
@@ -56,13 +56,13 @@ def _touch_average(bid, bid_weight, ask, ask_weight):
     return (bid * bid_weight + ask * ask_weight) / total if total > 0.0 else (bid + ask) * 0.5
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def microprice_step(s, bid, bid_sz, ask, ask_sz):
     dead, _ = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
     return NAN if dead else _touch_average(bid, ask_sz, ask, bid_sz)
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def weighted_mid_step(s, bid, bid_sz, ask, ask_sz):
     dead, _ = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
     return NAN if dead else _touch_average(bid, bid_sz, ask, ask_sz)
@@ -88,7 +88,7 @@ def _ring_push(s, total_at, ring_at, p, slot, value):
         s[total_at] += value
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def ofi_step(s, bid, bid_sz, ask, ask_sz):
     """[count, dead, p, total, prev bid, bid_sz, ask, ask_sz, ring(p)]: OFI over p updates."""
     dead, n = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
@@ -109,7 +109,7 @@ def ofi_step(s, bid, bid_sz, ask, ask_sz):
 
 # --- trades ---------------------------------------------------------------------------------
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def trade_imbalance_step(s, side):
     """[count, dead, p, total, ring(p)]: mean trade sign of the last p trades."""
     dead, n = _advance(s, 0, side != side)
@@ -123,7 +123,7 @@ def trade_imbalance_step(s, side):
     return s[3] / p if n >= p - 1 else NAN
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def volume_imbalance_step(s, size, side):
     """[count, dead, p, signed, volume, ring signed(p), ring volume(p)]: signed / total volume
     of the last p trades (0 when they hold no volume)."""
@@ -142,7 +142,7 @@ def volume_imbalance_step(s, size, side):
     return s[3] / s[4] if s[4] > 0.0 else 0.0
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def kyle_lambda_step(s, price, size, side):
     """[count, dead, p, prev price, sum q, sum dp, sum qq, sum q dp, rings q, dp, qq, q dp (p)]:
     the OLS slope of price changes on signed volume q = side * size over the last p trades;
@@ -173,7 +173,7 @@ def kyle_lambda_step(s, price, size, side):
     return (p * s[7] - s[4] * s[5]) / den
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def vpin_step(s, size, side):
     """[count, dead, bucket volume, window, filled, imbalance, total, buckets done, ring(window)]:
     VPIN, the mean |buy - sell| volume of the last ``window`` full volume buckets over the
@@ -276,7 +276,7 @@ def _window_sum(s, o, at):
     return total
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def ofi_time_step(s, ts, bid, bid_sz, ask, ask_sz):
     """[count, dead, window, total, prev quote (4), clock (6), ring ts(cap), ring flow(cap)]:
     OFI of the updates in (ts - window, ts]; the first update's flow is 0."""
@@ -298,7 +298,7 @@ def ofi_time_step(s, ts, bid, bid_sz, ask, ask_sz):
     return s[3]
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def vwap_time_step(s, ts, price, volume):
     """[count, dead, window, notional, volume, clock (6), ring ts, price, volume (cap)]:
     VWAP of the trades in (ts - window, ts]; NaN when they hold no volume."""
@@ -348,7 +348,7 @@ def _log_return(price, prev):
     return _log1p_small(u) if abs(u) < _SMALL_MOVE else np.log(price / prev)
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def realized_vol_step(s, ts, price):
     """[count, dead, interval, bucket, sum r^2, prev price]: sqrt of the summed squared log
     returns between the trades of ts's interval so far (0 at an interval's first trade)."""
