@@ -905,8 +905,56 @@ def natr_many(s, h, lo, c, out):
 
 @nb.njit(cache=True, error_model="numpy")
 def adx_many(s, h, lo, c, out):
+    """adx_step over the arrays, its sums, last bar, count and flag in locals for the run."""
+    count, dead, p = s[0], s[1] != 0.0, int(s[2])
+    plus, minus, tr_sum, adx = s[3], s[4], s[5], s[6]
+    ph, pl, pc = s[7], s[8], s[9]
+    keep = (p - 1) / p
+    first = 2 * p - 1
     for i in range(c.shape[0]):
-        out[i] = adx_step(s, h[i], lo[i], c[i])
+        hi, low, close = h[i], lo[i], c[i]
+        dead |= (hi != hi) | (low != low) | (close != close)
+        n = int(count)
+        count += 1.0
+        if dead:
+            out[i] = NAN
+            continue
+        bh, bl, bc = ph, pl, pc
+        ph, pl, pc = hi, low, close
+        if n == 0:
+            out[i] = NAN
+            continue
+        dp, dm = _directional(hi, low, bh, bl)
+        tr = _true_range(hi, low, bc)
+        if n < p:
+            plus += dp
+            minus += dm
+            tr_sum += tr
+            out[i] = NAN
+            continue
+        plus = plus * keep + dp
+        minus = minus * keep + dm
+        tr_sum = tr_sum * keep + tr
+        dx = NAN
+        if not _is_zero(tr_sum):
+            plus_di = 100.0 * (plus / tr_sum)
+            minus_di = 100.0 * (minus / tr_sum)
+            total = plus_di + minus_di
+            if not _is_zero(total):
+                dx = 100.0 * (abs(minus_di - plus_di) / total)
+        if n <= first:
+            if dx == dx:
+                adx += dx
+            if n < first:
+                out[i] = NAN
+                continue
+            adx /= p
+        elif dx == dx:
+            adx = adx * keep + dx * (1.0 / p)
+        out[i] = adx
+    s[0], s[1] = count, 1.0 if dead else 0.0
+    s[3], s[4], s[5], s[6] = plus, minus, tr_sum, adx
+    s[7], s[8], s[9] = ph, pl, pc
 
 
 @nb.njit(cache=True, error_model="numpy")
