@@ -266,7 +266,7 @@ def _window_push(s, o, rel, window):
     return slot, first, dropped
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _window_sum(s, o, at):
     """The exact sum of the live entries of the ring of values at s[at:]."""
     head, size, cap = int(s[o + 3]), int(s[o + 4]), int(s[o + 5])

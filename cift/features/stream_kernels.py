@@ -173,9 +173,10 @@ def wma_step(s, x):
 _V = 6  # var header: count, dead, p, shift, prefix sums of x - shift and of its squares
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def range_size(p):
-    """Floats in a range-position state of window p."""
+    """Floats in a range-position state of window p. Inlined, as everything a step calls: a
+    call from a step's entry into another compiled function cost 80-140 ns (stoch's update)."""
     return 5 + 2 * (p + 1) + 2 * p
 
 
