@@ -127,6 +127,29 @@ def test_snapshot_restore_gives_the_same_tail(name, data):
     assert_same(first.update_many(*(a[cut:] for a in arrays)), tail)
 
 
+@pytest.mark.parametrize("name", STREAMED)
+@_SETTINGS
+@given(data=st.data())
+def test_update_and_update_many_take_turns(name, data):
+    """One by one, then in bulk, then one by one again: each bulk loop picks up the state
+    (counters, ring positions, running sums) the steps left, and the steps the loop's."""
+    values = data.draw(params(name))
+    arrays = _inputs(name, data.draw(market()))
+    n = len(arrays[0])
+    a = data.draw(st.integers(0, min(n, 40)))
+    b = data.draw(st.integers(a, n))
+    c = min(n, b + 40)
+    want = tuple(w[:c] for w in _tuple(getattr(ta, name)(*arrays, **values)))
+    s = getattr(stream, name)(**values)
+    rows = [_tuple(s.update(*(x[i].item() for x in arrays))) for i in range(a)]
+    bulk = _tuple(s.update_many(*(x[a:b] for x in arrays)))
+    rows2 = [_tuple(s.update(*(x[i].item() for x in arrays))) for i in range(b, c)]
+    got = tuple(np.concatenate([np.array([r[k] for r in rows], dtype=float), bulk[k],
+                                np.array([r[k] for r in rows2], dtype=float)])
+                for k in range(len(want)))
+    assert_same(got, want)
+
+
 def test_warm_up_is_nan_then_values():
     s = stream.ema(3)
     assert np.isnan(s.update(1.0)) and np.isnan(s.update(2.0))
