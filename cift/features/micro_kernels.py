@@ -78,14 +78,15 @@ def _ofi_event(bid, bid_sz, ask, ask_sz, pbid, pbid_sz, pask, pask_sz):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _ring_push(s, total_at, ring_at, p, slot, value):
-    """Add a value (the k-th, slot = k % p) to a window sum of p kept at s[total_at] with its
-    ring at s[ring_at:]; the sum is recomputed from the ring at each turn."""
-    s[ring_at + slot] = value
-    if slot == p - 1:
-        s[total_at] = _ring_sum(s, ring_at, p)
-    else:
-        s[total_at] += value
+def _window_add(s, ring, p, slot, value, total, full):
+    """A window sum of p values with its ring at s[ring:]: the k-th value (slot = k % p)
+    takes the place of the one p before it, which leaves ``total`` if the window is ``full``;
+    the sum is taken afresh from the ring at each turn. Returns the new sum (the steps keep it
+    in the state, the bulk loops in a local)."""
+    if full:
+        total -= s[ring + slot]
+    s[ring + slot] = value
+    return _ring_sum(s, ring, p) if slot == p - 1 else total + value
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
@@ -101,9 +102,7 @@ def ofi_step(s, bid, bid_sz, ask, ask_sz):
         return NAN
     k = n - 1  # index of this event's flow
     slot = k % p
-    if k >= p:
-        s[3] -= s[8 + slot]
-    _ring_push(s, 3, 8, p, slot, e)
+    s[3] = _window_add(s, 8, p, slot, e, s[3], k >= p)
     return s[3] if k >= p - 1 else NAN
 
 
@@ -117,9 +116,7 @@ def trade_imbalance_step(s, side):
         return NAN
     p = int(s[2])
     slot = n % p
-    if n >= p:
-        s[3] -= s[4 + slot]
-    _ring_push(s, 3, 4, p, slot, side)
+    s[3] = _window_add(s, 4, p, slot, side, s[3], n >= p)
     return s[3] / p if n >= p - 1 else NAN
 
 
@@ -132,11 +129,8 @@ def volume_imbalance_step(s, size, side):
         return NAN
     p = int(s[2])
     slot = n % p
-    if n >= p:
-        s[3] -= s[5 + slot]
-        s[4] -= s[5 + p + slot]
-    _ring_push(s, 3, 5, p, slot, side * size)
-    _ring_push(s, 4, 5 + p, p, slot, size)
+    s[3] = _window_add(s, 5, p, slot, side * size, s[3], n >= p)
+    s[4] = _window_add(s, 5 + p, p, slot, size, s[4], n >= p)
     if n < p - 1:
         return NAN
     return s[3] / s[4] if s[4] > 0.0 else 0.0
@@ -158,13 +152,8 @@ def kyle_lambda_step(s, price, size, side):
     k = n - 1
     q = side * size
     slot = k % p
-    if k >= p:
-        for j in range(4):
-            s[4 + j] -= s[8 + j * p + slot]
-    _ring_push(s, 4, 8, p, slot, q)
-    _ring_push(s, 5, 8 + p, p, slot, dp)
-    _ring_push(s, 6, 8 + 2 * p, p, slot, q * q)
-    _ring_push(s, 7, 8 + 3 * p, p, slot, q * dp)
+    for j, v in enumerate((q, dp, q * q, q * dp)):
+        s[4 + j] = _window_add(s, 8 + j * p, p, slot, v, s[4 + j], k >= p)
     if k < p - 1:
         return NAN
     den = p * s[6] - s[4] * s[4]
@@ -192,10 +181,7 @@ def vpin_step(s, size, side):
         left -= take
         if take == room:  # the bucket is full
             done = int(s[7])
-            slot = done % w
-            if done >= w:
-                s[6] -= s[8 + slot]
-            _ring_push(s, 6, 8, w, slot, abs(s[5]))
+            s[6] = _window_add(s, 8, w, done % w, abs(s[5]), s[6], done >= w)
             s[7] = done + 1
             s[4] = 0.0
             s[5] = 0.0
@@ -419,10 +405,7 @@ def ofi_many(s, bid, bid_sz, ask, ask_sz, out):
         if n == 0.0:
             out[i] = NAN
             continue
-        if n - 1.0 >= p:
-            total -= s[8 + slot]
-        s[8 + slot] = e
-        total = _ring_sum(s, 8, p) if slot == p - 1 else total + e
+        total = _window_add(s, 8, p, slot, e, total, n - 1.0 >= p)
         out[i] = total if n >= p else NAN
         slot = _next_slot(slot, p)
     s[0], s[1], s[3] = count, 1.0 if dead else 0.0, total
@@ -442,10 +425,7 @@ def trade_imbalance_many(s, side, out):
         if dead:
             out[i] = NAN
             continue
-        if n >= p:
-            total -= s[4 + slot]
-        s[4 + slot] = v
-        total = _ring_sum(s, 4, p) if slot == p - 1 else total + v
+        total = _window_add(s, 4, p, slot, v, total, n >= p)
         out[i] = total / p if n >= p - 1 else NAN
         slot = _next_slot(slot, p)
     s[0], s[1], s[3] = count, 1.0 if dead else 0.0, total
@@ -464,18 +444,8 @@ def volume_imbalance_many(s, size, side, out):
         if dead:
             out[i] = NAN
             continue
-        if n >= p:
-            signed -= s[5 + slot]
-            volume -= s[5 + p + slot]
-        sv = sd * sz
-        s[5 + slot] = sv
-        s[5 + p + slot] = sz
-        if slot == p - 1:
-            signed = _ring_sum(s, 5, p)
-            volume = _ring_sum(s, 5 + p, p)
-        else:
-            signed += sv
-            volume += sz
+        signed = _window_add(s, 5, p, slot, sd * sz, signed, n >= p)
+        volume = _window_add(s, 5 + p, p, slot, sz, volume, n >= p)
         out[i] = NAN if n < p - 1 else (signed / volume if volume > 0.0 else 0.0)
         slot = _next_slot(slot, p)
     s[0], s[1], s[3], s[4] = count, 1.0 if dead else 0.0, signed, volume
@@ -505,20 +475,10 @@ def kyle_lambda_many(s, price, size, side, out):
             continue
         k = n - 1
         q = sd * sz
-        if k >= p:
-            sq -= s[rq + slot]
-            sdp -= s[rdp + slot]
-            sqq -= s[rqq + slot]
-            sqdp -= s[rqdp + slot]
-        s[rq + slot], s[rdp + slot], s[rqq + slot], s[rqdp + slot] = q, dp, q * q, q * dp
-        if slot == p - 1:  # each turn, the sums afresh from the rings (as _ring_push)
-            sq, sdp = _ring_sum(s, rq, p), _ring_sum(s, rdp, p)
-            sqq, sqdp = _ring_sum(s, rqq, p), _ring_sum(s, rqdp, p)
-        else:
-            sq += q
-            sdp += dp
-            sqq += q * q
-            sqdp += q * dp
+        sq = _window_add(s, rq, p, slot, q, sq, k >= p)
+        sdp = _window_add(s, rdp, p, slot, dp, sdp, k >= p)
+        sqq = _window_add(s, rqq, p, slot, q * q, sqq, k >= p)
+        sqdp = _window_add(s, rqdp, p, slot, q * dp, sqdp, k >= p)
         slot = _next_slot(slot, p)
         if k < p - 1:
             out[i] = NAN
@@ -549,12 +509,7 @@ def vpin_many(s, size, side, out):
             imbalance += sign * take
             left -= take
             if take == room:  # the bucket is full
-                slot = done % w
-                if done >= w:
-                    total -= s[8 + slot]
-                gap = abs(imbalance)
-                s[8 + slot] = gap
-                total = _ring_sum(s, 8, w) if slot == w - 1 else total + gap
+                total = _window_add(s, 8, w, done % w, abs(imbalance), total, done >= w)
                 done += 1
                 filled = 0.0
                 imbalance = 0.0
@@ -776,7 +731,7 @@ def _ofi_flows(bid, bid_sz, ask, ask_sz, e):
 @nb.njit(cache=True, error_model="numpy")
 def _window_sums(v, first, p, out):
     """out[first + k] = sum of v[first + k - p + 1 .. first + k] for k >= p - 1 (NaN before):
-    a running sum recomputed from the window whenever k % p == p - 1, as ``_ring_push``."""
+    a running sum recomputed from the window whenever k % p == p - 1, as ``_window_add``."""
     n = v.shape[0]
     out[: min(first + p - 1, n)] = NAN
     total = 0.0
@@ -836,7 +791,7 @@ def volume_imbalance_into(size, side, p, out):
         if i >= p:
             signed -= side[i - p] * size[i - p]
             volume -= size[i - p]
-        if i % p == p - 1:  # recompute the window's sums (as _ring_push does)
+        if i % p == p - 1:  # recompute the window's sums (as _window_add does)
             signed = 0.0
             volume = 0.0
             for j in range(i - p + 1, i + 1):
@@ -872,7 +827,7 @@ def kyle_lambda_into(price, size, side, p, out):
             sdp -= dp
             sqq -= qq
             sqdp -= qdp
-        if phase == p - 1:  # recompute the window's sums (as _ring_push does)
+        if phase == p - 1:  # recompute the window's sums (as _window_add does)
             phase = 0
             sq = sdp = sqq = sqdp = 0.0
             for j in range(i - p + 1, i + 1):
