@@ -189,42 +189,50 @@ def var_size(p: int) -> int:
 def _var(s, o, x, root, scale):
     """(window mean, variance or standard deviation): kernels._moving_variance one value at
     a time, state at offset o: [count, dead, p, shift, t1, t2, suffix1(p+1),
-    suffix2(p+1), ring(p)]. Blocks of p values start at counts
-    that are multiples of p, so a block sits in the ring in order; when the next block starts,
-    the finished one's suffix sums are taken against the new shift, exactly as the batch
-    kernel does (the same operations in the same order: the same values)."""
+    suffix2(p+1), ring(p)] (see _var_next)."""
     dead, n = _advance(s, o, x != x)
     if dead:
         return NAN, NAN
     p = int(s[o + 2])
+    mean, v, s[o + 3], s[o + 4], s[o + 5] = _var_next(s, o, p, x, n, n % p,
+                                                      s[o + 3], s[o + 4], s[o + 5])
+    return mean, (np.sqrt(v) * scale if root else v)
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _var_next(s, o, p, x, n, slot, shift, t1, t2):
+    """The n-th value x into a variance state at o (slot = n % p; the state's shift and block
+    sums t1, t2 passed in and returned, so a bulk loop keeps them in locals): (window mean,
+    variance, NaN in the warm-up; shift, t1, t2). Blocks of p values start at counts that are
+    multiples of p, so a block sits in the ring in order; when the next block starts, the
+    finished one's suffix sums are taken against the new shift, exactly as the batch kernel
+    does (the same operations in the same order: the same values)."""
     suffix1 = o + _V
     suffix2 = suffix1 + p + 1
     ring = suffix2 + p + 1
-    slot = n % p
     if slot == 0:  # a block starts: x is its shift
-        s[o + 3] = x
+        shift = x
         if n > 0:
-            t1 = 0.0
-            t2 = 0.0
+            a1 = 0.0
+            a2 = 0.0
             for j in range(p - 1, -1, -1):
                 d = s[ring + j] - x
-                t1 += d
-                t2 += d * d
-                s[suffix1 + j] = t1
-                s[suffix2 + j] = t2
-        s[o + 4] = 0.0
-        s[o + 5] = 0.0
+                a1 += d
+                a2 += d * d
+                s[suffix1 + j] = a1
+                s[suffix2 + j] = a2
+        t1 = 0.0
+        t2 = 0.0
     s[ring + slot] = x
-    d = x - s[o + 3]
-    s[o + 4] += d
-    s[o + 5] += d * d
+    d = x - shift
+    t1 += d
+    t2 += d * d
     if n < p - 1:
-        return NAN, NAN
+        return NAN, NAN, shift, t1, t2
     inv_p = 1.0 / p
-    w1 = s[suffix1 + slot + 1] + s[o + 4]
-    m2 = (s[suffix2 + slot + 1] + s[o + 5]) - w1 * w1 * inv_p
-    v = m2 * inv_p if m2 > 0.0 else 0.0
-    return s[o + 3] + w1 * inv_p, (np.sqrt(v) * scale if root else v)
+    w1 = s[suffix1 + slot + 1] + t1
+    m2 = (s[suffix2 + slot + 1] + t2) - w1 * w1 * inv_p
+    return shift + w1 * inv_p, (m2 * inv_p if m2 > 0.0 else 0.0), shift, t1, t2
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -236,10 +244,6 @@ def _var_run(s, o, x, means, out, kind, scale):
     written first)."""
     count, dead, p = s[o], s[o + 1] != 0.0, int(s[o + 2])
     shift, t1, t2 = s[o + 3], s[o + 4], s[o + 5]
-    suffix1 = o + _V
-    suffix2 = suffix1 + p + 1
-    ring = suffix2 + p + 1
-    inv_p = 1.0 / p
     slot = int(count) % p
     for i in range(x.shape[0]):
         v = x[i]
@@ -250,32 +254,8 @@ def _var_run(s, o, x, means, out, kind, scale):
             means[i] = NAN
             out[i] = NAN
             continue
-        if slot == 0:  # a block starts: v is its shift
-            shift = v
-            if n > 0:
-                a1 = 0.0
-                a2 = 0.0
-                for j in range(p - 1, -1, -1):
-                    d = s[ring + j] - v
-                    a1 += d
-                    a2 += d * d
-                    s[suffix1 + j] = a1
-                    s[suffix2 + j] = a2
-            t1 = 0.0
-            t2 = 0.0
-        s[ring + slot] = v
-        d = v - shift
-        t1 += d
-        t2 += d * d
-        if n < p - 1:
-            means[i] = NAN
-            out[i] = NAN
-            slot = _next_slot(slot, p)
-            continue
-        w1 = s[suffix1 + slot + 1] + t1
-        m2 = (s[suffix2 + slot + 1] + t2) - w1 * w1 * inv_p
-        var = m2 * inv_p if m2 > 0.0 else 0.0
-        mean = shift + w1 * inv_p
+        mean, var, shift, t1, t2 = _var_next(s, o, p, v, n, slot, shift, t1, t2)
+        slot = _next_slot(slot, p)
         means[i] = mean
         if kind == 0:
             out[i] = var
@@ -284,7 +264,6 @@ def _var_run(s, o, x, means, out, kind, scale):
         else:
             sd = np.sqrt(var)
             out[i] = (v - mean) / sd if sd > 0.0 else (0.0 if sd == 0.0 else sd)
-        slot = _next_slot(slot, p)
     s[o], s[o + 1] = count, 1.0 if dead else 0.0
     s[o + 3], s[o + 4], s[o + 5] = shift, t1, t2
 
