@@ -332,13 +332,22 @@ def macd_step(s, x):
     dead, n = _advance(s, 0, x != x)
     if dead:
         return NAN, NAN, NAN
-    fast, slow, signal = int(s[2]), int(s[3]), int(s[4])
+    line, sig, hist, s[5], s[6], s[7], s[8] = _macd_next(
+        s, int(s[2]), int(s[3]), int(s[4]), x, n, s[5], s[6], s[7], s[8])
+    return line, sig, hist
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _macd_next(s, fast, slow, signal, x, n, ema_f, ema_s, ema_g, seed):
+    """The n-th value into a MACD state (its periods and averages passed in, the averages
+    returned, so a bulk loop keeps them in locals): (macd, signal, hist, NaN in the warm-up;
+    ema_f, ema_s, ema_g, seed). The first slow values wait in the ring; the averages start
+    from their SMAs."""
     start = slow - 1
     first = start + signal - 1
-    kf, ks = 2.0 / (fast + 1), 2.0 / (slow + 1)
     if n < start:
         s[9 + n] = x
-        return NAN, NAN, NAN
+        return NAN, NAN, NAN, ema_f, ema_s, ema_g, seed
     if n == start:
         s[9 + n] = x
         f_total = 0.0
@@ -347,23 +356,24 @@ def macd_step(s, x):
             s_total += s[9 + i]
             if i > start - fast:
                 f_total += s[9 + i]
-        s[5] = f_total / fast
-        s[6] = s_total / slow
-        s[8] = s[5] - s[6]
+        ema_f = f_total / fast
+        ema_s = s_total / slow
+        seed = ema_f - ema_s
     else:
-        s[5] = s[5] * (1.0 - kf) + x * kf
-        s[6] = s[6] * (1.0 - ks) + x * ks
+        kf, ks = 2.0 / (fast + 1), 2.0 / (slow + 1)
+        ema_f = ema_f * (1.0 - kf) + x * kf
+        ema_s = ema_s * (1.0 - ks) + x * ks
         if n <= first:
-            s[8] += s[5] - s[6]
+            seed += ema_f - ema_s
     if n < first:
-        return NAN, NAN, NAN
-    m = s[5] - s[6]
+        return NAN, NAN, NAN, ema_f, ema_s, ema_g, seed
+    m = ema_f - ema_s
     if n == first:
-        s[7] = s[8] / signal
+        ema_g = seed / signal
     else:
         kg = 2.0 / (signal + 1)
-        s[7] = s[7] * (1.0 - kg) + m * kg
-    return m, s[7], m - s[7]
+        ema_g = ema_g * (1.0 - kg) + m * kg
+    return m, ema_g, m - ema_g, ema_f, ema_s, ema_g, seed
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -512,29 +522,36 @@ def mfi_step(s, h, lo, c, v):
     if dead:
         return NAN
     p = (s.shape[0] - 5) // 2
+    value, s[2], s[3], s[4] = _mfi_next(s, p, h, lo, c, v, n, n % p, s[2], s[3], s[4])
+    return value
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _mfi_next(s, p, h, lo, c, v, n, slot, pos_sum, neg_sum, prev):
+    """The n-th bar into an MFI state (slot = n % p; its sums and last typical price passed
+    in and returned, so a bulk loop keeps them in locals): (the MFI, NaN in the warm-up;
+    pos_sum, neg_sum, prev)."""
     tp = (h + lo + c) / 3.0
     if n == 0:
-        s[4] = tp
-        return NAN
+        return NAN, pos_sum, neg_sum, tp
     flow = tp * v
-    pos = 5 + n % p
+    pos = 5 + slot
     neg = pos + p
-    s[2] -= s[pos]
-    s[3] -= s[neg]
-    move = tp - s[4]
+    pos_sum -= s[pos]
+    neg_sum -= s[neg]
+    move = tp - prev
     tie = abs(move) <= 1e-12 * abs(tp)
-    s[pos] = flow if move > 0 and not tie else 0.0
-    s[neg] = flow if move < 0 and not tie else 0.0
-    s[2] += s[pos]
-    s[3] += s[neg]
-    s[4] = tp
+    up = flow if move > 0 and not tie else 0.0
+    down = flow if move < 0 and not tie else 0.0
+    s[pos] = up
+    s[neg] = down
+    pos_sum += up
+    neg_sum += down
     if n < p:
-        return NAN
-    total = s[2] + s[3]
-    return 0.0 if total < 1.0 else 100.0 * (s[2] / total)
+        return NAN, pos_sum, neg_sum, tp
+    total = pos_sum + neg_sum
+    return (0.0 if total < 1.0 else 100.0 * (pos_sum / total)), pos_sum, neg_sum, tp
 
-
-# --- ranges and trends ----------------------------------------------------------------------
 
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def trange_step(s, h, lo, c):
@@ -581,42 +598,45 @@ def adx_step(s, h, lo, c):
     dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
     if dead:
         return NAN
-    p = int(s[2])
-    ph, pl, pc = s[7], s[8], s[9]
+    value, s[3], s[4], s[5], s[6] = _adx_next(int(s[2]), h, lo, c, n, s[3], s[4], s[5], s[6],
+                                              s[7], s[8], s[9])
     s[7], s[8], s[9] = h, lo, c
+    return value
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _adx_next(p, h, lo, c, n, plus, minus, tr_sum, adx, ph, pl, pc):
+    """The n-th bar into an ADX state (its sums and the bar before passed in, the sums
+    returned, so a bulk loop keeps them in locals): (the ADX, NaN in the warm-up; plus,
+    minus, tr_sum, adx)."""
     if n == 0:
-        return NAN
+        return NAN, plus, minus, tr_sum, adx
     dp, dm = _directional(h, lo, ph, pl)
     tr = _true_range(h, lo, pc)
     if n < p:
-        s[3] += dp
-        s[4] += dm
-        s[5] += tr
-        return NAN
+        return NAN, plus + dp, minus + dm, tr_sum + tr, adx
     keep = (p - 1) / p
-    s[3] = s[3] * keep + dp
-    s[4] = s[4] * keep + dm
-    s[5] = s[5] * keep + tr
+    plus = plus * keep + dp
+    minus = minus * keep + dm
+    tr_sum = tr_sum * keep + tr
     dx = NAN
-    if not _is_zero(s[5]):
-        plus_di = 100.0 * (s[3] / s[5])
-        minus_di = 100.0 * (s[4] / s[5])
+    if not _is_zero(tr_sum):
+        plus_di = 100.0 * (plus / tr_sum)
+        minus_di = 100.0 * (minus / tr_sum)
         total = plus_di + minus_di
         if not _is_zero(total):
             dx = 100.0 * (abs(minus_di - plus_di) / total)
     first = 2 * p - 1
     if n <= first:
         if dx == dx:
-            s[6] += dx
+            adx += dx
         if n < first:
-            return NAN
-        s[6] /= p
+            return NAN, plus, minus, tr_sum, adx
+        adx /= p
     elif dx == dx:
-        s[6] = s[6] * keep + dx * (1.0 / p)
-    return s[6]
+        adx = adx * keep + dx * (1.0 / p)
+    return adx, plus, minus, tr_sum, adx
 
-
-# --- changes and volume ---------------------------------------------------------------------
 
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def roc_step(s, x):
@@ -736,43 +756,16 @@ def macd_many(s, x, line, sig, hist):
     count, dead = s[0], s[1] != 0.0
     fast, slow, signal = int(s[2]), int(s[3]), int(s[4])
     ema_f, ema_s, ema_g, seed = s[5], s[6], s[7], s[8]
-    start = slow - 1
-    first = start + signal - 1
-    kf, ks, kg = 2.0 / (fast + 1), 2.0 / (slow + 1), 2.0 / (signal + 1)
     for i in range(x.shape[0]):
         v = x[i]
         dead |= v != v
         n = int(count)
         count += 1.0
-        if dead or n < start:
-            if not dead:
-                s[9 + n] = v
+        if dead:
             line[i] = sig[i] = hist[i] = NAN
             continue
-        if n == start:  # the seeds: SMAs of the first values (as macd_step)
-            s[9 + n] = v
-            f_total = 0.0
-            s_total = 0.0
-            for j in range(slow):
-                s_total += s[9 + j]
-                if j > start - fast:
-                    f_total += s[9 + j]
-            ema_f = f_total / fast
-            ema_s = s_total / slow
-            seed = ema_f - ema_s
-        else:
-            ema_f = ema_f * (1.0 - kf) + v * kf
-            ema_s = ema_s * (1.0 - ks) + v * ks
-            if n <= first:
-                seed += ema_f - ema_s
-        if n < first:
-            line[i] = sig[i] = hist[i] = NAN
-            continue
-        m = ema_f - ema_s
-        ema_g = seed / signal if n == first else ema_g * (1.0 - kg) + m * kg
-        line[i] = m
-        sig[i] = ema_g
-        hist[i] = m - ema_g
+        line[i], sig[i], hist[i], ema_f, ema_s, ema_g, seed = _macd_next(
+            s, fast, slow, signal, v, n, ema_f, ema_s, ema_g, seed)
     s[0], s[1] = count, 1.0 if dead else 0.0
     s[5], s[6], s[7], s[8] = ema_f, ema_s, ema_g, seed
 
@@ -836,32 +829,9 @@ def mfi_many(s, h, lo, c, v, out):
         if dead:
             out[i] = NAN
             continue
-        tp = (hi + low + close) / 3.0
-        at = slot
+        out[i], pos_sum, neg_sum, prev = _mfi_next(s, p, hi, low, close, vol, n, slot,
+                                                   pos_sum, neg_sum, prev)
         slot = _next_slot(slot, p)
-        if n == 0.0:
-            prev = tp
-            out[i] = NAN
-            continue
-        flow = tp * vol
-        pos = 5 + at
-        neg = pos + p
-        pos_sum -= s[pos]
-        neg_sum -= s[neg]
-        move = tp - prev
-        tie = abs(move) <= 1e-12 * abs(tp)
-        up = flow if move > 0 and not tie else 0.0
-        down = flow if move < 0 and not tie else 0.0
-        s[pos] = up
-        s[neg] = down
-        pos_sum += up
-        neg_sum += down
-        prev = tp
-        if n < p:
-            out[i] = NAN
-            continue
-        total = pos_sum + neg_sum
-        out[i] = 0.0 if total < 1.0 else 100.0 * (pos_sum / total)
     s[0], s[1], s[2], s[3], s[4] = count, 1.0 if dead else 0.0, pos_sum, neg_sum, prev
 
 
@@ -889,8 +859,6 @@ def adx_many(s, h, lo, c, out):
     count, dead, p = s[0], s[1] != 0.0, int(s[2])
     plus, minus, tr_sum, adx = s[3], s[4], s[5], s[6]
     ph, pl, pc = s[7], s[8], s[9]
-    keep = (p - 1) / p
-    first = 2 * p - 1
     for i in range(c.shape[0]):
         hi, low, close = h[i], lo[i], c[i]
         dead |= (hi != hi) | (low != low) | (close != close)
@@ -899,39 +867,9 @@ def adx_many(s, h, lo, c, out):
         if dead:
             out[i] = NAN
             continue
-        bh, bl, bc = ph, pl, pc
+        out[i], plus, minus, tr_sum, adx = _adx_next(p, hi, low, close, n, plus, minus,
+                                                     tr_sum, adx, ph, pl, pc)
         ph, pl, pc = hi, low, close
-        if n == 0:
-            out[i] = NAN
-            continue
-        dp, dm = _directional(hi, low, bh, bl)
-        tr = _true_range(hi, low, bc)
-        if n < p:
-            plus += dp
-            minus += dm
-            tr_sum += tr
-            out[i] = NAN
-            continue
-        plus = plus * keep + dp
-        minus = minus * keep + dm
-        tr_sum = tr_sum * keep + tr
-        dx = NAN
-        if not _is_zero(tr_sum):
-            plus_di = 100.0 * (plus / tr_sum)
-            minus_di = 100.0 * (minus / tr_sum)
-            total = plus_di + minus_di
-            if not _is_zero(total):
-                dx = 100.0 * (abs(minus_di - plus_di) / total)
-        if n <= first:
-            if dx == dx:
-                adx += dx
-            if n < first:
-                out[i] = NAN
-                continue
-            adx /= p
-        elif dx == dx:
-            adx = adx * keep + dx * (1.0 / p)
-        out[i] = adx
     s[0], s[1] = count, 1.0 if dead else 0.0
     s[3], s[4], s[5], s[6] = plus, minus, tr_sum, adx
     s[7], s[8], s[9] = ph, pl, pc
