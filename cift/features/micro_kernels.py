@@ -554,19 +554,19 @@ def ofi_time_many(s, ts, bid, bid_sz, ask, ask_sz, out):
             continue
         e = 0.0 if n == 0 else _ofi_event(b, bs, a, az, pb, pbs, pa, paz)
         pb, pbs, pa, paz = b, bs, a, az
-        first, dropped = head, 0  # the window's push (as _window_push)
+        # the window's push (as _window_push), the leaving flows taken off as they leave: the
+        # same subtractions in the same order as the step's, in one loop instead of two
+        # (each loop's exit mispredicts about once per update)
         while size > 0 and s[times + head] <= rel - window:
+            total -= s[values + head]
             head = head + 1 if head + 1 < cap else 0
             size -= 1
-            dropped += 1
         if size == cap:  # nothing left the window: stop with the state as the step leaves it
             full = True
             break
         slot = _wrap(head + size, cap)
         s[times + slot] = rel
         size += 1
-        for j in range(dropped):
-            total -= s[values + _wrap(first + j, cap)]
         s[values + slot] = e
         total += e
         if slot == cap - 1:  # the sum afresh from the window (as _window_sum)
@@ -611,21 +611,17 @@ def vwap_time_many(s, ts, price, volume, out):
         if dead:
             out[i] = NAN
             continue
-        first, dropped = head, 0  # the window's push (as _window_push)
-        while size > 0 and s[times + head] <= rel - window:
+        while size > 0 and s[times + head] <= rel - window:  # as in ofi_time_many
+            notional -= s[prices + head] * s[volumes + head]
+            vol -= s[volumes + head]
             head = head + 1 if head + 1 < cap else 0
             size -= 1
-            dropped += 1
         if size == cap:  # nothing left the window: stop with the state as the step leaves it
             full = True
             break
         slot = _wrap(head + size, cap)
         s[times + slot] = rel
         size += 1
-        for j in range(dropped):
-            old = _wrap(first + j, cap)
-            notional -= s[prices + old] * s[volumes + old]
-            vol -= s[volumes + old]
         s[prices + slot] = px
         s[volumes + slot] = v
         notional += px * v
