@@ -19,7 +19,7 @@ import numpy as np
 
 from cift.errors import ParameterError
 from cift.features.kernels import first_nan
-from cift.features.stream_kernels import NAN, _advance, _next_slot, _ring_sum
+from cift.features.stream_kernels import NAN, _advance, _count_in, _next_slot, _ring_sum
 
 _REBASE = 2.0 ** 52  # offsets from the base stay exact integers in float64 below 2**53
 _FULL = ("capacity: the time window holds more events than the stream's capacity; make a "
@@ -394,9 +394,7 @@ def ofi_many(s, bid, bid_sz, ask, ask_sz, out):
     slot = (int(count) - 1) % p if count >= 1.0 else 0  # of flow k = n - 1
     for i in range(bid.shape[0]):
         b, bs, a, az = bid[i], bid_sz[i], ask[i], ask_sz[i]
-        dead |= (b != b) | (bs != bs) | (a != a) | (az != az)
-        n = count
-        count += 1.0
+        dead, n, count = _count_in(dead, (b != b) | (bs != bs) | (a != a) | (az != az), count)
         if dead:
             out[i] = NAN
             continue
@@ -419,9 +417,7 @@ def trade_imbalance_many(s, side, out):
     slot = int(count) % p
     for i in range(side.shape[0]):
         v = side[i]
-        dead |= v != v
-        n = count
-        count += 1.0
+        dead, n, count = _count_in(dead, v != v, count)
         if dead:
             out[i] = NAN
             continue
@@ -438,9 +434,7 @@ def volume_imbalance_many(s, size, side, out):
     slot = int(count) % p
     for i in range(size.shape[0]):
         sz, sd = size[i], side[i]
-        dead |= (sz != sz) | (sd != sd)
-        n = count
-        count += 1.0
+        dead, n, count = _count_in(dead, (sz != sz) | (sd != sd), count)
         if dead:
             out[i] = NAN
             continue
@@ -462,9 +456,8 @@ def kyle_lambda_many(s, price, size, side, out):
     slot = (int(count) - 1) % p if count >= 1.0 else 0  # of trade k = n - 1, then counted
     for i in range(price.shape[0]):
         px, sz, sd = price[i], size[i], side[i]
-        dead |= (px != px) | (sz != sz) | (sd != sd)
-        n = int(count)
-        count += 1.0
+        dead, n, count = _count_in(dead, (px != px) | (sz != sz) | (sd != sd), count)
+        n = int(n)
         if dead:
             out[i] = NAN
             continue
@@ -496,8 +489,7 @@ def vpin_many(s, size, side, out):
     filled, imbalance, total, done = s[4], s[5], s[6], int(s[7])
     for i in range(size.shape[0]):
         sz, sd = size[i], side[i]
-        dead |= (sz != sz) | (sd != sd)
-        count += 1.0
+        dead, _, count = _count_in(dead, (sz != sz) | (sd != sd), count)
         if dead:
             out[i] = NAN
             continue
@@ -546,9 +538,8 @@ def ofi_time_many(s, ts, bid, bid_sz, ask, ask_sz, out):
             rel = 0.0
         last = rel
         b, bs, a, az = bid[i], bid_sz[i], ask[i], ask_sz[i]
-        dead |= (b != b) | (bs != bs) | (a != a) | (az != az)
-        n = int(count)
-        count += 1.0
+        dead, n, count = _count_in(dead, (b != b) | (bs != bs) | (a != a) | (az != az), count)
+        n = int(n)
         if dead:
             out[i] = NAN
             continue
@@ -606,8 +597,7 @@ def vwap_time_many(s, ts, price, volume, out):
             rel = 0.0
         last = rel
         px, v = price[i], volume[i]
-        dead |= (px != px) | (v != v)
-        count += 1.0
+        dead, _, count = _count_in(dead, (px != px) | (v != v), count)
         if dead:
             out[i] = NAN
             continue
@@ -652,9 +642,7 @@ def realized_vol_many(s, ts, price, out):
     end = (np.int64(bucket) + 1) * interval
     for i in range(ts.shape[0]):
         t, px = ts[i], price[i]
-        dead |= px != px
-        n = count
-        count += 1.0
+        dead, n, count = _count_in(dead, px != px, count)
         if dead:
             out[i] = NAN
             continue

@@ -40,6 +40,13 @@ def _advance(s, o, bad):
     return dead, int(n)
 
 
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _count_in(dead, bad, count):
+    """_advance for a bulk loop that keeps count and flag in locals: (dead, the count before
+    this input, the new count)."""
+    return dead | bad, count, count + 1.0
+
+
 # --- moving averages ------------------------------------------------------------------------
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -247,9 +254,7 @@ def _var_run(s, o, x, means, out, kind, scale):
     slot = int(count) % p
     for i in range(x.shape[0]):
         v = x[i]
-        dead |= v != v
-        n = count
-        count += 1.0
+        dead, n, count = _count_in(dead, v != v, count)
         if dead:
             means[i] = NAN
             out[i] = NAN
@@ -445,9 +450,7 @@ def _range_run(s, o, h, lo, c, from_high, out):
     slot = int(count) % p  # then counted
     for i in range(c.shape[0]):
         hi, low, close = h[i], lo[i], c[i]
-        dead |= (hi != hi) | (low != low) | (close != close)
-        n = count
-        count += 1.0
+        dead, n, count = _count_in(dead, (hi != hi) | (low != low) | (close != close), count)
         if dead:
             out[i] = NAN
             continue
@@ -758,9 +761,8 @@ def macd_many(s, x, line, sig, hist):
     ema_f, ema_s, ema_g, seed = s[5], s[6], s[7], s[8]
     for i in range(x.shape[0]):
         v = x[i]
-        dead |= v != v
-        n = int(count)
-        count += 1.0
+        dead, n, count = _count_in(dead, v != v, count)
+        n = int(n)
         if dead:
             line[i] = sig[i] = hist[i] = NAN
             continue
@@ -799,9 +801,7 @@ def cci_many(s, h, lo, c, out):
     slot = int(count) % p  # then counted
     for i in range(c.shape[0]):
         hi, low, close = h[i], lo[i], c[i]
-        dead |= (hi != hi) | (low != low) | (close != close)
-        n = count
-        count += 1.0
+        dead, n, count = _count_in(dead, (hi != hi) | (low != low) | (close != close), count)
         if dead:
             out[i] = NAN
             continue
@@ -823,9 +823,8 @@ def mfi_many(s, h, lo, c, v, out):
     slot = int(count) % p
     for i in range(c.shape[0]):
         hi, low, close, vol = h[i], lo[i], c[i], v[i]
-        dead |= (hi != hi) | (low != low) | (close != close) | (vol != vol)
-        n = count
-        count += 1.0
+        bad = (hi != hi) | (low != low) | (close != close) | (vol != vol)
+        dead, n, count = _count_in(dead, bad, count)
         if dead:
             out[i] = NAN
             continue
@@ -861,9 +860,8 @@ def adx_many(s, h, lo, c, out):
     ph, pl, pc = s[7], s[8], s[9]
     for i in range(c.shape[0]):
         hi, low, close = h[i], lo[i], c[i]
-        dead |= (hi != hi) | (low != low) | (close != close)
-        n = int(count)
-        count += 1.0
+        dead, n, count = _count_in(dead, (hi != hi) | (low != low) | (close != close), count)
+        n = int(n)
         if dead:
             out[i] = NAN
             continue
