@@ -112,3 +112,27 @@ def test_cache_from_the_environment(tmp_path, redis_url, monkeypatch):
     with cift.connect(str(tmp_path / "lake")) as store:
         store.write_ticks(trades(2, 20.0))
     assert redis.Redis.from_url(redis_url).exists("cift:trade:A")
+
+
+def test_any_symbol_text_round_trips_through_the_cache(tmp_path, redis_url):
+    odd = ("BRK.B", "^GSPC", "x'; DROP TABLE ticks; --", "ÄPFEL", "a b\r\n$3\r\nGET", "*2")
+    with cift.connect(str(tmp_path / "lake"), cache=redis_url) as store:
+        store.write_ticks(trades(2, 20.0, symbols=odd))
+        got = store.latest([*odd, "MISSING"])
+    assert got["symbol"].to_list() == sorted(odd)
+    assert got["price"].to_list() == [20.0] * len(odd)
+    # the cache answered: each symbol has its own entry
+    client = redis.Redis.from_url(redis_url)
+    assert all(client.exists(f"cift:trade:{s}") for s in odd)
+
+
+def test_latest_survives_a_redis_restart(tmp_path, redis_server, redis_url):
+    with cift.connect(str(tmp_path / "lake"), cache=redis_url) as store:
+        store.write_ticks(trades(2, 20.0))
+        assert store.latest("A")["price"].to_list() == [20.0]
+        redis_server.stop()
+        redis_server.start()  # in memory only: the restarted cache is empty
+        assert store.latest(["A", "B"])["price"].to_list() == [20.0, 20.0]  # from the store
+        store.write_ticks(trades(3, 30.0))
+        assert store.latest("A")["price"].to_list() == [30.0]
+    assert redis.Redis.from_url(redis_url).exists("cift:trade:A")
