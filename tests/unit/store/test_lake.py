@@ -171,3 +171,28 @@ def test_bad_arguments(filled_lake):
         filled_lake.ticks(["ACME", 3])
     with pytest.raises(ParameterError, match="start"):
         filled_lake.ticks("ACME", "the day before")
+
+
+@pytest.mark.parametrize("codec", ["uncompressed", "lz4", "zstd"])
+def test_parts_use_the_lake_codec_and_read_alike(tmp_path, market, codec):
+    import pyarrow.parquet as pq
+
+    def codecs(lake: Lake) -> set[str]:
+        return {pq.ParquetFile(p).metadata.row_group(0).column(1).compression
+                for p in (lake.root / "ticks").rglob("*.parquet")}
+
+    half = market.ticks.height // 2
+    lake = Lake(tmp_path / codec, compression=codec)
+    lake.write_ticks(market.ticks.head(half))
+    assert codecs(lake) == {codec.upper()}
+    Lake(lake.root, compression="snappy").write_ticks(market.ticks.tail(-half))
+    assert codecs(lake) == {codec.upper(), "SNAPPY"}
+    assert lake.ticks().equals(market.ticks)  # parts of both codecs read alike
+    assert lake.compact() > 0  # merged parts take the lake's codec
+    assert codecs(lake) == {codec.upper()}
+    assert lake.ticks().equals(market.ticks)
+
+
+def test_unknown_codec_is_a_parameter_error(tmp_path):
+    with pytest.raises(ParameterError, match="compression"):
+        Lake(tmp_path / "x", compression="zip")
