@@ -175,68 +175,125 @@ def _frame(bar_ts: np.ndarray, symbol: pl.Series, values: list[np.ndarray]) -> p
     })
 
 
-def symbol_time_bars(symbol: str, ts: np.ndarray, price: np.ndarray, size: np.ndarray,
-                     interval: str | int) -> pl.DataFrame:
-    """Time bars of one symbol's ticks given as arrays (ts as int64 UTC ns): what
-    :func:`time_bars` gives for a frame of that symbol alone, without coding a symbol column
-    (the lake reads one symbol's columns and calls this)."""
+def symbol_time_bars(symbol: str, ts: np.ndarray | pl.Series, price: np.ndarray | pl.Series,
+                     size: np.ndarray | pl.Series, interval: str | int) -> pl.DataFrame:
+    """Time bars of one symbol's ticks given as columns: what :func:`time_bars` gives for a
+    frame of that symbol alone, without coding a symbol column (the stores read one symbol's
+    columns and call this).
+
+    The columns are NumPy arrays or Polars Series (ts as UTC Datetime or int64 ns). Series
+    read from several files come in chunks, one per file; the bars are built chunk by chunk,
+    the open bar carried across, so the columns are never joined into new arrays (the copy
+    and its fresh pages cost more than the bar kernel).
+    """
     ns = interval_ns(interval)
-    if len(ts) == 0:
+    runs = _runs(ts, price, size)
+    n = sum(len(run[0]) for run in runs)
+    if n == 0:
         return pl.DataFrame(schema=BARS)
-    bar_ts, *values, ok = _one_symbol_bars(ts, price, size, ns)
-    if not ok:  # not in time order: sort (stably) and run again
-        order = np.argsort(ts, kind="stable")
-        bar_ts, *values, ok = _one_symbol_bars(ts[order], price[order], size[order], ns)
-    return _frame(bar_ts, pl.repeat(symbol, len(bar_ts), dtype=pl.String, eager=True), values)
+    # bars never outnumber the ticks, nor the intervals between the first and the last tick
+    most = min(n, abs(int(runs[-1][0][-1]) - int(runs[0][0][0])) // ns + 2)
+    out = _BarsOut(most)
+    if not all(_bars_run(*run, ns, *out.arrays) for run in runs):
+        # not in time order (or more bars than that span holds): sort stably, one run
+        ts_, price_, size_ = (np.concatenate(c) for c in zip(*runs, strict=True))
+        order = np.argsort(ts_, kind="stable")
+        out = _BarsOut(min(n, (int(ts_[order[-1]]) - int(ts_[order[0]])) // ns + 2))
+        _bars_run(ts_[order], price_[order], size_[order], ns, *out.arrays)
+    m = _bars_end(*out.arrays)
+    bar_ts, trades, vals = out.bar_ts[:m], out.trades[:m], out.values[:, :m]
+    return _frame(bar_ts, pl.repeat(symbol, m, dtype=pl.String, eager=True),
+                  [*vals, trades])
+
+
+def _runs(ts, price, size) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The columns as runs of (ts int64, price, size) NumPy views, one per shared chunk."""
+    cols = (ts, price, size)
+    if not all(isinstance(c, pl.Series) for c in cols):
+        arrays = [c.to_physical().to_numpy() if isinstance(c, pl.Series) else np.asarray(c)
+                  for c in cols]
+        return [(arrays[0].view(np.int64) if arrays[0].dtype.kind == "M" else arrays[0],
+                 arrays[1], arrays[2])]
+    lengths = ts.chunk_lengths()
+    if price.chunk_lengths() != lengths or size.chunk_lengths() != lengths:
+        cols = tuple(c.rechunk() for c in cols)
+        lengths = [len(ts)]
+    runs, offset = [], 0
+    for length in filter(None, lengths):
+        # a slice inside one chunk is a view of it, and so is its NumPy array
+        t, p, q = (c.slice(offset, length).to_numpy() for c in cols)
+        runs.append((t.view(np.int64) if t.dtype.kind == "M" else t, p, q))
+        offset += length
+    return runs
+
+
+class _BarsOut:
+    """The outputs of the bar kernel and the state it carries from one run to the next."""
+
+    def __init__(self, most: int) -> None:
+        self.bar_ts = np.empty(most, np.int64)
+        self.trades = np.empty(most, np.int64)
+        self.values = np.empty((6, most))  # open, high, low, close, volume, vwap
+        self.acc = np.zeros(6)  # the open bar: open, high, low, close, volume, notional
+        # bars written, the open bar's start and end, its trades, the last tick's ts
+        self.cur = np.array([0, 0, np.iinfo(np.int64).min, 0, np.iinfo(np.int64).min])
+        self.arrays = (self.bar_ts, self.trades, self.values, self.acc, self.cur)
 
 
 @nb.njit(cache=True)
-def _one_symbol_bars(ts, price, size, ns):
-    """Time bars of one symbol's ticks in time order, in one pass: its bars are contiguous, so
-    the open bar lives in registers and is written out when the next one opens. The last
-    result is False (and the rest unusable) if the ticks are not in time order."""
-    n = ts.shape[0]
-    most = min(n, abs(ts[n - 1] - ts[0]) // ns + 2)  # outputs sized by the time span, not n
-    bar_ts = np.empty(most, np.int64)
-    o = np.empty(most)
-    h = np.empty(most)
-    lo = np.empty(most)
-    c = np.empty(most)
-    vol = np.empty(most)
-    vwap = np.empty(most)
-    trades = np.empty(most, np.int64)
-    b = -1
-    end = np.iinfo(np.int64).min
-    bo = bh = bl = bc = bv = bn = 0.0
-    bt = 0
-    for i in range(n + 1):
-        t = ts[i] if i < n else end  # one step past the end flushes the last bar
-        if i > 0 and i < n and t < ts[i - 1]:
-            return bar_ts, o, h, lo, c, vol, vwap, trades, False
-        if t >= end or i == n:
-            if b >= 0:
-                o[b], h[b], lo[b], c[b], vol[b] = bo, bh, bl, bc, bv
-                vwap[b] = bn / bv if bv != 0.0 else np.nan  # no volume, no vwap
-                trades[b] = bt
-            if i == n:
-                break
-            b += 1
+def _bars_run(ts, price, size, ns, bar_ts, trades, values, acc, cur):
+    """Continue one symbol's time bars over a run of its ticks: the open bar lives in
+    registers and is written out when the next one opens. False if a tick goes back in time
+    or the outputs are full (the state is then unusable)."""
+    b, start, end, k, last = cur[0], cur[1], cur[2], cur[3], cur[4]
+    bo, bh, bl, bc, bv, bn = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5]
+    most = bar_ts.shape[0]
+    for i in range(ts.shape[0]):
+        t = ts[i]
+        if t < last:
+            return False
+        last = t
+        p = price[i]
+        if t >= end:
+            if k > 0:
+                if b == most:
+                    return False
+                _write_bar(bar_ts, trades, values, b, start, k, bo, bh, bl, bc, bv, bn)
+                b += 1
             start = t // ns * ns
             end = start + ns
-            bar_ts[b] = start
-            bo = bh = bl = price[i]
+            bo = bh = bl = p
             bv = bn = 0.0
-            bt = 0
-        p = price[i]
+            k = 0
         q = size[i]
         bh = max(bh, p)
         bl = min(bl, p)
         bc = p
         bv += q
         bn += p * q
-        bt += 1
-    m = b + 1
-    return bar_ts[:m], o[:m], h[:m], lo[:m], c[:m], vol[:m], vwap[:m], trades[:m], True
+        k += 1
+    cur[0], cur[1], cur[2], cur[3], cur[4] = b, start, end, k, last
+    acc[0], acc[1], acc[2], acc[3], acc[4], acc[5] = bo, bh, bl, bc, bv, bn
+    return True
+
+
+@nb.njit(cache=True, inline="always")
+def _write_bar(bar_ts, trades, values, b, start, k, bo, bh, bl, bc, bv, bn):
+    bar_ts[b] = start
+    trades[b] = k
+    values[0, b], values[1, b], values[2, b], values[3, b], values[4, b] = bo, bh, bl, bc, bv
+    values[5, b] = bn / bv if bv != 0.0 else np.nan  # no volume, no vwap
+
+
+@nb.njit(cache=True)
+def _bars_end(bar_ts, trades, values, acc, cur):
+    """Write the open bar out; how many bars there are."""
+    b = cur[0]
+    if cur[3] > 0:
+        _write_bar(bar_ts, trades, values, b, cur[1], cur[3], acc[0], acc[1], acc[2], acc[3],
+                   acc[4], acc[5])
+        b += 1
+    return b
 
 
 def time_bars(ticks: pl.DataFrame, interval: str | int) -> pl.DataFrame:

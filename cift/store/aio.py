@@ -120,9 +120,7 @@ class AsyncStore(ABC):
         for sym in syms:
             t = await self.ticks(sym, start, end, ["ts", "price", "size"])
             if t.height:
-                frames.append(symbol_time_bars(
-                    sym, t.get_column("ts").to_physical().to_numpy(),
-                    t.get_column("price").to_numpy(), t.get_column("size").to_numpy(), ns))
+                frames.append(symbol_time_bars(sym, *t.get_columns(), ns))
         if not frames:
             return pl.DataFrame(schema=BARS)
         return pl.concat(frames).sort(["ts", "symbol"], maintain_order=True)

@@ -427,14 +427,12 @@ class Lake(Store):
         syms = normalize_symbols(symbols)
         frames = []
         for sym in syms if syms is not None else self._stored_symbols("ticks"):
-            # in file order: symbol_time_bars puts the ticks in time order if they are not
+            # in file order, a chunk per file: symbol_time_bars takes the chunks as they are,
+            # and puts the ticks in time order if they are not
             ticks = self._read("ticks", sym, start, end, ["ts", "price", "size"],
                                time_order=False)
             if ticks.height:
-                frames.append(symbol_time_bars(
-                    sym, ticks.get_column("ts").to_physical().to_numpy(),
-                    ticks.get_column("price").to_numpy(), ticks.get_column("size").to_numpy(),
-                    ns))
+                frames.append(symbol_time_bars(sym, *ticks.get_columns(), ns))
         if not frames:
             return pl.DataFrame(schema=BARS)
         if len(frames) == 1:  # one symbol's bars: already in time order

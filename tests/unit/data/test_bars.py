@@ -166,3 +166,21 @@ def test_apply_tick_rule_on_shuffled_rows_matches_time_order(market):
     got = apply_tick_rule(shuffled)
     assert got.drop("side").equals(shuffled.drop("side"))  # the caller's row order is kept
     assert got.sort("row").equals(expected)
+
+
+@pytest.mark.parametrize("interval", ["1s", "7m", "1d"])
+def test_one_symbol_bars_from_chunked_series(market, interval):
+    # Series in chunks (one per stored file): bars spanning a chunk boundary, chunks out of
+    # time order, and columns chunked differently all give the bars of the whole frame
+    ticks = market.ticks.filter(pl.col("symbol") == market.ticks["symbol"][0])
+    ticks = ticks.select("ts", "price", "size")
+    want = time_bars(ticks.with_columns(symbol=pl.lit("X")), interval)
+    cuts = [0, 1, 2, 700, ticks.height // 2, ticks.height]
+    pieces = [ticks.slice(a, b - a) for a, b in zip(cuts, cuts[1:], strict=False)]
+    for frame_ in (pl.concat(pieces, rechunk=False),
+                   pl.concat(pieces[::-1], rechunk=False)):
+        assert frame_.get_column("ts").n_chunks() > 1
+        assert symbol_time_bars("X", *frame_.get_columns(), interval).equals(want)
+    whole = pl.concat(pieces, rechunk=False)
+    mixed = (whole["ts"], whole["price"].rechunk(), whole["size"])
+    assert symbol_time_bars("X", *mixed, interval).equals(want)
