@@ -34,7 +34,9 @@ _NAN_STICKY = frozenset({"sma", "ema", "wma", "bbands", "rsi", "macd", "atr", "n
                          "zscore", "vwap", "obv", "mfi", "willr", "cci", "roc",
                          "var", "stddev",
                          # these check their inputs in their own pass (micro_kernels)
-                         "ofi_time", "vwap_time", "kyle_lambda", "vpin"})
+                         "ofi_time", "vwap_time", "kyle_lambda", "vpin", "spread", "spread_bps",
+                         "quote_imbalance", "microprice", "weighted_mid", "ofi",
+                         "trade_imbalance", "volume_imbalance"})
 _BIG = 100_000  # TA-Lib's upper bound for periods
 _ANY = 3e37  # TA-Lib's bound for real-valued parameters
 

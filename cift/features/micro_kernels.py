@@ -661,36 +661,70 @@ def realized_vol_many(s, ts, price, out):
 
 # --- batch kernels --------------------------------------------------------------------------
 
+# The quote kernels check their inputs for NaN in their own loop (an or-reduction that
+# vectorizes with it), instead of the four scans api.py would make: they cost as much as
+# the kernel. Only data with a NaN pays for a second look, to find where it starts.
+
 @nb.njit(cache=True, error_model="numpy")
 def spread_into(bid, ask, out):
+    found = False
     for i in range(bid.shape[0]):
-        out[i] = ask[i] - bid[i]
+        b, a = bid[i], ask[i]
+        out[i] = a - b
+        found |= (b != b) | (a != a)
+    if found:
+        out[min(first_nan(bid), first_nan(ask)):] = NAN
 
 
 @nb.njit(cache=True, error_model="numpy")
 def spread_bps_into(bid, ask, out):
+    found = False
     for i in range(bid.shape[0]):
-        mid = (bid[i] + ask[i]) * 0.5
-        out[i] = (ask[i] - bid[i]) / mid * 1e4 if mid != 0.0 else NAN
+        b, a = bid[i], ask[i]
+        mid = (b + a) * 0.5
+        out[i] = (a - b) / mid * 1e4 if mid != 0.0 else NAN
+        found |= (b != b) | (a != a)
+    if found:
+        out[min(first_nan(bid), first_nan(ask)):] = NAN
 
 
 @nb.njit(cache=True, error_model="numpy")
 def quote_imbalance_into(bid_sz, ask_sz, out):
+    found = False
     for i in range(bid_sz.shape[0]):
-        total = bid_sz[i] + ask_sz[i]
-        out[i] = (bid_sz[i] - ask_sz[i]) / total if total > 0.0 else 0.0
+        b, a = bid_sz[i], ask_sz[i]
+        total = b + a
+        out[i] = (b - a) / total if total > 0.0 else 0.0
+        found |= (b != b) | (a != a)
+    if found:
+        out[min(first_nan(bid_sz), first_nan(ask_sz)):] = NAN
 
 
 @nb.njit(cache=True, error_model="numpy")
 def microprice_into(bid, bid_sz, ask, ask_sz, out):
+    found = False
     for i in range(bid.shape[0]):
-        out[i] = _touch_average(bid[i], ask_sz[i], ask[i], bid_sz[i])
+        b, bs, a, az = bid[i], bid_sz[i], ask[i], ask_sz[i]
+        out[i] = _touch_average(b, az, a, bs)
+        found |= (b != b) | (bs != bs) | (a != a) | (az != az)
+    if found:
+        _nan_from_first(out, bid, bid_sz, ask, ask_sz)
 
 
 @nb.njit(cache=True, error_model="numpy")
 def weighted_mid_into(bid, bid_sz, ask, ask_sz, out):
+    found = False
     for i in range(bid.shape[0]):
-        out[i] = _touch_average(bid[i], bid_sz[i], ask[i], ask_sz[i])
+        b, bs, a, az = bid[i], bid_sz[i], ask[i], ask_sz[i]
+        out[i] = _touch_average(b, bs, a, az)
+        found |= (b != b) | (bs != bs) | (a != a) | (az != az)
+    if found:
+        _nan_from_first(out, bid, bid_sz, ask, ask_sz)
+
+
+@nb.njit(cache=True, inline="always")
+def _nan_from_first(out, bid, bid_sz, ask, ask_sz):
+    out[min(first_nan(bid), first_nan(bid_sz), first_nan(ask), first_nan(ask_sz)):] = NAN
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -713,79 +747,97 @@ def _ofi_flows(bid, bid_sz, ask, ask_sz, e):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _window_sums(v, first, p, out):
-    """out[first + k] = sum of v[first + k - p + 1 .. first + k] for k >= p - 1 (NaN before):
-    a running sum recomputed from the window whenever k % p == p - 1, as ``_window_add``."""
-    n = v.shape[0]
-    out[: min(first + p - 1, n)] = NAN
-    total = 0.0
-    for i in range(first, n):
-        k = i - first
-        if k >= p:
-            total -= v[i - p]
-        if k % p == p - 1:
-            total = 0.0
-            for j in range(i - p + 1, i + 1):
-                total += v[j]
-        else:
-            total += v[i]
-        if k >= p - 1:
-            out[i] = total
-
-
-@nb.njit(cache=True, error_model="numpy")
 def ofi_into(bid, bid_sz, ask, ask_sz, p, out):
-    """OFI over p updates: ofi_step's ring of the last p flows and its refreshes, in locals."""
+    """OFI over p updates: ofi_step's ring of the last p flows and its refreshes, in locals,
+    the ring's slot counted (not k % p); the NaN check rides along (see spread_into)."""
     n = bid.shape[0]
     out[: min(p, n)] = NAN
+    if n == 0:
+        return
     ring = np.zeros(p)
     total = 0.0
+    clean = (bid[0] == bid[0]) & (bid_sz[0] == bid_sz[0]) & (ask[0] == ask[0]) \
+        & (ask_sz[0] == ask_sz[0])
+    slot = 0  # of flow k = i - 1: k % p
     for i in range(1, n):
-        e = _ofi_event(bid[i], bid_sz[i], ask[i], ask_sz[i],
-                       bid[i - 1], bid_sz[i - 1], ask[i - 1], ask_sz[i - 1])
-        k = i - 1
-        slot = k % p
-        if k >= p:
+        b, bs, a, az = bid[i], bid_sz[i], ask[i], ask_sz[i]
+        clean &= (b == b) & (bs == bs) & (a == a) & (az == az)
+        e = _ofi_event(b, bs, a, az, bid[i - 1], bid_sz[i - 1], ask[i - 1], ask_sz[i - 1])
+        if i > p:
             total -= ring[slot]
         ring[slot] = e
         if slot == p - 1:
             total = 0.0
             for j in range(p):
                 total += ring[j]
+            slot = 0
         else:
             total += e
-        if k >= p - 1:
+            slot += 1
+        if i >= p:
             out[i] = total
+    if not clean:
+        _nan_from_first(out, bid, bid_sz, ask, ask_sz)
 
 
 @nb.njit(cache=True, error_model="numpy")
 def trade_imbalance_into(side, p, out):
-    _window_sums(side, 0, p, out)
-    for i in range(p - 1, side.shape[0]):
-        out[i] /= p
+    """The mean trade sign over p trades: a running sum refreshed from the window every p
+    trades (as _window_add), the NaN check riding along."""
+    n = side.shape[0]
+    out[: min(p - 1, n)] = NAN
+    total = 0.0
+    clean = True
+    slot = 0  # (i + 1) % p
+    for i in range(n):
+        v = side[i]
+        clean &= v == v
+        if i >= p:
+            total -= side[i - p]
+        slot += 1
+        if slot == p:
+            total = 0.0
+            for j in range(i - p + 1, i + 1):
+                total += side[j]
+            slot = 0
+        else:
+            total += v
+        if i >= p - 1:
+            out[i] = total / p
+    if not clean:
+        out[first_nan(side):] = NAN
 
 
 @nb.njit(cache=True, error_model="numpy")
 def volume_imbalance_into(size, side, p, out):
+    """Signed over total volume of the last p trades, as trade_imbalance_into."""
     n = size.shape[0]
     out[: min(p - 1, n)] = NAN
     signed = 0.0
     volume = 0.0
+    clean = True
+    slot = 0  # (i + 1) % p
     for i in range(n):
+        q, d = size[i], side[i]
+        clean &= (q == q) & (d == d)
         if i >= p:
             signed -= side[i - p] * size[i - p]
             volume -= size[i - p]
-        if i % p == p - 1:  # recompute the window's sums (as _window_add does)
+        slot += 1
+        if slot == p:  # recompute the window's sums (as _window_add does)
             signed = 0.0
             volume = 0.0
             for j in range(i - p + 1, i + 1):
                 signed += side[j] * size[j]
                 volume += size[j]
+            slot = 0
         else:
-            signed += side[i] * size[i]
-            volume += size[i]
+            signed += d * q
+            volume += q
         if i >= p - 1:
             out[i] = signed / volume if volume > 0.0 else 0.0
+    if not clean:
+        out[min(first_nan(size), first_nan(side)):] = NAN
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -943,7 +995,7 @@ def ofi_time_into(ts, bid, bid_sz, ask, ask_sz, window, out, e):
         j += 1
     out[n - 1] = total
     if not clean:
-        out[min(first_nan(bid), first_nan(bid_sz), first_nan(ask), first_nan(ask_sz)):] = NAN
+        _nan_from_first(out, bid, bid_sz, ask, ask_sz)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
