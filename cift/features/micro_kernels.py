@@ -702,24 +702,23 @@ def quote_imbalance_into(bid_sz, ask_sz, out):
 
 @nb.njit(cache=True, error_model="numpy")
 def microprice_into(bid, bid_sz, ask, ask_sz, out):
-    found = False
-    for i in range(bid.shape[0]):
-        b, bs, a, az = bid[i], bid_sz[i], ask[i], ask_sz[i]
-        out[i] = _touch_average(b, az, a, bs)
-        found |= (b != b) | (bs != bs) | (a != a) | (az != az)
-    if found:
-        _nan_from_first(out, bid, bid_sz, ask, ask_sz)
+    _touch_averages(bid, ask_sz, ask, bid_sz, out)
 
 
 @nb.njit(cache=True, error_model="numpy")
 def weighted_mid_into(bid, bid_sz, ask, ask_sz, out):
+    _touch_averages(bid, bid_sz, ask, ask_sz, out)
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _touch_averages(bid, bid_weight, ask, ask_weight, out):
     found = False
     for i in range(bid.shape[0]):
-        b, bs, a, az = bid[i], bid_sz[i], ask[i], ask_sz[i]
-        out[i] = _touch_average(b, bs, a, az)
-        found |= (b != b) | (bs != bs) | (a != a) | (az != az)
-    if found:
-        _nan_from_first(out, bid, bid_sz, ask, ask_sz)
+        b, bw, a, aw = bid[i], bid_weight[i], ask[i], ask_weight[i]
+        out[i] = _touch_average(b, bw, a, aw)
+        found |= (b != b) | (bw != bw) | (a != a) | (aw != aw)
+    if found:  # the four inputs in any order: the first NaN of any
+        _nan_from_first(out, bid, bid_weight, ask, ask_weight)
 
 
 @nb.njit(cache=True, inline="always")
