@@ -91,7 +91,7 @@ def main() -> None:
     warm = {"ticks": m.ticks.head(100), "quotes": m.quotes.head(100)}
     simulate(market_maker.py_func, **{**sub, **warm})  # load the Python path's kernels
     simulate(ema_watcher, **warm, state_size=args.symbols)
-    py_took = best(lambda: simulate(market_maker.py_func, **sub), 1)
+    py_took = best(lambda: simulate(market_maker.py_func, **sub), args.repeat)
     slow = simulate(market_maker.py_func, **sub)
     same = fast.fills.equals(slow.fills) and fast.orders.equals(slow.orders)
     k = fast.metrics["events"]
@@ -99,7 +99,7 @@ def main() -> None:
           f"({fast.metrics['orders']:,} orders; the same fills as compiled: {same})")
     quiet = {"ticks": m.ticks.head(40_000), "quotes": m.quotes.head(100_000),
              "state_size": args.symbols}
-    q_took = best(lambda: simulate(ema_watcher, **quiet), 1)
+    q_took = best(lambda: simulate(ema_watcher, **quiet), args.repeat)
     q_rate = k / q_took
     print(f"{'plain-Python decide, no orders':<44} {q_rate / 1e3:>11.0f}k events/s "
           f"(NautilusTrader {NAUTILUS_QUOTES_PER_S / 1e3:.0f}k quote ticks/s: "
