@@ -19,6 +19,10 @@ on a pooled connection as it is: redis-py's general command path (encoding each 
 retries, metrics) cost more than the round trip itself for 100 keys. Entries are fixed-width
 records, so NumPy reads them all at once: 100 symbols cost one round trip and no per-symbol
 parsing beyond joining the replies.
+
+Both the script and MGET touch many keys in one command, so the cache needs a single Redis
+(or a primary with replicas), not a Redis Cluster, whose keys of one command must share a
+hash slot.
 """
 
 from __future__ import annotations
