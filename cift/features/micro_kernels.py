@@ -762,17 +762,8 @@ def ofi_into(bid, bid_sz, ask, ask_sz, p, out):
         b, bs, a, az = bid[i], bid_sz[i], ask[i], ask_sz[i]
         clean &= (b == b) & (bs == bs) & (a == a) & (az == az)
         e = _ofi_event(b, bs, a, az, bid[i - 1], bid_sz[i - 1], ask[i - 1], ask_sz[i - 1])
-        if i > p:
-            total -= ring[slot]
-        ring[slot] = e
-        if slot == p - 1:
-            total = 0.0
-            for j in range(p):
-                total += ring[j]
-            slot = 0
-        else:
-            total += e
-            slot += 1
+        total = _window_add(ring, 0, p, slot, e, total, i > p)
+        slot = _next_slot(slot, p)
         if i >= p:
             out[i] = total
     if not clean:
@@ -904,16 +895,7 @@ def vpin_into(size, side, bucket, w, out):
             imbalance += sign * take
             left -= take
             if take == room:
-                slot = done % w
-                if done >= w:
-                    total -= ring[slot]
-                ring[slot] = abs(imbalance)
-                if slot == w - 1:
-                    total = 0.0
-                    for j in range(w):
-                        total += ring[j]
-                else:
-                    total += ring[slot]
+                total = _window_add(ring, 0, w, done % w, abs(imbalance), total, done >= w)
                 done += 1
                 filled = 0.0
                 imbalance = 0.0
