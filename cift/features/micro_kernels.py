@@ -170,24 +170,32 @@ def vpin_step(s, size, side):
     dead, _ = _advance(s, 0, (size != size) | (side != side))
     if dead:
         return NAN
-    bucket = s[2]
-    w = int(s[3])
+    bucket, w = s[2], int(s[3])
+    s[4], s[5], s[6], s[7] = _vpin_trade(s, 8, w, bucket, size, side, s[4], s[5], s[6],
+                                         int(s[7]))
+    return s[6] / (w * bucket) if s[7] >= w else NAN
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _vpin_trade(ring, at, w, bucket, size, side, filled, imbalance, total, done):
+    """One trade into VPIN's volume buckets, split across the ones it fills; the |imbalance|
+    of each full bucket enters the window of the last w, its ring at ring[at:]. Returns the
+    open bucket's volume and imbalance, the window's sum and the buckets done."""
     sign = 1.0 if side > 0 else (-1.0 if side < 0 else 0.0)
     left = size
     while left > 0.0:
-        room = bucket - s[4]
+        room = bucket - filled
         take = left if left < room else room
-        s[5] += sign * take
+        imbalance += sign * take
         left -= take
         if take == room:  # the bucket is full
-            done = int(s[7])
-            s[6] = _window_add(s, 8, w, done % w, abs(s[5]), s[6], done >= w)
-            s[7] = done + 1
-            s[4] = 0.0
-            s[5] = 0.0
+            total = _window_add(ring, at, w, done % w, abs(imbalance), total, done >= w)
+            done += 1
+            filled = 0.0
+            imbalance = 0.0
         else:
-            s[4] += take
-    return s[6] / (w * bucket) if s[7] >= w else NAN
+            filled += take
+    return filled, imbalance, total, done
 
 
 # --- time windows ---------------------------------------------------------------------------
@@ -493,20 +501,8 @@ def vpin_many(s, size, side, out):
         if dead:
             out[i] = NAN
             continue
-        sign = 1.0 if sd > 0 else (-1.0 if sd < 0 else 0.0)
-        left = sz
-        while left > 0.0:
-            room = bucket - filled
-            take = left if left < room else room
-            imbalance += sign * take
-            left -= take
-            if take == room:  # the bucket is full
-                total = _window_add(s, 8, w, done % w, abs(imbalance), total, done >= w)
-                done += 1
-                filled = 0.0
-                imbalance = 0.0
-            else:
-                filled += take
+        filled, imbalance, total, done = _vpin_trade(s, 8, w, bucket, sz, sd, filled,
+                                                     imbalance, total, done)
         out[i] = total / (w * bucket) if done >= w else NAN
     s[0], s[1] = count, 1.0 if dead else 0.0
     s[4], s[5], s[6], s[7] = filled, imbalance, total, done
@@ -886,21 +882,10 @@ def vpin_into(size, side, bucket, w, out):
     done = 0
     clean = True
     for i in range(size.shape[0]):
-        sign = 1.0 if side[i] > 0 else (-1.0 if side[i] < 0 else 0.0)
-        left = size[i]
-        clean &= (left == left) & (side[i] == side[i])
-        while left > 0.0:
-            room = bucket - filled
-            take = left if left < room else room
-            imbalance += sign * take
-            left -= take
-            if take == room:
-                total = _window_add(ring, 0, w, done % w, abs(imbalance), total, done >= w)
-                done += 1
-                filled = 0.0
-                imbalance = 0.0
-            else:
-                filled += take
+        sz, sd = size[i], side[i]
+        clean &= (sz == sz) & (sd == sd)
+        filled, imbalance, total, done = _vpin_trade(ring, 0, w, bucket, sz, sd, filled,
+                                                     imbalance, total, done)
         out[i] = total / (w * bucket) if done >= w else NAN
     if not clean:
         out[min(first_nan(size), first_nan(side)):] = NAN
