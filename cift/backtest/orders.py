@@ -20,10 +20,12 @@ returns how many it wrote::
 The helpers compile into a Numba ``decide`` and stay plain (fast) Python functions when a
 Python ``decide`` calls them. Quantities are signed: > 0 buys, < 0 sells.
 
-A plain-Python ``decide`` reads ``ev``, ``feat`` and ``params`` as memoryviews of float64
-(reused rows: read them during the call): indexing one gives a Python float, whose arithmetic
-costs a fifth of a NumPy scalar's; ``np.asarray(feat)`` is a NumPy view when a function wants
-an array. ``state`` and ``out`` are the NumPy arrays the compiled path gets.
+A plain-Python ``decide`` gets ``ev``, ``feat``, ``params`` and ``state`` as memoryviews of
+float64 (``ev`` and ``feat`` are reused rows: read them during the call): indexing one gives
+a Python float, whose arithmetic costs a fifth of a NumPy scalar's, and ``state[i] = x``
+writes through to the state kept between calls; ``np.asarray(state)`` is a NumPy view when a
+function wants an array. ``out`` is the NumPy array the compiled path gets (the helpers write
+it).
 """
 
 from __future__ import annotations

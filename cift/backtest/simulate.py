@@ -117,14 +117,16 @@ def _rewind(mkt, st, cfg, lcfg, ev, m, j, acct0, ist0, undo, undo_sym):
 def _python_loop(decide, mkt, st, cfg, lcfg, feats, params, state, ev, out, budget):
     """The same loop for a plain-Python ``decide``, running ahead of it (see _AHEAD).
 
-    decide reads ``ev``, ``feat`` and ``params`` as memoryviews of float64 scratch rows made
-    once: indexing one gives a Python float, about a fifth of the cost of a NumPy scalar in
-    the arithmetic that follows, and no view object is made per event.
+    decide reads ``ev``, ``feat``, ``params`` and ``state`` as memoryviews of float64 rows
+    made once: indexing one gives a Python float, about a fifth of the cost of a NumPy scalar
+    in the arithmetic that follows, and no view object is made per event. Writes to ``state``
+    land in its array, which carries over to the next chunk.
     """
     evs, rows = np.empty((_AHEAD, o.EV_FIELDS)), np.empty(_AHEAD, np.int64)
     fbuf = np.empty((_AHEAD, feats.shape[1]))  # the feature rows of a batch, copied in
     ev_rows, feat_rows = [memoryview(r) for r in evs], [memoryview(r) for r in fbuf]
     ev_now, p = memoryview(ev), memoryview(np.ascontiguousarray(params))
+    mem = memoryview(state)
     acct0, ist0 = np.empty_like(st[0]), np.empty_like(st[1])
     undo, undo_sym = np.empty((_AHEAD, st[2].shape[1])), np.empty(_AHEAD, np.int64)
     scratch = (evs, rows, acct0, ist0, undo, undo_sym)
@@ -137,14 +139,14 @@ def _python_loop(decide, mkt, st, cfg, lcfg, feats, params, state, ev, out, budg
         k = min(2 * m, _AHEAD)  # a batch with no order: the next one may be twice as long
         if m == 1:  # the common case while orders are live: ev holds the event
             fbuf[0] = feats[last]
-            n = decide(ev_now, feat_rows[0], out, p, state)
+            n = decide(ev_now, feat_rows[0], out, p, mem)
             if n:
                 submit(st, cfg, lcfg, out, int(n), ev)
                 why, k = _MORE, 1
         else:
             np.take(feats, rows[:m], axis=0, out=fbuf[:m])
             for j in range(m):
-                n = decide(ev_rows[j], feat_rows[j], out, p, state)
+                n = decide(ev_rows[j], feat_rows[j], out, p, mem)
                 if n:
                     if j < m - 1:  # the events after j happened too early: undo them
                         rewind(mkt, st, cfg, lcfg, ev, m, j, *scratch[2:])
@@ -284,7 +286,8 @@ def simulate(decide: Strategy | Callable, *, ticks: pl.DataFrame | None = None,
     periods_per_year :
         For the metrics; default 252 for daily bars, else US-session periods of ``every``.
     state_size :
-        Length of the float64 ``state`` array decide keeps between calls.
+        Length of the float64 ``state`` decide keeps between calls (an array; a memoryview
+        of it for a plain-Python decide, see :mod:`cift.backtest.orders`).
     progress :
         A progress bar (tqdm) for long runs; default: on above 5M events.
 

@@ -4,6 +4,7 @@ slippage, latency, queue and limit rule, then the Python path against the compil
 from __future__ import annotations
 
 import math
+import sys
 
 import numba as nb
 import numpy as np
@@ -427,12 +428,26 @@ def test_python_decide_gets_python_floats():
     seen = []
 
     def look(ev, feat, out, params, state):
-        seen.append((type(ev[o.EV_BID]), type(params[0]), len(feat), np.asarray(ev).shape))
+        seen.append((type(ev[o.EV_BID]), type(params[0]), type(state[1]), len(feat),
+                     np.asarray(ev).shape))
         return 0
 
     m = synthetic_market(1, 1, ticks_per_session=200, seed=2)
     simulate(look, ticks=m.ticks, quotes=m.quotes, params=[1.5])
-    assert set(seen) == {(float, float, 0, (o.EV_FIELDS,))}
+    assert set(seen) == {(float, float, float, 0, (o.EV_FIELDS,))}
+
+
+def test_python_decide_state_carries_over_between_chunks(monkeypatch):
+    # decide writes its state through a view; the next chunk's view must see those writes
+    from cift.data.synthetic import synthetic_market
+
+    monkeypatch.setattr(sys.modules["cift.backtest.simulate"], "_CHUNK", 97)
+    script = np.array([130, o.MARKET, 0, 1.0, 0, GTC, 401, o.MARKET, 0, -1.0, 0, GTC], float)
+    m = synthetic_market(1, 1, ticks_per_session=300, seed=4)
+    kw = {"ticks": m.ticks, "quotes": m.quotes, "params": script}
+    fast, slow = simulate(scripted, **kw), simulate(scripted.py_func, **kw)
+    assert fast.metrics["events"] > 500 and fast.fills.height == 2
+    assert fast.orders.equals(slow.orders) and fast.fills.equals(slow.fills)
 
 
 def test_run_and_simulate_check_the_kind_of_strategy():
