@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--ts-unit", choices=["s", "ms", "us", "ns"],
                    help="unit of epoch timestamps (default: inferred)")
     i.add_argument("--tz", help="time zone of naive timestamps (default UTC)")
+    i.add_argument("--separator", help="CSV field separator (default: tab for .tsv, else "
+                   "the one of , ; tab | the header line has most of)")
     store_arg(i)
 
     c = sub.add_parser("catalog", help="list what is stored")
@@ -122,7 +124,7 @@ def _cmd_ingest(args: argparse.Namespace) -> None:
     store = _connect(args.store)
     result = store.ingest(args.paths, progress=sys.stderr.isatty(), table=args.table,
                           columns=parse_column_map(args.columns), symbol=args.symbol,
-                          ts_unit=args.ts_unit, tz=args.tz)
+                          ts_unit=args.ts_unit, tz=args.tz, separator=args.separator)
     print(f"ingested {result.rows:,} rows into {store.url}"
           + (f" ({result.skipped_rows:,} already there, skipped)" if result.skipped_rows else ""))
 

@@ -60,9 +60,12 @@ def test_ingest_catalog_bars(run, tmp_path, market):
     (["bars", "ACME", "--start", "someday"], "not an ISO date"),
     (["bars", "ACME", "--out", "bars.xlsx"], "must end in .csv or .parquet"),
     (["catalog", "--store", "nosuch://x"], "no store for URL scheme"),
+    (["ingest", "bad.csv", "--separator", "ab"], "separator: expected one character"),
+    (["ingest", "ragged.csv"], "as CSV separated by ','"),
 ])
 def test_bad_input_is_one_line_and_nonzero(run, tmp_path, args, message):
     (tmp_path / "bad.csv").write_text("ts,symbol,price,size,side\n1,A,1.0,1,1\n2,A,oops,1,1\n")
+    (tmp_path / "ragged.csv").write_text("ts,symbol,price,size\n1,A,1.5,1,1\n")
     proc = run(*args, ok=False)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()

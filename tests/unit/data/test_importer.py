@@ -28,6 +28,32 @@ def test_csv_iso_timestamps_round_trip_exactly(tmp_path, ticks):
     assert read_market_file(path)[1].equals(ticks)
 
 
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_separator_is_read_off_the_header(tmp_path, ticks, sep):
+    path = tmp_path / "t.csv"  # .csv whatever the separator, as exports often are
+    ticks.write_csv(path, separator=sep)
+    assert read_market_file(path)[1].equals(ticks)
+
+
+def test_explicit_separator_wins_and_bad_ones_are_refused(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("ts;symbol;price;size\n2024-01-02T14:30:00Z;A,B;1.5;3\n")
+    assert read_market_file(path)[1]["symbol"].to_list() == ["A,B"]
+    with pytest.raises(DataError, match="separated by ','"):  # two fields, one column
+        read_market_file(path, ImportOptions(separator=","))
+    for bad in ("", ";;", '"', "\n"):
+        with pytest.raises(ParameterError, match="separator"):
+            ImportOptions(separator=bad)
+
+
+def test_excel_export_with_bom_and_crlf(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"\xef\xbb\xbfts,symbol,price,size\r\n1704205800123,AAPL,185.5,100\r\n")
+    df = read_market_file(path, ImportOptions(ts_unit="ms"))[1]
+    assert df.columns == list(TICKS) and df["symbol"].to_list() == ["AAPL"]
+    assert df["ts"].dt.epoch("ms").to_list() == [1704205800123] and df["size"][0] == 100.0
+
+
 def test_parquet_quotes_inferred(tmp_path, market):
     path = tmp_path / "q.parquet"
     market.quotes.head(100).write_parquet(path)
