@@ -8,8 +8,10 @@ A TA-Lib user switches by changing an import::
 
 Inputs are anything ``np.asarray`` takes (NumPy arrays, lists, Polars or pandas Series) of
 numbers, all of one length; outputs are float64 arrays of that length with a NaN warm-up of
-the feature's lookback. Each function is generated from its :class:`FeatureSpec`, so its
-parameters are validated against the registry and errors name the parameter.
+the feature's lookback (as in TA-Lib, a pandas Series first input gives pandas Series on its
+index, and a Polars Series gives Polars Series). Each function is generated from its
+:class:`FeatureSpec`, so its parameters are validated against the registry and errors name
+the parameter.
 """
 
 from __future__ import annotations
@@ -77,6 +79,17 @@ def as_timestamps(value: object, name: str = "ts") -> np.ndarray:
     return arr
 
 
+def _like(template: object, out: np.ndarray) -> object:
+    """TA-Lib's convention: a pandas Series in gives Series on its index, a Polars Series
+    gives a Polars Series; anything else an array."""
+    module = type(template).__module__
+    if module.startswith("pandas") and type(template).__name__ == "Series":
+        return type(template)(out, index=template.index)
+    if module.startswith("polars") and type(template).__name__ == "Series":
+        return type(template)(out)
+    return out
+
+
 def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[Param, ...],
             outputs: tuple[str, ...], lookback: Callable[..., int], summary: str,
             group: str = "technical", prepare: Callable[[dict], None] | None = None,
@@ -102,7 +115,7 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
         arrays = [as_timestamps(bound.arguments[i], i) if i == "ts"
                   else as_input(bound.arguments[i], i) for i in inputs]
         n = len(arrays[0])
-        for i, arr in zip(inputs[1:], arrays[1:]):
+        for i, arr in zip(inputs[1:], arrays[1:], strict=True):
             if len(arr) != n:
                 raise_param(i, f"length {len(arr)} differs from {inputs[0]}'s {n}")
         outs = tuple(np.empty(n) for _ in outputs)
@@ -112,6 +125,8 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
             gap = min(k.first_nan(a) for a in arrays if a.dtype == np.float64)
             for out in outs:
                 out[gap:] = np.nan
+        if type(bound.arguments[inputs[0]]) is not np.ndarray:
+            outs = tuple(_like(bound.arguments[inputs[0]], out) for out in outs)
         return outs[0] if len(outs) == 1 else outs
 
     feature.__name__ = feature.__qualname__ = name

@@ -26,12 +26,29 @@ def test_signatures_mirror_talib_names_order_and_defaults():
 def test_inputs_of_any_array_like():
     x = np.linspace(1, 2, 50)
     ref = ta.ema(x, 10)
-    for like in (x.tolist(), pl.Series(x), x.astype(np.float32).astype(np.float64),
-                 np.arange(50)):
+    for like in (x.tolist(), x.astype(np.float32).astype(np.float64), np.arange(50)):
         out = ta.ema(like, 10)
         assert out.dtype == np.float64 and out.shape == (50,)
     np.testing.assert_array_equal(ta.ema(pl.Series(x), 10), ref)
     np.testing.assert_array_equal(ta.sma(x[::2], 5), ta.sma(np.ascontiguousarray(x[::2]), 5))
+
+
+def test_series_in_gives_series_out_as_talib_does():
+    import pandas as pd
+    import talib
+
+    x = np.random.default_rng(4).normal(size=60).cumsum() + 50
+    close = pd.Series(x, index=pd.date_range("2024-01-02", periods=60, freq="min"))
+    for ours, theirs in ((ta.rsi(close, 14), talib.RSI(close, 14)),
+                         (ta.macd(close)[2], talib.MACD(close)[2]),
+                         (ta.atr(close + 1, close - 1, close), talib.ATR(close + 1, close - 1,
+                                                                         close)),
+                         (ta.rsi(pl.Series("c", x)), talib.RSI(pl.Series("c", x)))):
+        assert type(ours) is type(theirs)
+        if isinstance(ours, pd.Series):
+            assert ours.index.equals(close.index)
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-9)
+    assert isinstance(ta.bbands(close, 20), tuple) and len(ta.bbands(close, 20)) == 3
 
 
 def test_short_input_is_all_nan_and_empty_is_empty():
