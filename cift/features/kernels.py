@@ -172,17 +172,22 @@ def wma_into(x, p, out):
 @nb.njit(cache=True, error_model="numpy")
 def var_into(x, p, out):
     """Population variance over p values; lookback p-1 (see _moving_variance)."""
-    _moving_variance(x, p, out, out[:0], False)
+    _moving_variance(x, p, out, out[:0], _VARIANCE)
+
+
+_VARIANCE, _STD, _ZSCORE, _BANDS = 0, 1, 2, 3  # what _moving_variance writes
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _moving_variance(x, p, out, mean, zscore):
+def _moving_variance(x, p, out, mean, what, up=1.0, dn=1.0, upper=None):
     """Population variance over p values into ``out``; lookback p-1. Stable and exactly 0 on
     constant windows; from the first NaN on, NaN. With a ``mean`` as long as ``out`` (else
     empty), also the window means, K + the sum of x - K over p: more accurate than a running
-    sum, and free. With ``zscore``, ``out`` gets (x - mean) / std instead (0 on a constant
-    window). Scratch arrays of n come from the caller: NumPy's large buffers are backed by
-    huge pages, Numba's are not (3x the page faults on first touch).
+    sum, and free. ``what`` instead of the variance: _STD, the standard deviation times
+    ``up``; _ZSCORE, (x - mean) / std (0 on a constant window); _BANDS, ``out`` the lower
+    band mean - dn * std and ``upper`` the upper, mean + up * std (in the loop: a second pass
+    over the outputs cost more). Scratch arrays of n come from the caller: NumPy's large
+    buffers are backed by huge pages, Numba's are not (3x the page faults on first touch).
 
     In blocks of p values (van Herk / Gil-Werman again): a window is a suffix of the block
     before plus a prefix of its own block, so its sums of x - K and (x - K)^2 are each a sum of
@@ -199,6 +204,8 @@ def _moving_variance(x, p, out, mean, zscore):
     out[: min(p - 1, n)] = np.nan
     if with_mean:
         mean[: min(p - 1, n)] = np.nan
+    if upper is not None:
+        upper[: min(p - 1, n)] = np.nan
     # suffix sums of the block before (for this block's windows) and of this block (for the
     # next one's), each relative to the first value of the block it serves; [p] = 0 for a
     # window that is one whole block
@@ -230,10 +237,16 @@ def _moving_variance(x, p, out, mean, zscore):
                 w1 = cur1[q + 1] + t1
                 m2 = (cur2[q + 1] + t2) - w1 * w1 * inv_p
                 v = m2 * inv_p if m2 > 0.0 else 0.0
-                if zscore:  # as stream_kernels.zscore_step computes it
+                if what == _ZSCORE:  # as stream_kernels.zscore_step computes it
                     sd = np.sqrt(v)
                     out[np.uint64(b + q)] = ((block[q] - (shift + w1 * inv_p)) / sd
                                              if sd > 0.0 else 0.0)
+                elif what == _STD:
+                    out[np.uint64(b + q)] = np.sqrt(v) * up
+                elif what == _BANDS and upper is not None:
+                    mid, sd = shift + w1 * inv_p, np.sqrt(v)
+                    upper[np.uint64(b + q)] = mid + up * sd
+                    out[np.uint64(b + q)] = mid - dn * sd
                 else:
                     out[np.uint64(b + q)] = v
                 if with_mean:
@@ -242,6 +255,8 @@ def _moving_variance(x, p, out, mean, zscore):
             out[b + first_nan(x[b:e]):] = np.nan
             if with_mean:
                 mean[b + first_nan(x[b:e]):] = np.nan
+            if upper is not None:
+                upper[b + first_nan(x[b:e]):] = np.nan
             break
         cur1, nxt1 = nxt1, cur1
         cur2, nxt2 = nxt2, cur2
@@ -256,23 +271,13 @@ def var_nbdev_into(x, p, nbdev, out):
 @nb.njit(cache=True, error_model="numpy")
 def stddev_into(x, p, nbdev, out):
     """Population standard deviation over p values times nbdev; lookback p-1."""
-    _moving_variance(x, p, out, out[:0], False)
-    values = out[min(p - 1, x.shape[0]):]  # a view from index 0: the loop vectorizes
-    for i in range(values.shape[0]):
-        values[i] = np.sqrt(values[i]) * nbdev
+    _moving_variance(x, p, out, out[:0], _STD, nbdev)
 
 
 @nb.njit(cache=True, error_model="numpy")
 def bbands_into(x, p, up, dn, upper, middle, lower):
     """Bollinger bands around the SMA: middle +/- nbdev * population std; lookback p-1."""
-    _moving_variance(x, p, lower, middle, False)  # the variance, for now
-    lo = min(p - 1, x.shape[0])
-    upper[:lo] = np.nan
-    u, m, v = upper[lo:], middle[lo:], lower[lo:]  # views from 0: the loop vectorizes
-    for i in range(v.shape[0]):
-        sd = np.sqrt(v[i])
-        u[i] = m[i] + up * sd
-        v[i] = m[i] - dn * sd
+    _moving_variance(x, p, lower, middle, _BANDS, up, dn, upper)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -688,7 +693,7 @@ def adx_into(high, low, close, p, out):
 @nb.njit(cache=True, error_model="numpy")
 def zscore_into(x, p, out):
     """(x - mean) / population std over p values, 0 on a constant window; lookback p-1."""
-    _moving_variance(x, p, out, out[:0], True)
+    _moving_variance(x, p, out, out[:0], _ZSCORE)
 
 
 @nb.njit(cache=True, error_model="numpy")
