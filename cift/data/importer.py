@@ -23,7 +23,7 @@ __all__ = ["ImportOptions", "expand_paths", "parse_column_map", "read_market_fil
 
 _CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
-_SEPARATORS = (",", ";", "\t", "|")  # what _sniff looks for; ties go to the first
+_SEPARATORS = (",", ";", "\t", "|")  # what _separator counts; ties go to the first
 
 
 @dataclass(frozen=True)

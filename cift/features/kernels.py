@@ -169,13 +169,13 @@ def wma_into(x, p, out):
         out[first_nan(x):] = np.nan
 
 
+_VARIANCE, _STD, _ZSCORE, _BANDS = 0, 1, 2, 3  # what _moving_variance writes
+
+
 @nb.njit(cache=True, error_model="numpy")
 def var_into(x, p, out):
     """Population variance over p values; lookback p-1 (see _moving_variance)."""
     _moving_variance(x, p, out, out[:0], _VARIANCE)
-
-
-_VARIANCE, _STD, _ZSCORE, _BANDS = 0, 1, 2, 3  # what _moving_variance writes
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -386,9 +386,9 @@ def _percent_of(v, close):
 @nb.njit(cache=True, error_model="numpy", inline="always")
 def _wilder_tr(h, lo, before, c, o, prev, keep, add, percent):
     """Wilder's recursion over the true ranges of bars (before: the previous closes, c: the
-    closes) into o, from prev, with ``percent`` as a percentage of the close; returns the
-    last value. The division rides in the same loop, off the recursion's critical path (a
-    second pass over the output cost ~0.7 ns/bar)."""
+    closes) into o, from prev, with ``percent`` as a percentage of the close. The division
+    rides in the same loop, off the recursion's critical path (a second pass over the output
+    cost ~0.7 ns/bar)."""
     keep2 = keep * keep
     m = o.shape[0]
     for k in range(m // 2):
@@ -404,7 +404,6 @@ def _wilder_tr(h, lo, before, c, o, prev, keep, add, percent):
     if m % 2:
         prev = prev * keep + _true_range(h[m - 1], lo[m - 1], before[m - 1]) * add
         o[m - 1] = _percent_of(prev, c[m - 1]) if percent else prev
-    return prev
 
 
 @nb.njit(cache=True, error_model="numpy")
