@@ -612,21 +612,26 @@ def mfi_into(high, low, close, volume, p, out):
     pos_sum = 0.0
     neg_sum = 0.0
     prev_tp = (high[0] + low[0] + close[0]) / 3.0
+    slot = 0  # i % p, counted: an integer division per bar cost more than the rest
     for i in range(1, n):
         tp = (high[i] + low[i] + close[i]) / 3.0
         flow = tp * volume[i]
-        slot = i % p
+        slot = slot + 1 if slot + 1 < p else 0
         pos_sum -= pos[slot]
         neg_sum -= neg[slot]
         # a change below 1e-12 of the price is rounding (h+l+c of equal sums in another
         # order, common on a tick grid), not a move
         move = tp - prev_tp
         tie = abs(move) <= 1e-12 * abs(tp)
-        pos[slot] = flow if move > 0 and not tie else 0.0
-        neg[slot] = flow if move < 0 and not tie else 0.0
+        up = flow if move > 0 and not tie else 0.0
+        down = flow if move < 0 and not tie else 0.0
         carry = flow * 0.0  # 0, or NaN from a NaN input: the sums keep it (the NaN policy)
-        pos_sum += pos[slot] + carry
-        neg_sum += neg[slot] + carry
+        # the new flows added from registers, then stored: adding them back from the ring
+        # right after the store put a store-to-load round trip on the sums' chain (19 -> 9 ns)
+        pos_sum += up + carry
+        neg_sum += down + carry
+        pos[slot] = up
+        neg[slot] = down
         prev_tp = tp
         if i >= p:
             total = pos_sum + neg_sum
