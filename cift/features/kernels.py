@@ -573,13 +573,14 @@ def cci_into(high, low, close, p, out):
     n = close.shape[0]
     out[: min(p - 1, n)] = np.nan
     ring = np.empty(2 * p)
+    slot = p - 1  # i % p, counted
     for i in range(n):
         h, lo, c = high[i], low[i], close[i]
         if (h != h) | (lo != lo) | (c != c):
             out[i:] = np.nan  # the NaN policy
             return
         tp = (h + lo + c) / 3.0
-        slot = i % p
+        slot = slot + 1 if slot + 1 < p else 0
         ring[slot] = tp
         ring[slot + p] = tp
         if i >= p - 1:
