@@ -3,22 +3,26 @@
 >>> import cift
 >>> store = cift.connect()            # the embedded lake under CIFT_HOME   # doctest: +SKIP
 >>> store.bars("AAPL", "1m", "2024-01-02", "2024-01-03")                   # doctest: +SKIP
+
+The names below the errors are imported on first use: ``import cift`` alone (and so every
+``import cift.<module>``) stays cheap, and a process that only computes features never loads
+the stores.
 """
+
+from importlib import import_module
 
 from cift._version import __version__
 from cift.config import Settings, load_settings
-from cift.data.bars import apply_tick_rule, dollar_bars, tick_rule, time_bars, volume_bars
-from cift.data.synthetic import synthetic_market
 from cift.errors import CiftError, ConfigError, DataError, JobError, ParameterError, StoreError
-from cift.store import (
-    AsyncStore,
-    Lake,
-    Store,
-    Trade,
-    connect,
-    connect_async,
-    register_store,
-)
+
+#: name -> the module it comes from, imported when the name is first read
+_LAZY = {
+    **dict.fromkeys(("AsyncStore", "Lake", "Store", "Trade", "connect", "connect_async",
+                     "register_store"), "cift.store"),
+    **dict.fromkeys(("apply_tick_rule", "dollar_bars", "tick_rule", "time_bars",
+                     "volume_bars"), "cift.data.bars"),
+    "synthetic_market": "cift.data.synthetic",
+}
 
 __all__ = [
     "AsyncStore",
@@ -44,3 +48,16 @@ __all__ = [
     "time_bars",
     "volume_bars",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cift' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # read once: later reads are plain attribute lookups
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

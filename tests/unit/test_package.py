@@ -1,0 +1,27 @@
+"""The top-level package: its names, and that importing it loads no store or Numba code."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+def test_import_cift_loads_no_store_and_names_resolve_on_use():
+    code = ("import sys, cift\n"
+            "print(sorted(m for m in ('cift.store', 'cift.data.bars', 'numba', 'polars')"
+            " if m in sys.modules))\n"
+            "ns = {}\n"
+            "exec('from cift import *', ns)\n"
+            "print(all(n in ns for n in cift.__all__), callable(cift.connect),"
+            " 'cift.store' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == ["[]", "True True True"]
+
+
+def test_unknown_name_is_an_attribute_error():
+    import cift
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        cift.nope  # noqa: B018
+    assert cift.Lake is cift.store.Lake and "connect" in dir(cift)
