@@ -75,27 +75,35 @@ def parse_column_map(text: str | None) -> dict[str, str]:
     return out
 
 
-def _read_raw(path: Path, options: ImportOptions, *, as_text: bool) -> pl.DataFrame:
+def _file_kind(path: Path) -> str:
+    """"parquet" or "csv", by the file's suffixes."""
     suffixes = {s.lower() for s in path.suffixes}
     if suffixes & _PARQUET_SUFFIXES:
-        return pl.read_parquet(path)
+        return "parquet"
     if suffixes & _CSV_SUFFIXES:
-        separator = _separator(path, options)
-        if as_text:
-            return pl.read_csv(path, separator=separator, infer_schema=False)
-        # Arrow's reader parses ISO timestamps while it reads, on all cores: 2-4x faster
-        # end to end than reading text and parsing after. Symbols stay text even when they
-        # look like numbers (0700, 1301).
-        symbol_col = (options.columns or {}).get("symbol", "symbol")
-        table = pa_csv.read_csv(
-            path, parse_options=pa_csv.ParseOptions(delimiter=separator),
-            # only an empty field is missing; "NaN" is a float the validator rejects by name
-            convert_options=pa_csv.ConvertOptions(column_types={symbol_col: pa.string()},
-                                                  null_values=[""]))
-        # one chunk per column: Arrow reads in blocks (hundreds of chunks at 10M rows), and
-        # every later step (validation, partitioning, writing) runs slower over them
-        return pl.from_arrow(table).rechunk()
+        return "csv"
     raise DataError("unknown file type; expected .csv, .tsv, .txt or .parquet", source=str(path))
+
+
+def _read_raw(path: Path, separator: str | None, options: ImportOptions, *,
+              as_text: bool) -> pl.DataFrame:
+    """The file as it is: Parquet when ``separator`` is None, else CSV."""
+    if separator is None:
+        return pl.read_parquet(path)
+    if as_text:
+        return pl.read_csv(path, separator=separator, infer_schema=False)
+    # Arrow's reader parses ISO timestamps while it reads, on all cores: 2-4x faster end to
+    # end than reading text and parsing after. Symbols stay text even when they look like
+    # numbers (0700, 1301).
+    symbol_col = (options.columns or {}).get("symbol", "symbol")
+    table = pa_csv.read_csv(
+        path, parse_options=pa_csv.ParseOptions(delimiter=separator),
+        # only an empty field is missing; "NaN" is a float the validator rejects by name
+        convert_options=pa_csv.ConvertOptions(column_types={symbol_col: pa.string()},
+                                              null_values=[""]))
+    # one chunk per column: Arrow reads in blocks (hundreds of chunks at 10M rows), and every
+    # later step (validation, partitioning, writing) runs slower over them
+    return pl.from_arrow(table).rechunk()
 
 
 def _separator(path: Path, options: ImportOptions) -> str:
@@ -164,18 +172,19 @@ def read_market_file(path: str | Path, options: ImportOptions | None = None
     if not path.is_file():
         raise DataError("no such file", source=source)
     try:
-        raw = _read_raw(path, options, as_text=False)
-    except DataError:
-        raise
+        sep = _separator(path, options) if _file_kind(path) == "csv" else None
+    except OSError as exc:
+        raise DataError(f"cannot read the file: {exc}", source=source) from None
+    try:
+        raw = _read_raw(path, sep, options, as_text=False)
     except (pl.exceptions.PolarsError, pa.ArrowException, OSError):
         # a value that does not fit the inferred type: re-read as text so validation can
         # name the exact row and field
         try:
-            raw = _read_raw(path, options, as_text=True)
+            raw = _read_raw(path, sep, options, as_text=True)
         except (pl.exceptions.PolarsError, OSError) as exc:
-            how = "" if path.suffix.lower() in _PARQUET_SUFFIXES else (
-                f" (as CSV separated by {_separator(path, options)!r}; the separator "
-                f"option sets another)")
+            how = "" if sep is None else (f" (as CSV separated by {sep!r}; the separator "
+                                          f"option sets another)")
             reason = str(exc).strip().splitlines()[0]  # Polars adds advice on more lines
             raise DataError(f"cannot read the file{how}: {reason}", source=source) from None
     df = _map_columns(raw, options, source)
