@@ -21,8 +21,8 @@ from cift.data.schema import BARS, TS
 from cift.data.timestamps import parse_duration
 from cift.errors import DataError, ParameterError
 
-__all__ = ["apply_tick_rule", "dollar_bars", "interval_ns", "symbol_time_bars", "tick_rule", "time_bars",
-           "volume_bars"]
+__all__ = ["apply_tick_rule", "dollar_bars", "interval_ns", "symbol_time_bars", "tick_rule",
+           "time_bars", "volume_bars"]
 
 _TIME, _VOLUME, _DOLLAR = 0, 1, 2
 
@@ -191,14 +191,12 @@ def symbol_time_bars(symbol: str, ts: np.ndarray | pl.Series, price: np.ndarray 
     n = sum(len(run[0]) for run in runs)
     if n == 0:
         return pl.DataFrame(schema=BARS)
-    # bars never outnumber the ticks, nor the intervals between the first and the last tick
-    most = min(n, abs(int(runs[-1][0][-1]) - int(runs[0][0][0])) // ns + 2)
-    out = _BarsOut(most)
+    out = _BarsOut(n, runs[0][0][0], runs[-1][0][-1], ns)
     if not all(_bars_run(*run, ns, *out.arrays) for run in runs):
         # not in time order (or more bars than that span holds): sort stably, one run
         ts_, price_, size_ = (np.concatenate(c) for c in zip(*runs, strict=True))
         order = np.argsort(ts_, kind="stable")
-        out = _BarsOut(min(n, (int(ts_[order[-1]]) - int(ts_[order[0]])) // ns + 2))
+        out = _BarsOut(n, ts_[order[0]], ts_[order[-1]], ns)
         _bars_run(ts_[order], price_[order], size_[order], ns, *out.arrays)
     m = _bars_end(*out.arrays)
     bar_ts, trades, vals = out.bar_ts[:m], out.trades[:m], out.values[:, :m]
@@ -230,7 +228,9 @@ def _runs(ts, price, size) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
 class _BarsOut:
     """The outputs of the bar kernel and the state it carries from one run to the next."""
 
-    def __init__(self, most: int) -> None:
+    def __init__(self, n: int, first: int, last: int, ns: int) -> None:
+        # bars never outnumber the ticks, nor the intervals between the first and last tick
+        most = min(n, abs(int(last) - int(first)) // ns + 2)
         self.bar_ts = np.empty(most, np.int64)
         self.trades = np.empty(most, np.int64)
         self.values = np.empty((6, most))  # open, high, low, close, volume, vwap

@@ -58,6 +58,7 @@ _EPOCH = dt.date(1970, 1, 1)
 _HASH_LOG = ".ingested"
 _LOCK = ".lock"
 _READ_RETRIES = 5
+_CODECS = ("uncompressed", "lz4", "snappy", "zstd", "gzip", "brotli")  # Parquet codecs for parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +153,8 @@ class Lake(Store):
 
     def __init__(self, root: str | Path, *, compression: str = "uncompressed",
                  compression_level: int | None = None) -> None:
-        codecs = ("uncompressed", "lz4", "snappy", "zstd", "gzip", "brotli")
-        if compression not in codecs:
-            raise ParameterError(f"compression: expected one of {codecs}, got {compression!r}")
+        if compression not in _CODECS:
+            raise ParameterError(f"compression: expected one of {_CODECS}, got {compression!r}")
         self.root = Path(root).expanduser().resolve()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
