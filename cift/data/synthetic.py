@@ -48,6 +48,8 @@ _DAY_NS = 86_400_000_000_000
 _U_SHAPE = 3.0  # intensity at the open/close is 1 + a times that at midday
 _HALT_PROB = 0.1
 _CDF_GRID = 512
+# a merge key is a time within the day (< 2^47 ns) shifted left by log2(symbols) bits
+_MAX_SYMBOLS = 1 << 16
 _AHEAD = 8  # events a merge prefetches ahead in each symbol's rows
 
 
@@ -67,30 +69,31 @@ def _u_shape_grid(a: float) -> tuple[np.ndarray, np.ndarray]:
 
 @nb.njit(cache=True, nogil=True)
 def _session(key, draw, rate, grid_f, grid_u, halt_lo, halt_hi, day_ns, length_ns,
-             trade_prob, state, daily_vol, spread_bps, tick_inv, ts, rec):
+             trade_prob, state, daily_vol, spread_bps, tick_inv, ts, rec, sides):
     """One symbol's session: a Poisson number of events, ``rate`` expected, at most
     ``len(ts)``, minus those in a halt.
 
-    Writes each event's ts and its record (bid, ask, bid size, ask size, trade size, side;
-    side 0 for a quote update) and returns (events written, next draw of stream ``key``).
-    ``state`` is (price, variance relative to ``daily_vol``^2, bid queue, ask queue), carried
-    to the next session. No exp per event: the price compounds simple returns.
+    Writes each event's ts, its record (bid, ask, bid size, ask size, trade size) and its
+    side (0 for a quote update, +-1 for a trade) and returns (events written, next draw of
+    stream ``key``). ``state`` is (price, variance relative to ``daily_vol``^2, bid queue,
+    ask queue), carried to the next session. No exp per event: the price compounds simple returns.
     """
     kappa, xi = 8.0, 1.2  # variance mean reversion (per session) and vol of vol
     price, var, b_sz, a_sz = state[0], state[1], state[2], state[3]
+    inv_rate = 1.0 / rate
+    slope = np.diff(grid_u) / np.diff(grid_f)  # of the inverse CDF between knots
     clock = 0.0  # a Poisson process of ``rate`` on [0, 1), then mapped to the U shape
     prev = 0.0
     j = 0
     m = 0
     while m < ts.shape[0]:
-        clock += exponential(key, draw) / rate
+        clock += exponential(key, draw) * inv_rate
         draw += np.uint64(1)
         if clock >= 1.0:
             break
         while j < grid_f.shape[0] - 2 and grid_f[j + 1] < clock:
             j += 1
-        u = grid_u[j] + (clock - grid_f[j]) / (grid_f[j + 1] - grid_f[j]) * \
-            (grid_u[j + 1] - grid_u[j])
+        u = grid_u[j] + (clock - grid_f[j]) * slope[j]
         if halt_lo <= u < halt_hi:
             continue
         dt = u - prev
@@ -131,7 +134,8 @@ def _session(key, draw, rate, grid_f, grid_u, halt_lo, halt_hi, day_ns, length_n
             price *= 1.0 + side * 0.15 * rel_spread  # impact
         ts[m] = day_ns + np.int64(u * length_ns)
         rec[m, 0], rec[m, 1] = b / tick_inv, (b + spread) / tick_inv
-        rec[m, 2], rec[m, 3], rec[m, 4], rec[m, 5] = b_sz, a_sz, size, side
+        rec[m, 2], rec[m, 3], rec[m, 4] = b_sz, a_sz, size
+        sides[m] = np.int8(side)
         m += 1
     state[0], state[1], state[2], state[3] = price, var, b_sz, a_sz
     return m, draw
@@ -140,11 +144,12 @@ def _session(key, draw, rate, grid_f, grid_u, halt_lo, halt_hi, day_ns, length_n
 @nb.njit(cache=True, parallel=True)
 def _simulate(owner, workers, keys, draws, rates, first, rows, day_ns, length_ns, halt_lo,
               halt_hi, overnight, grid_f, grid_u, trade_prob, state, daily_vol, spread_bps,
-              tick_inv, ts, rec):
+              tick_inv, ts, rec, sides):
     """Simulate one session of every symbol, the symbols shared among ``workers`` that run
     in parallel (symbol s on worker ``owner[s]``).
 
-    Symbol s fills rows ``first[s]:first[s] + rows[s]`` of ``ts`` and ``rec``: ``rows`` comes
+    Symbol s fills rows ``first[s]:first[s] + rows[s]`` of ``ts``, ``rec`` and ``sides``
+    (sides apart, so counting trades reads 1 byte per event, not a record): ``rows`` comes
     in as the room for its events (it expects ``rates[s]``) and goes out as the events
     written. ``state[s]`` and the next draw ``draws[s]`` carry over to the next session; the
     price first moves by the overnight log return ``overnight[s]``.
@@ -157,11 +162,12 @@ def _simulate(owner, workers, keys, draws, rates, first, rows, day_ns, length_ns
             rows[s], draws[s] = _session(
                 keys[s], draws[s], rates[s], grid_f, grid_u, halt_lo[s], halt_hi[s], day_ns,
                 length_ns, trade_prob, state[s], daily_vol[s], spread_bps[s], tick_inv,
-                ts[first[s]:first[s] + rows[s]], rec[first[s]:first[s] + rows[s]])
+                ts[first[s]:first[s] + rows[s]], rec[first[s]:first[s] + rows[s]],
+                sides[first[s]:first[s] + rows[s]])
 
 
 @nb.njit(cache=True, parallel=True)
-def _slices(ts, rec, first, rows, cuts_ns):
+def _slices(ts, sides, first, rows, cuts_ns):
     """Cut a session into slices at the times ``cuts_ns`` (ascending, the first and last
     outside the session) and find where each slice starts in every symbol's rows; also count
     each slice's events and trades. Returns (starts[s, j] with starts[s, -1] the end of
@@ -178,25 +184,30 @@ def _slices(ts, rec, first, rows, cuts_ns):
         for s in range(k):
             events[j] += starts[s, j + 1] - starts[s, j]
             for p in range(starts[s, j], starts[s, j + 1]):
-                trades[j] += rec[p, 5] != 0.0
+                trades[j] += sides[p] != 0
     return starts, events, trades
 
 
 @nb.njit(cache=True, parallel=True)
-def _merge(ts, rec, starts, order, views, row0, trade0, q_ts, q_symbol, q_bid, q_ask,
+def _merge(ts, rec, sides, starts, order, views, base, row0, trade0, q_ts, q_symbol, q_bid, q_ask,
            q_bid_sz, q_ask_sz, t_ts, t_symbol, t_price, t_size, t_side):
     """Merge the symbols' events of each slice (symbol s's rows ``starts[s, j]:starts[s, j +
     1]`` in slice j) into time order, ties in ``order`` (the codes sorted by name), writing
     quotes from row ``row0[j]`` and trades from ``trade0[j]``; a row's symbol is its code's
     string view, ``views[code]``.
 
-    A winner tree over the symbols' heads picks the next event in log2(symbols) steps; the
-    heads' next keys and records are prefetched, since every step waits on the last one.
+    A loser tree over the symbols' heads picks the next event: one compare per level on the
+    way up from the leaf that just moved, each against a loser stored at the node, so the
+    compares do not wait on each other's loads (a winner tree loads both children per level).
+    A head's key is its time since ``base`` shifted left, with its rank in ``order`` in the low
+    bits: every key differs and a tie in time goes to the lower rank. The heads' next keys and
+    records are prefetched, since every step waits on the last one.
     """
     k = order.shape[0]
-    leaves = 1
+    leaves, shift = 1, 0
     while leaves < k:
         leaves *= 2
+        shift += 1
     big = np.iinfo(np.int64).max
     for c in nb.prange(starts.shape[1] - 1):
         head = np.zeros(leaves, np.int64)
@@ -206,35 +217,42 @@ def _merge(ts, rec, starts, order, views, row0, trade0, q_ts, q_symbol, q_bid, q
             s = order[i]
             head[i], end[i] = starts[s, c], starts[s, c + 1]
             if head[i] < end[i]:
-                key[i] = ts[head[i]]
-        tree = np.empty(2 * leaves, np.int64)
-        tree[leaves:] = np.arange(leaves)
-        for node in range(leaves - 1, 0, -1):  # a left leaf wins ties: lower in name order
-            a, b = tree[2 * node], tree[2 * node + 1]
-            tree[node] = a if key[a] <= key[b] else b
+                key[i] = (ts[head[i]] - base) << shift | i
+        # build: winners bottom-up, each node keeping the loser of its match
+        win = np.empty(2 * leaves, np.int64)
+        win[leaves:] = np.arange(leaves)
+        loser = np.empty(leaves, np.int64)
+        for node in range(leaves - 1, 0, -1):
+            a, b = win[2 * node], win[2 * node + 1]
+            win[node], loser[node] = (a, b) if key[a] <= key[b] else (b, a)
+        i = win[1]
         t = trade0[c]
         for r in range(row0[c], row0[c + 1]):
-            i = tree[1]
             p = head[i]
             s = order[i]
-            q_ts[r], q_symbol[r, 0], q_symbol[r, 1] = key[i], views[s, 0], views[s, 1]
+            q_ts[r], q_symbol[r, 0], q_symbol[r, 1] = ts[p], views[s, 0], views[s, 1]
             q_bid[r], q_ask[r], q_bid_sz[r], q_ask_sz[r] = rec[p, 0], rec[p, 1], rec[p, 2], \
                 rec[p, 3]
-            if rec[p, 5] != 0.0:
-                t_ts[t], t_symbol[t, 0], t_symbol[t, 1] = key[i], views[s, 0], views[s, 1]
+            side = sides[p]
+            if side != 0:
+                t_ts[t], t_symbol[t, 0], t_symbol[t, 1] = ts[p], views[s, 0], views[s, 1]
                 t_size[t] = rec[p, 4]
-                t_side[t] = np.int8(rec[p, 5])
-                t_price[t] = rec[p, 1] if rec[p, 5] > 0.0 else rec[p, 0]
+                t_side[t] = side
+                t_price[t] = rec[p, 1] if side > 0 else rec[p, 0]
                 t += 1
             head[i] = p + 1
             if p + _AHEAD < end[i]:
                 prefetch(ts, p + _AHEAD)
-                prefetch(rec, (p + _AHEAD) * 6)
-            key[i] = ts[p + 1] if p + 1 < end[i] else big
+                prefetch(rec, (p + _AHEAD) * 5)
+            kc = (ts[p + 1] - base) << shift | i if p + 1 < end[i] else big
+            key[i] = kc
             node = (leaves + i) >> 1
-            while node:
-                a, b = tree[2 * node], tree[2 * node + 1]
-                tree[node] = a if key[a] <= key[b] else b
+            while node:  # replay the leaf's matches
+                other = loser[node]
+                ko = key[other]
+                swap = ko < kc  # a coin toss: selects, not a branch
+                loser[node] = i if swap else other
+                i, kc = (other, ko) if swap else (i, kc)
                 node >>= 1
 
 
@@ -333,7 +351,8 @@ def synthetic_market(
     # P(Poisson(rate) > room) < 1e-20
     room = np.ceil(rates + 10.0 * np.sqrt(rates) + 20.0).astype(np.int64)
     first = np.concatenate([[0], np.cumsum(room)[:-1]])
-    ts, rec = np.empty(room.sum(), np.int64), np.empty((room.sum(), 6))
+    ts, rec, sides = np.empty(room.sum(), np.int64), np.empty((room.sum(), 5)), np.empty(
+        room.sum(), np.int8)
     # the outputs have room for every event; pages past the last row are never touched
     n = int(room.sum()) * sessions
     quotes = (np.empty(n, np.int64), np.empty((n, 2), np.uint64)) + tuple(
@@ -346,13 +365,14 @@ def synthetic_market(
         rows = room.copy()
         _simulate(owner, workers, keys, draws, rates, first, rows, day_ns, length_ns,
                   halt_lo[:, d].copy(), halt_hi[:, d].copy(), overnight[:, d].copy(), grid_f,
-                  grid_u, 1.0 / quotes_per_trade, state, daily_vol, spread_bps, 100.0, ts, rec)
-        starts, events, trades = _slices(ts, rec, first, rows, day_ns + cuts)
+                  grid_u, 1.0 / quotes_per_trade, state, daily_vol, spread_bps, 100.0, ts, rec,
+                  sides)
+        starts, events, trades = _slices(ts, sides, first, rows, day_ns + cuts)
         row0 = at + np.concatenate([[0], np.cumsum(events)])
         trade0 = trades_at + np.concatenate([[0], np.cumsum(trades)])
-        _merge(ts, rec, starts, order, strings.table, row0, trade0, *quotes, *ticks)
+        _merge(ts, rec, sides, starts, order, strings.table, day_ns, row0, trade0, *quotes, *ticks)
         at, trades_at = int(row0[-1]), int(trade0[-1])
-    del ts, rec
+    del ts, rec, sides
     quotes = tuple(a[:at] for a in quotes)
     ticks = tuple(a[:trades_at] for a in ticks)
     return SyntheticMarket(
@@ -381,11 +401,13 @@ def _symbol_names(symbols: int | list[str]) -> list[str]:
     if isinstance(symbols, bool):
         raise ParameterError("symbols: expected a count or a list of names, got a bool")
     if isinstance(symbols, int):
-        if symbols < 1:
-            raise ParameterError(f"symbols: expected a positive count, got {symbols}")
+        if not 1 <= symbols <= _MAX_SYMBOLS:
+            raise ParameterError(f"symbols: expected 1 to {_MAX_SYMBOLS:,}, got {symbols}")
         return [_NAMES[i] if i < len(_NAMES) else f"SYM{i:03d}" for i in range(symbols)]
     names = list(symbols)
     if not names or not all(isinstance(s, str) and s for s in names) or \
             len(set(names)) != len(names):
         raise ParameterError("symbols: expected distinct non-empty names")
+    if len(names) > _MAX_SYMBOLS:
+        raise ParameterError(f"symbols: at most {_MAX_SYMBOLS:,} names, got {len(names):,}")
     return names

@@ -104,7 +104,8 @@ def test_symbol_names_and_order_with_many_symbols():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"symbols": 0}, "symbols"), ({"symbols": ["A", "A"]}, "symbols"),
+    ({"symbols": 0}, "symbols"), ({"symbols": 65_537}, "symbols"),
+    ({"symbols": ["A", "A"]}, "symbols"),
     ({"sessions": 0}, "sessions"), ({"ticks_per_session": 0}, "ticks_per_session"),
     ({"quotes_per_trade": 0.5}, "quotes_per_trade"), ({"session_length": "25h"}, "session"),
     ({"seed": -1}, "seed"), ({"seed": 1.5}, "seed"),
