@@ -52,6 +52,7 @@ from cift.backtest.orders import (
     EV_SYMBOL,
     EV_TS,
     FILLED,
+    GTC,
     INVALID,
     IOC,
     IOC_UNFILLED,
@@ -90,11 +91,18 @@ I_FIELDS = 14
 (S_POS, S_MARK, S_BID, S_BID_SIZE, S_ASK, S_ASK_SIZE, S_QUOTED, S_AVG, S_REALIZED, S_ROW,
  S_OPEN_BUY, S_OPEN_SELL, S_FEES, S_TRADED, S_PRICE, S_SIZE) = range(16)
 S_FIELDS = 16
-# orders log (float64); a cancel request's PRICE holds the id of the order it cancels
-(O_SYMBOL, O_SIDE, O_QTY, O_TYPE, O_PRICE, O_TIF, O_STATUS, O_FILLED, O_AVG, O_QUEUE,
- O_REASON, O_FEES, O_CANCELLING) = range(13)
-O_FIELDS = 13
-T_SUBMIT, T_ARRIVE, T_DONE = range(3)  # orders log times (int64 ns)
+# The orders log is three arrays of one row per order: numbers (float64), codes (int8) and
+# times (int64 ns). A busy strategy logs millions of orders into memory it touches for the
+# first time (the kernel zeroes every page), which cost a fifth of a market maker's run when
+# every field was a float64: small codes take a byte, and the arrival time is not stored.
+O_SYMBOL, O_QTY, O_PRICE, O_FILLED, O_AVG, O_QUEUE, O_FEES = range(7)
+O_FIELDS = 7
+# codes: side (+1 or -1), type (BAD_TYPE: none known), time in force, status, reason, and
+# whether a cancel request for the order is in flight
+OC_SIDE, OC_TYPE, OC_TIF, OC_STATUS, OC_REASON, OC_CANCELLING = range(6)
+OC_FIELDS = 6
+BAD_TYPE = 3
+T_SUBMIT, T_DONE = range(2)  # times; an order arrives at T_SUBMIT + the latency
 # fills log (float64), plus its times (int64 ns)
 F_ORDER, F_SYMBOL, F_SIDE, F_QTY, F_PRICE, F_FEE, F_POSITION, F_MAKER = range(8)
 F_FIELDS = 8
@@ -109,21 +117,21 @@ K_FIELDS = 3
 L_LATENCY, L_EVERY = range(2)  # configuration (int64 ns)
 # The resting orders are kept per symbol, in arrival order: row s of ``active`` (st[7]) holds
 # the ids of symbol s's first ``n_active[s]`` (st[12]) resting orders, so an event scans only
-# its own symbol's orders; ist[I_ACTIVE] counts them all.
+# its own symbol's orders; ist[I_ACTIVE] counts them all. The orders log's codes are st[13].
 
 
 @nb.njit(cache=True, _nrt=False)
 def _close(st, oid, status, reason, ts):
     """Mark an order done; what it had not filled stops counting as open."""
-    sy, ol, ot = st[2], st[3], st[4]
+    sy, ol, ot, oc = st[2], st[3], st[4], st[13]
     s = int(ol[oid, O_SYMBOL])
     left = ol[oid, O_QTY] - ol[oid, O_FILLED]
-    if ol[oid, O_SIDE] > 0:
+    if oc[oid, OC_SIDE] > 0:
         sy[s, S_OPEN_BUY] -= left
     else:
         sy[s, S_OPEN_SELL] -= left
-    ol[oid, O_STATUS] = status
-    ol[oid, O_REASON] = reason
+    oc[oid, OC_STATUS] = status
+    oc[oid, OC_REASON] = reason
     ot[oid, T_DONE] = ts
 
 
@@ -134,9 +142,9 @@ def _fill(st, cfg, oid, qty, px, maker, ts):
     A buy is cut to what the cash pays for and, unless shorting is allowed, a sell to the
     position held; the cut part is cancelled with the reason.
     """
-    acct, ist, sy, ol, ot, fl, ft = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
+    acct, ist, sy, ol, ot, fl, ft, oc = st[0], st[1], st[2], st[3], st[4], st[5], st[6], st[13]
     s = int(ol[oid, O_SYMBOL])
-    side = ol[oid, O_SIDE]
+    side = 1.0 if oc[oid, OC_SIDE] > 0 else -1.0
     fee_rate = cfg[C_FEE]
     fixed = cfg[C_FIXED] if ol[oid, O_FILLED] == 0.0 else 0.0
     left = ol[oid, O_QTY] - ol[oid, O_FILLED]
@@ -188,7 +196,7 @@ def _fill(st, cfg, oid, qty, px, maker, ts):
         fl[f, F_POSITION], fl[f, F_MAKER] = sy[s, S_POS], maker
         ft[f] = ts
     if whole:
-        ol[oid, O_STATUS] = FILLED
+        oc[oid, OC_STATUS] = FILLED
         ot[oid, T_DONE] = ts
         return True
     if reason != NO_REASON:
@@ -208,20 +216,20 @@ def _mark(st, s, price):
 @nb.njit(cache=True, _nrt=False, forceinline=True)
 def _arrive(st, cfg, oid, ts):
     """Order ``oid`` reaches the market at ``ts``: fill against the quote, or rest."""
-    ist, sy, ol, active, n_active = st[1], st[2], st[3], st[7], st[12]
-    if ol[oid, O_STATUS] != PENDING:  # rejected when submitted
+    ist, sy, ol, active, n_active, oc = st[1], st[2], st[3], st[7], st[12], st[13]
+    if oc[oid, OC_STATUS] != PENDING:  # rejected when submitted
         return
-    typ = int(ol[oid, O_TYPE])
-    ol[oid, O_STATUS] = OPEN
+    typ = oc[oid, OC_TYPE]
+    oc[oid, OC_STATUS] = OPEN
     s = int(ol[oid, O_SYMBOL])
-    side, price = ol[oid, O_SIDE], ol[oid, O_PRICE]
+    side, price = (1.0 if oc[oid, OC_SIDE] > 0 else -1.0), ol[oid, O_PRICE]
     if sy[s, S_QUOTED] != 0.0:
         bid, ask = sy[s, S_BID], sy[s, S_ASK]
         touch = ask if side > 0 else bid
         if typ == MARKET or (typ == LIMIT and side * (price - touch) >= 0.0):
             if _fill(st, cfg, oid, np.inf, touch, 0.0, ts):
                 return
-        elif typ == LIMIT and ol[oid, O_TIF] == IOC:
+        elif typ == LIMIT and oc[oid, OC_TIF] == IOC:
             _close(st, oid, CANCELLED, IOC_UNFILLED, ts)
             return
         if typ == LIMIT:  # the queue ahead: the displayed size when joining the best price
@@ -237,11 +245,11 @@ def _arrive(st, cfg, oid, ts):
 def _cancel_arrives(st, slot, ts):
     """The cancel request in ``slot`` reaches the market: its order, or every order of its
     symbol sent before it, is cancelled if still resting."""
-    ol, active, n_active, kq = st[3], st[7], st[12], st[10]
+    ol, active, n_active, kq, oc = st[3], st[7], st[12], st[10], st[13]
     target, before = kq[slot, K_TARGET], kq[slot, K_BEFORE]
     one = kq[slot, K_KIND] == CANCEL
     if one:
-        if ol[int(target), O_STATUS] != OPEN:  # done, or never rested: nothing to cancel
+        if oc[int(target), OC_STATUS] != OPEN:  # done, or never rested: nothing to cancel
             return
         s = int(ol[int(target), O_SYMBOL])
     else:
@@ -262,14 +270,14 @@ def _cancel_arrives(st, slot, ts):
 def _on_trade(st, cfg, oid, bar, o, h, lo, c, size, ts):
     """Match active order ``oid`` against a trade (``bar`` False: o = h = lo = c) or a bar;
     True when the order is done."""
-    sy, ol = st[2], st[3]
-    typ = int(ol[oid, O_TYPE])
-    side, price = ol[oid, O_SIDE], ol[oid, O_PRICE]
+    sy, ol, oc = st[2], st[3], st[13]
+    typ = oc[oid, OC_TYPE]
+    side, price = (1.0 if oc[oid, OC_SIDE] > 0 else -1.0), ol[oid, O_PRICE]
     first = o if bar else c
     if typ == MARKET:  # arrived with no quote: the first price after it
         return _fill(st, cfg, oid, np.inf, first * (1.0 + side * cfg[C_SLIP]), 0.0, ts)
     if typ == LIMIT:
-        if ol[oid, O_TIF] == IOC:  # arrived with no quote: fills at the first price or never
+        if oc[oid, OC_TIF] == IOC:  # arrived with no quote: fills at the first price or never
             if side * (price - first) >= 0.0:
                 return _fill(st, cfg, oid, np.inf, first, 0.0, ts)
             _close(st, oid, CANCELLED, IOC_UNFILLED, ts)
@@ -308,17 +316,17 @@ def _on_trade(st, cfg, oid, bar, o, h, lo, c, size, ts):
 @nb.njit(cache=True, _nrt=False, forceinline=True)
 def _on_quote(st, cfg, oid, ts):
     """Match active order ``oid`` against its symbol's new quote; True when done."""
-    sy, ol = st[2], st[3]
-    typ = int(ol[oid, O_TYPE])
+    sy, ol, oc = st[2], st[3], st[13]
+    typ = oc[oid, OC_TYPE]
     if typ == STOP:
         return False
     s = int(ol[oid, O_SYMBOL])
-    side, price = ol[oid, O_SIDE], ol[oid, O_PRICE]
+    side, price = (1.0 if oc[oid, OC_SIDE] > 0 else -1.0), ol[oid, O_PRICE]
     bid, ask = sy[s, S_BID], sy[s, S_ASK]
     touch = ask if side > 0 else bid
     if typ == MARKET:  # arrived before the symbol's first quote
         return _fill(st, cfg, oid, np.inf, touch, 0.0, ts)
-    if ol[oid, O_TIF] == IOC:  # likewise
+    if oc[oid, OC_TIF] == IOC:  # likewise
         if side * (price - touch) >= 0.0:
             return _fill(st, cfg, oid, np.inf, touch, 0.0, ts)
         _close(st, oid, CANCELLED, IOC_UNFILLED, ts)
@@ -382,7 +390,8 @@ def on_event(mkt, st, cfg, lcfg, ev):
         ist[I_NEXT] = (bucket + 1) * every if every > 0 else ts + 1
     kq, kt = st[10], st[11]
     while True:  # orders and cancels that reach the market before this event, in send order
-        order_due = ist[I_ARRIVED] < ist[I_ORDERS] and ot[ist[I_ARRIVED], T_ARRIVE] < ts
+        order_due = ist[I_ARRIVED] < ist[I_ORDERS] and \
+            ot[ist[I_ARRIVED], T_SUBMIT] + lcfg[L_LATENCY] < ts
         head = ist[I_KHEAD]
         slot = head & (kt.shape[0] - 1)  # a power of two: a mask, not a division per event
         if head < ist[I_KTAIL] and kt[slot] < ts and (
@@ -463,13 +472,13 @@ def _n_live(st, s):
 @nb.njit(cache=True, _nrt=False, forceinline=True)
 def _quoted_prices(st, s, ev):
     """Our best live limit prices on ``s`` (resting or in flight, not being cancelled)."""
-    ol = st[3]
+    ol, oc = st[3], st[13]
     buy, sell = -np.inf, np.inf
     for k in range(_n_live(st, s)):
         oid = _live(st, s, k)
-        if (ol[oid, O_SYMBOL] == s and ol[oid, O_TYPE] == LIMIT and ol[oid, O_CANCELLING] == 0
-                and ol[oid, O_STATUS] <= OPEN):
-            if ol[oid, O_SIDE] > 0:
+        if (ol[oid, O_SYMBOL] == s and oc[oid, OC_TYPE] == LIMIT
+                and oc[oid, OC_CANCELLING] == 0 and oc[oid, OC_STATUS] <= OPEN):
+            if oc[oid, OC_SIDE] > 0:
                 buy = max(buy, ol[oid, O_PRICE])
             else:
                 sell = min(sell, ol[oid, O_PRICE])
@@ -482,7 +491,7 @@ def submit(st, cfg, lcfg, out, n, ev):
     """Check and log the ``n`` requests of ``out`` made at ``ev``'s time; they arrive
     ``latency`` ns later. An order that breaks a rule is logged as rejected, with why; a
     cancel of no order is counted and dropped."""
-    ist, sy, ol, ot, kq, kt = st[1], st[2], st[3], st[4], st[10], st[11]
+    ist, sy, ol, ot, kq, kt, oc = st[1], st[2], st[3], st[4], st[10], st[11], st[13]
     ts = ist[I_TS]  # exact, where ev[EV_TS] is a float
     nsym = sy.shape[0]
     for r in range(n):
@@ -504,16 +513,18 @@ def submit(st, cfg, lcfg, out, n, ev):
             continue
         oid = ist[I_ORDERS]
         ist[I_ORDERS] = oid + 1
-        ot[oid, T_SUBMIT], ot[oid, T_ARRIVE], ot[oid, T_DONE] = ts, ts + lcfg[L_LATENCY], -1
-        ol[oid, O_TYPE], ol[oid, O_SYMBOL], ol[oid, O_PRICE], ol[oid, O_TIF] = \
-            typ, sym, price, tif
-        ol[oid, O_SIDE], ol[oid, O_QTY] = (1.0 if qty > 0 else -1.0), abs(qty)
-        ol[oid, O_STATUS], ol[oid, O_FILLED], ol[oid, O_AVG] = PENDING, 0.0, np.nan
-        ol[oid, O_QUEUE], ol[oid, O_REASON], ol[oid, O_FEES] = 0.0, NO_REASON, 0.0
-        ol[oid, O_CANCELLING] = 0.0
-        reason = _check(st, cfg, oid, nsym)
+        ot[oid, T_SUBMIT], ot[oid, T_DONE] = ts, -1
+        ol[oid, O_SYMBOL], ol[oid, O_PRICE], ol[oid, O_QTY] = sym, price, abs(qty)
+        ol[oid, O_FILLED], ol[oid, O_AVG], ol[oid, O_QUEUE], ol[oid, O_FEES] = \
+            0.0, np.nan, 0.0, 0.0
+        known = typ == MARKET or typ == LIMIT or typ == STOP
+        oc[oid, OC_SIDE] = 1 if qty > 0 else -1
+        oc[oid, OC_TYPE] = typ if known else BAD_TYPE
+        oc[oid, OC_TIF] = IOC if tif == IOC else GTC
+        oc[oid, OC_STATUS], oc[oid, OC_REASON], oc[oid, OC_CANCELLING] = PENDING, NO_REASON, 0
+        reason = _check(st, cfg, oid, nsym, known and (tif == GTC or tif == IOC))
         if reason != NO_REASON:
-            ol[oid, O_STATUS], ol[oid, O_REASON], ot[oid, T_DONE] = REJECTED, reason, ts
+            oc[oid, OC_STATUS], oc[oid, OC_REASON], ot[oid, T_DONE] = REJECTED, reason, ts
             continue
         s = int(sym)
         if qty > 0:
@@ -528,32 +539,29 @@ def submit(st, cfg, lcfg, out, n, ev):
 @nb.njit(cache=True, _nrt=False, forceinline=True)
 def _flag_cancelling(st, kind, target):
     """Mark the live orders a cancel request will cancel (so decide stops seeing them)."""
-    ol = st[3]
+    ol, oc = st[3], st[13]
     if kind == CANCEL:
-        ol[int(target), O_CANCELLING] = 1.0
+        oc[int(target), OC_CANCELLING] = 1
         return
     s = int(target)
     for k in range(_n_live(st, s)):
         oid = _live(st, s, k)
-        if ol[oid, O_SYMBOL] == target and ol[oid, O_STATUS] <= OPEN:
-            ol[oid, O_CANCELLING] = 1.0
+        if ol[oid, O_SYMBOL] == target and oc[oid, OC_STATUS] <= OPEN:
+            oc[oid, OC_CANCELLING] = 1
 
 
 @nb.njit(cache=True, _nrt=False, forceinline=True)
-def _check(st, cfg, oid, nsym):
-    """Why request ``oid`` is rejected, or NO_REASON."""
-    sy, ol = st[2], st[3]
-    typ, sym, qty, price = ol[oid, O_TYPE], ol[oid, O_SYMBOL], ol[oid, O_QTY], ol[oid, O_PRICE]
-    if not (sym == int(sym) and 0 <= sym < nsym):
-        return INVALID
-    if not (typ == MARKET or typ == LIMIT or typ == STOP) or not (qty > 0 and qty < np.inf):
+def _check(st, cfg, oid, nsym, known):
+    """Why request ``oid`` is rejected, or NO_REASON; ``known``: its type and time in force
+    are ones there are (the codes log only those)."""
+    sy, ol, oc = st[2], st[3], st[13]
+    typ, sym, qty, price = oc[oid, OC_TYPE], ol[oid, O_SYMBOL], ol[oid, O_QTY], ol[oid, O_PRICE]
+    if not (known and sym == int(sym) and 0 <= sym < nsym and qty > 0 and qty < np.inf):
         return INVALID
     if typ != MARKET and not (price > 0 and price < np.inf):
         return INVALID
-    if not (ol[oid, O_TIF] == 0 or ol[oid, O_TIF] == IOC):
-        return INVALID
     s = int(sym)
-    side = ol[oid, O_SIDE]
+    side = oc[oid, OC_SIDE]
     pos = sy[s, S_POS]
     # the position if this order and every open order on its side fill
     worst = pos + sy[s, S_OPEN_BUY] + qty if side > 0 else pos - sy[s, S_OPEN_SELL] - qty

@@ -161,7 +161,7 @@ def _python_loop(decide, mkt, st, cfg, lcfg, feats, params, state, ev, out, budg
 
 def _grow(st: tuple) -> tuple:
     """Twice the room in every log (the used part copied) and in the cancel queue."""
-    acct, ist, sy, ol, ot, fl, ft, active, eq_ts, eq, kq, kt, n_active = st
+    acct, ist, sy, ol, ot, fl, ft, active, eq_ts, eq, kq, kt, n_active, oc = st
 
     def bigger(a: np.ndarray, used: int) -> np.ndarray:
         b = np.empty((2 * a.shape[0], *a.shape[1:]), a.dtype)
@@ -179,7 +179,7 @@ def _grow(st: tuple) -> tuple:
     active2[:, :active.shape[1]] = active
     return (acct, ist, sy, bigger(ol, n_orders), bigger(ot, n_orders), bigger(fl, n_fills),
             bigger(ft, n_fills), active2, bigger(eq_ts, ist[ex.I_SAMPLES]),
-            bigger(eq, ist[ex.I_SAMPLES]), kq2, kt2, n_active)
+            bigger(eq, ist[ex.I_SAMPLES]), kq2, kt2, n_active, bigger(oc, n_orders))
 
 
 def _ns(value: int | str, name: str) -> int:
@@ -336,7 +336,7 @@ def simulate(decide: Strategy | Callable, *, ticks: pl.DataFrame | None = None,
     ex.finish(st, lcfg)
     ppy = periods_per_year if periods_per_year is not None else (
         252.0 if every_ns == 0 else 252 * 23_400e9 / every_ns)
-    return _result(st, src, cash, _number("periods_per_year", ppy) or 252.0)
+    return _result(st, src, cash, _number("periods_per_year", ppy) or 252.0, lat)
 
 
 def _progress(total: int, progress: bool | None):
@@ -362,32 +362,30 @@ def _new_state(src: MarketSources, cash: float, every_ns: int) -> tuple:
     # room for one request per event: the pages of an untouched np.empty cost nothing, so
     # a quiet strategy pays little and a busy one rarely grows (doubling: a copy)
     rows = max(4096, min(src.events, 1 << 24))
-    return (acct, ist, sy, np.empty((rows, ex.O_FIELDS)), np.empty((rows, 3), np.int64),
+    return (acct, ist, sy, np.empty((rows, ex.O_FIELDS)), np.empty((rows, 2), np.int64),
             np.empty((rows, ex.F_FIELDS)), np.empty(rows, np.int64),
             np.zeros((nsym, 256), np.int64), np.zeros(samples + 2, np.int64),
             np.zeros(samples + 2), np.zeros((1024, ex.K_FIELDS)), np.zeros(1024, np.int64),
-            np.zeros(nsym, np.int64))
+            np.zeros(nsym, np.int64), np.empty((rows, ex.OC_FIELDS), np.int8))
 
 
 @nb.njit(cache=True)
-def _order_columns(ol, ot, n, nsym):
+def _order_columns(ol, ot, oc, n, nsym, latency):
     """The orders log as contiguous columns, labels as small codes: (float columns, time
     columns, codes, symbol codes)."""
     num = np.empty((5, n))  # qty, limit_px, filled, avg_price, fees
-    times = np.empty((3, n), np.int64)
+    times = np.empty((3, n), np.int64)  # ts, arrival_ts, done_ts
     codes = np.empty((5, n), np.int8)  # side, type, tif, status, reason
     sym = np.empty(n, np.int64)
     for i in range(n):
-        typ = ol[i, ex.O_TYPE]
         num[0, i], num[2, i] = ol[i, ex.O_QTY], ol[i, ex.O_FILLED]
-        num[1, i] = ol[i, ex.O_PRICE] if typ != o.MARKET else np.nan
+        num[1, i] = ol[i, ex.O_PRICE] if oc[i, ex.OC_TYPE] != o.MARKET else np.nan
         num[3, i], num[4, i] = ol[i, ex.O_AVG], ol[i, ex.O_FEES]
-        times[0, i], times[1, i], times[2, i] = ot[i, 0], ot[i, 1], ot[i, 2]
-        valid = typ == o.MARKET or typ == o.LIMIT or typ == o.STOP
-        codes[0, i] = ol[i, ex.O_SIDE] > 0
-        codes[1, i] = typ if valid else 3  # a request of no known type: "invalid"
-        codes[2, i] = ol[i, ex.O_TIF] == o.IOC
-        codes[3, i], codes[4, i] = ol[i, ex.O_STATUS], ol[i, ex.O_REASON]
+        times[0, i], times[1, i], times[2, i] = ot[i, ex.T_SUBMIT], \
+            ot[i, ex.T_SUBMIT] + latency, ot[i, ex.T_DONE]
+        codes[0, i] = oc[i, ex.OC_SIDE] > 0
+        codes[1, i], codes[2, i] = oc[i, ex.OC_TYPE], oc[i, ex.OC_TIF]
+        codes[3, i], codes[4, i] = oc[i, ex.OC_STATUS], oc[i, ex.OC_REASON]
         s = ol[i, ex.O_SYMBOL]
         sym[i] = int(s) if 0 <= s < nsym and s == int(s) else nsym  # nsym: none
     return num, times, codes, sym
@@ -399,9 +397,11 @@ def _labels(codes: np.ndarray, names: Sequence[str]) -> pl.Series:
     return pl.Series(names, dtype=pl.Enum(list(names))).gather(pl.Series(codes))
 
 
-def _orders_frame(ol: np.ndarray, ot: np.ndarray, n: int, symbols: list[str]) -> pl.DataFrame:
+def _orders_frame(ol: np.ndarray, ot: np.ndarray, oc: np.ndarray, latency: int,
+                  symbols: list[str]) -> pl.DataFrame:
+    n = len(ol)
     names = pl.Series([*symbols, None], dtype=pl.String)
-    num, times, codes, sym = _order_columns(ol, ot, n, len(symbols))
+    num, times, codes, sym = _order_columns(ol, ot, oc, n, len(symbols), latency)
     done = times[2]
     return pl.DataFrame({
         "order_id": np.arange(n),
@@ -439,8 +439,9 @@ def _fills_frame(fl: np.ndarray, ft: np.ndarray, symbols: list[str]) -> pl.DataF
     })
 
 
-def _result(st: tuple, src: MarketSources, cash: float, ppy: float) -> SimulationResult:
-    acct, ist, sy, ol, ot, fl, ft, _, eq_ts, eq, *_ = st
+def _result(st: tuple, src: MarketSources, cash: float, ppy: float,
+            latency: int) -> SimulationResult:
+    acct, ist, sy, ol, ot, fl, ft, _, eq_ts, eq, *_, oc = st
     positions = pl.DataFrame({
         "symbol": pl.Series(src.symbols, dtype=pl.String),
         "position": sy[:, ex.S_POS],
@@ -461,7 +462,7 @@ def _result(st: tuple, src: MarketSources, cash: float, ppy: float) -> Simulatio
                 "turnover": float(acct[ex.A_TRADED] / np.mean(equity)) if m else 0.0,
                 "maker_share": float(np.mean(fl[:k, ex.F_MAKER])) if k else math.nan,
                 "events": src.events}
-    log = (ol[:n], ot[:n], fl[:k], ft[:k], list(src.symbols))
+    log = (ol[:n], ot[:n], oc[:n], latency, fl[:k], ft[:k], list(src.symbols))
     return SimulationResult(positions, equity, stamps, metrics, cash, log)
 
 
@@ -499,12 +500,12 @@ class SimulationResult:
 
     @cached_property
     def orders(self) -> pl.DataFrame:
-        ol, ot, _, _, symbols = self._log
-        return _orders_frame(ol, ot, len(ol), symbols)
+        ol, ot, oc, latency, _, _, symbols = self._log
+        return _orders_frame(ol, ot, oc, latency, symbols)
 
     @cached_property
     def fills(self) -> pl.DataFrame:
-        _, _, fl, ft, symbols = self._log
+        *_, fl, ft, symbols = self._log
         return _fills_frame(fl, ft, symbols)
 
     def equity_frame(self) -> pl.DataFrame:
