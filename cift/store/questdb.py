@@ -20,7 +20,8 @@ order they arrived, which is the tie order cift's stores return.
 QuestDB facts this module is written to (see DESIGN.md): no ``COPY`` (it breaks the
 connection), timestamp parameters as naive UTC datetimes, errors without SQLSTATE, WAL tables
 apply writes asynchronously (a write waits until its rows are visible), no row DELETE (a
-delete rewrites the table without the rows).
+delete rewrites the table without the rows), no bind variables in ``INSERT ... SELECT`` or
+``CREATE TABLE ... AS`` (questdb/questdb#5605, open).
 """
 
 from __future__ import annotations
@@ -225,57 +226,74 @@ class AsyncQuestDB(AsyncStore):
                      end: TimeLike = None) -> int:
         """Delete by rewriting each table without the rows (QuestDB has no row DELETE).
 
+        QuestDB binds no variables in ``INSERT ... SELECT`` or ``CREATE TABLE ... AS``
+        (questdb/questdb#5605), so the symbols go into a small table first (a bound INSERT)
+        and the rewrite selects by ``symbol IN (SELECT ...)``, with the time bounds as integer
+        nanoseconds cift formats itself: nothing the caller gives is formatted into SQL.
         Not atomic: do not write to the same tables meanwhile.
         """
         syms = normalize_symbols(symbols)
         if not syms:
             raise StoreError("delete needs at least one symbol")
         rng = TimeRange.of(start, end)
-        deleted = 0
-        for table in TABLES:
-            where, args = self._where_clause(syms, rng, exact=True)
-            n = await self._sql("fetchval", f"SELECT count() FROM {self._t(table)}{where}",
-                                *args)
-            if not n:
-                continue
-            t, tmp = self._t(table), self._t(f"{table}_rewrite")
-            await self._sql("execute", f"DROP TABLE IF EXISTS {tmp}")
-            cols = ", ".join(f"{c} {_VALUE_SQL[c]}" for c in _values(table))
+        keys = self._t("delete_keys")
+        await self._sql("execute", f"DROP TABLE IF EXISTS {keys}")
+        await self._sql("execute", f"CREATE TABLE {keys} (symbol SYMBOL)")
+        try:
+            async with self._pool.acquire() as conn:
+                await conn.executemany(f"INSERT INTO {keys} VALUES ($1)", [(s,) for s in syms])
+            match = f"symbol IN (SELECT symbol FROM {keys})"
+            if rng.start is not None:
+                match += f" AND cast(ts AS LONG) >= {int(rng.start)}"
+            if rng.end is not None:
+                match += f" AND cast(ts AS LONG) < {int(rng.end)}"
+            deleted = 0
+            for table in TABLES:
+                n = await self._sql("fetchval",
+                                    f"SELECT count() FROM {self._t(table)} WHERE {match}")
+                if n:
+                    await self._rewrite(table, match)
+                    deleted += n
+            # forget the hashes of the days touched, so the data can be ingested again
+            lo = (rng.start if rng.start is not None else 0) // _DAY_NS
+            hi = ((rng.end - 1) // _DAY_NS) if rng.end is not None else 2**31 - 1
+            chunks = self._t("chunks")
+            await self._sql("execute", f"DROP TABLE IF EXISTS {chunks}_rewrite")
             await self._sql("execute", (
-                f"CREATE TABLE {tmp} (ts TIMESTAMP_NS, symbol SYMBOL, {cols}, seq LONG) "
-                f"TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, symbol, seq)"))
-            keep = where.replace(" WHERE ", " WHERE NOT (", 1) + ")"
-            await self._sql("execute", f"INSERT INTO {tmp} SELECT * FROM {t}{keep}", *args)
-            await self._wait_applied(f"{table}_rewrite")
-            await self._sql("execute", f"DROP TABLE {t}")
-            await self._sql("execute", f"RENAME TABLE {tmp} TO {t}")
-            deleted += n
-        # forget the hashes of the days touched, so the data can be ingested again
-        lo = (rng.start if rng.start is not None else 0) // _DAY_NS
-        hi = ((rng.end - 1) // _DAY_NS) if rng.end is not None else 2**31 - 1
-        chunks = self._t("chunks")
-        marks = ", ".join(f"${i + 3}" for i in range(len(syms)))
-        await self._sql("execute", f"DROP TABLE IF EXISTS {chunks}_rewrite")
-        await self._sql("execute", (
-            f"CREATE TABLE {chunks}_rewrite AS (SELECT * FROM {chunks} WHERE NOT "
-            f"(symbol IN ({marks}) AND day >= $1 AND day <= $2)) TIMESTAMP(ts) "
-            f"PARTITION BY YEAR WAL"), lo, hi, *syms)
-        await self._sql("execute", f"DROP TABLE {chunks}")
-        await self._sql("execute", f"RENAME TABLE {chunks}_rewrite TO {chunks}")
+                f"CREATE TABLE {chunks}_rewrite AS (SELECT * FROM {chunks} WHERE NOT "
+                f"(symbol IN (SELECT symbol FROM {keys}) AND day >= {int(lo)} "
+                f"AND day <= {int(hi)})) TIMESTAMP(ts) PARTITION BY YEAR WAL"))
+            await self._wait_applied("chunks_rewrite")
+            await self._sql("execute", f"DROP TABLE {chunks}")
+            await self._sql("execute", f"RENAME TABLE {chunks}_rewrite TO {chunks}")
+        finally:
+            await self._sql("execute", f"DROP TABLE IF EXISTS {keys}")
         return deleted
 
+    async def _rewrite(self, table: str, match: str) -> None:
+        """Replace ``table`` by a copy without the rows of ``match`` (bind-free SQL)."""
+        t, tmp = self._t(table), self._t(f"{table}_rewrite")
+        await self._sql("execute", f"DROP TABLE IF EXISTS {tmp}")
+        cols = ", ".join(f"{c} {_VALUE_SQL[c]}" for c in _values(table))
+        await self._sql("execute", (
+            f"CREATE TABLE {tmp} (ts TIMESTAMP_NS, symbol SYMBOL, {cols}, seq LONG) "
+            f"TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, symbol, seq)"))
+        await self._sql("execute", f"INSERT INTO {tmp} SELECT * FROM {t} WHERE NOT ({match})")
+        await self._wait_applied(f"{table}_rewrite")
+        await self._sql("execute", f"DROP TABLE {t}")
+        await self._sql("execute", f"RENAME TABLE {tmp} TO {t}")
+
     # -- reads ----------------------------------------------------------------------------
-    def _where_clause(self, syms: list[str] | None, rng: TimeRange, *, exact: bool = False
-                      ) -> tuple[str, list]:
-        """WHERE for symbols and a range; bounds go in as naive UTC datetimes (microseconds,
-        rounded outwards unless ``exact`` needs them whole)."""
+    def _where_clause(self, syms: list[str] | None, rng: TimeRange) -> tuple[str, list]:
+        """WHERE for symbols and a range; bounds go in as naive UTC datetimes (whole
+        microseconds, rounded outwards: callers apply the exact bounds to the rows)."""
         conds, args = [], []
         if syms is not None:
             marks = ", ".join(f"${len(args) + i + 1}" for i in range(len(syms)))
             conds.append(f"symbol IN ({marks})")
             args += syms
         if rng.start is not None:
-            args.append(_naive_utc(rng.start, up=exact))
+            args.append(_naive_utc(rng.start, up=False))
             conds.append(f"ts >= ${len(args)}")
         if rng.end is not None:
             args.append(_naive_utc(rng.end, up=True))

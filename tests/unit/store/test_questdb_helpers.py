@@ -37,3 +37,76 @@ def test_unreachable_questdb_names_host_and_port():
 def test_bad_prefix_is_refused():
     with pytest.raises(StoreError, match="prefix"):
         cift.connect("questdb://127.0.0.1:1/qdb?prefix=a;drop")
+
+
+class _RecordingPool:
+    """Stands in for asyncpg's pool around the adapter: records every statement and its
+    bind arguments; counts say 3 rows match, WAL tables are always applied."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.calls: list[tuple[str, tuple]] = []
+        self.fail_on = fail_on
+
+    def acquire(self):
+        pool = self
+
+        class _Conn:
+            async def __aenter__(self):
+                return self
+
+            async def __aexit__(self, *exc):
+                return False
+
+            async def _run(self, sql, *args):
+                pool.calls.append((sql, args))
+                if pool.fail_on and pool.fail_on in sql:
+                    raise OSError("connection lost")
+                if sql.startswith("SELECT count()"):
+                    return 3
+                if "wal_tables()" in sql:
+                    return (1, 1, False)
+                return None
+
+            execute = fetchval = fetchrow = fetch = _run
+
+            async def executemany(self, sql, rows):
+                for row in rows:
+                    await self._run(sql, *row)
+
+        return _Conn()
+
+
+def _delete(pool, *args):
+    import asyncio
+
+    from cift.store.questdb import AsyncQuestDB
+
+    store = AsyncQuestDB("questdb://localhost/qdb", pool, "", "t_")
+    return asyncio.run(store.delete(*args))
+
+
+def test_delete_binds_symbols_and_never_binds_into_insert_select():
+    # QuestDB binds no variables in INSERT ... SELECT or CREATE TABLE ... AS (#5605): the
+    # symbols go in by a bound INSERT and the rewrites name them by a subquery
+    evil = "x'; DROP TABLE ticks; --"
+    pool = _RecordingPool()
+    assert _delete(pool, [evil, "ACME"], "2024-01-02", "2024-01-03") == 6  # 3 per table
+    sqls = [sql for sql, _ in pool.calls]
+    assert all(evil not in sql and "ACME" not in sql for sql in sqls)
+    bound = {args[0] for sql, args in pool.calls if sql == "INSERT INTO t_delete_keys VALUES ($1)"}
+    assert bound == {evil, "ACME"}
+    copies = [sql for sql in sqls if "SELECT * FROM" in sql]
+    assert len(copies) == 3  # ticks, quotes, chunks
+    assert all("$" not in sql and "SELECT symbol FROM t_delete_keys" in sql for sql in copies)
+    ns = 1_704_153_600_000_000_000  # 2024-01-02 UTC
+    assert f"cast(ts AS LONG) >= {ns}" in copies[0]
+    assert f"cast(ts AS LONG) < {ns + 86_400 * 10**9}" in copies[0]
+    assert sqls[-1] == "DROP TABLE IF EXISTS t_delete_keys"
+
+
+def test_delete_drops_its_symbol_table_when_it_fails():
+    pool = _RecordingPool(fail_on="INSERT INTO t_ticks_rewrite")
+    with pytest.raises(StoreError, match="connection lost"):
+        _delete(pool, "ACME")
+    assert pool.calls[-1][0] == "DROP TABLE IF EXISTS t_delete_keys"
+    assert not any(sql.startswith("DROP TABLE t_ticks") for sql, _ in pool.calls)
