@@ -481,36 +481,38 @@ def _range_position(high, low, close, p, from_high, out):
     suffix_hi = np.full(p + 1, -np.inf)  # [p] stays a sentinel for windows that are one block
     suffix_lo = np.full(p + 1, np.inf)
     per_percent = -0.01 if from_high else 0.01  # range / -100 or / 100, as a multiply
+    first = np.uint64(p - 1)  # the first bar with a whole window
+    # indices unsigned (no negative-index checks) and no views of the blocks: p is small, and
+    # making four views per block cost more than the bars' work (9.8 -> 7.1 ns/bar at p=14)
     for b in range(0, n, p):
         e = min(b + p, n)
-        # the block's views, indexed from 0: no negative-index checks in the loops
-        hb, lb, cb, ob = high[b:e], low[b:e], close[b:e], out[b:e]
         top = -np.inf
         bottom = np.inf
-        for q in range(e - b):
-            if (hb[q] != hb[q]) | (lb[q] != lb[q]) | (cb[q] != cb[q]):
-                out[b + q:] = np.nan  # the NaN policy, here rather than in a pass of its own
+        for i in range(np.uint64(b), np.uint64(e)):
+            q = i - np.uint64(b)
+            h, lo, c = high[i], low[i], close[i]
+            if (h != h) | (lo != lo) | (c != c):
+                out[i:] = np.nan  # the NaN policy, here rather than in a pass of its own
                 return
-            v = hb[q]
-            top = v if v > top else top
-            v = lb[q]
-            bottom = v if v < bottom else bottom
-            if b + q >= p - 1:
-                v = suffix_hi[q + 1]  # the window's part in the block before
+            top = h if h > top else top
+            bottom = lo if lo < bottom else bottom
+            if i >= first:
+                v = suffix_hi[q + np.uint64(1)]  # the window's part in the block before
                 hi_v = v if v > top else top
-                v = suffix_lo[q + 1]
+                v = suffix_lo[q + np.uint64(1)]
                 lo_v = v if v < bottom else bottom
                 diff = (hi_v - lo_v) * per_percent
-                num = hi_v - cb[q] if from_high else cb[q] - lo_v
-                ob[q] = num / diff if diff != 0.0 else 0.0
+                num = hi_v - c if from_high else c - lo_v
+                out[i] = num / diff if diff != 0.0 else 0.0
         top = -np.inf
         bottom = np.inf
         for r in range(e - b):
-            q = np.uint64(e - b - 1 - r)  # backwards; unsigned: no negative-index check
-            v = hb[q]
+            i = np.uint64(e - 1 - r)  # backwards
+            q = i - np.uint64(b)
+            v = high[i]
             top = v if v > top else top
             suffix_hi[q] = top
-            v = lb[q]
+            v = low[i]
             bottom = v if v < bottom else bottom
             suffix_lo[q] = bottom
 
