@@ -114,24 +114,18 @@ def _session(key, draw, rate, grid_f, grid_u, halt_lo, halt_hi, day_ns, length_n
         refill = 100.0 * (1.0 + np.float64(geometric(key, draw + np.uint64(3), 2)))
         lots = 100.0 * (1.0 + np.float64(geometric(key, draw + np.uint64(4), 1)))
         draw += np.uint64(5)
-        if q < 0.3:
-            b_sz = refill
-        elif q > 0.7:
-            a_sz = refill
-        side = 0.0
-        size = 0.0
-        if t < trade_prob:  # a trade: buys lean on a heavy bid queue, and move the price up
-            t /= trade_prob
-            p_buy = 0.5 + 0.4 * (b_sz - a_sz) / (b_sz + a_sz)
-            if t < p_buy:
-                side = 1.0
-                size = min(lots, a_sz)
-                a_sz = a_sz - size if a_sz > size else 500.0
-            else:
-                side = -1.0
-                size = min(lots, b_sz)
-                b_sz = b_sz - size if b_sz > size else 500.0
-            price *= 1.0 + side * 0.15 * rel_spread  # impact
+        # selects, not branches: each of these is a coin toss a predictor cannot learn
+        b_sz = refill if q < 0.3 else b_sz
+        a_sz = refill if q > 0.7 else a_sz
+        trade = t < trade_prob  # a trade: buys lean on a heavy bid queue, move the price up
+        buy = t < trade_prob * (0.5 + 0.4 * (b_sz - a_sz) / (b_sz + a_sz))
+        side = (1.0 if buy else -1.0) if trade else 0.0
+        hit = a_sz if buy else b_sz  # the queue a trade eats
+        size = min(lots, hit) if trade else 0.0
+        left = hit - size if hit > size else 500.0
+        a_sz = left if trade and buy else a_sz
+        b_sz = left if trade and not buy else b_sz
+        price *= 1.0 + side * 0.15 * rel_spread  # impact (none for a quote: side 0)
         ts[m] = day_ns + np.int64(u * length_ns)
         rec[m, 0], rec[m, 1] = b / tick_inv, (b + spread) / tick_inv
         rec[m, 2], rec[m, 3], rec[m, 4] = b_sz, a_sz, size
