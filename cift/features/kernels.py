@@ -551,14 +551,16 @@ CCI_MATH = {"reassoc", "nsz"}
 def cci_value(w, lo, p, tp):
     """CCI of the window w[lo:lo+p] whose newest typical price is tp (callers compile with
     CCI_MATH)."""
-    v = w[lo: lo + p]  # a view from 0: contiguous loads, no negative-index checks
+    # unsigned indices: no negative-index checks, and no view made per window (a view cost
+    # more than the window's sums)
+    start = np.uint64(lo)
     total = 0.0
-    for j in range(p):
-        total += v[j]
+    for j in range(np.uint64(p)):
+        total += w[start + j]
     mean = total / p
     dev = 0.0
-    for j in range(p):
-        dev += abs(v[j] - mean)
+    for j in range(np.uint64(p)):
+        dev += abs(w[start + j] - mean)
     d = tp - mean
     return 0.0 if _is_zero(d) or _is_zero(dev) else d / (0.015 * (dev / p))
 
