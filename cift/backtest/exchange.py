@@ -75,6 +75,7 @@ from cift.backtest.orders import (
     R_TYPE,
     REJECTED,
     STOP,
+    TYPE_NAMES,
 )
 
 # account (float64): cash, sum of position x mark, fees paid, notional traded
@@ -101,7 +102,7 @@ O_FIELDS = 7
 # whether a cancel request for the order is in flight
 OC_SIDE, OC_TYPE, OC_TIF, OC_STATUS, OC_REASON, OC_CANCELLING = range(6)
 OC_FIELDS = 6
-BAD_TYPE = 3
+BAD_TYPE = len(TYPE_NAMES)  # the orders frame labels it "invalid", after the known types
 T_SUBMIT, T_DONE = range(2)  # times; an order arrives at T_SUBMIT + the latency
 # fills log (float64), plus its times (int64 ns)
 F_ORDER, F_SYMBOL, F_SIDE, F_QTY, F_PRICE, F_FEE, F_POSITION, F_MAKER = range(8)
