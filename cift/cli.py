@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--ts-unit", choices=["s", "ms", "us", "ns"],
                    help="unit of epoch timestamps (default: inferred)")
     i.add_argument("--tz", help="time zone of naive timestamps (default UTC)")
+    i.add_argument("--ts-format", metavar="FORMAT",
+                   help="strftime layout of text timestamps, e.g. '%%m/%%d/%%Y %%H:%%M:%%S' "
+                        "(default: ISO 8601, epoch digits, or d/m/Y vs m/d/Y as the dates "
+                        "prove)")
     i.add_argument("--separator", help="CSV field separator (default: tab for .tsv, else "
                    "the one of , ; tab | the header line has most of)")
     store_arg(i)
@@ -124,7 +128,8 @@ def _cmd_ingest(args: argparse.Namespace) -> None:
     store = _connect(args.store)
     result = store.ingest(args.paths, progress=sys.stderr.isatty(), table=args.table,
                           columns=parse_column_map(args.columns), symbol=args.symbol,
-                          ts_unit=args.ts_unit, tz=args.tz, separator=args.separator)
+                          ts_unit=args.ts_unit, tz=args.tz, ts_format=args.ts_format,
+                          separator=args.separator)
     print(f"ingested {result.rows:,} rows into {store.url}"
           + (f" ({result.skipped_rows:,} already there, skipped)" if result.skipped_rows else ""))
 

@@ -62,14 +62,26 @@ def test_ingest_catalog_bars(run, tmp_path, market):
     (["catalog", "--store", "nosuch://x"], "no store for URL scheme"),
     (["ingest", "bad.csv", "--separator", "ab"], "separator: expected one character"),
     (["ingest", "ragged.csv"], "as CSV separated by ','"),
+    (["ingest", "us.csv", "--symbol", "IBM"], "could be day/month or month/day"),
 ])
 def test_bad_input_is_one_line_and_nonzero(run, tmp_path, args, message):
     (tmp_path / "bad.csv").write_text("ts,symbol,price,size,side\n1,A,1.0,1,1\n2,A,oops,1,1\n")
     (tmp_path / "ragged.csv").write_text("ts,symbol,price,size\n1,A,1.5,1,1\n")
+    (tmp_path / "us.csv").write_text("ts,price,size\n01/02/2024 09:30:00,160.5,10\n")
     proc = run(*args, ok=False)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("cift: error:") and message in lines[0]
+
+
+def test_ingest_with_a_timestamp_format(run, tmp_path):
+    (tmp_path / "us.csv").write_text("ts,price,size\n01/02/2024 09:30:00,160.5,10\n")
+    run("ingest", "us.csv", "--symbol", "IBM", "--tz", "America/New_York",
+        "--ts-format", "%m/%d/%Y %H:%M:%S")
+    out = run("bars", "IBM", "--interval", "1d", "--out", "ibm.csv").stdout
+    bars = pl.read_csv(tmp_path / "ibm.csv", try_parse_dates=True)
+    assert bars["ts"].cast(pl.String)[0].startswith("2024-01-02"), out
+    assert bars["close"][0] == 160.5
 
 
 def test_rejected_file_leaves_lake_unchanged(run, tmp_path, market):

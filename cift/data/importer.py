@@ -43,6 +43,10 @@ class ImportOptions:
         Unit of epoch timestamps; inferred from magnitude when omitted.
     tz : str, optional
         Time zone of naive timestamps (default UTC), e.g. "America/New_York".
+    ts_format : str, optional
+        strftime layout of text timestamps, e.g. ``"%m/%d/%Y %H:%M:%S"``; default: ISO 8601,
+        epoch digits, or day/month/year vs month/day/year as the values prove (see
+        :func:`cift.data.timestamps.parse_ts_column`).
     separator : str, optional
         CSV field separator, one character. Default: tab for .tsv files, else whichever of
         ``,`` ``;`` tab ``|`` the header line has most of (a comma when it has none).
@@ -53,6 +57,7 @@ class ImportOptions:
     symbol: str | None = None
     ts_unit: str | None = None
     tz: str | None = None
+    ts_format: str | None = None
     separator: str | None = None
 
     def __post_init__(self) -> None:
@@ -192,7 +197,7 @@ def read_market_file(path: str | Path, options: ImportOptions | None = None
     if table == "ticks" and "side" not in df.columns:
         df = df.with_columns(side=pl.lit(0, pl.Int8))
     return table, validate_frame(df, table, source=source, ts_unit=options.ts_unit,
-                                 tz=options.tz)
+                                 tz=options.tz, ts_format=options.ts_format)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:

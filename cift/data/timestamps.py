@@ -119,12 +119,37 @@ def _parse_uniform_iso(column: pl.Series) -> pl.Series | None:
     return out.cast(pl.Datetime("ns", "UTC") if aware else pl.Datetime("ns"))
 
 
+_DAY_MONTH = r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})(.*)$"
+
+
+def _day_month_as_iso(column: pl.Series, source: str, name: str) -> pl.Series:
+    """Dates written d/m/Y or m/d/Y as ISO text, the order proven by the values: a first
+    field over 12 is a day, a second field over 12 is one. Refused when both orders read
+    (a silent guess would misdate the file) and when neither does."""
+    parts = column.str.extract_groups(_DAY_MONTH).struct.unnest()
+    first, second = parts["1"].cast(pl.Int32), parts["2"].cast(pl.Int32)
+    day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+    if day_first == month_first:
+        row = int((second > 12).arg_max()) if day_first else 0
+        why = ("has a month over 12 whichever way: the dates mix day/month and month/day"
+               if day_first else "could be day/month or month/day; give the format, e.g. "
+               "ts_format '%m/%d/%Y %H:%M:%S' (--ts-format on the command line)")
+        raise DataError(f"date {column[row].strip()!r} {why}", source=source, row=row + 1,
+                        field=name)
+    day, month = (first, second) if day_first else (second, first)
+    iso = pl.DataFrame({"y": parts["3"], "m": month.cast(pl.String).str.zfill(2),
+                        "d": day.cast(pl.String).str.zfill(2), "rest": parts["4"]})
+    return iso.select(pl.concat_str("y", pl.lit("-"), "m", pl.lit("-"), "d", "rest")
+                      ).to_series().rename(name)
+
+
 def parse_ts_column(
     column: pl.Series,
     *,
     unit: EpochUnit | None = None,
     tz: str | None = None,
     source: str = "frame",
+    format: str | None = None,  # noqa: A002 (the name Polars and strptime use)
 ) -> pl.Series:
     """Parse a timestamp column into UTC nanoseconds.
 
@@ -138,11 +163,17 @@ def parse_ts_column(
         IANA time zone of naive datetimes/strings (e.g. "America/New_York"); default UTC.
     source : str
         Name of the file or frame, for error messages.
+    format : str, optional
+        strftime layout of text timestamps, e.g. ``"%m/%d/%Y %H:%M:%S"``. Without it, text is
+        ISO 8601 or epoch digits, or a date written day/month/year or month/day/year (``/``
+        or ``.``), whichever the values prove (a first field over 12 is a day, a second over
+        12 is one); text where both readings work is refused rather than guessed.
 
     Raises
     ------
     DataError
-        Naming the first row whose timestamp is missing or cannot be parsed.
+        Naming the first row whose timestamp is missing or cannot be parsed, or an ambiguous
+        day/month date.
     """
     if unit is not None and unit not in EPOCH_UNITS:
         raise ParameterError(f"unit: expected one of {list(EPOCH_UNITS)}, got {unit!r}")
@@ -152,6 +183,17 @@ def parse_ts_column(
     if nulls.any():
         raise DataError("missing timestamp", source=source, row=_first_bad_row(nulls), field=name)
 
+    if dtype == pl.String and format is not None:
+        column = column.str.strip_chars().str.to_datetime(format=format, time_unit="ns",
+                                                          strict=False)
+        bad = column.is_null()
+        if bad.any():
+            row = _first_bad_row(bad)
+            raise DataError(f"timestamp does not match the format {format!r}", source=source,
+                            row=row, field=name)
+        dtype = column.dtype
+    if dtype == pl.String and column.str.contains(_DAY_MONTH).all():
+        column = _day_month_as_iso(column, source, name)
     if dtype == pl.String:
         digits = column.str.contains(r"^\s*-?\d+(\.\d*)?\s*$")
         if digits.all():

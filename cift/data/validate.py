@@ -79,6 +79,7 @@ def validate_frame(
     *,
     source: str = "frame",
     ts_unit: str | None = None,
+    ts_format: str | None = None,
     tz: str | None = None,
 ) -> pl.DataFrame:
     """Check a frame against a table of the data model and return it in that exact schema.
@@ -90,8 +91,9 @@ def validate_frame(
     table : {"ticks", "quotes"}
     source : str
         Name of the file or frame, used in error messages.
-    ts_unit, tz : optional
-        How to read epoch numbers and naive timestamps (see :func:`parse_ts_column`).
+    ts_unit, tz, ts_format : optional
+        How to read epoch numbers, naive timestamps and text timestamps (see
+        :func:`parse_ts_column`).
 
     Returns
     -------
@@ -119,7 +121,7 @@ def validate_frame(
     for name, dtype in schema.items():
         col = df.get_column(name)
         if dtype == TS:
-            col = parse_ts_column(col, unit=ts_unit, tz=tz, source=source)
+            col = parse_ts_column(col, unit=ts_unit, tz=tz, source=source, format=ts_format)
         else:
             col = _cast_column(col, dtype, source)
             if col.null_count():

@@ -172,7 +172,7 @@ class Store(ABC):
             Show a progress bar over files.
         **options
             :class:`cift.data.importer.ImportOptions` fields: table, columns, symbol,
-            ts_unit, tz, separator.
+            ts_unit, tz, ts_format, separator.
         """
         files = expand_paths([paths] if isinstance(paths, (str, Path)) else paths)
         if not files:

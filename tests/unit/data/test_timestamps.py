@@ -75,6 +75,36 @@ def test_unparsable_timestamp_names_row():
     assert (e.value.source, e.value.row, e.value.field) == ("f.csv", 3, "ts")
 
 
+@pytest.mark.parametrize("values,iso", [
+    # a second field over 12 proves month/day (US exports) ...
+    (["01/02/2024 09:30:00", "12/13/2024 16:00:00.25"],
+     ["2024-01-02T09:30:00", "2024-12-13T16:00:00.25"]),
+    # ... a first one over 12 proves day/month, with dots too (European exports)
+    (["1.2.2024 09:30", "13.02.2024 10:00"], ["2024-02-01T09:30:00", "2024-02-13T10:00:00"]),
+    (["02/01/2024", "31/01/2024"], ["2024-01-02", "2024-01-31"]),
+])
+def test_day_month_order_proven_by_the_values(values, iso):
+    out = parse_ts_column(pl.Series("ts", values), tz="UTC")
+    assert out.to_physical().to_list() == [to_utc_ns(v) for v in iso]
+
+
+def test_ambiguous_or_mixed_day_month_dates_are_refused():
+    with pytest.raises(DataError, match=r"row 1.*could be day/month or month/day.*ts_format"):
+        parse_ts_column(pl.Series("ts", ["01/02/2024 09:30:00", "03/04/2024 09:30:00"]))
+    with pytest.raises(DataError, match=r"row 3.*'12/13/2024'.*mix day/month and month/day"):
+        parse_ts_column(pl.Series("ts", ["13/01/2024", "14/01/2024", "12/13/2024"]))
+
+
+def test_explicit_format_reads_text_as_told_and_names_a_mismatch():
+    out = parse_ts_column(pl.Series("ts", ["01/02/2024 09:30:00"]), format="%m/%d/%Y %H:%M:%S",
+                          tz="America/New_York")
+    assert out.to_physical()[0] == to_utc_ns("2024-01-02T14:30:00")
+    day_first = parse_ts_column(pl.Series("ts", ["01/02/2024"]), format="%d/%m/%Y")
+    assert day_first.to_physical()[0] == to_utc_ns("2024-02-01")
+    with pytest.raises(DataError, match=r"row 2.*does not match the format '%d/%m/%Y'"):
+        parse_ts_column(pl.Series("ts", ["01/02/2024", "2024-02-03"]), format="%d/%m/%Y")
+
+
 def test_missing_and_nonfinite_timestamps():
     with pytest.raises(DataError, match="row 2.*missing timestamp"):
         parse_ts_column(pl.Series("ts", [1, None]))
