@@ -192,7 +192,8 @@ def parse_ts_column(
             raise DataError(f"timestamp does not match the format {format!r}", source=source,
                             row=row, field=name)
         dtype = column.dtype
-    if dtype == pl.String and column.str.contains(_DAY_MONTH).all():
+    if (dtype == pl.String and len(column) and re.match(_DAY_MONTH, column[0])  # cheap first
+            and column.str.contains(_DAY_MONTH).all()):
         column = _day_month_as_iso(column, source, name)
     if dtype == pl.String:
         digits = column.str.contains(r"^\s*-?\d+(\.\d*)?\s*$")
