@@ -121,6 +121,12 @@ L_LATENCY, L_EVERY = range(2)  # configuration (int64 ns)
 # its own symbol's orders; ist[I_ACTIVE] counts them all. The orders log's codes are st[13].
 
 
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def _side(oc, oid):
+    """Order ``oid``'s side as a float, +1.0 or -1.0, for the arithmetic of fills and prices."""
+    return 1.0 if oc[oid, OC_SIDE] > 0 else -1.0
+
+
 @nb.njit(cache=True, _nrt=False)
 def _close(st, oid, status, reason, ts):
     """Mark an order done; what it had not filled stops counting as open."""
@@ -145,7 +151,7 @@ def _fill(st, cfg, oid, qty, px, maker, ts):
     """
     acct, ist, sy, ol, ot, fl, ft, oc = st[0], st[1], st[2], st[3], st[4], st[5], st[6], st[13]
     s = int(ol[oid, O_SYMBOL])
-    side = 1.0 if oc[oid, OC_SIDE] > 0 else -1.0
+    side = _side(oc, oid)
     fee_rate = cfg[C_FEE]
     fixed = cfg[C_FIXED] if ol[oid, O_FILLED] == 0.0 else 0.0
     left = ol[oid, O_QTY] - ol[oid, O_FILLED]
@@ -223,7 +229,7 @@ def _arrive(st, cfg, oid, ts):
     typ = oc[oid, OC_TYPE]
     oc[oid, OC_STATUS] = OPEN
     s = int(ol[oid, O_SYMBOL])
-    side, price = (1.0 if oc[oid, OC_SIDE] > 0 else -1.0), ol[oid, O_PRICE]
+    side, price = _side(oc, oid), ol[oid, O_PRICE]
     if sy[s, S_QUOTED] != 0.0:
         bid, ask = sy[s, S_BID], sy[s, S_ASK]
         touch = ask if side > 0 else bid
@@ -273,7 +279,7 @@ def _on_trade(st, cfg, oid, bar, o, h, lo, c, size, ts):
     True when the order is done."""
     sy, ol, oc = st[2], st[3], st[13]
     typ = oc[oid, OC_TYPE]
-    side, price = (1.0 if oc[oid, OC_SIDE] > 0 else -1.0), ol[oid, O_PRICE]
+    side, price = _side(oc, oid), ol[oid, O_PRICE]
     first = o if bar else c
     if typ == MARKET:  # arrived with no quote: the first price after it
         return _fill(st, cfg, oid, np.inf, first * (1.0 + side * cfg[C_SLIP]), 0.0, ts)
@@ -322,7 +328,7 @@ def _on_quote(st, cfg, oid, ts):
     if typ == STOP:
         return False
     s = int(ol[oid, O_SYMBOL])
-    side, price = (1.0 if oc[oid, OC_SIDE] > 0 else -1.0), ol[oid, O_PRICE]
+    side, price = _side(oc, oid), ol[oid, O_PRICE]
     bid, ask = sy[s, S_BID], sy[s, S_ASK]
     touch = ask if side > 0 else bid
     if typ == MARKET:  # arrived before the symbol's first quote

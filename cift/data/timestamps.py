@@ -122,11 +122,14 @@ def _parse_uniform_iso(column: pl.Series) -> pl.Series | None:
 _DAY_MONTH = r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})(.*)$"
 
 
-def _day_month_as_iso(column: pl.Series, source: str, name: str) -> pl.Series:
+def _day_month_as_iso(column: pl.Series, source: str, name: str) -> pl.Series | None:
     """Dates written d/m/Y or m/d/Y as ISO text, the order proven by the values: a first
     field over 12 is a day, a second field over 12 is one. Refused when both orders read
-    (a silent guess would misdate the file) and when neither does."""
+    (a silent guess would misdate the file) and when neither does. None when some value is
+    not such a date (the general parser then names it)."""
     parts = column.str.extract_groups(_DAY_MONTH).struct.unnest()
+    if parts["1"].null_count():
+        return None
     first, second = parts["1"].cast(pl.Int32), parts["2"].cast(pl.Int32)
     day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
     if day_first == month_first:
@@ -192,9 +195,9 @@ def parse_ts_column(
             raise DataError(f"timestamp does not match the format {format!r}", source=source,
                             row=row, field=name)
         dtype = column.dtype
-    if (dtype == pl.String and len(column) and re.match(_DAY_MONTH, column[0])  # cheap first
-            and column.str.contains(_DAY_MONTH).all()):
-        column = _day_month_as_iso(column, source, name)
+    if dtype == pl.String and len(column) and re.match(_DAY_MONTH, column[0]):  # cheap first
+        iso = _day_month_as_iso(column, source, name)
+        column = column if iso is None else iso
     if dtype == pl.String:
         digits = column.str.contains(r"^\s*-?\d+(\.\d*)?\s*$")
         if digits.all():

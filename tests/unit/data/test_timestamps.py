@@ -95,6 +95,11 @@ def test_ambiguous_or_mixed_day_month_dates_are_refused():
         parse_ts_column(pl.Series("ts", ["13/01/2024", "14/01/2024", "12/13/2024"]))
 
 
+def test_a_bad_row_among_day_month_dates_is_named():
+    with pytest.raises(DataError, match=r"row 2.*'noon'"):
+        parse_ts_column(pl.Series("ts", ["13/01/2024", "noon"]))
+
+
 def test_explicit_format_reads_text_as_told_and_names_a_mismatch():
     out = parse_ts_column(pl.Series("ts", ["01/02/2024 09:30:00"]), format="%m/%d/%Y %H:%M:%S",
                           tz="America/New_York")
