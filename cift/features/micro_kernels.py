@@ -509,122 +509,266 @@ def vpin_many(s, size, side, out):
 
 
 @nb.njit(cache=True, error_model="numpy")
+def _dead_tail(s, o, ts, start, out):
+    """The inputs from ``start`` on reach a dead stream (a NaN there or before): each
+    output is NaN, each is counted, and the clock moves on as the step's _offset moves it."""
+    if start == ts.shape[0]:
+        return
+    out[start:] = NAN
+    s[1] = 1.0
+    for i in range(start, ts.shape[0]):
+        _offset(s, o, ts[i], s[0] == 0.0)
+        s[0] += 1.0
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _moved_base(ts, start, end, base):
+    """The clock's base after updates start..end - 1: it moves to an update's ts when its
+    offset would reach 2**52 ns (as _offset moves it)."""
+    if end > start and float(ts[end - 1] - base) >= _REBASE:  # rare: only then look where
+        for k in range(start, end):
+            if float(ts[k] - base) >= _REBASE:
+                base = ts[k]
+    return base
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _ring_put_times(s, at, ts, end, slot0, cap, base):
+    """_ring_put of the updates' offsets from ``base``."""
+    first = max(0, end - cap)
+    slot = (slot0 + first) % cap
+    for k in range(first, end):
+        s[at + slot] = float(ts[k] - base)
+        slot = _next_slot(slot, cap)
+
+
+@nb.njit(cache=True, error_model="numpy")
 def ofi_time_many(s, ts, bid, bid_sz, ask, ask_sz, out):
-    """ofi_time_step over the arrays with the state's scalars (count, flag, sum, last quote,
-    clock, ring head and size) in locals for the run; the rings stay in the state. The same
-    operations in the same order as the step."""
-    if ts.shape[0] == 0:
+    """ofi_time_step over the arrays: the same values (the same terms summed in the same
+    order) and the same state, arranged for speed. The flows go into ``out`` first (one
+    vectorized pass, which also finds a NaN); update i's output replaces its flow, which the
+    ring keeps for when it leaves the window.
+
+    While events from before this call are in the window, each update runs as the step does,
+    against the ring's times. Once they have all left, the window's times are the array's:
+    the flows leaving (at j) and entering (at i) are one merged sequence, one move per step
+    chosen by arithmetic and selects, not branches (as ofi_time_into: how many leave per
+    update varies at random, and the step's ``while`` mispredicted about once per update).
+    Comparing ns is comparing the step's float offsets (exact integers below 2**53); the ring's
+    times are written at the end, from the clock's last base."""
+    n = ts.shape[0]
+    if n == 0:
         return
     _check_next(s, 8, ts[0])  # the arrays themselves were checked in order
-    count, dead, window, total = s[0], s[1] != 0.0, s[2], s[3]
-    pb, pbs, pa, paz = s[4], s[5], s[6], s[7]
-    base = (np.int64(s[8]) << 32) | np.int64(s[9])
-    last, head, size, cap = s[10], int(s[11]), int(s[12]), int(s[13])
-    times, values = 14, 14 + cap
-    full = False
-    for i in range(ts.shape[0]):
-        t = ts[i]
-        if count == 0.0:
-            base = t
-        rel = float(t - base)
-        if rel >= _REBASE:  # move the base to t (as _offset)
-            for j in range(size):
-                s[times + _wrap(head + j, cap)] -= rel
-            base = t
-            rel = 0.0
-        last = rel
-        b, bs, a, az = bid[i], bid_sz[i], ask[i], ask_sz[i]
-        dead, n, count = _count_in(dead, (b != b) | (bs != bs) | (a != a) | (az != az), count)
-        n = int(n)
-        if dead:
-            out[i] = NAN
-            continue
-        e = 0.0 if n == 0 else _ofi_event(b, bs, a, az, pb, pbs, pa, paz)
-        pb, pbs, pa, paz = b, bs, a, az
-        # the window's push (as _window_push), the leaving flows taken off as they leave: the
-        # same subtractions in the same order as the step's, in one loop instead of two
-        # (each loop's exit mispredicts about once per update)
-        while size > 0 and s[times + head] <= rel - window:
-            total -= s[values + head]
-            head = head + 1 if head + 1 < cap else 0
-            size -= 1
-        if size == cap:  # nothing left the window: stop with the state as the step leaves it
-            full = True
-            break
-        slot = _wrap(head + size, cap)
-        s[times + slot] = rel
-        size += 1
-        s[values + slot] = e
-        total += e
-        if slot == cap - 1:  # the sum afresh from the window (as _window_sum)
-            total = 0.0
-            for j in range(size):
-                total += s[values + _wrap(head + j, cap)]
-        out[i] = total
-    s[0], s[1], s[3] = count, 1.0 if dead else 0.0, total
-    s[4], s[5], s[6], s[7] = pb, pbs, pa, paz
-    s[8], s[9] = float(base >> 32), float(base & 0xFFFFFFFF)
-    s[10], s[11], s[12] = last, head, size
-    if full:
-        raise ParameterError(_FULL)
+    clean = _ofi_flows(bid, bid_sz, ask, ask_sz, out)
+    # the updates the stream takes before it dies (the rest are counted, see _dead_tail)
+    live = 0 if s[1] != 0.0 else n if clean else \
+        min(first_nan(bid), first_nan(bid_sz), first_nan(ask), first_nan(ask_sz))
+    if live > 0:
+        fresh = s[0] == 0.0
+        if not fresh:
+            out[0] = _ofi_event(bid[0], bid_sz[0], ask[0], ask_sz[0], s[4], s[5], s[6], s[7])
+        window, total = s[2], s[3]
+        base = ts[0] if fresh else (np.int64(s[8]) << 32) | np.int64(s[9])
+        head, size, cap = int(s[11]), int(s[12]), int(s[13])
+        times, values = 14, 14 + cap
+        slot0 = _wrap(head + size, cap)  # update 0's push goes there, update k's k slots on
+        turn = cap - 1 - slot0  # the next update whose push takes the ring's last slot
+        old = size  # events from before this call still in the window
+        i = 0
+        full = False
+        while i < live and old > 0:  # as the step, on the ring
+            rel = float(ts[i] - base)
+            if rel >= _REBASE:  # move the base to ts[i] (as _offset)
+                for k in range(size):
+                    s[times + _wrap(head + k, cap)] -= rel
+                base = ts[i]
+                rel = 0.0
+            while size > 0 and s[times + head] <= rel - window:
+                total -= s[values + head]
+                head = _next_slot(head, cap)
+                size -= 1
+                old = max(old - 1, 0)
+            if size == cap:
+                full = True
+                break
+            e = out[i]
+            s[times + _wrap(head + size, cap)] = rel
+            s[values + _wrap(head + size, cap)] = e
+            size += 1
+            total += e
+            if i == turn:  # the sum afresh from the window (as the step)
+                total = _ring_values_sum(s, values, head, size, cap)
+                turn += cap
+            out[i] = total
+            i += 1
+        j = i - size  # the window's oldest event: its time is the array's from here on
+        span = np.int64(window)  # in ns: a float conversion per step was twice as slow
+        tail = _wrap(head + size, cap)  # the ring's next free slot
+        e = out[min(i, n - 1)]
+        u = np.uint64  # indices known to be >= 0: no check for negative ones (and fewer
+        while i < live and not full:  # registers; a spilled i doubled the step's time)
+            if i > turn:  # update i - 1 took the ring's last slot: the sum afresh
+                total = _ring_values_sum(s, values, head, i - j, cap)
+                out[i - 1] = total
+                turn += cap
+            leave = np.int64(ts[u(j)] <= ts[u(i)] - span)  # then j < i (window >= 1)
+            gone = s[u(values + head)]
+            s[u(values + tail)] = e  # at a pop too: the slot its push takes, so no harm
+            e_next = out[u(min(i + 1, n - 1))]  # before out[i + 1] holds an output
+            before = total
+            total += -gone if leave else e  # both loaded, then selected
+            out[u(i)] = total
+            j += leave
+            i += 1 - leave
+            head = _wrap(head + leave, cap)
+            tail = _wrap(tail + 1 - leave, cap)
+            e = e if leave else e_next
+            if i - j > cap:  # update i - 1 found the ring full: undo its push, which
+                i -= 1  # took the oldest's slot; the step raises there
+                tail = _wrap(tail + cap - 1, cap)
+                s[values + tail] = gone
+                total = before
+                full = True
+        if i > turn and not full:  # the last update took the ring's last slot
+            total = _ring_values_sum(s, values, head, i - j, cap)
+            out[i - 1] = total
+        size = i - j
+        k = i if full else live - 1  # the last update the state has seen
+        base = _moved_base(ts, 0, k + 1, base)
+        _ring_put_times(s, times, ts, i, slot0, cap, base)
+        s[0] += k + 1
+        s[3], s[10], s[11], s[12] = total, float(ts[k] - base), head, size
+        s[8], s[9] = float(base >> 32), float(base & 0xFFFFFFFF)
+        s[4], s[5], s[6], s[7] = bid[k], bid_sz[k], ask[k], ask_sz[k]
+        if full:
+            raise ParameterError(_FULL)
+    _dead_tail(s, 8, ts, live, out)
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _vwap_sums(price, volume, lo, hi):
+    """Notional and volume of trades lo..hi - 1, summed in order."""
+    notional = 0.0
+    vol = 0.0
+    for k in range(lo, hi):
+        notional += price[k] * volume[k]
+        vol += volume[k]
+    return notional, vol
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _ring_vwap_sums(s, prices, volumes, head, size, cap):
+    """Notional and volume of the ring's ``size`` live trades from ``head``, in order."""
+    notional = 0.0
+    vol = 0.0
+    for j in range(size):
+        k = _wrap(head + j, cap)
+        notional += s[prices + k] * s[volumes + k]
+        vol += s[volumes + k]
+    return notional, vol
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _ring_put(s, at, x, end, slot0, cap):
+    """Write x[:end] into the ring at s[at:] as the steps push them, update k into slot
+    (slot0 + k) % cap: only the last ``cap`` of them can still be there."""
+    first = max(0, end - cap)
+    slot = (slot0 + first) % cap
+    for k in range(first, end):
+        s[at + slot] = x[k]
+        slot = _next_slot(slot, cap)
 
 
 @nb.njit(cache=True, error_model="numpy")
 def vwap_time_many(s, ts, price, volume, out):
-    """vwap_time_step over the arrays with the state's scalars in locals, as ofi_time_many
-    (written out, not shared through helpers: those measured 5 ns/element slower)."""
-    if ts.shape[0] == 0:
+    """vwap_time_step over the arrays, the same values and state, arranged as
+    ofi_time_many: as the step while trades from before this call are in the window, then
+    the merged sequence on the arrays, whose prices and volumes are also the leaving
+    trades' (so the ring is written once, at the end)."""
+    n = ts.shape[0]
+    if n == 0:
         return
-    _check_next(s, 5, ts[0])
-    count, dead, window, notional, vol = s[0], s[1] != 0.0, s[2], s[3], s[4]
-    base = (np.int64(s[5]) << 32) | np.int64(s[6])
-    last, head, size, cap = s[7], int(s[8]), int(s[9]), int(s[10])
-    times, prices, volumes = 11, 11 + cap, 11 + 2 * cap
-    full = False
-    for i in range(ts.shape[0]):
-        t = ts[i]
-        if count == 0.0:
-            base = t
-        rel = float(t - base)
-        if rel >= _REBASE:  # move the base to t (as _offset)
-            for j in range(size):
-                s[times + _wrap(head + j, cap)] -= rel
-            base = t
-            rel = 0.0
-        last = rel
-        px, v = price[i], volume[i]
-        dead, _, count = _count_in(dead, (px != px) | (v != v), count)
-        if dead:
-            out[i] = NAN
-            continue
-        while size > 0 and s[times + head] <= rel - window:  # as in ofi_time_many
-            notional -= s[prices + head] * s[volumes + head]
-            vol -= s[volumes + head]
-            head = head + 1 if head + 1 < cap else 0
-            size -= 1
-        if size == cap:  # nothing left the window: stop with the state as the step leaves it
-            full = True
-            break
-        slot = _wrap(head + size, cap)
-        s[times + slot] = rel
-        size += 1
-        s[prices + slot] = px
-        s[volumes + slot] = v
-        notional += px * v
-        vol += v
-        if slot == cap - 1:  # the sums afresh from the window (as the step)
-            notional = 0.0
-            vol = 0.0
-            for j in range(size):
-                k = _wrap(head + j, cap)
-                notional += s[prices + k] * s[volumes + k]
-                vol += s[volumes + k]
-        out[i] = notional / vol if vol != 0.0 else NAN
-    s[0], s[1], s[3], s[4] = count, 1.0 if dead else 0.0, notional, vol
-    s[5], s[6] = float(base >> 32), float(base & 0xFFFFFFFF)
-    s[7], s[8], s[9] = last, head, size
-    if full:
-        raise ParameterError(_FULL)
+    _check_next(s, 5, ts[0])  # the arrays themselves were checked in order
+    live = 0 if s[1] != 0.0 else min(first_nan(price), first_nan(volume))  # as ofi_time_many
+    if live > 0:
+        fresh = s[0] == 0.0
+        window, notional, vol = s[2], s[3], s[4]
+        base = ts[0] if fresh else (np.int64(s[5]) << 32) | np.int64(s[6])
+        head, size, cap = int(s[8]), int(s[9]), int(s[10])
+        times, prices, volumes = 11, 11 + cap, 11 + 2 * cap
+        slot0 = _wrap(head + size, cap)  # update 0's push goes there, update k's k slots on
+        turn = cap - 1 - slot0  # the next update whose push takes the ring's last slot
+        old = size  # trades from before this call still in the window
+        i = 0
+        full = False
+        while i < live and old > 0:  # as the step, on the ring
+            rel = float(ts[i] - base)
+            if rel >= _REBASE:  # move the base to ts[i] (as _offset)
+                for k in range(size):
+                    s[times + _wrap(head + k, cap)] -= rel
+                base = ts[i]
+                rel = 0.0
+            while size > 0 and s[times + head] <= rel - window:
+                notional -= s[prices + head] * s[volumes + head]
+                vol -= s[volumes + head]
+                head = _next_slot(head, cap)
+                size -= 1
+                old = max(old - 1, 0)
+            if size == cap:
+                full = True
+                break
+            px, v = price[i], volume[i]
+            slot = _wrap(head + size, cap)
+            s[times + slot] = rel
+            s[prices + slot] = px
+            s[volumes + slot] = v
+            size += 1
+            notional += px * v
+            vol += v
+            if i == turn:  # the sums afresh from the window (as the step)
+                notional, vol = _ring_vwap_sums(s, prices, volumes, head, size, cap)
+                turn += cap
+            out[i] = notional / vol if vol != 0.0 else NAN
+            i += 1
+        j = first = i - size  # the window's oldest trade: the arrays' from here on
+        span = np.int64(window)  # in ns: a float conversion per step was twice as slow
+        u = np.uint64  # indices known to be >= 0 (see ofi_time_many)
+        while i < live and not full:
+            if i > turn:  # trade i - 1 took the ring's last slot: the sums afresh
+                notional, vol = _vwap_sums(price, volume, j, i)
+                out[i - 1] = notional / vol if vol != 0.0 else NAN
+                turn += cap
+            leave = ts[u(j)] <= ts[u(i)] - span  # then j < i (window >= 1)
+            k = j if leave else i  # the trade that moves, and which way: selects (with the
+            sign = -1.0 if leave else 1.0  # loads under the choice, a branch, twice as slow)
+            px, v = price[u(k)], volume[u(k)]
+            before, before_vol = notional, vol
+            notional += sign * (px * v)
+            vol += sign * v
+            out[u(i)] = notional / vol if vol != 0.0 else NAN
+            j += leave
+            i += not leave
+            if i - j > cap:  # trade i - 1 found the ring full: the step raises there
+                i -= 1
+                notional, vol = before, before_vol
+                full = True
+        if i > turn and not full:  # the last trade took the ring's last slot
+            notional, vol = _vwap_sums(price, volume, j, i)
+            out[i - 1] = notional / vol if vol != 0.0 else NAN
+        head = (head + j - first) % cap
+        k = i if full else live - 1  # the last trade the state has seen
+        base = _moved_base(ts, 0, k + 1, base)
+        _ring_put_times(s, times, ts, i, slot0, cap, base)
+        _ring_put(s, prices, price, i, slot0, cap)
+        _ring_put(s, volumes, volume, i, slot0, cap)
+        s[0] += k + 1
+        s[3], s[4] = notional, vol
+        s[5], s[6] = float(base >> 32), float(base & 0xFFFFFFFF)
+        s[7], s[8], s[9] = float(ts[k] - base), head, i - j
+        if full:
+            raise ParameterError(_FULL)
+    _dead_tail(s, 5, ts, live, out)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -962,6 +1106,15 @@ def ofi_time_into(ts, bid, bid_sz, ask, ask_sz, window, out, e):
     out[n - 1] = total
     if not clean:
         _nan_from_first(out, bid, bid_sz, ask, ask_sz)
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _ring_values_sum(s, values, head, size, cap):
+    """The sum of the ``size`` live values of the ring at s[values:] from ``head``, in order."""
+    total = 0.0
+    for j in range(size):
+        total += s[values + _wrap(head + j, cap)]
+    return total
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")

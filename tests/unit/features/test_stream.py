@@ -249,6 +249,33 @@ _OVER_CAPACITY = [
 ]
 
 
+@pytest.mark.parametrize("name", ["ofi_time", "vwap_time"])
+@_SETTINGS
+@given(data=st.data())
+def test_time_window_bulk_loop_runs_exactly_as_the_steps(name, data):
+    """update_many in chunks gives the very values of update one by one, leaves the very same
+    state after each chunk, and overflows a small ring at the same update (its bulk loop moves
+    the window on the arrays once the events from before the call have left it)."""
+    window = data.draw(st.integers(1, 3_000_000_000))
+    capacity = data.draw(st.sampled_from([1, 2, 3, 8, 64, 1 << 16]))
+    ts, *values = _inputs(name, data.draw(market()))
+    arrays = [ts] + [v * 1.1 for v in values]  # sums that round: the order of terms shows
+    n = len(ts)
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=4)))
+    bulk, steps = (getattr(stream, name)(window, capacity=capacity) for _ in range(2))
+    for lo, hi in zip([0, *cuts], [*cuts, n]):
+        chunk = [a[lo:hi] for a in arrays]
+        try:
+            want = np.array([steps.update(*(a[i].item() for a in chunk)) for i in range(hi - lo)])
+        except ParameterError as overflow:
+            with pytest.raises(ParameterError, match=str(overflow)):
+                bulk.update_many(*chunk)
+            assert bulk.snapshot() == steps.snapshot()
+            return
+        np.testing.assert_array_equal(bulk.update_many(*chunk), want.reshape(-1))
+        assert bulk.snapshot() == steps.snapshot()
+
+
 @pytest.mark.parametrize("name, columns", _OVER_CAPACITY)
 def test_over_capacity_keeps_the_state_of_the_events_before(name, columns):
     """update_many stops at the event that overflows the ring, with the state the one-by-one
