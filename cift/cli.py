@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--table", choices=["ticks", "quotes"],
                    help="what the files hold (default: inferred from the columns)")
     i.add_argument("--map", dest="columns", metavar="NAME=COLUMN,...",
-                   help="rename file columns to cift's, e.g. ts=time,price=px,size=qty")
+                   help="rename file columns to cift's, e.g. ts=time,price=px,size=qty; "
+                        "ts=Date+Time joins a date and a time column")
     i.add_argument("--symbol", help="the symbol of every row (files without a symbol column)")
     i.add_argument("--ts-unit", choices=["s", "ms", "us", "ns"],
                    help="unit of epoch timestamps (default: inferred)")

@@ -84,6 +84,15 @@ def test_ingest_with_a_timestamp_format(run, tmp_path):
     assert bars["close"][0] == 160.5
 
 
+def test_ingest_date_and_time_columns(run, tmp_path):
+    (tmp_path / "ibm.txt").write_text("Date;Time;Last;Qty\n20240103;093000;161.5;10\n")
+    run("ingest", "ibm.txt", "--symbol", "IBM", "--tz", "America/New_York",
+        "--map", "ts=Date+Time,price=Last,size=Qty", "--ts-format", "%Y%m%d %H%M%S")
+    run("bars", "IBM", "--interval", "1m", "--out", "ibm.csv")
+    bars = pl.read_csv(tmp_path / "ibm.csv")
+    assert bars["ts"][0].startswith("2024-01-03T14:30:00") and bars["close"][0] == 161.5
+
+
 def test_rejected_file_leaves_lake_unchanged(run, tmp_path, market):
     market.ticks.write_parquet(tmp_path / "good.parquet")
     run("ingest", "good.parquet")

@@ -1,3 +1,5 @@
+from datetime import date, time
+
 import polars as pl
 import pytest
 
@@ -82,6 +84,40 @@ def test_iso_variants_parse_to_exact_utc_ns(tmp_path, text, tz, utc_ns):
     path.write_text(f"ts,symbol,price,size\n{text},A,1.5,1\n")
     _, df = read_market_file(path, ImportOptions(tz=tz))
     assert df["ts"].to_physical().to_list() == [utc_ns]
+
+
+_DATE_TIME = {"ts": "Date+Time", "price": "Last", "size": "Qty"}
+
+
+@pytest.mark.parametrize("body,options,utc_ns", [
+    # hand-computed: 2024-02-13T14:30:00Z is 1707834600 s after the epoch
+    ("Date,Time,Last,Qty\n13/02/2024,09:30:00.25,1.5,1\n", {"tz": "America/New_York"},
+     1707834600_250000000),  # the day/month order proven by the 13
+    ("Date;Time;Last;Qty\n20240213;093000;1.5;1\n",  # 093000 keeps its zero
+     {"tz": "America/New_York", "ts_format": "%Y%m%d %H%M%S"}, 1707834600_000000000),
+    ("Date,Time,Last,Qty\n2024-02-13,14:30:00.000000001,1.5,1\n", {}, 1707834600_000000001),
+])
+def test_date_and_time_columns_make_the_timestamp(tmp_path, body, options, utc_ns):
+    path = tmp_path / "t.csv"
+    path.write_text(body)
+    _, df = read_market_file(path, ImportOptions(columns=_DATE_TIME, symbol="X", **options))
+    assert df["ts"].to_physical().to_list() == [utc_ns] and df.columns == list(TICKS)
+
+
+def test_date_and_time_columns_of_parquet_and_their_errors(tmp_path):
+    path = tmp_path / "t.parquet"
+    pl.DataFrame({"Date": [date(2024, 2, 13)], "Time": [time(14, 30, 0, 500)], "Last": [1.5],
+                  "Qty": [1.0]}).write_parquet(path)
+    _, df = read_market_file(path, ImportOptions(columns=_DATE_TIME, symbol="X"))
+    assert df["ts"].to_physical().to_list() == [1707834600_000500000]
+    with pytest.raises(DataError, match=r"\['Hour'\] of ts='Date\+Hour'") as e:
+        read_market_file(path, ImportOptions(columns={**_DATE_TIME, "ts": "Date+Hour"}))
+    assert e.value.field == "ts"
+    # a column whose very name has a + is that column
+    literal = tmp_path / "u.csv"
+    literal.write_text("a+b,symbol,price,size\n2024-02-13T14:30:00Z,X,1.5,1\n")
+    _, df = read_market_file(literal, ImportOptions(columns={"ts": "a+b"}))
+    assert df["ts"].to_physical().to_list() == [1707834600_000000000]
 
 
 def test_numeric_looking_symbols_stay_text(tmp_path):
