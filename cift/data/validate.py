@@ -49,6 +49,21 @@ def _first_bad_rows(out: pl.DataFrame, rules: list) -> list[int | None]:
 
 
 _WORDS = {pl.Float64: "a number", pl.Int8: "an integer", pl.String: "text"}
+# a trade's side as text, as exchanges and vendors write it (case and spaces aside)
+_SIDE_WORDS = {"buy": 1, "b": 1, "sell": -1, "s": -1, "1": 1, "+1": 1, "-1": -1, "0": 0}
+
+
+def _side_from_text(col: pl.Series, source: str) -> pl.Series:
+    """``buy``/``sell`` (or ``b``/``s``, or the numbers as text) as +1/-1; any other text is
+    named with its row."""
+    words = col.str.strip_chars().str.to_lowercase()
+    side = words.replace_strict(_SIDE_WORDS, default=None, return_dtype=pl.Int8)
+    unknown = words.is_not_null() & side.is_null()
+    if unknown.any():
+        row = int(unknown.arg_true()[0])
+        raise DataError(f"expected -1, 0, +1, buy or sell, got {col[row]!r}", source=source,
+                        row=row + 1, field=col.name)
+    return side
 
 
 def _cast_column(col: pl.Series, dtype: pl.DataType, source: str) -> pl.Series:
@@ -104,7 +119,8 @@ def validate_frame(
     ------
     DataError
         A missing column, a value of the wrong type, a missing or unparsable timestamp,
-        a NaN/infinite price, a negative size, a side other than -1/0/+1, an empty symbol.
+        a NaN/infinite price, a negative size, a side other than -1/0/+1 (or buy/sell as
+        text), an empty symbol.
     """
     if table not in TABLES:
         raise ParameterError(f"table: expected one of {list(TABLES)}, got {table!r}")
@@ -123,7 +139,8 @@ def validate_frame(
         if dtype == TS:
             col = parse_ts_column(col, unit=ts_unit, tz=tz, source=source, format=ts_format)
         else:
-            col = _cast_column(col, dtype, source)
+            col = (_side_from_text(col, source) if name == "side" and col.dtype == pl.String
+                   else _cast_column(col, dtype, source))
             if col.null_count():
                 row = int(col.is_null().arg_true()[0]) + 1
                 raise DataError("missing value", source=source, row=row, field=name)
