@@ -64,7 +64,7 @@ def _sma(s, o, x):
         return NAN
     if slot == p - 1:
         total = _ring_sum(s, o + 4, p)
-    s[o + 3] = total - s[o + 4 + (n + 1) % p]  # the oldest of the window leaves
+    s[o + 3] = total - s[o + 4 + _next_slot(slot, p)]  # the oldest of the window leaves
     return total / p
 
 
@@ -152,12 +152,12 @@ def wma_step(s, x):
     if dead:
         return NAN
     p = s.shape[0] - 4
-    s[4 + n % p] = x
+    slot = n % p
+    s[4 + slot] = x
     if n < p - 1:
         s[2] += (n + 1) * x
         s[3] += x
         return NAN
-    slot = n % p
     if slot == p - 1:  # the ring holds the window in order: its sums afresh (no drift)
         weighted = 0.0
         plain = 0.0
@@ -171,7 +171,7 @@ def wma_step(s, x):
         s[3] += x
     out = s[2] / (p * (p + 1) / 2.0)
     s[2] -= s[3]
-    s[3] -= s[4 + (n + 1) % p]
+    s[3] -= s[4 + _next_slot(slot, p)]
     return out
 
 
