@@ -521,6 +521,18 @@ def _dead_tail(s, o, ts, start, out):
         s[0] += 1.0
 
 
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _ring_offset(s, times, head, size, cap, t, base):
+    """t's offset from ``base``, and the base: at 2**52 ns it moves to t, and the offsets of
+    the ring's ``size`` events from ``head`` move with it (as _offset)."""
+    rel = float(t - base)
+    if rel < _REBASE:
+        return rel, base
+    for k in range(size):
+        s[times + _wrap(head + k, cap)] -= rel
+    return 0.0, t
+
+
 @nb.njit(cache=True, error_model="numpy")
 def _moved_base(ts, start, end, base):
     """The clock's base after updates start..end - 1: it moves to an update's ts when its
@@ -578,12 +590,7 @@ def ofi_time_many(s, ts, bid, bid_sz, ask, ask_sz, out):
         i = 0
         full = False
         while i < live and old > 0:  # as the step, on the ring
-            rel = float(ts[i] - base)
-            if rel >= _REBASE:  # move the base to ts[i] (as _offset)
-                for k in range(size):
-                    s[times + _wrap(head + k, cap)] -= rel
-                base = ts[i]
-                rel = 0.0
+            rel, base = _ring_offset(s, times, head, size, cap, ts[i], base)
             while size > 0 and s[times + head] <= rel - window:
                 total -= s[values + head]
                 head = _next_slot(head, cap)
@@ -703,12 +710,7 @@ def vwap_time_many(s, ts, price, volume, out):
         i = 0
         full = False
         while i < live and old > 0:  # as the step, on the ring
-            rel = float(ts[i] - base)
-            if rel >= _REBASE:  # move the base to ts[i] (as _offset)
-                for k in range(size):
-                    s[times + _wrap(head + k, cap)] -= rel
-                base = ts[i]
-                rel = 0.0
+            rel, base = _ring_offset(s, times, head, size, cap, ts[i], base)
             while size > 0 and s[times + head] <= rel - window:
                 notional -= s[prices + head] * s[volumes + head]
                 vol -= s[volumes + head]
