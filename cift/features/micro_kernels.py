@@ -177,6 +177,14 @@ def vpin_step(s, size, side):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
+def _vpin_into_open(filled, imbalance, size, side):
+    """A trade of 0 < size < the open bucket's room: exactly _vpin_trade's first (and only)
+    step, without its loop (the bulk loops take most trades this way)."""
+    sign = 1.0 if side > 0 else (-1.0 if side < 0 else 0.0)
+    return filled + size, imbalance + sign * size
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _vpin_trade(ring, at, w, bucket, size, side, filled, imbalance, total, done):
     """One trade into VPIN's volume buckets, split across the ones it fills; the |imbalance|
     of each full bucket enters the window of the last w, its ring at ring[at:]. Returns the
@@ -495,15 +503,20 @@ def vpin_many(s, size, side, out):
     """vpin_step over the arrays, its scalars in locals (as ofi_many)."""
     count, dead, bucket, w = s[0], s[1] != 0.0, s[2], int(s[3])
     filled, imbalance, total, done = s[4], s[5], s[6], int(s[7])
+    value = total / (w * bucket) if done >= w else NAN
     for i in range(size.shape[0]):
         sz, sd = size[i], side[i]
         dead, _, count = _count_in(dead, (sz != sz) | (sd != sd), count)
         if dead:
             out[i] = NAN
             continue
-        filled, imbalance, total, done = _vpin_trade(s, 8, w, bucket, sz, sd, filled,
-                                                     imbalance, total, done)
-        out[i] = total / (w * bucket) if done >= w else NAN
+        if 0.0 < sz < bucket - filled:  # as vpin_into
+            filled, imbalance = _vpin_into_open(filled, imbalance, sz, sd)
+        else:
+            filled, imbalance, total, done = _vpin_trade(s, 8, w, bucket, sz, sd, filled,
+                                                         imbalance, total, done)
+            value = total / (w * bucket) if done >= w else NAN
+        out[i] = value
     s[0], s[1] = count, 1.0 if dead else 0.0
     s[4], s[5], s[6], s[7] = filled, imbalance, total, done
 
@@ -1027,12 +1040,17 @@ def vpin_into(size, side, bucket, w, out):
     total = 0.0
     done = 0
     clean = True
+    value = NAN  # the output: it changes only when a bucket fills
     for i in range(size.shape[0]):
         sz, sd = size[i], side[i]
         clean &= (sz == sz) & (sd == sd)
-        filled, imbalance, total, done = _vpin_trade(ring, 0, w, bucket, sz, sd, filled,
-                                                     imbalance, total, done)
-        out[i] = total / (w * bucket) if done >= w else NAN
+        if 0.0 < sz < bucket - filled:  # most trades: into the open bucket (_vpin_into_open)
+            filled, imbalance = _vpin_into_open(filled, imbalance, sz, sd)
+        else:
+            filled, imbalance, total, done = _vpin_trade(ring, 0, w, bucket, sz, sd, filled,
+                                                         imbalance, total, done)
+            value = total / (w * bucket) if done >= w else NAN
+        out[i] = value
     if not clean:
         out[min(first_nan(size), first_nan(side)):] = NAN
 
