@@ -136,11 +136,8 @@ def _ts_parts(name: str) -> list[str]:
 
 
 def _joined_ts(df: pl.DataFrame, name: str, source: str) -> pl.DataFrame:
-    """``ts`` as the texts of the columns ``name`` joins (``"Date+Time"``), space-separated,
-    unless the file has a column of that very name."""
+    """``ts`` as the texts of the columns ``name`` joins (``"Date+Time"``), space-separated."""
     parts = _ts_parts(name)
-    if name in df.columns or not parts:
-        return df
     missing = [part for part in parts if part not in df.columns]
     if missing:
         raise DataError(f"column(s) {missing} of ts={name!r} are not in the file (it has "
@@ -156,8 +153,8 @@ def _map_columns(df: pl.DataFrame, options: ImportOptions, source: str) -> pl.Da
     # an entry applies where its column is present; a file that already uses cift's name
     # is fine too (one map for a directory of mixed files)
     mapping = dict(options.columns or {})
-    if "ts" in mapping and _ts_parts(mapping["ts"]) and mapping["ts"] not in df.columns:
-        df = _joined_ts(df, mapping.pop("ts"), source)
+    if _ts_parts(mapping.get("ts", "ts")) and mapping["ts"] not in df.columns:
+        df = _joined_ts(df, mapping.pop("ts"), source)  # (a column named "a+b" is just that)
     missing = [theirs for ours, theirs in mapping.items()
                if theirs not in df.columns and ours not in df.columns]
     if missing:

@@ -546,6 +546,24 @@ def _ring_offset(s, times, head, size, cap, t, base):
     return 0.0, t
 
 
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _bulk_clock(s, o, t0):
+    """A time-window state's clock at offset o (see _offset), for a bulk loop from ts t0:
+    (base, head, size, capacity, the slot update 0's push takes (update k's is k slots on),
+    the first update whose push takes the ring's last slot, where the step sums afresh)."""
+    base = t0 if s[0] == 0.0 else (np.int64(s[o]) << 32) | np.int64(s[o + 1])
+    head, size, cap = int(s[o + 3]), int(s[o + 4]), int(s[o + 5])
+    slot0 = _wrap(head + size, cap)
+    return base, head, size, cap, slot0, cap - 1 - slot0
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _store_clock(s, o, base, last, head, size):
+    """Write a bulk loop's clock back into the state at offset o."""
+    s[o], s[o + 1] = float(base >> 32), float(base & 0xFFFFFFFF)
+    s[o + 2], s[o + 3], s[o + 4] = last, head, size
+
+
 @nb.njit(cache=True, error_model="numpy")
 def _moved_base(ts, start, end, base):
     """The clock's base after updates start..end - 1: it moves to an update's ts when its
@@ -590,18 +608,13 @@ def ofi_time_many(s, ts, bid, bid_sz, ask, ask_sz, out):
     live = 0 if s[1] != 0.0 else n if clean else \
         min(first_nan(bid), first_nan(bid_sz), first_nan(ask), first_nan(ask_sz))
     if live > 0:
-        fresh = s[0] == 0.0
-        if not fresh:
+        if s[0] != 0.0:  # the first update's flow is from the stream's last quote
             out[0] = _ofi_event(bid[0], bid_sz[0], ask[0], ask_sz[0], s[4], s[5], s[6], s[7])
         window, total = s[2], s[3]
-        base = ts[0] if fresh else (np.int64(s[8]) << 32) | np.int64(s[9])
-        head, size, cap = int(s[11]), int(s[12]), int(s[13])
+        base, head, size, cap, slot0, turn = _bulk_clock(s, 8, ts[0])
         times, values = 14, 14 + cap
-        slot0 = _wrap(head + size, cap)  # update 0's push goes there, update k's k slots on
-        turn = cap - 1 - slot0  # the next update whose push takes the ring's last slot
         old = size  # events from before this call still in the window
-        i = 0
-        full = False
+        i, full = 0, False
         while i < live and old > 0:  # as the step, on the ring
             rel, base = _ring_offset(s, times, head, size, cap, ts[i], base)
             while size > 0 and s[times + head] <= rel - window:
@@ -612,9 +625,9 @@ def ofi_time_many(s, ts, bid, bid_sz, ask, ask_sz, out):
             if size == cap:
                 full = True
                 break
-            e = out[i]
-            s[times + _wrap(head + size, cap)] = rel
-            s[values + _wrap(head + size, cap)] = e
+            e, slot = out[i], _wrap(head + size, cap)
+            s[times + slot] = rel
+            s[values + slot] = e
             size += 1
             total += e
             if i == turn:  # the sum afresh from the window (as the step)
@@ -658,8 +671,8 @@ def ofi_time_many(s, ts, bid, bid_sz, ask, ask_sz, out):
         base = _moved_base(ts, 0, k + 1, base)
         _ring_put_times(s, times, ts, i, slot0, cap, base)
         s[0] += k + 1
-        s[3], s[10], s[11], s[12] = total, float(ts[k] - base), head, size
-        s[8], s[9] = float(base >> 32), float(base & 0xFFFFFFFF)
+        s[3] = total
+        _store_clock(s, 8, base, float(ts[k] - base), head, size)
         s[4], s[5], s[6], s[7] = bid[k], bid_sz[k], ask[k], ask_sz[k]
         if full:
             raise ParameterError(_FULL)
@@ -712,16 +725,11 @@ def vwap_time_many(s, ts, price, volume, out):
     _check_next(s, 5, ts[0])  # the arrays themselves were checked in order
     live = 0 if s[1] != 0.0 else min(first_nan(price), first_nan(volume))  # as ofi_time_many
     if live > 0:
-        fresh = s[0] == 0.0
         window, notional, vol = s[2], s[3], s[4]
-        base = ts[0] if fresh else (np.int64(s[5]) << 32) | np.int64(s[6])
-        head, size, cap = int(s[8]), int(s[9]), int(s[10])
+        base, head, size, cap, slot0, turn = _bulk_clock(s, 5, ts[0])
         times, prices, volumes = 11, 11 + cap, 11 + 2 * cap
-        slot0 = _wrap(head + size, cap)  # update 0's push goes there, update k's k slots on
-        turn = cap - 1 - slot0  # the next update whose push takes the ring's last slot
         old = size  # trades from before this call still in the window
-        i = 0
-        full = False
+        i, full = 0, False
         while i < live and old > 0:  # as the step, on the ring
             rel, base = _ring_offset(s, times, head, size, cap, ts[i], base)
             while size > 0 and s[times + head] <= rel - window:
@@ -779,8 +787,7 @@ def vwap_time_many(s, ts, price, volume, out):
         _ring_put(s, volumes, volume, i, slot0, cap)
         s[0] += k + 1
         s[3], s[4] = notional, vol
-        s[5], s[6] = float(base >> 32), float(base & 0xFFFFFFFF)
-        s[7], s[8], s[9] = float(ts[k] - base), head, i - j
+        _store_clock(s, 5, base, float(ts[k] - base), head, i - j)
         if full:
             raise ParameterError(_FULL)
     _dead_tail(s, 5, ts, live, out)
