@@ -33,6 +33,13 @@ def test_version_and_help(run):
     assert "--map" in run("ingest", "--help").stdout
 
 
+def test_python_dash_m_cift_is_the_command(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "cift", "ingest", "no-such.csv"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("cift: error:") and "no-such.csv" in proc.stderr
+
+
 def test_ingest_catalog_bars(run, tmp_path, market):
     market.ticks.rename({"ts": "time"}).write_csv(tmp_path / "t.csv")
     market.quotes.write_parquet(tmp_path / "q.parquet")
