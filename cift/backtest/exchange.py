@@ -321,15 +321,14 @@ def _on_trade(st, cfg, oid, bar, o, h, lo, c, size, ts):
 
 
 @nb.njit(cache=True, _nrt=False, forceinline=True)
-def _on_quote(st, cfg, oid, ts):
-    """Match active order ``oid`` against its symbol's new quote; True when done."""
-    sy, ol, oc = st[2], st[3], st[13]
+def _on_quote(st, cfg, oid, ts, bid, bid_size, ask, ask_size, queue):
+    """Match active order ``oid`` against its symbol's new quote (passed in: the same for
+    every order of the symbol, loaded once, not per order); True when done."""
+    ol, oc = st[3], st[13]
     typ = oc[oid, OC_TYPE]
     if typ == STOP:
         return False
-    s = int(ol[oid, O_SYMBOL])
     side, price = _side(oc, oid), ol[oid, O_PRICE]
-    bid, ask = sy[s, S_BID], sy[s, S_ASK]
     touch = ask if side > 0 else bid
     if typ == MARKET:  # arrived before the symbol's first quote
         return _fill(st, cfg, oid, np.inf, touch, 0.0, ts)
@@ -340,8 +339,8 @@ def _on_quote(st, cfg, oid, ts):
         return True
     if side * (price - touch) >= 0.0:  # the other side crossed our resting price
         return _fill(st, cfg, oid, np.inf, price, 1.0, ts)
-    if cfg[C_QUEUE] != 0.0:
-        best, size = (bid, sy[s, S_BID_SIZE]) if side > 0 else (ask, sy[s, S_ASK_SIZE])
+    if queue:
+        best, size = (bid, bid_size) if side > 0 else (ask, ask_size)
         gap = side * (price - best)
         if gap > 0.0:  # our price is now better than the best: nobody ahead
             ol[oid, O_QUEUE] = 0.0
@@ -430,15 +429,17 @@ def on_event(mkt, st, cfg, lcfg, ev):
         ev[EV_KIND] = KIND_BAR if bar else KIND_TRADE
     else:
         s = q_sym[qi]
-        sy[s, S_BID], sy[s, S_BID_SIZE] = q_bid[qi], q_bsz[qi]
-        sy[s, S_ASK], sy[s, S_ASK_SIZE] = q_ask[qi], q_asz[qi]
+        bid, bid_size, ask, ask_size = q_bid[qi], q_bsz[qi], q_ask[qi], q_asz[qi]
+        sy[s, S_BID], sy[s, S_BID_SIZE] = bid, bid_size
+        sy[s, S_ASK], sy[s, S_ASK_SIZE] = ask, ask_size
         sy[s, S_QUOTED] = 1.0
-        _mark(st, s, 0.5 * (q_bid[qi] + q_ask[qi]))
+        _mark(st, s, 0.5 * (bid + ask))
         book = st[7][s]
+        queue = cfg[C_QUEUE] != 0.0
         w = 0
         for k in range(st[12][s]):
             oid = book[k]
-            if not _on_quote(st, cfg, oid, ts):
+            if not _on_quote(st, cfg, oid, ts, bid, bid_size, ask, ask_size, queue):
                 book[w] = oid
                 w += 1
         _resting(st, s, w)
@@ -479,18 +480,27 @@ def _n_live(st, s):
 @nb.njit(cache=True, _nrt=False, forceinline=True)
 def _quoted_prices(st, s, ev):
     """Our best live limit prices on ``s`` (resting or in flight, not being cancelled)."""
-    ol, oc = st[3], st[13]
+    ol, oc, book = st[3], st[13], st[7][s]
     buy, sell = -np.inf, np.inf
-    for k in range(_n_live(st, s)):
-        oid = _live(st, s, k)
-        if (ol[oid, O_SYMBOL] == s and oc[oid, OC_TYPE] == LIMIT
-                and oc[oid, OC_CANCELLING] == 0 and oc[oid, OC_STATUS] <= OPEN):
-            if oc[oid, OC_SIDE] > 0:
-                buy = max(buy, ol[oid, O_PRICE])
-            else:
-                sell = min(sell, ol[oid, O_PRICE])
+    for k in range(st[12][s]):  # resting: all of them are s's (no symbol to check)
+        buy, sell = _limit_prices(ol, oc, book[k], buy, sell)
+    for oid in range(st[1][I_ARRIVED], st[1][I_ORDERS]):  # in flight: of any symbol
+        if ol[oid, O_SYMBOL] == s:
+            buy, sell = _limit_prices(ol, oc, oid, buy, sell)
     ev[EV_BUY_PX] = buy if buy > -np.inf else np.nan
     ev[EV_SELL_PX] = sell if sell < np.inf else np.nan
+
+
+@nb.njit(cache=True, _nrt=False, forceinline=True)
+def _limit_prices(ol, oc, oid, buy, sell):
+    """(buy, sell) with order ``oid``'s price taken in if it is a live limit not being
+    cancelled."""
+    if oc[oid, OC_TYPE] == LIMIT and oc[oid, OC_CANCELLING] == 0 and oc[oid, OC_STATUS] <= OPEN:
+        if oc[oid, OC_SIDE] > 0:
+            buy = max(buy, ol[oid, O_PRICE])
+        else:
+            sell = min(sell, ol[oid, O_PRICE])
+    return buy, sell
 
 
 @nb.njit(cache=True, _nrt=False, forceinline=True)
