@@ -34,8 +34,10 @@ def test_version_and_help(run):
 
 
 def test_python_dash_m_cift_is_the_command(tmp_path):
+    env = {**os.environ, "CIFT_HOME": str(tmp_path / "home")}
+    env.pop("CIFT_STORE", None)
     proc = subprocess.run([sys.executable, "-m", "cift", "ingest", "no-such.csv"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
     assert proc.returncode == 2
     assert proc.stderr.startswith("cift: error:") and "no-such.csv" in proc.stderr
 
