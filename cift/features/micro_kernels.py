@@ -510,7 +510,9 @@ def vpin_many(s, size, side, out):
         if dead:
             out[i] = NAN
             continue
-        if 0.0 < sz < bucket - filled:  # as vpin_into
+        # as vpin_into, spelled out in both loops: the same branch in a shared inline helper
+        # ran 2x slower (15 -> 31 ns/trade; LLVM lays the helper's branches out worse)
+        if 0.0 < sz < bucket - filled:
             filled, imbalance = _vpin_into_open(filled, imbalance, sz, sd)
         else:
             filled, imbalance, total, done = _vpin_trade(s, 8, w, bucket, sz, sd, filled,
