@@ -8,12 +8,13 @@ optionally symbol and volume).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
 import polars as pl
 
-from cift.data.checks import POSITIVE, first_breaking
+from cift.data.checks import POSITIVE, first_breaking_each
 from cift.data.codes import recode, symbol_codes
 from cift.data.timestamps import parse_ts_column
 from cift.data.validate import validate_quotes, validate_ticks
@@ -56,12 +57,42 @@ def _sorted_ts(ts: pl.Series, source: str) -> np.ndarray:
     return out
 
 
-def _positive(x: np.ndarray, source: str, field: str) -> None:
-    row = first_breaking(x, POSITIVE)
-    if row >= 0:
-        what = "quote" if source == "quotes" else "trade"
-        raise DataError(f"a {what} price is not positive", source=source, row=row + 1,
-                        field=field)
+def _positive(prices: list[tuple[str, str, np.ndarray]]) -> None:
+    """Raise on the first price that is not positive, of (source, field, column) in order."""
+    if not prices:
+        return
+    columns = []
+    for *_, x in prices:
+        x = x.view()
+        x.flags.writeable = False  # one array type for the whole tuple
+        columns.append(x)
+    rows = first_breaking_each(tuple(columns), np.full(len(columns), POSITIVE))
+    for (source, field, _), row in zip(prices, rows, strict=True):
+        if row >= 0:
+            what = "quote" if source == "quotes" else "trade"
+            raise DataError(f"a {what} price is not positive", source=source, row=row + 1,
+                            field=field)
+
+
+def _symbol_codes(columns: list[pl.Series]) -> tuple[list[str], list[np.ndarray]]:
+    """The sorted names of the symbols of all ``columns``, and each column's codes into them.
+
+    Each column is coded on its own thread (the kernels release the GIL), in order of first
+    appearance, then mapped to the sorted names' codes (skipped when they already agree).
+    """
+    with ThreadPoolExecutor(len(columns)) as pool:
+        local = list(pool.map(symbol_codes, columns))
+        firsts = [c.gather(first).to_list() for c, (_, first) in zip(columns, local, strict=True)]
+        symbols = sorted(set().union(*firsts))
+        code = {name: i for i, name in enumerate(symbols)}
+        recoding = []
+        for (c, _), names in zip(local, firsts, strict=True):
+            table = np.array([code[n] for n in names], np.int32)
+            if not np.array_equal(table, np.arange(len(table))):
+                recoding.append(pool.submit(recode, c, table))
+        for job in recoding:
+            job.result()
+    return symbols, [c for c, _ in local]
 
 
 def _checked_bars(bars: pl.DataFrame) -> pl.DataFrame:
@@ -116,15 +147,7 @@ def market_sources(*, ticks: pl.DataFrame | None = None, quotes: pl.DataFrame | 
                                                      "side": pl.Int8}))
     q = (validate_quotes(_with_defaults(quotes, "quotes", one), source="quotes")
          if quotes is not None else None)
-    local = [symbol_codes(f["symbol"]) for f in (trades, q) if f is not None]
-    firsts = [f["symbol"].gather(first).to_list()
-              for f, (_, first) in zip((trades, q), local, strict=False)]
-    symbols = sorted(set().union(*firsts))
-    code = {name: i for i, name in enumerate(symbols)}
-    # each source's codes (first-appearance order) mapped to the sorted symbols' codes
-    for (c, _), names in zip(local, firsts, strict=True):
-        recode(c, np.array([code[n] for n in names], np.int32))
-    t_sym, *q_sym = (c for c, _ in local)
+    symbols, (t_sym, *q_sym) = _symbol_codes([f["symbol"] for f in (trades, q) if f is not None])
 
     t_ts = _sorted_ts(trades["ts"], "bars" if bars is not None else "ticks")
     if bars is not None:
@@ -136,15 +159,17 @@ def market_sources(*, ticks: pl.DataFrame | None = None, quotes: pl.DataFrame | 
     if q is not None:
         bid, bid_sz, ask, ask_sz = (q[k].to_numpy() for k in ("bid_px", "bid_sz", "ask_px",
                                                              "ask_sz"))
-        _positive(bid, "quotes", "bid_px")
-        _positive(ask, "quotes", "ask_px")
         quote_arrays = (_sorted_ts(q["ts"], "quotes"), q_sym[0], bid, bid_sz, ask, ask_sz)
     else:
         empty = np.empty(0)
         quote_arrays = (np.empty(0, np.int64), np.empty(0, np.int32), empty, empty, empty,
                         empty)
-    if bars is None:
-        _positive(np.ascontiguousarray(c, np.float64), "ticks", "price")
     arrays = (t_ts, t_sym, *(np.ascontiguousarray(a, dtype=np.float64)
                              for a in (o, h, lo, c, size)), *quote_arrays)
+    # the engine's prices must be positive (the data model asks only finite): one parallel pass
+    prices = [("quotes", "bid_px", arrays[9]), ("quotes", "ask_px", arrays[11])] if q is not None \
+        else []
+    if bars is None:
+        prices.append(("ticks", "price", arrays[5]))
+    _positive(prices)
     return MarketSources(arrays, symbols, trades, bars is not None)

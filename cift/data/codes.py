@@ -22,7 +22,7 @@ from cift.errors import DataError
 __all__ = ["StringViews", "recode", "symbol_codes"]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _codes_from_hashes(h1, h2, cap):
     """Codes in order of first appearance from an open-addressing table of ``cap`` slots.
 
@@ -67,7 +67,7 @@ _INLINE_MASKS = np.array(
     np.uint64)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _codes_from_views(views, cap, codes, masks):
     """Codes in order of first appearance of Arrow string views (rows of two uint64) whose
     strings are inline (<= 12 bytes); an open-addressing table of ``cap`` slots keyed by the
@@ -162,7 +162,7 @@ def symbol_codes(symbol: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, first
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def recode(codes, table):
     """``codes[i] = table[codes[i]]`` in place (e.g. first-appearance codes to sorted names'
     codes); a gather NumPy does 2-3x slower, into a new array."""

@@ -252,6 +252,19 @@ def test_cancel_all_leaves_other_symbols_and_later_orders():
         ("X", "cancelled"), ("Y", "open"), ("X", "open")]
 
 
+def test_symbols_are_coded_by_name_whatever_order_each_source_shows_them():
+    # trades show Y first, quotes X first: each source's codes map to the sorted names
+    t = pl.concat([ticks((1, 50.0, 1.0), symbol="Y"), ticks((3, 10.0, 1.0))])
+    q = pl.concat([quotes((2, 9.9, 5.0, 10.1, 5.0)), quotes((4, 49.0, 5.0, 51.0, 5.0),
+                                                           symbol="Y")])
+    p = script((0, o.MARKET, 1.0, 0.0, GTC, 1))  # symbol 1: "Y", the second name
+    res = run(p, ticks=t, quotes=q)
+    # Y had no quote when the order arrived: it fills at Y's first ask (ts 4), not X's
+    assert res.fills.select("symbol", "price").rows() == [("Y", 51.0)]
+    assert ns(res.fills) == [4]
+    assert res.positions.select("symbol", "position").rows() == [("X", 0.0), ("Y", 1.0)]
+
+
 def test_two_symbols_share_one_cash_account():
     t = pl.concat([ticks((1, 10.0, 1.0), (3, 11.0, 1.0), (5, 12.0, 1.0)),
                    ticks((2, 50.0, 1.0), (4, 40.0, 1.0), (6, 45.0, 1.0), symbol="Y")]).sort("ts")
