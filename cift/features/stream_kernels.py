@@ -434,9 +434,10 @@ def _range(s, o, h, lo, c, from_high):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _range_run(s, o, h, lo, c, from_high, out):
-    """_range over the arrays into out, count, flag and the block's extremes in locals for
-    the run (as _sma_run)."""
+def _range_steps(s, o, h, lo, c, from_high, out, start, end, to_block):
+    """_range over the arrays' [start, end) into out, count, flag and the block's extremes in
+    locals for the run (as _sma_run); with ``to_block``, stop early at a block's first bar
+    with a whole block of bars left (for _range_blocks). Returns where it stopped."""
     count = s[o]
     dead = s[o + 1] != 0.0
     p = int(s[o + 2])
@@ -448,11 +449,15 @@ def _range_run(s, o, h, lo, c, from_high, out):
     lows = highs + p
     per_percent = -0.01 if from_high else 0.01
     slot = int(count) % p  # then counted
-    for i in range(c.shape[0]):
+    i = start
+    while i < end:
+        if to_block and slot == 0 and not dead and end - i >= p:
+            break
         hi, low, close = h[i], lo[i], c[i]
-        dead, n, count = _count_in(dead, (hi != hi) | (low != low) | (close != close), count)
+        dead, n, count = _count_in(dead, _has_nan(hi, low, close), count)
         if dead:
             out[i] = NAN
+            i += 1
             continue
         if slot == 0:
             if n > 0:
@@ -468,16 +473,119 @@ def _range_run(s, o, h, lo, c, from_high, out):
         v = s[suffix_lo + slot + 1]
         lo_v = v if v < bottom else bottom
         slot = _next_slot(slot, p)
-        if n < p - 1:
-            out[i] = NAN
-            continue
-        diff = (hi_v - lo_v) * per_percent
-        num = hi_v - close if from_high else close - lo_v
-        out[i] = num / diff if diff != 0.0 else 0.0
+        out[i] = NAN if n < p - 1 else _range_value(hi_v, lo_v, close, per_percent, from_high)
+        i += 1
     s[o] = count
     s[o + 1] = 1.0 if dead else 0.0
     s[o + 3] = top
     s[o + 4] = bottom
+    return i
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _range_value(hi_v, lo_v, close, per_percent, from_high):
+    diff = (hi_v - lo_v) * per_percent
+    num = hi_v - close if from_high else close - lo_v
+    return num / diff if diff != 0.0 else 0.0
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _suffix_extremes_of(s, h, lo, at, suffix_hi, suffix_lo, p):
+    """_suffix_extremes of the block of bars h[at:at+p], lo[at:at+p] of the arrays."""
+    top = -np.inf
+    bottom = np.inf
+    for j in range(p - 1, -1, -1):
+        v = h[at + j]
+        top = v if v > top else top
+        s[suffix_hi + j] = top
+        v = lo[at + j]
+        bottom = v if v < bottom else bottom
+        s[suffix_lo + j] = bottom
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _range_blocks(s, o, h, lo, c, from_high, out, start):
+    """_range over whole blocks of p bars from ``start`` (a block's first bar), as the batch
+    kernel runs them: bars read from the arrays, not the state's rings, which are written
+    once at the end (the last block's bars, where the steps would have left them); the
+    values and the state are the steps'. Returns where the blocks ended."""
+    count = s[o]
+    p = int(s[o + 2])
+    top = s[o + 3]
+    bottom = s[o + 4]
+    suffix_hi = o + 5
+    suffix_lo = suffix_hi + p + 1
+    highs = suffix_lo + p + 1
+    lows = highs + p
+    per_percent = -0.01 if from_high else 0.01
+    n_all = c.shape[0]
+    u = np.uint64  # indices known to be >= 0: no negative-index checks
+    b = start
+    dead_at = -1  # the first bar with a NaN
+    while n_all - b >= p:
+        if _has_nan(h[b], lo[b], c[b]):  # before the block starts: as the steps, which
+            dead_at = b  # skip a dead bar's block start (suffixes, extremes) too
+            break
+        if count > 0.0:  # the block before's suffix extremes: in the ring, or the arrays
+            if b == start:
+                _suffix_extremes(s, highs, lows, suffix_hi, suffix_lo, p)
+            else:
+                _suffix_extremes_of(s, h, lo, b - p, suffix_hi, suffix_lo, p)
+        top = -np.inf
+        bottom = np.inf
+        for q in range(p):
+            k = u(b + q)
+            hi, low, close = h[k], lo[k], c[k]
+            if _has_nan(hi, low, close):
+                dead_at = b + q
+                break
+            n = count
+            count += 1.0
+            top = hi if hi > top else top
+            bottom = low if low < bottom else bottom
+            v = s[u(suffix_hi + q + 1)]
+            hi_v = v if v > top else top
+            v = s[u(suffix_lo + q + 1)]
+            lo_v = v if v < bottom else bottom
+            out[k] = NAN if n < p - 1 else _range_value(hi_v, lo_v, close, per_percent,
+                                                          from_high)
+        if dead_at >= 0:
+            break
+        b += p
+    # the rings as the steps leave them: the last whole block's bars, then this block's up
+    # to a NaN
+    if b > start:
+        for j in range(p):
+            s[highs + j] = h[b - p + j]
+            s[lows + j] = lo[b - p + j]
+    if dead_at >= 0:  # dead from here: the rest are NaN, and counted
+        for j in range(dead_at - b):
+            s[highs + j] = h[b + j]
+            s[lows + j] = lo[b + j]
+        out[dead_at:] = NAN
+        count += n_all - dead_at
+        s[o + 1] = 1.0
+        b = n_all
+    s[o] = count
+    s[o + 3] = top
+    s[o + 4] = bottom
+    return b
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _has_nan(h, lo, c):
+    return (h != h) | (lo != lo) | (c != c)
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _range_run(s, o, h, lo, c, from_high, out):
+    """_range over the arrays into out: steps up to a block's start, whole blocks as the batch
+    kernel runs them, then steps for the bars after the last whole block."""
+    n_all = c.shape[0]
+    i = _range_steps(s, o, h, lo, c, from_high, out, 0, n_all, True)
+    if i < n_all:
+        i = _range_blocks(s, o, h, lo, c, from_high, out, i)
+    _range_steps(s, o, h, lo, c, from_high, out, i, n_all, False)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)

@@ -276,6 +276,29 @@ def test_time_window_bulk_loop_runs_exactly_as_the_steps(name, data):
         assert bulk.snapshot() == steps.snapshot()
 
 
+@pytest.mark.parametrize("name", ["willr", "stoch"])
+@_SETTINGS
+@given(data=st.data())
+def test_range_bulk_loop_runs_exactly_as_the_steps(name, data):
+    """update_many in chunks (whole blocks of bars run from the arrays, the rings written at
+    the end) gives the very values of update one by one and leaves the very same state, a NaN
+    (in a block or not) included."""
+    values = data.draw(params(name))
+    arrays = [a.copy() for a in _inputs(name, data.draw(market()))]
+    n = len(arrays[0])
+    if data.draw(st.booleans()):
+        arrays[data.draw(st.integers(0, 2))][data.draw(st.integers(0, n - 1))] = np.nan
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=4)))
+    bulk, steps = (getattr(stream, name)(**values) for _ in range(2))
+    for lo, hi in zip([0, *cuts], [*cuts, n], strict=True):
+        chunk = [a[lo:hi] for a in arrays]
+        want = [_tuple(steps.update(*(a[i].item() for a in chunk))) for i in range(hi - lo)]
+        got = _tuple(bulk.update_many(*chunk))
+        for k, column in enumerate(got):
+            np.testing.assert_array_equal(column, np.array([w[k] for w in want], dtype=float))
+        assert bulk.snapshot() == steps.snapshot()
+
+
 @pytest.mark.parametrize("name, columns", _OVER_CAPACITY)
 def test_over_capacity_keeps_the_state_of_the_events_before(name, columns):
     """update_many stops at the event that overflows the ring, with the state the one-by-one
