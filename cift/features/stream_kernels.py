@@ -77,9 +77,10 @@ def _next_slot(slot, p):
 @nb.njit(cache=True, error_model="numpy", inline="always")
 def _ring_sum(s, at, p):
     """The sum of a full ring, taken afresh once a turn so a running sum never drifts."""
+    start = np.uint64(at)  # unsigned: no negative-index checks
     total = 0.0
-    for j in range(p):
-        total += s[at + j]
+    for j in range(np.uint64(p)):
+        total += s[start + j]
     return total
 
 
@@ -92,7 +93,9 @@ def _sma_run(s, o, x, out, skip_nan):
     dead = s[o + 1] != 0.0
     p = int(s[o + 2])
     total = s[o + 3]
-    slot = int(count) % p  # then counted: n % p per value was an integer division
+    u = np.uint64  # the ring's indices, known to be >= 0: no negative-index checks
+    ring, last = u(o + 4), u(p - 1)
+    slot = u(int(count) % p)  # then counted: n % p per value was an integer division
     for i in range(x.shape[0]):
         v = x[i]
         if v != v:
@@ -106,16 +109,16 @@ def _sma_run(s, o, x, out, skip_nan):
             out[i] = NAN
             continue
         total += v
-        s[o + 4 + slot] = v
-        after = _next_slot(slot, p)
+        s[ring + slot] = v
+        after = slot + u(1) if slot < last else u(0)
         if n < p - 1:
             out[i] = NAN
             slot = after
             continue
-        if slot == p - 1:
-            total = _ring_sum(s, o + 4, p)
+        if slot == last:
+            total = _ring_sum(s, ring, p)
         out[i] = total / p
-        total -= s[o + 4 + after]  # the oldest of the window leaves
+        total -= s[ring + after]  # the oldest of the window leaves
         slot = after
     s[o] = count
     s[o + 1] = 1.0 if dead else 0.0
