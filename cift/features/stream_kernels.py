@@ -909,7 +909,9 @@ def cci_many(s, h, lo, c, out):
     count = s[0]
     dead = s[1] != 0.0
     p = (s.shape[0] - 2) // 2
-    slot = int(count) % p  # then counted
+    u = np.uint64  # the ring's indices, known to be >= 0: no negative-index checks
+    up = u(p)
+    slot = u(int(count) % p)  # then counted
     for i in range(c.shape[0]):
         hi, low, close = h[i], lo[i], c[i]
         dead, n, count = _count_in(dead, (hi != hi) | (low != low) | (close != close), count)
@@ -917,10 +919,10 @@ def cci_many(s, h, lo, c, out):
             out[i] = NAN
             continue
         tp = (hi + low + close) / 3.0
-        s[2 + slot] = tp
-        s[2 + slot + p] = tp
-        out[i] = NAN if n < p - 1 else cci_value(s, 3 + slot, p, tp)
-        slot = _next_slot(slot, p)
+        s[u(2) + slot] = tp
+        s[u(2) + slot + up] = tp
+        out[i] = NAN if n < p - 1 else cci_value(s, u(3) + slot, p, tp)
+        slot = slot + u(1) if slot < up - u(1) else u(0)
     s[0] = count
     s[1] = 1.0 if dead else 0.0
 
