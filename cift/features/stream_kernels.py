@@ -385,17 +385,30 @@ def _macd_next(s, fast, slow, signal, x, n, ema_f, ema_s, ema_g, seed):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _suffix_extremes(s, highs, lows, suffix_hi, suffix_lo, p):
-    """When a block of p bars completes: its suffix highs and lows, from its rings."""
+def _suffix_extremes(s, highs, hi_at, lows, lo_at, suffix_hi, suffix_lo, p):
+    """When a block of p bars completes: its suffix highs and lows into the state, from the
+    block's bars at highs[hi_at:hi_at+p] and lows[lo_at:lo_at+p] (the state's rings, or the
+    arrays of a bulk loop)."""
     top = -np.inf
     bottom = np.inf
     for j in range(p - 1, -1, -1):
-        v = s[highs + j]
+        v = highs[hi_at + j]
         top = v if v > top else top
         s[suffix_hi + j] = top
-        v = s[lows + j]
+        v = lows[lo_at + j]
         bottom = v if v < bottom else bottom
         s[suffix_lo + j] = bottom
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _range_layout(s, o):
+    """(p, and where the suffix highs, suffix lows, ring of highs and ring of lows start) of
+    the range state at o."""
+    p = int(s[o + 2])
+    suffix_hi = o + 5
+    suffix_lo = suffix_hi + p + 1
+    highs = suffix_lo + p + 1
+    return p, suffix_hi, suffix_lo, highs, highs + p
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -403,18 +416,14 @@ def _range(s, o, h, lo, c, from_high):
     """kernels._range_position at offset o, with its block extremes: [count, dead, p, top,
     bottom, suffix_hi(p+1), suffix_lo(p+1), ring_h(p), ring_l(p)] (suffix [p] are -inf/+inf
     sentinels). When a block of p bars completes, its suffix extremes come from the ring."""
-    dead, n = _advance(s, o, (h != h) | (lo != lo) | (c != c))
+    dead, n = _advance(s, o, _has_nan(h, lo, c))
     if dead:
         return NAN
-    p = int(s[o + 2])
-    suffix_hi = o + 5
-    suffix_lo = suffix_hi + p + 1
-    highs = suffix_lo + p + 1
-    lows = highs + p
+    p, suffix_hi, suffix_lo, highs, lows = _range_layout(s, o)
     slot = n % p
     if slot == 0:
         if n > 0:
-            _suffix_extremes(s, highs, lows, suffix_hi, suffix_lo, p)
+            _suffix_extremes(s, s, highs, s, lows, suffix_hi, suffix_lo, p)
         s[o + 3] = -np.inf
         s[o + 4] = np.inf
     s[highs + slot] = h
@@ -431,9 +440,7 @@ def _range(s, o, h, lo, c, from_high):
     hi_v = v if v > top else top
     v = s[suffix_lo + slot + 1]
     lo_v = v if v < bottom else bottom
-    diff = (hi_v - lo_v) * (-0.01 if from_high else 0.01)
-    num = hi_v - c if from_high else c - lo_v
-    return num / diff if diff != 0.0 else 0.0
+    return _range_value(hi_v, lo_v, c, -0.01 if from_high else 0.01, from_high)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -443,13 +450,9 @@ def _range_steps(s, o, h, lo, c, from_high, out, start, end, to_block):
     with a whole block of bars left (for _range_blocks). Returns where it stopped."""
     count = s[o]
     dead = s[o + 1] != 0.0
-    p = int(s[o + 2])
+    p, suffix_hi, suffix_lo, highs, lows = _range_layout(s, o)
     top = s[o + 3]
     bottom = s[o + 4]
-    suffix_hi = o + 5
-    suffix_lo = suffix_hi + p + 1
-    highs = suffix_lo + p + 1
-    lows = highs + p
     per_percent = -0.01 if from_high else 0.01
     slot = int(count) % p  # then counted
     i = start
@@ -464,7 +467,7 @@ def _range_steps(s, o, h, lo, c, from_high, out, start, end, to_block):
             continue
         if slot == 0:
             if n > 0:
-                _suffix_extremes(s, highs, lows, suffix_hi, suffix_lo, p)
+                _suffix_extremes(s, s, highs, s, lows, suffix_hi, suffix_lo, p)
             top = -np.inf
             bottom = np.inf
         s[highs + slot] = hi
@@ -487,23 +490,11 @@ def _range_steps(s, o, h, lo, c, from_high, out, start, end, to_block):
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
 def _range_value(hi_v, lo_v, close, per_percent, from_high):
+    """Where close sits in [lo_v, hi_v], in percent (per_percent: -0.01 from the high, 0.01
+    from the low); 0 for an empty range."""
     diff = (hi_v - lo_v) * per_percent
     num = hi_v - close if from_high else close - lo_v
     return num / diff if diff != 0.0 else 0.0
-
-
-@nb.njit(cache=True, error_model="numpy", inline="always")
-def _suffix_extremes_of(s, h, lo, at, suffix_hi, suffix_lo, p):
-    """_suffix_extremes of the block of bars h[at:at+p], lo[at:at+p] of the arrays."""
-    top = -np.inf
-    bottom = np.inf
-    for j in range(p - 1, -1, -1):
-        v = h[at + j]
-        top = v if v > top else top
-        s[suffix_hi + j] = top
-        v = lo[at + j]
-        bottom = v if v < bottom else bottom
-        s[suffix_lo + j] = bottom
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -513,13 +504,9 @@ def _range_blocks(s, o, h, lo, c, from_high, out, start):
     once at the end (the last block's bars, where the steps would have left them); the
     values and the state are the steps'. Returns where the blocks ended."""
     count = s[o]
-    p = int(s[o + 2])
+    p, suffix_hi, suffix_lo, highs, lows = _range_layout(s, o)
     top = s[o + 3]
     bottom = s[o + 4]
-    suffix_hi = o + 5
-    suffix_lo = suffix_hi + p + 1
-    highs = suffix_lo + p + 1
-    lows = highs + p
     per_percent = -0.01 if from_high else 0.01
     n_all = c.shape[0]
     u = np.uint64  # indices known to be >= 0: no negative-index checks
@@ -531,9 +518,9 @@ def _range_blocks(s, o, h, lo, c, from_high, out, start):
             break
         if count > 0.0:  # the block before's suffix extremes: in the ring, or the arrays
             if b == start:
-                _suffix_extremes(s, highs, lows, suffix_hi, suffix_lo, p)
+                _suffix_extremes(s, s, highs, s, lows, suffix_hi, suffix_lo, p)
             else:
-                _suffix_extremes_of(s, h, lo, b - p, suffix_hi, suffix_lo, p)
+                _suffix_extremes(s, h, b - p, lo, b - p, suffix_hi, suffix_lo, p)
         top = -np.inf
         bottom = np.inf
         for q in range(p):
