@@ -420,7 +420,7 @@ def on_event(mkt, st, cfg, lcfg, ev):
         book = st[7][s]
         w = 0
         for k in range(st[12][s]):
-            oid = book[k]
+            oid = np.uint64(book[k])  # unsigned: no negative-index checks
             if not _on_trade(st, cfg, oid, bar, o, h, lo, c, size, ts):
                 book[w] = oid
                 w += 1
@@ -438,7 +438,7 @@ def on_event(mkt, st, cfg, lcfg, ev):
         queue = cfg[C_QUEUE] != 0.0
         w = 0
         for k in range(st[12][s]):
-            oid = book[k]
+            oid = np.uint64(book[k])
             if not _on_quote(st, cfg, oid, ts, bid, bid_size, ask, ask_size, queue):
                 book[w] = oid
                 w += 1
