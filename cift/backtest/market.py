@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
-from cift.data.checks import POSITIVE, first_breaking_each
+from cift.data.checks import POSITIVE, first_breaking_in
 from cift.data.codes import recode, symbol_codes
 from cift.data.timestamps import parse_ts_column
 from cift.data.validate import validate_quotes, validate_ticks
@@ -61,12 +61,7 @@ def _positive(prices: list[tuple[str, str, np.ndarray]]) -> None:
     """Raise on the first price that is not positive, of (source, field, column) in order."""
     if not prices:
         return
-    columns = []
-    for *_, x in prices:
-        x = x.view()
-        x.flags.writeable = False  # one array type for the whole tuple
-        columns.append(x)
-    rows = first_breaking_each(tuple(columns), np.full(len(columns), POSITIVE))
+    rows = first_breaking_in([x for *_, x in prices], [POSITIVE] * len(prices))
     for (source, field, _), row in zip(prices, rows, strict=True):
         if row >= 0:
             what = "quote" if source == "quotes" else "trade"

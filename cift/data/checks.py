@@ -11,7 +11,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["FINITE", "NON_NEGATIVE", "POSITIVE", "first_breaking", "first_breaking_each"]
+__all__ = ["FINITE", "NON_NEGATIVE", "POSITIVE", "first_breaking", "first_breaking_each",
+           "first_breaking_in"]
 
 #: the rules: finite; finite and >= 0; finite and > 0 (NaN breaks each of them)
 FINITE, NON_NEGATIVE, POSITIVE = 0, 1, 2
@@ -53,6 +54,18 @@ def first_breaking(x, rule):
         if not _keeps(x[i], rule):
             return i
     return -1
+
+
+def first_breaking_in(columns: list[np.ndarray], rules: list[int]) -> np.ndarray:
+    """:func:`first_breaking_each` of float64 arrays of any writability: -1 or the row, each."""
+    if not columns:
+        return np.empty(0, np.int64)
+    views = []
+    for x in columns:
+        x = x.view()
+        x.flags.writeable = False  # one array type for the whole tuple (else one per mix)
+        views.append(x)
+    return first_breaking_each(tuple(views), np.asarray(rules, dtype=np.int64))
 
 
 @nb.njit(cache=True, error_model="numpy", parallel=True)

@@ -7,10 +7,9 @@ row (1-based) and field. Checks are vectorized: one pass over the columns, no pe
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
-from cift.data.checks import FINITE, NON_NEGATIVE, first_breaking_each
+from cift.data.checks import FINITE, NON_NEGATIVE, first_breaking_in
 from cift.data.schema import TABLES, TS
 from cift.data.timestamps import parse_ts_column
 from cift.errors import DataError, ParameterError
@@ -38,12 +37,8 @@ def _first_bad_rows(out: pl.DataFrame, rules: list) -> list[int | None]:
              if isinstance(rule, pl.Expr)}
     found = out.select(**exprs).row(0, named=True)
     numeric = [i for i, (_, rule, _) in enumerate(rules) if not isinstance(rule, pl.Expr)]
-    columns = []
-    for i in numeric:
-        a = out.get_column(rules[i][0]).to_numpy().view()
-        a.flags.writeable = False  # one array type for the whole tuple
-        columns.append(a)
-    rows = first_breaking_each(tuple(columns), np.array([rules[i][1] for i in numeric]))
+    rows = first_breaking_in([out.get_column(rules[i][0]).to_numpy() for i in numeric],
+                             [rules[i][1] for i in numeric])
     found |= {str(i): int(r) if r >= 0 else None for i, r in zip(numeric, rows, strict=True)}
     return [found[str(i)] for i in range(len(rules))]
 

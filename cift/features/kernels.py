@@ -31,6 +31,12 @@ def _is_zero(v):
     return -_EPS < v < _EPS
 
 
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _bar_has_nan(h, lo, c):
+    """Whether a bar's high, low or close is NaN (``|``, not ``or``: no branch per field)."""
+    return (h != h) | (lo != lo) | (c != c)
+
+
 @nb.njit(cache=True, error_model="numpy")
 def has_nan(x):
     """Whether x holds a NaN: an or-reduction without an early exit, which vectorizes."""
@@ -493,7 +499,7 @@ def _range_position(high, low, close, p, from_high, out):
         for i in range(np.uint64(b), np.uint64(e)):
             q = i - np.uint64(b)
             h, lo, c = high[i], low[i], close[i]
-            if (h != h) | (lo != lo) | (c != c):
+            if _bar_has_nan(h, lo, c):
                 out[i:] = np.nan  # the NaN policy, here rather than in a pass of its own
                 return
             top = h if h > top else top
@@ -582,7 +588,7 @@ def cci_into(high, low, close, p, out):
     slot = p - 1  # i % p, counted
     for i in range(n):
         h, lo, c = high[i], low[i], close[i]
-        if (h != h) | (lo != lo) | (c != c):
+        if _bar_has_nan(h, lo, c):
             out[i:] = np.nan  # the NaN policy
             return
         tp = (h + lo + c) / 3.0

@@ -22,7 +22,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from cift.features.kernels import CCI_MATH, _directional, _is_zero, _true_range, cci_value
+from cift.features.kernels import (CCI_MATH, _bar_has_nan, _directional, _is_zero, _true_range,
+                                  cci_value)
 
 NAN = np.nan
 H = 2  # header: count, dead
@@ -75,6 +76,12 @@ def _next_slot(slot, p):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
+def _next_slot_u(slot, last):
+    """_next_slot of an unsigned slot (``last``: the ring's last slot, unsigned too)."""
+    return slot + np.uint64(1) if slot < last else np.uint64(0)
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _ring_sum(s, at, p):
     """The sum of a full ring, taken afresh once a turn so a running sum never drifts."""
     start = np.uint64(at)  # unsigned: no negative-index checks
@@ -110,7 +117,7 @@ def _sma_run(s, o, x, out, skip_nan):
             continue
         total += v
         s[ring + slot] = v
-        after = slot + u(1) if slot < last else u(0)
+        after = _next_slot_u(slot, last)
         if n < p - 1:
             out[i] = NAN
             slot = after
@@ -416,7 +423,7 @@ def _range(s, o, h, lo, c, from_high):
     """kernels._range_position at offset o, with its block extremes: [count, dead, p, top,
     bottom, suffix_hi(p+1), suffix_lo(p+1), ring_h(p), ring_l(p)] (suffix [p] are -inf/+inf
     sentinels). When a block of p bars completes, its suffix extremes come from the ring."""
-    dead, n = _advance(s, o, _has_nan(h, lo, c))
+    dead, n = _advance(s, o, _bar_has_nan(h, lo, c))
     if dead:
         return NAN
     p, suffix_hi, suffix_lo, highs, lows = _range_layout(s, o)
@@ -460,7 +467,7 @@ def _range_steps(s, o, h, lo, c, from_high, out, start, end, to_block):
         if to_block and slot == 0 and not dead and end - i >= p:
             break
         hi, low, close = h[i], lo[i], c[i]
-        dead, n, count = _count_in(dead, _has_nan(hi, low, close), count)
+        dead, n, count = _count_in(dead, _bar_has_nan(hi, low, close), count)
         if dead:
             out[i] = NAN
             i += 1
@@ -513,7 +520,7 @@ def _range_blocks(s, o, h, lo, c, from_high, out, start):
     b = start
     dead_at = -1  # the first bar with a NaN
     while n_all - b >= p:
-        if _has_nan(h[b], lo[b], c[b]):  # before the block starts: as the steps, which
+        if _bar_has_nan(h[b], lo[b], c[b]):  # before the block starts: as the steps, which
             dead_at = b  # skip a dead bar's block start (suffixes, extremes) too
             break
         if count > 0.0:  # the block before's suffix extremes: in the ring, or the arrays
@@ -526,7 +533,7 @@ def _range_blocks(s, o, h, lo, c, from_high, out, start):
         for q in range(p):
             k = u(b + q)
             hi, low, close = h[k], lo[k], c[k]
-            if _has_nan(hi, low, close):
+            if _bar_has_nan(hi, low, close):
                 dead_at = b + q
                 break
             n = count
@@ -560,11 +567,6 @@ def _range_blocks(s, o, h, lo, c, from_high, out, start):
     s[o + 3] = top
     s[o + 4] = bottom
     return b
-
-
-@nb.njit(cache=True, error_model="numpy", inline="always")
-def _has_nan(h, lo, c):
-    return (h != h) | (lo != lo) | (c != c)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -603,7 +605,7 @@ def stoch_step(s, h, lo, c):
 @nb.njit(cache=True, error_model="numpy", fastmath=CCI_MATH, inline="always", _nrt=False)
 def cci_step(s, h, lo, c):
     """[count, dead, ring_tp(2p)]: kernels.cci_into's ring, written twice."""
-    dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
+    dead, n = _advance(s, 0, _bar_has_nan(h, lo, c))
     if dead:
         return NAN
     p = (s.shape[0] - 2) // 2
@@ -619,7 +621,7 @@ def cci_step(s, h, lo, c):
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def mfi_step(s, h, lo, c, v):
     """[count, dead, pos_sum, neg_sum, prev_tp, ring_pos(p), ring_neg(p)]"""
-    dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c) | (v != v))
+    dead, n = _advance(s, 0, _bar_has_nan(h, lo, c) | (v != v))
     if dead:
         return NAN
     p = (s.shape[0] - 5) // 2
@@ -657,7 +659,7 @@ def _mfi_next(s, p, h, lo, c, v, n, slot, pos_sum, neg_sum, prev):
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def trange_step(s, h, lo, c):
     """[count, dead, prev_close]"""
-    dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
+    dead, n = _advance(s, 0, _bar_has_nan(h, lo, c))
     prev, s[2] = s[2], c
     if dead or n == 0:
         return NAN
@@ -667,7 +669,7 @@ def trange_step(s, h, lo, c):
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def atr_step(s, h, lo, c):
     """[count, dead, p, prev_close, total, atr]"""
-    dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
+    dead, n = _advance(s, 0, _bar_has_nan(h, lo, c))
     if dead:
         return NAN
     p = int(s[2])
@@ -696,7 +698,7 @@ def natr_step(s, h, lo, c):
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def adx_step(s, h, lo, c):
     """[count, dead, p, plus, minus, tr, adx, prev_h, prev_l, prev_c]"""
-    dead, n = _advance(s, 0, (h != h) | (lo != lo) | (c != c))
+    dead, n = _advance(s, 0, _bar_has_nan(h, lo, c))
     if dead:
         return NAN
     value, s[3], s[4], s[5], s[6] = _adx_next(int(s[2]), h, lo, c, n, s[3], s[4], s[5], s[6],
@@ -901,7 +903,7 @@ def cci_many(s, h, lo, c, out):
     slot = u(int(count) % p)  # then counted
     for i in range(c.shape[0]):
         hi, low, close = h[i], lo[i], c[i]
-        dead, n, count = _count_in(dead, (hi != hi) | (low != low) | (close != close), count)
+        dead, n, count = _count_in(dead, _bar_has_nan(hi, low, close), count)
         if dead:
             out[i] = NAN
             continue
@@ -909,7 +911,7 @@ def cci_many(s, h, lo, c, out):
         s[u(2) + slot] = tp
         s[u(2) + slot + up] = tp
         out[i] = NAN if n < p - 1 else cci_value(s, u(3) + slot, p, tp)
-        slot = slot + u(1) if slot < up - u(1) else u(0)
+        slot = _next_slot_u(slot, up - u(1))
     s[0] = count
     s[1] = 1.0 if dead else 0.0
 
@@ -923,7 +925,7 @@ def mfi_many(s, h, lo, c, v, out):
     slot = int(count) % p
     for i in range(c.shape[0]):
         hi, low, close, vol = h[i], lo[i], c[i], v[i]
-        bad = (hi != hi) | (low != low) | (close != close) | (vol != vol)
+        bad = _bar_has_nan(hi, low, close) | (vol != vol)
         dead, n, count = _count_in(dead, bad, count)
         if dead:
             out[i] = NAN
@@ -960,7 +962,7 @@ def adx_many(s, h, lo, c, out):
     ph, pl, pc = s[7], s[8], s[9]
     for i in range(c.shape[0]):
         hi, low, close = h[i], lo[i], c[i]
-        dead, n, count = _count_in(dead, (hi != hi) | (low != low) | (close != close), count)
+        dead, n, count = _count_in(dead, _bar_has_nan(hi, low, close), count)
         n = int(n)
         if dead:
             out[i] = NAN
