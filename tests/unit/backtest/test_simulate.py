@@ -353,6 +353,9 @@ def test_orders_never_fill_on_the_event_that_decided_them():
     ((0, o.MARKET, 0.0), "invalid order"),
     ((0, o.LIMIT, 1.0, math.nan), "invalid order"),
     ((0, o.LIMIT, 1.0, -5.0), "invalid order"),
+    ((0, o.LIMIT, 1.0, math.inf), "invalid order"),
+    ((0, o.LIMIT, math.inf, 90.0), "invalid order"),
+    ((0, o.MARKET, math.nan), "invalid order"),
     ((0, o.MARKET, 1.0, 0.0, GTC, 7), "invalid order"),  # no symbol 7
 ])
 def test_invalid_requests_are_rejected_and_logged(row, reason):
