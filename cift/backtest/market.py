@@ -14,7 +14,6 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
-from cift.data.checks import POSITIVE, first_breaking_in
 from cift.data.codes import recode, symbol_codes
 from cift.data.timestamps import parse_ts_column
 from cift.data.validate import validate_quotes, validate_ticks
@@ -24,6 +23,9 @@ from cift.features.kernels import first_decrease
 __all__ = ["MarketSources", "market_sources"]
 
 _ONE_SYMBOL = "_"  # the symbol of data that names none
+# the engine's prices must be positive (the data model asks only finite), checked in the
+# validation's pass; symbols are checked on their distinct names once coded (_sorted_names)
+_ENGINE_RULES = {"positive_prices": True, "check_symbols": False}
 
 
 class MarketSources(NamedTuple):
@@ -57,36 +59,28 @@ def _sorted_ts(ts: pl.Series, source: str) -> np.ndarray:
     return out
 
 
-def _positive(prices: list[tuple[str, str, np.ndarray]]) -> None:
-    """Raise on the first price that is not positive, of (source, field, column) in order."""
-    if not prices:
-        return
-    rows = first_breaking_in([x for *_, x in prices], [POSITIVE] * len(prices))
-    for (source, field, _), row in zip(prices, rows, strict=True):
-        if row >= 0:
-            what = "quote" if source == "quotes" else "trade"
-            raise DataError(f"a {what} price is not positive", source=source, row=row + 1,
-                            field=field)
-
-
-def _symbol_codes(columns: list[pl.Series]) -> tuple[list[str], list[np.ndarray]]:
-    """The sorted names of the symbols of all ``columns``, and each column's codes into them.
-
-    Each column is coded on its own thread (the kernels release the GIL), in order of first
-    appearance, then mapped to the sorted names' codes (skipped when they already agree).
+def _sorted_names(pool: ThreadPoolExecutor, sources: list[tuple[str, pl.DataFrame]],
+                  local: list[tuple[np.ndarray, np.ndarray]]) -> tuple[list[str], list]:
+    """The sorted names of the symbols of all ``sources`` (name, frame), and each source's
+    codes (``local``: in order of first appearance) mapped to them in place on the pool's
+    threads (skipped where they already agree). An empty symbol is named at its first row:
+    the distinct names are checked here, not every row.
     """
-    with ThreadPoolExecutor(len(columns)) as pool:
-        local = list(pool.map(symbol_codes, columns))
-        firsts = [c.gather(first).to_list() for c, (_, first) in zip(columns, local, strict=True)]
-        symbols = sorted(set().union(*firsts))
-        code = {name: i for i, name in enumerate(symbols)}
-        recoding = []
-        for (c, _), names in zip(local, firsts, strict=True):
-            table = np.array([code[n] for n in names], np.int32)
-            if not np.array_equal(table, np.arange(len(table))):
-                recoding.append(pool.submit(recode, c, table))
-        for job in recoding:
-            job.result()
+    firsts = [f["symbol"].gather(first).to_list()
+              for (_, f), (_, first) in zip(sources, local, strict=True)]
+    for (source, _), names, (_, first) in zip(sources, firsts, local, strict=True):
+        if "" in names:
+            raise DataError("value '' is empty", source=source,
+                            row=int(first[names.index("")]) + 1, field="symbol")
+    symbols = sorted(set().union(*firsts))
+    code = {name: i for i, name in enumerate(symbols)}
+    recoding = []
+    for (c, _), names in zip(local, firsts, strict=True):
+        table = np.array([code[n] for n in names], np.int32)
+        if not np.array_equal(table, np.arange(len(table))):
+            recoding.append(pool.submit(recode, c, table))
+    for job in recoding:
+        job.result()
     return symbols, [c for c, _ in local]
 
 
@@ -135,16 +129,23 @@ def market_sources(*, ticks: pl.DataFrame | None = None, quotes: pl.DataFrame | 
         trades = _checked_bars(bars)
     elif ticks is not None:
         trades = validate_ticks(_with_defaults(ticks, "ticks", one | {"side": pl.lit(0)}),
-                            source="ticks")
+                                source="ticks", **_ENGINE_RULES)
     else:
         trades = validate_ticks(pl.DataFrame(schema={"ts": pl.Int64, "symbol": pl.String,
                                                      "price": pl.Float64, "size": pl.Float64,
                                                      "side": pl.Int8}))
-    q = (validate_quotes(_with_defaults(quotes, "quotes", one), source="quotes")
-         if quotes is not None else None)
-    symbols, (t_sym, *q_sym) = _symbol_codes([f["symbol"] for f in (trades, q) if f is not None])
-
-    t_ts = _sorted_ts(trades["ts"], "bars" if bars is not None else "ticks")
+    q = (validate_quotes(_with_defaults(quotes, "quotes", one), source="quotes",
+                         **_ENGINE_RULES) if quotes is not None else None)
+    sources = [("bars" if bars is not None else "ticks", trades)]
+    if q is not None:
+        sources.append(("quotes", q))
+    with ThreadPoolExecutor(2) as pool:  # the kernels release the GIL
+        # in order: the quotes' symbols (the longest job) take one thread; the other codes
+        # the trades' symbols, then reads both ts columns
+        coding = [pool.submit(symbol_codes, f["symbol"]) for _, f in sources]
+        times = [pool.submit(_sorted_ts, f["ts"], source) for source, f in sources]
+        symbols, (t_sym, *q_sym) = _sorted_names(pool, sources, [c.result() for c in coding])
+        t_ts, *q_ts = (t.result() for t in times)
     if bars is not None:
         o, h, lo, c, size = (trades[k].to_numpy() for k in ("open", "high", "low", "close",
                                                              "volume"))
@@ -154,17 +155,11 @@ def market_sources(*, ticks: pl.DataFrame | None = None, quotes: pl.DataFrame | 
     if q is not None:
         bid, bid_sz, ask, ask_sz = (q[k].to_numpy() for k in ("bid_px", "bid_sz", "ask_px",
                                                              "ask_sz"))
-        quote_arrays = (_sorted_ts(q["ts"], "quotes"), q_sym[0], bid, bid_sz, ask, ask_sz)
+        quote_arrays = (q_ts[0], q_sym[0], bid, bid_sz, ask, ask_sz)
     else:
         empty = np.empty(0)
         quote_arrays = (np.empty(0, np.int64), np.empty(0, np.int32), empty, empty, empty,
                         empty)
     arrays = (t_ts, t_sym, *(np.ascontiguousarray(a, dtype=np.float64)
                              for a in (o, h, lo, c, size)), *quote_arrays)
-    # the engine's prices must be positive (the data model asks only finite): one parallel pass
-    prices = [("quotes", "bid_px", arrays[9]), ("quotes", "ask_px", arrays[11])] if q is not None \
-        else []
-    if bars is None:
-        prices.append(("ticks", "price", arrays[5]))
-    _positive(prices)
     return MarketSources(arrays, symbols, trades, bars is not None)

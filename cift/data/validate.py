@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from cift.data.checks import FINITE, NON_NEGATIVE, first_breaking_in
+from cift.data.checks import FINITE, NON_NEGATIVE, POSITIVE, first_breaking_in
 from cift.data.schema import TABLES, TS
 from cift.data.timestamps import parse_ts_column
 from cift.errors import DataError, ParameterError
@@ -19,23 +19,27 @@ __all__ = ["validate_frame", "validate_quotes", "validate_ticks"]
 # Rules beyond the dtype: (column, rule, message); a rule is a bad-row expression, or one of
 # cift.data.checks' rules for float columns (a compiled pass, faster than an expression).
 _PRICE = (FINITE, "is NaN or infinite")
+_POSITIVE_PRICE = (POSITIVE, "is not a positive number")
 _SIZE = (NON_NEGATIVE, "is negative, NaN or infinite")
 
 
-def _rules(table: str) -> list[tuple[str, pl.Expr | int, str]]:
-    symbol = ("symbol", pl.col("symbol").str.len_bytes() == 0, "is empty")
+def _rules(table: str, positive_prices: bool,
+           check_symbols: bool) -> list[tuple[str, pl.Expr | int, str]]:
+    price = _POSITIVE_PRICE if positive_prices else _PRICE
+    rules = [("symbol", pl.col("symbol").str.len_bytes() == 0, "is empty")] if check_symbols \
+        else []
     if table == "ticks":
         side = ("side", ~pl.col("side").is_in([-1, 0, 1]), "must be -1, 0 or +1")
-        return [symbol, ("price", *_PRICE), ("size", *_SIZE), side]
-    return [symbol, ("bid_px", *_PRICE), ("bid_sz", *_SIZE), ("ask_px", *_PRICE),
-            ("ask_sz", *_SIZE)]
+        return rules + [("price", *price), ("size", *_SIZE), side]
+    return rules + [("bid_px", *price), ("bid_sz", *_SIZE), ("ask_px", *price),
+                    ("ask_sz", *_SIZE)]
 
 
 def _first_bad_rows(out: pl.DataFrame, rules: list) -> list[int | None]:
     """The first row breaking each rule (None where none does)."""
     exprs = {str(i): rule.arg_true().first() for i, (_, rule, _) in enumerate(rules)
              if isinstance(rule, pl.Expr)}
-    found = out.select(**exprs).row(0, named=True)
+    found = out.select(**exprs).row(0, named=True) if exprs else {}
     numeric = [i for i, (_, rule, _) in enumerate(rules) if not isinstance(rule, pl.Expr)]
     rows = first_breaking_in([out.get_column(rules[i][0]).to_numpy() for i in numeric],
                              [rules[i][1] for i in numeric])
@@ -91,6 +95,8 @@ def validate_frame(
     ts_unit: str | None = None,
     ts_format: str | None = None,
     tz: str | None = None,
+    positive_prices: bool = False,
+    check_symbols: bool = True,
 ) -> pl.DataFrame:
     """Check a frame against a table of the data model and return it in that exact schema.
 
@@ -104,6 +110,12 @@ def validate_frame(
     ts_unit, tz, ts_format : optional
         How to read epoch numbers, naive timestamps and text timestamps (see
         :func:`parse_ts_column`).
+    positive_prices : bool
+        Prices must also be above zero (the event engine's rule; the data model asks only
+        that they are finite).
+    check_symbols : bool
+        False skips the empty-symbol check of every row, for a caller that codes the symbols
+        and checks their distinct names (the event engine).
 
     Returns
     -------
@@ -142,7 +154,7 @@ def validate_frame(
         columns.append(col)
     out = pl.DataFrame(columns)
 
-    rules = _rules(table)
+    rules = _rules(table, positive_prices, check_symbols)
     first_bad = _first_bad_rows(out, rules)
     hits = [(row, i) for i, row in enumerate(first_bad) if row is not None]
     if hits:
@@ -153,11 +165,11 @@ def validate_frame(
     return out
 
 
-def validate_ticks(df: pl.DataFrame, *, source: str = "frame") -> pl.DataFrame:
-    """:func:`validate_frame` for the ticks table."""
-    return validate_frame(df, "ticks", source=source)
+def validate_ticks(df: pl.DataFrame, *, source: str = "frame", **rules: bool) -> pl.DataFrame:
+    """:func:`validate_frame` for the ticks table (``rules``: its two rule switches)."""
+    return validate_frame(df, "ticks", source=source, **rules)
 
 
-def validate_quotes(df: pl.DataFrame, *, source: str = "frame") -> pl.DataFrame:
-    """:func:`validate_frame` for the quotes table."""
-    return validate_frame(df, "quotes", source=source)
+def validate_quotes(df: pl.DataFrame, *, source: str = "frame", **rules: bool) -> pl.DataFrame:
+    """:func:`validate_frame` for the quotes table (``rules``: its two rule switches)."""
+    return validate_frame(df, "quotes", source=source, **rules)

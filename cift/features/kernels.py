@@ -46,7 +46,7 @@ def has_nan(x):
     return found
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def first_decrease(t):
     """Index of the first value below the one before it, or -1: one vectorized pass when
     the values never decrease (no temporaries), a search only when one does."""

@@ -400,6 +400,14 @@ def test_bad_market_data_and_arguments_are_clear_errors():
      "bid_px"),
     ({"quotes": quotes((1, 9.0, 1.0, 10.0, 1.0), (2, 9.0, 1.0, 10.0, 1.0),
                        (3, 9.0, 1.0, 0.0, 1.0))}, "quotes", 3, "ask_px"),
+    # an empty symbol: named at its first row (the coded names are checked, not every row)
+    ({"ticks": ticks((1, 1.0, 1.0), (2, 1.0, 1.0), (3, 1.0, 1.0)).with_columns(
+        symbol=pl.Series(["A", "", ""]))}, "ticks", 2, "symbol"),
+    ({"ticks": T, "quotes": quotes((1, 9.0, 1.0, 10.0, 1.0), (2, 9.0, 1.0, 10.0, 1.0),
+                                   (3, 9.0, 1.0, 10.0, 1.0)).with_columns(
+        symbol=pl.Series(["X", "X", ""]))}, "quotes", 3, "symbol"),
+    ({"bars": BARS.with_columns(symbol=pl.Series(["A"] + [""] * (BARS.height - 1)))}, "bars",
+     2, "symbol"),
 ])
 def test_bad_market_rows_are_named(kw, source, row, field):
     with pytest.raises(DataError) as e:

@@ -43,6 +43,25 @@ def test_bad_values_name_row_and_field(overrides, row, field, match):
     assert f"row {row}" in str(e.value) and f"'{field}'" in str(e.value)
 
 
+def test_the_engine_rule_switches():
+    # zero prices are data-model finite; the engine's rule asks them positive
+    zero = ticks(price=[10.0, 0.0, 1.0])
+    assert validate_ticks(zero)["price"].to_list() == [10.0, 0.0, 1.0]
+    with pytest.raises(DataError, match="not a positive number") as e:
+        validate_ticks(zero, positive_prices=True)
+    assert (e.value.row, e.value.field) == (2, "price")
+    quotes = pl.DataFrame({"ts": [1, 2], "symbol": ["A", ""], "bid_px": [1.0, 1.0],
+                           "bid_sz": [1.0, 1.0], "ask_px": [2.0, -2.0], "ask_sz": [1.0, 1.0]})
+    with pytest.raises(DataError) as e:
+        validate_quotes(quotes, positive_prices=True)
+    assert (e.value.row, e.value.field) == (2, "symbol")  # the first bad row of all rules
+    with pytest.raises(DataError) as e:  # symbols left to the caller: the price is next
+        validate_quotes(quotes, positive_prices=True, check_symbols=False)
+    assert (e.value.row, e.value.field) == (2, "ask_px")
+    assert validate_quotes(quotes.head(2).with_columns(ask_px=pl.lit(2.0)),
+                           check_symbols=False)["symbol"].to_list() == ["A", ""]
+
+
 def test_first_bad_row_wins_across_fields():
     df = ticks(size=[1, 1, -1], price=[1.0, float("nan"), 1.0])
     with pytest.raises(DataError) as e:
