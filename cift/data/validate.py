@@ -165,11 +165,15 @@ def validate_frame(
     return out
 
 
-def validate_ticks(df: pl.DataFrame, *, source: str = "frame", **rules: bool) -> pl.DataFrame:
-    """:func:`validate_frame` for the ticks table (``rules``: its two rule switches)."""
-    return validate_frame(df, "ticks", source=source, **rules)
+def validate_ticks(df: pl.DataFrame, *, source: str = "frame",
+                   positive_prices: bool = False, check_symbols: bool = True) -> pl.DataFrame:
+    """:func:`validate_frame` for the ticks table."""
+    return validate_frame(df, "ticks", source=source, positive_prices=positive_prices,
+                          check_symbols=check_symbols)
 
 
-def validate_quotes(df: pl.DataFrame, *, source: str = "frame", **rules: bool) -> pl.DataFrame:
-    """:func:`validate_frame` for the quotes table (``rules``: its two rule switches)."""
-    return validate_frame(df, "quotes", source=source, **rules)
+def validate_quotes(df: pl.DataFrame, *, source: str = "frame",
+                    positive_prices: bool = False, check_symbols: bool = True) -> pl.DataFrame:
+    """:func:`validate_frame` for the quotes table."""
+    return validate_frame(df, "quotes", source=source, positive_prices=positive_prices,
+                          check_symbols=check_symbols)
