@@ -392,11 +392,11 @@ def _percent_of(v, close):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _wilder_tr(h, lo, before, c, o, prev, keep, add, percent):
+def _wilder_tr(h, lo, before, c, o, prev, keep, add):
     """Wilder's recursion over the true ranges of bars (before: the previous closes, c: the
-    closes) into o, from prev, with ``percent`` as a percentage of the close. The division
-    rides in the same loop, off the recursion's critical path (a second pass over the output
-    cost ~0.7 ns/bar)."""
+    closes) into o as a percentage of the close, from prev (NATR). The division rides in the
+    same loop, off the recursion's critical path (a second pass over the output cost ~0.7
+    ns/bar)."""
     keep2 = keep * keep
     m = o.shape[0]
     for k in range(m // 2):
@@ -407,11 +407,38 @@ def _wilder_tr(h, lo, before, c, o, prev, keep, add, percent):
         t1 = _true_range(h[i + 1], lo[i + 1], before[i + 1]) * add
         v0 = prev * keep + t0
         prev = prev * keep2 + (t0 * keep + t1)
-        o[i] = _percent_of(v0, c[i]) if percent else v0
-        o[i + 1] = _percent_of(prev, c[i + 1]) if percent else prev
+        o[i] = _percent_of(v0, c[i])
+        o[i + 1] = _percent_of(prev, c[i + 1])
     if m % 2:
         prev = prev * keep + _true_range(h[m - 1], lo[m - 1], before[m - 1]) * add
-        o[m - 1] = _percent_of(prev, c[m - 1]) if percent else prev
+        o[m - 1] = _percent_of(prev, c[m - 1])
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _wilder_tr4(h, lo, before, o, prev, keep, add):
+    """_wilder_tr without the percentage (ATR), four steps at once: the recursion's latency is
+    paid once per four bars (8% faster than two at once; NATR, bound by its division per bar,
+    ran 8% slower so, and keeps two)."""
+    keep2 = keep * keep
+    keep3 = keep2 * keep
+    keep4 = keep2 * keep2
+    m = o.shape[0]
+    for q in range(m // 4):
+        i = 4 * q
+        t0 = _true_range(h[i], lo[i], before[i]) * add
+        t1 = _true_range(h[i + 1], lo[i + 1], before[i + 1]) * add
+        t2 = _true_range(h[i + 2], lo[i + 2], before[i + 2]) * add
+        t3 = _true_range(h[i + 3], lo[i + 3], before[i + 3]) * add
+        a1 = t0 * keep + t1  # off the recursion: the new ranges' share of each output
+        a2 = a1 * keep + t2
+        o[i] = prev * keep + t0
+        o[i + 1] = prev * keep2 + a1
+        o[i + 2] = prev * keep3 + a2
+        prev = prev * keep4 + (a2 * keep + t3)
+        o[i + 3] = prev
+    for i in range(m - m % 4, m):
+        prev = prev * keep + _true_range(h[i], lo[i], before[i]) * add
+        o[i] = prev
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -431,8 +458,11 @@ def _atr(high, low, close, p, percent, out):
     keep = (p - 1) / p
     add = 1.0 / p
     # views from bar p + 1, indexed from 0: no negative-index checks in the loop
-    _wilder_tr(high[p + 1:], low[p + 1:], close[p:], close[p + 1:], out[p + 1:], prev, keep,
-               add, percent)
+    if percent:
+        _wilder_tr(high[p + 1:], low[p + 1:], close[p:], close[p + 1:], out[p + 1:], prev,
+                   keep, add)
+    else:
+        _wilder_tr4(high[p + 1:], low[p + 1:], close[p:], out[p + 1:], prev, keep, add)
     # the NaN policy: a NaN reaches the recursion one bar late through the previous close,
     # and never from the last close; the (sticky) last value tells whether to look
     if out[n - 1] != out[n - 1] or close[n - 1] != close[n - 1]:
