@@ -92,10 +92,12 @@ def _ring_sum(s, at, p):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _sma_run(s, o, x, out, skip_nan):
+def _sma_run(s, o, x, out, skip_nan, mirror):
     """_sma over the array x into out, the state's count, flag and sum held in locals for the
     run (through memory they would chain every step to the last one's store). With
-    ``skip_nan``, a NaN is not fed (out NaN), as stoch feeds its smoothing only values."""
+    ``skip_nan``, a NaN is not fed (out NaN), as stoch feeds its smoothing only values; with
+    ``mirror``, each NaN out also goes back into x (stoch's %K is NaN wherever %D is: here,
+    not in a pass of its own)."""
     count = s[o]
     dead = s[o + 1] != 0.0
     p = int(s[o + 2])
@@ -114,12 +116,16 @@ def _sma_run(s, o, x, out, skip_nan):
         count += 1.0
         if dead:
             out[i] = NAN
+            if mirror:
+                x[i] = NAN
             continue
         total += v
         s[ring + slot] = v
         after = _next_slot_u(slot, last)
         if n < p - 1:
             out[i] = NAN
+            if mirror:
+                x[i] = NAN
             slot = after
             continue
         if slot == last:
@@ -806,7 +812,7 @@ def vwap_step(s, price, volume):
 
 @nb.njit(cache=True, error_model="numpy")
 def sma_many(s, x, out):
-    _sma_run(s, 0, x, out, False)
+    _sma_run(s, 0, x, out, False, False)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -885,11 +891,8 @@ def stoch_many(s, h, lo, c, slowk, slowd):
     at_k = range_size(int(s[2]))
     at_d = at_k + 4 + int(s[at_k + 2])
     _range_run(s, 0, h, lo, c, False, slowd)
-    _sma_run(s, at_k, slowd, slowk, True)
-    _sma_run(s, at_d, slowk, slowd, True)
-    for i in range(c.shape[0]):
-        if slowd[i] != slowd[i]:
-            slowk[i] = NAN
+    _sma_run(s, at_k, slowd, slowk, True, False)
+    _sma_run(s, at_d, slowk, slowd, True, True)
 
 
 @nb.njit(cache=True, error_model="numpy", fastmath=CCI_MATH)
