@@ -392,7 +392,7 @@ def _percent_of(v, close):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _wilder_tr(h, lo, before, c, o, prev, keep, add):
+def _wilder_natr(h, lo, before, c, o, prev, keep, add):
     """Wilder's recursion over the true ranges of bars (before: the previous closes, c: the
     closes) into o as a percentage of the close, from prev (NATR). The division rides in the
     same loop, off the recursion's critical path (a second pass over the output cost ~0.7
@@ -415,8 +415,8 @@ def _wilder_tr(h, lo, before, c, o, prev, keep, add):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _wilder_tr4(h, lo, before, o, prev, keep, add):
-    """_wilder_tr without the percentage (ATR), four steps at once: the recursion's latency is
+def _wilder_atr(h, lo, before, o, prev, keep, add):
+    """_wilder_natr without the percentage (ATR), four steps at once: the recursion's latency is
     paid once per four bars (8% faster than two at once; NATR, bound by its division per bar,
     ran 8% slower so, and keeps two)."""
     keep2 = keep * keep
@@ -459,10 +459,10 @@ def _atr(high, low, close, p, percent, out):
     add = 1.0 / p
     # views from bar p + 1, indexed from 0: no negative-index checks in the loop
     if percent:
-        _wilder_tr(high[p + 1:], low[p + 1:], close[p:], close[p + 1:], out[p + 1:], prev,
-                   keep, add)
+        _wilder_natr(high[p + 1:], low[p + 1:], close[p:], close[p + 1:], out[p + 1:], prev,
+                     keep, add)
     else:
-        _wilder_tr4(high[p + 1:], low[p + 1:], close[p:], out[p + 1:], prev, keep, add)
+        _wilder_atr(high[p + 1:], low[p + 1:], close[p:], out[p + 1:], prev, keep, add)
     # the NaN policy: a NaN reaches the recursion one bar late through the previous close,
     # and never from the last close; the (sticky) last value tells whether to look
     if out[n - 1] != out[n - 1] or close[n - 1] != close[n - 1]:

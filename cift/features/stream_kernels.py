@@ -558,13 +558,11 @@ def _range_blocks(s, o, h, lo, c, from_high, out, start):
     # the rings as the steps leave them: the last whole block's bars, then this block's up
     # to a NaN
     if b > start:
-        for j in range(p):
-            s[highs + j] = h[b - p + j]
-            s[lows + j] = lo[b - p + j]
+        s[highs:highs + p] = h[b - p:b]
+        s[lows:lows + p] = lo[b - p:b]
     if dead_at >= 0:  # dead from here: the rest are NaN, and counted
-        for j in range(dead_at - b):
-            s[highs + j] = h[b + j]
-            s[lows + j] = lo[b + j]
+        s[highs:highs + dead_at - b] = h[b:dead_at]
+        s[lows:lows + dead_at - b] = lo[b:dead_at]
         out[dead_at:] = NAN
         count += n_all - dead_at
         s[o + 1] = 1.0
