@@ -80,25 +80,38 @@ def _put_rows(out, words, widths):
             at += w
 
 
-def decode(columns: Sequence[tuple[str, str]], data: bytes | bytearray | memoryview
+def decode(columns: Sequence[tuple[str, str]], *streams: bytes | bytearray | memoryview
            ) -> dict[str, np.ndarray]:
-    """Parse a binary COPY stream into native-endian column arrays.
+    """Parse binary COPY streams into native-endian column arrays, the streams' rows one
+    after the other (each column written once, byte-swapped on the way: no concatenation).
 
-    Raises ValueError when the stream is not binary COPY of exactly these columns (a NULL
+    Raises ValueError when a stream is not binary COPY of exactly these columns (a NULL
     or a different column type would change the record size).
     """
+    dtype = record_dtype(columns)
+    records = [_records(dtype, len(columns), data) for data in streams]
+    n = sum(len(rows) for rows in records)
+    out = {name: np.empty(n, PG_TYPES[t].replace(">", "=")) for name, t in columns}
+    at = 0
+    for rows in records:
+        for name, _ in columns:
+            out[name][at:at + len(rows)] = rows[name]
+        at += len(rows)
+    return out
+
+
+def _records(dtype: np.dtype, fields: int, data: bytes | bytearray | memoryview) -> np.ndarray:
+    """The rows of one binary COPY stream as a structured view of its bytes."""
     buf = memoryview(data)
     if bytes(buf[:len(_SIGNATURE)]) != _SIGNATURE:
         raise ValueError("not a PostgreSQL binary COPY stream")
     (ext,) = struct.unpack_from(">i", buf, len(_SIGNATURE) + 4)
     start = len(HEADER) + ext
     body = buf[start:len(buf) - len(TRAILER)]
-    dtype = record_dtype(columns)
     if len(body) % dtype.itemsize:
         raise ValueError(f"binary COPY body of {len(body)} bytes is not whole rows of "
                          f"{dtype.itemsize} bytes (a NULL or an unexpected column type)")
     rows = np.frombuffer(body, dtype)
-    if len(rows) and (rows["_n"] != len(columns)).any():
-        raise ValueError(f"binary COPY rows do not have {len(columns)} fields")
-    return {name: rows[name].astype(PG_TYPES[t].replace(">", "="), copy=True)
-            for name, t in columns}
+    if len(rows) and (rows["_n"] != fields).any():
+        raise ValueError(f"binary COPY rows do not have {fields} fields")
+    return rows

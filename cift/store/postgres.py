@@ -253,8 +253,9 @@ class AsyncPostgres(AsyncStore):
                 self._ids[name], self._names[sid] = sid, name
         return {n: self._ids[n] for n in names if n in self._ids}
 
-    async def _symbol_names(self, conn, ids: np.ndarray) -> dict[int, str]:
-        unknown = [int(i) for i in np.unique(ids) if int(i) not in self._names]
+    async def _symbol_names(self, conn, ids: Iterable[int]) -> dict[int, str]:
+        """The names of symbol ids (all known after this), fetching only the ones not cached."""
+        unknown = list({int(i) for i in ids if int(i) not in self._names})
         if unknown:
             for sid, name in await conn.fetch(f"SELECT id, name FROM {self.schema}.symbols "
                                               f"WHERE id = ANY($1::int[])", unknown):
@@ -391,12 +392,12 @@ class AsyncPostgres(AsyncStore):
 
         streams = await asyncio.gather(*(
             self._with_conn(functools.partial(copy, part=part)) for part in parts))
-        decoded = [pgcopy.decode(layout, data) for data in streams]
-        arrays = {c: np.concatenate([d[c] for d in decoded]) for c, _ in layout}
+        arrays = pgcopy.decode(layout, *streams)
         if not len(arrays["ts"]):
             return _empty(table, cols)
-        names = await self._with_conn(lambda conn: self._symbol_names(conn, arrays["symbol_id"]))
-        return _frame(table, cols, arrays, names)
+        present = np.flatnonzero(np.bincount(arrays["symbol_id"]))
+        names = await self._with_conn(lambda conn: self._symbol_names(conn, present))
+        return _frame(table, cols, arrays, present, names)
 
     async def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
         """The last trade per symbol (symbol, ts, price, size, side), sorted by symbol.
@@ -418,12 +419,12 @@ class AsyncPostgres(AsyncStore):
                 f"FROM unnest($1::int[]) AS q(id) CROSS JOIN LATERAL "
                 f"(SELECT symbol_id, ts, price, size, side FROM {s}.ticks "
                 f"WHERE symbol_id = q.id ORDER BY ts DESC, seq DESC LIMIT 1) t", ids)
-            names = await self._symbol_names(conn, np.array([r[0] for r in rows], np.int64))
+            names = await self._symbol_names(conn, [r[0] for r in rows])
             return sorted((names[r[0]], *r[1:]) for r in rows)
         rows = await self._with_conn(op)
-        cols = list(zip(*rows)) if rows else [()] * 5
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 5
         return pl.DataFrame([pl.Series(name, values, dtype) for (name, dtype), values in
-                             zip(_LATEST.items(), cols)])
+                             zip(_LATEST.items(), cols, strict=True)])
 
     async def latest_trade(self, symbol: str) -> Trade | None:
         """The last trade of one symbol: one prepared index probe, no frame.
@@ -492,7 +493,7 @@ class AsyncPostgres(AsyncStore):
                     f"ORDER BY ts DESC LIMIT 1), sum(c.rows)::bigint "
                     f"FROM {s}.chunks c WHERE c.tbl = $1 GROUP BY c.symbol_id "
                     f"HAVING sum(c.rows) > 0", table)]
-            names = await self._symbol_names(conn, np.array([r[1] for r in rows], np.int64))
+            names = await self._symbol_names(conn, [r[1] for r in rows])
             return [(t, names[sid], lo, hi, n) for t, sid, lo, hi, n in rows]
         rows = await self._with_conn(op)
         frame = pl.DataFrame(rows, schema={"table": pl.String, "symbol": pl.String,
@@ -559,11 +560,11 @@ def _empty(table: str, cols: list[str]) -> pl.DataFrame:
     return pl.DataFrame(schema={c: TABLES[table][c] for c in cols})
 
 
-def _frame(table: str, cols: list[str], arrays: dict[str, np.ndarray],
+def _frame(table: str, cols: list[str], arrays: dict[str, np.ndarray], present: np.ndarray,
            names: dict[int, str]) -> pl.DataFrame:
-    """Decoded columns -> the table's frame in time order (ties: symbol, arrival)."""
+    """Decoded columns -> the table's frame in time order (ties: symbol, arrival);
+    ``present``: the distinct symbol ids among the rows."""
     sid = arrays["symbol_id"]
-    present = np.flatnonzero(np.bincount(sid))
     by_name = sorted((names[int(i)], int(i)) for i in present)
     # rank of each id by symbol name: ordering on it puts ties between symbols by name
     rank_of = np.zeros(int(present.max()) + 1, np.int64)

@@ -37,6 +37,18 @@ def test_order_picks_and_orders_rows():
     assert out["a"].tolist() == [30, 10] and out["b"].tolist() == [3, 1]
 
 
+def test_several_streams_decode_one_after_the_other():
+    first = {"a": np.array([1, 2]), "b": np.array([-1, -2])}
+    second = {"a": np.array([3]), "b": np.array([-3])}
+    empty = {"a": np.arange(0), "b": np.arange(0)}
+    out = pgcopy.decode(COLS[:2], *(pgcopy.encode(COLS[:2], v) for v in (first, empty, second)))
+    assert out["a"].tolist() == [1, 2, 3] and out["b"].tolist() == [-1, -2, -3]
+    assert out["b"].dtype == np.int32
+    good = pgcopy.encode(COLS[:2], first)
+    with pytest.raises(ValueError, match="not a PostgreSQL binary COPY"):
+        pgcopy.decode(COLS[:2], good, b"hello")  # a bad second stream is caught too
+
+
 def test_decode_rejects_what_it_cannot_read():
     good = pgcopy.encode(COLS[:2], {"a": np.arange(3), "b": np.arange(3)}).tobytes()
     with pytest.raises(ValueError, match="not a PostgreSQL binary COPY"):
