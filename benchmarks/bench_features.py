@@ -126,14 +126,19 @@ def main() -> None:
          None, None),
         ("obv", m, lambda: ta.obv(c, v), lambda: talib.OBV(c, v), None, None),
     ]
+    # cift and TA-Lib first, every feature, in alternation (drifts in machine load hit both
+    # alike); Polars and pandas after. Their temporaries churn the allocators, and the first
+    # touch of fresh output pages right after cost whoever came next up to 1.5x (roc: 0.76
+    # of TA-Lib's time on its own, 1.15 timed right after macd's Polars and pandas runs)
+    pairs = []
+    for _, n, ours, talib_fn, _, _ in cases:
+        ours(), talib_fn()  # compile/load outside the timing
+        pairs.append([v / n * 1e9 for v in best_pair(ours, talib_fn, 2 * args.repeat)])
     print(f"{'feature':<15} {'cift':>8} {'TA-Lib':>8} {'Polars':>8} {'pandas':>8}   "
           "ns/element   cift/TA-Lib (target <= 1.0)")
-    for name, n, ours, talib_fn, polars_fn, pandas_fn in cases:
-        ours(), talib_fn()  # compile/load outside the timing
-        # cift and TA-Lib in alternation, so drifts in machine load hit both alike
-        t = [v / n * 1e9 for v in best_pair(ours, talib_fn, 2 * args.repeat)]
-        t += [best(f, args.repeat) / n * 1e9 if f else float("nan")
-              for f in (polars_fn, pandas_fn)]
+    for (name, n, _, _, polars_fn, pandas_fn), t in zip(cases, pairs, strict=True):
+        t = t + [best(f, args.repeat) / n * 1e9 if f else float("nan")
+                 for f in (polars_fn, pandas_fn)]
         print(f"{name:<15} {t[0]:>8.2f} {t[1]:>8.2f} {t[2]:>8.2f} {t[3]:>8.2f}   "
               f"{'':>10}   {t[0] / t[1]:.2f}", flush=True)
     bench_micro(args.n, args.repeat)
