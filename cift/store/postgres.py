@@ -42,6 +42,7 @@ from cift.store.base import (
     checked_frame,
     normalize_columns,
     normalize_symbols,
+    rows_frame,
 )
 from cift.store.batches import Batch, group_order
 from cift.store.order import time_order
@@ -422,9 +423,7 @@ class AsyncPostgres(AsyncStore):
             names = await self._symbol_names(conn, [r[0] for r in rows])
             return sorted((names[r[0]], *r[1:]) for r in rows)
         rows = await self._with_conn(op)
-        cols = list(zip(*rows, strict=True)) if rows else [()] * 5
-        return pl.DataFrame([pl.Series(name, values, dtype) for (name, dtype), values in
-                             zip(_LATEST.items(), cols, strict=True)])
+        return rows_frame(rows, _LATEST)
 
     async def latest_trade(self, symbol: str) -> Trade | None:
         """The last trade of one symbol: one prepared index probe, no frame.

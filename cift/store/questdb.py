@@ -47,6 +47,7 @@ from cift.store.base import (
     checked_frame,
     normalize_columns,
     normalize_symbols,
+    rows_frame,
 )
 from cift.store.batches import Batch
 from cift.store.postgres import redact
@@ -312,7 +313,7 @@ class AsyncQuestDB(AsyncStore):
         schema = {"ts": pl.Int64, "symbol": pl.String, **{c: TABLES[table][c] for c in values}}
         if table == "ticks":
             schema["side"] = pl.Int64  # a LONG column in QuestDB
-        df = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+        df = rows_frame(rows, schema)
         df = df.with_columns(pl.col(c).cast(TABLES[table][c]) for c in ("ts", *values))
         exact = rng.expr()
         if exact is not None:
@@ -336,7 +337,7 @@ class AsyncQuestDB(AsyncStore):
             f"count() trades FROM {self._t('ticks')}{where} "
             f"SAMPLE BY {_sample_unit(ns)} ALIGN TO CALENDAR)"), *args)
         schema = {**BARS, "ts": pl.Int64}
-        df = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+        df = rows_frame(rows, schema)
         return (df.with_columns(pl.col("ts").cast(BARS["ts"]))
                 .sort(["ts", "symbol"], maintain_order=True))
 
@@ -349,7 +350,7 @@ class AsyncQuestDB(AsyncStore):
             f"{where} LATEST ON ts PARTITION BY symbol"), *args)
         schema = {"symbol": pl.String, "ts": pl.Int64, "price": pl.Float64,
                   "size": pl.Float64, "side": pl.Int64}
-        df = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+        df = rows_frame(rows, schema)
         return df.with_columns(pl.col("ts").cast(TICKS["ts"]),
                                pl.col("side").cast(TICKS["side"])).sort("symbol")
 
@@ -364,3 +365,4 @@ class AsyncQuestDB(AsyncStore):
                 schema={"table": pl.String, "symbol": pl.String, "first_ts": pl.Int64,
                         "last_ts": pl.Int64, "rows": pl.Int64}).sort("symbol"))
         return pl.concat(frames).with_columns(pl.col("first_ts", "last_ts").cast(TICKS["ts"]))
+
