@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple, Self
 
@@ -94,11 +95,15 @@ class TimeRange:
 
 
 def rows_frame(rows: Sequence, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    """Fetched rows (asyncpg Records, tuples) as a frame, built column by column: half the
-    time of Polars' row-wise construction (1M ticks: 1.2-1.5 s against 2.3-2.7 s)."""
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
-    return pl.DataFrame([pl.Series(name, values, dtype) for (name, dtype), values
-                         in zip(schema.items(), columns, strict=True)])
+    """Fetched rows (asyncpg Records, tuples) as a frame, built column by column: one C-level
+    pass per column (``map`` of an ``itemgetter``), then one typed Series each. 1M Records of
+    5 fields: 0.56-0.68 s, where Polars' row-wise construction took 2.1-2.7 s and
+    ``zip(*rows)``, which makes an iterator per row, 1.2-1.5 s. Raises ValueError on a row of
+    another width."""
+    if set(map(len, rows)) - {len(schema)}:
+        raise ValueError(f"rows of {sorted(set(map(len, rows)))} fields, expected {len(schema)}")
+    return pl.DataFrame([pl.Series(name, list(map(itemgetter(j), rows)), dtype)
+                         for j, (name, dtype) in enumerate(schema.items())])
 
 
 def checked_frame(table: str, df: pl.DataFrame, *, source: str = "frame",
