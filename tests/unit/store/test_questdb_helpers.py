@@ -3,13 +3,11 @@ when CIFT_TEST_QUESTDB_URL names a server)."""
 
 import datetime as dt
 
-import polars as pl
 import pytest
 from servers import free_port
 
 import cift
 from cift.errors import StoreError
-from cift.store.base import rows_frame
 from cift.store.questdb import _naive_utc, _sample_unit
 
 
@@ -19,17 +17,6 @@ from cift.store.questdb import _naive_utc, _sample_unit
 ])
 def test_sample_by_units(ns, unit):
     assert _sample_unit(ns) == unit
-
-
-def test_fetched_rows_become_a_frame_column_by_column():
-    schema = {"ts": pl.Int64, "symbol": pl.String, "price": pl.Float64}
-    rows = [(3, "BRK.B", 1.5), (1, "x'; DROP TABLE ticks; --", 2.0)]
-    want = pl.DataFrame({"ts": [3, 1], "symbol": ["BRK.B", "x'; DROP TABLE ticks; --"],
-                         "price": [1.5, 2.0]}, schema=schema)
-    assert rows_frame(rows, schema).equals(want)
-    assert rows_frame([], schema).equals(pl.DataFrame(schema=schema))
-    with pytest.raises(ValueError):  # a row of another width is never silently cut
-        rows_frame([(1, "A", 1.0), (2, "B")], schema)
 
 
 def test_bounds_are_naive_utc_rounded_outwards():
