@@ -107,3 +107,18 @@ def test_nan_policy_holds_for_a_nan_in_any_one_input(name, which):
     for out in np.atleast_2d(getattr(ta, name)(*arrays)):
         assert np.isnan(out[300:]).all(), (name, spec.inputs[which])
         assert np.isfinite(out[200:300]).all(), name
+
+
+def test_natr_after_a_nan_stays_nan_through_a_zero_close():
+    """A zero close makes NATR 0, but not after a NaN: the NaN policy follows the ATR under
+    it, as the stream twin does (its last value was the check, which a zero close hid)."""
+    rng = np.random.default_rng(9)
+    close = 100 + np.cumsum(rng.normal(0, 0.1, 3000))
+    high, low = close + 0.5, close - 0.5
+    high[1000] = np.nan
+    close[-1] = low[-1] = 0.0
+    out = ta.natr(high, low, close, 14)
+    assert np.isnan(out[1000:]).all()
+    assert np.isfinite(out[14:1000]).all()
+    twin = ta.stream.natr(14).update_many(high, low, close)
+    np.testing.assert_array_equal(np.isnan(twin), np.isnan(out))
