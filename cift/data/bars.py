@@ -200,8 +200,9 @@ def symbol_time_bars(symbol: str, ts: np.ndarray | pl.Series, price: np.ndarray 
         _bars_run(ts_[order], price_[order], size_[order], ns, *out.arrays)
     m = _bars_end(*out.arrays)
     bar_ts, trades, vals = out.bar_ts[:m], out.trades[:m], out.values[:, :m]
-    return _frame(bar_ts, pl.repeat(symbol, m, dtype=pl.String, eager=True),
-                  [*vals, trades])
+    # (the name repeated from one value: pl.repeat runs a query, 0.14 ms against 6 us)
+    name = pl.Series("symbol", [symbol], pl.String).new_from_index(0, m)
+    return _frame(bar_ts, name, [*vals, trades])
 
 
 def _runs(ts, price, size) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:

@@ -404,7 +404,7 @@ class Lake(Store):
         if time_order and not df.get_column("ts").is_sorted():
             keys = ["ts", "symbol"] if "symbol" in df.columns else ["ts"]
             df = df.sort(keys, maintain_order=True)
-        return df.select(cols)
+        return df if df.columns == cols else df.select(cols)
 
     def ticks(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,
               end: TimeLike = None, columns: Sequence[str] | None = None) -> pl.DataFrame:
