@@ -28,14 +28,15 @@ _TIME, _VOLUME, _DOLLAR = 0, 1, 2
 
 
 @nb.njit(cache=True)
-def _bar_ids(codes, n_codes, ts, price, size, mode, param, origin):
-    """Bar number of every tick, numbered in order of each bar's first tick.
+def _bar_ids(codes, n_codes, ts, price, size, mode, param, origin, ids):
+    """Bar number of every tick into ``ids`` (allocated by NumPy: huge pages, a 500th of the
+    page faults of Numba's, a sixth of 10M ticks' time bars), numbered in order of each
+    bar's first tick.
 
     Returns (ids, bar count, in_order); in_order is False (and ids unusable) as soon as one
     symbol's ticks go back in time.
     """
     n = ts.shape[0]
-    ids = np.empty(n, np.int64)
     bar = np.full(n_codes, -1, np.int64)  # current bar of each symbol
     bucket_end = np.zeros(n_codes, np.int64)  # where its time bucket ends (time bars)
     acc = np.zeros(n_codes)  # its volume or notional so far (volume/dollar bars)
@@ -156,7 +157,8 @@ def _bars(ticks: pl.DataFrame, mode: int, param: int | float, origin: int = 0) -
     if ticks.height == 0:
         return pl.DataFrame(schema=BARS)
     ts, (price, size), (ids, n_bars), order = _per_symbol(
-        ticks, lambda *a: _bar_ids(*a, mode, param, origin),
+        ticks, lambda codes, n_codes, ts, price, size: _bar_ids(
+            codes, n_codes, ts, price, size, mode, param, origin, np.empty(len(ts), np.int64)),
         {"price": pl.Float64, "size": pl.Float64})
     first, *values = _aggregate(ids, n_bars, price, size)
     bar_ts = ts[first]
