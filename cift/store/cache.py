@@ -101,9 +101,9 @@ def _records(kind: str, last: pl.DataFrame) -> np.ndarray:
 
 def _frame(kind: str, symbols: list[str], rec: np.ndarray) -> pl.DataFrame:
     """Entries -> a frame: symbol, ts, values (the data model's dtypes, which the records'
-    value fields already have: only ts is cast)."""
-    # (ts typed as it is built, not cast after, and hstack rather than the frame
-    # constructor: each is a few of a 100-symbol read's ~50 us of Python)
+    value fields already have: only ts is typed, as its column is built; a cast after, and
+    the frame constructor instead of hstack, were each a few of a 100-symbol read's ~50 us
+    of Python)."""
     return _symbol_column(tuple(symbols)).to_frame().hstack([
         pl.Series("ts", rec["ts"], _SCHEMAS[kind]["ts"]),
         *[pl.Series(c, rec[c]) for c in _VALUES[kind]],
