@@ -23,7 +23,7 @@ import numba as nb
 import numpy as np
 
 from cift.features.kernels import (CCI_MATH, _bar_has_nan, _directional, _is_zero, _true_range,
-                                  cci_value)
+                                  cci_ring_sum, cci_running, cci_value)
 
 NAN = np.nan
 H = 2  # header: count, dead
@@ -895,13 +895,18 @@ def stoch_many(s, h, lo, c, slowk, slowd):
 
 @nb.njit(cache=True, error_model="numpy", fastmath=CCI_MATH)
 def cci_many(s, h, lo, c, out):
-    """cci_step over the arrays, count and flag in locals (as _sma_run)."""
+    """cci_step over the arrays, count and flag in locals (as _sma_run), the window's sum
+    running in a local as in kernels.cci_into (taken afresh here and at every turn of the
+    ring: the state holds no sum)."""
     count = s[0]
     dead = s[1] != 0.0
     p = (s.shape[0] - 2) // 2
     u = np.uint64  # the ring's indices, known to be >= 0: no negative-index checks
     up = u(p)
     slot = u(int(count) % p)  # then counted
+    ring = s[2:]
+    total = cci_ring_sum(ring, p)  # the last p typical prices (zeros before the first p)
+    mass = 0.0
     for i in range(c.shape[0]):
         hi, low, close = h[i], lo[i], c[i]
         dead, n, count = _count_in(dead, _bar_has_nan(hi, low, close), count)
@@ -909,9 +914,14 @@ def cci_many(s, h, lo, c, out):
             out[i] = NAN
             continue
         tp = (hi + low + close) / 3.0
-        s[u(2) + slot] = tp
-        s[u(2) + slot + up] = tp
-        out[i] = NAN if n < p - 1 else cci_value(s, u(3) + slot, p, tp)
+        old = ring[slot]
+        total += tp - old
+        mass += abs(tp) + abs(old)
+        ring[slot] = tp
+        ring[slot + up] = tp
+        if slot == up - u(1):
+            total, mass = cci_ring_sum(ring, p), 0.0
+        out[i] = NAN if n < p - 1 else cci_running(ring, slot + u(1), p, tp, total, mass)
         slot = _next_slot_u(slot, up - u(1))
     s[0] = count
     s[1] = 1.0 if dead else 0.0

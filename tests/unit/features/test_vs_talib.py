@@ -34,7 +34,13 @@ CASES = {
               lambda d: talib.STOCH(d["high"], d["low"], d["close"], 14, 3, 0, 5, 0)),
     "cci": (lambda d: ta.cci(d["high"], d["low"], d["close"], 14),
             lambda d: talib.CCI(d["high"], d["low"], d["close"], 14)),
-    "obv": (lambda d: ta.obv(d["close"], d["volume"]), lambda d: talib.OBV(d["close"], d["volume"])),
+    # windows of 16 and more run the kernel's vector loops; 5 refreshes its sum most often
+    "cci 20": (lambda d: ta.cci(d["high"], d["low"], d["close"], 20),
+               lambda d: talib.CCI(d["high"], d["low"], d["close"], 20)),
+    "cci 5": (lambda d: ta.cci(d["high"], d["low"], d["close"], 5),
+              lambda d: talib.CCI(d["high"], d["low"], d["close"], 5)),
+    "obv": (lambda d: ta.obv(d["close"], d["volume"]),
+            lambda d: talib.OBV(d["close"], d["volume"])),
     "mfi": (lambda d: ta.mfi(d["high"], d["low"], d["close"], d["volume"], 14),
             lambda d: talib.MFI(d["high"], d["low"], d["close"], d["volume"], 14)),
     "adx": (lambda d: ta.adx(d["high"], d["low"], d["close"], 14),
@@ -47,7 +53,7 @@ def assert_matches(ours, theirs, rtol=1e-9):
     (an oscillator near 0 is compared at the scale of its range)."""
     ours, theirs = np.atleast_2d(np.asarray(ours)), np.atleast_2d(np.asarray(theirs))
     assert ours.shape == theirs.shape
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
         scale = np.nanmax(np.abs(b), initial=0.0)
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * scale)
@@ -78,3 +84,27 @@ def long_walk():
 def test_matches_talib_on_a_long_series(name, long_walk):
     ours, theirs = CASES[name]
     assert_matches(ours(long_walk), theirs(long_walk))
+
+
+@pytest.mark.parametrize("magnitude", [1e-6, 1.0, 1e3, 1e9, 1e12, 1e15])
+@pytest.mark.parametrize("period", [5, 14, 20])
+def test_cci_of_a_window_that_turns_constant_is_zero(magnitude, period):
+    """A run of equal bars after a walk: once the window lies inside it, CCI is 0, as in
+    TA-Lib, at any magnitude (a mean of equal large values need not round back to the value;
+    at 1e9 it once gave -66.7), in batch, in bulk streaming and update by update."""
+    rng = np.random.default_rng(4)
+    close = magnitude * (1 + np.cumsum(rng.normal(0, 1e-3, 400)))
+    high, low = close * 1.001, close * 0.999
+    close[200:260] = high[200:260] = low[200:260] = close[199]
+    inside = slice(200 + period - 1, 260)
+    want = talib.CCI(high, low, close, period)
+    assert (want[inside] == 0).all()
+    batch = ta.cci(high, low, close, period)
+    assert_matches(batch, want)
+    assert (batch[inside] == 0).all()
+    bulk = ta.stream.cci(period).update_many(high, low, close)
+    one = ta.stream.cci(period)
+    single = np.array([one.update(h, lo, c) for h, lo, c in zip(high, low, close, strict=True)])
+    for twin in (bulk, single):
+        assert (twin[inside] == 0).all()
+        assert_matches(twin, batch)
