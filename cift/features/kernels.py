@@ -176,16 +176,60 @@ def wma_into(x, p, out):
 
 
 _VARIANCE, _STD, _ZSCORE, _BANDS = 0, 1, 2, 3  # what _moving_variance writes
+_SHORT = 8  # windows up to this long are summed one by one (_short_windows)
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _put_window(out, mean, upper, i, xi, shift, w1, m2, inv_p, what, up, dn, with_mean):
+    """Write what _moving_variance writes for the window ending at i (value xi), from its
+    sum of x - shift (w1) and its centered sum of squares (m2)."""
+    v = m2 * inv_p if m2 > 0.0 else 0.0
+    if what == _ZSCORE:  # as stream_kernels.zscore_step computes it
+        sd = np.sqrt(v)
+        out[i] = (xi - (shift + w1 * inv_p)) / sd if sd > 0.0 else 0.0
+    elif what == _STD:
+        out[i] = np.sqrt(v) * up
+    elif what == _BANDS:
+        mid, sd = shift + w1 * inv_p, np.sqrt(v)
+        upper[i] = mid + up * sd
+        out[i] = mid - dn * sd
+    else:
+        out[i] = v
+    if with_mean:
+        mean[i] = shift + w1 * inv_p
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _short_windows(x, p, out, mean, what, up, dn, upper, with_mean):
+    """_moving_variance for windows of p <= _SHORT values, p (and ``what``) constants where
+    this is inlined: each window summed on its own, relative to its first value (stable,
+    exactly 0 when constant), a loop LLVM unrolls and runs several windows at once.
+    Returns whether a NaN was met."""
+    inv_p = 1.0 / p
+    found = False
+    for b in range(x.shape[0] - p + 1):
+        shift = x[b]
+        s1 = 0.0
+        s2 = 0.0
+        for j in range(1, p):
+            d = x[b + j] - shift
+            s1 += d
+            s2 += d * d
+        found |= s2 != s2
+        i = b + p - 1
+        _put_window(out, mean, upper, i, x[i], shift, s1, s2 - s1 * s1 * inv_p, inv_p, what,
+                    up, dn, with_mean)
+    return found
 
 
 @nb.njit(cache=True, error_model="numpy")
 def var_into(x, p, out):
     """Population variance over p values; lookback p-1 (see _moving_variance)."""
-    _moving_variance(x, p, out, out[:0], _VARIANCE)
+    _moving_variance(x, p, out, out[:0], _VARIANCE, 1.0, 1.0, out[:0])
 
 
-@nb.njit(cache=True, error_model="numpy")
-def _moving_variance(x, p, out, mean, what, up=1.0, dn=1.0, upper=None):
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _moving_variance(x, p, out, mean, what, up, dn, upper):
     """Population variance over p values into ``out``; lookback p-1. Stable and exactly 0 on
     constant windows; from the first NaN on, NaN. With a ``mean`` as long as ``out`` (else
     empty), also the window means, K + the sum of x - K over p: more accurate than a running
@@ -207,6 +251,33 @@ def _moving_variance(x, p, out, mean, what, up=1.0, dn=1.0, upper=None):
     """
     n = x.shape[0]
     with_mean = mean.shape[0] == n
+    if p <= _SHORT:  # a constant length per branch: see _short_windows
+        o, m, u, w = out, mean, upper, with_mean
+        if p == 1:
+            found = _short_windows(x, 1, o, m, what, up, dn, u, w)
+        elif p == 2:
+            found = _short_windows(x, 2, o, m, what, up, dn, u, w)
+        elif p == 3:
+            found = _short_windows(x, 3, o, m, what, up, dn, u, w)
+        elif p == 4:
+            found = _short_windows(x, 4, o, m, what, up, dn, u, w)
+        elif p == 5:
+            found = _short_windows(x, 5, o, m, what, up, dn, u, w)
+        elif p == 6:
+            found = _short_windows(x, 6, o, m, what, up, dn, u, w)
+        elif p == 7:
+            found = _short_windows(x, 7, o, m, what, up, dn, u, w)
+        else:
+            found = _short_windows(x, 8, o, m, what, up, dn, u, w)
+        if found:  # the NaN policy
+            gap = first_nan(x)
+            out[gap:] = np.nan
+            if with_mean:
+                mean[gap:] = np.nan
+            if what == _BANDS:
+                upper[gap:] = np.nan
+        _warm_up(p, out, mean, upper, what, with_mean)
+        return
     # suffix sums of the block before (for this block's windows) and of this block (for the
     # next one's), each relative to the first value of the block it serves; [p] = 0 for a
     # window that is one whole block
@@ -239,35 +310,29 @@ def _moving_variance(x, p, out, mean, what, up=1.0, dn=1.0, upper=None):
             # every index gets a value, with no test in the loop: the first block's first
             # p-1 are partial windows, overwritten by the NaN warm-up after the loop
             w1 = cur1[q + one] + t1
-            m2 = (cur2[q + one] + t2) - w1 * w1 * inv_p
-            v = m2 * inv_p if m2 > 0.0 else 0.0
-            if what == _ZSCORE:  # as stream_kernels.zscore_step computes it
-                sd = np.sqrt(v)
-                out[i] = (x[i] - (shift + w1 * inv_p)) / sd if sd > 0.0 else 0.0
-            elif what == _STD:
-                out[i] = np.sqrt(v) * up
-            elif what == _BANDS and upper is not None:
-                mid, sd = shift + w1 * inv_p, np.sqrt(v)
-                upper[i] = mid + up * sd
-                out[i] = mid - dn * sd
-            else:
-                out[i] = v
-            if with_mean:
-                mean[i] = shift + w1 * inv_p
+            _put_window(out, mean, upper, i, x[i], shift, w1,
+                        (cur2[q + one] + t2) - w1 * w1 * inv_p, inv_p, what, up, dn, with_mean)
         if t2 != t2:  # a NaN in this block: the NaN policy from it on
             out[b + first_nan(x[b:e]):] = np.nan
             if with_mean:
                 mean[b + first_nan(x[b:e]):] = np.nan
-            if upper is not None:
+            if what == _BANDS:
                 upper[b + first_nan(x[b:e]):] = np.nan
             break
         cur1, nxt1 = nxt1, cur1
         cur2, nxt2 = nxt2, cur2
-    out[: min(p - 1, n)] = np.nan
+    _warm_up(p, out, mean, upper, what, with_mean)
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _warm_up(p, out, mean, upper, what, with_mean):
+    """NaN for the first p-1 values of _moving_variance's outputs."""
+    k = min(p - 1, out.shape[0])
+    out[:k] = np.nan
     if with_mean:
-        mean[: min(p - 1, n)] = np.nan
-    if upper is not None:
-        upper[: min(p - 1, n)] = np.nan
+        mean[:k] = np.nan
+    if what == _BANDS:
+        upper[:k] = np.nan
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -279,7 +344,7 @@ def var_nbdev_into(x, p, nbdev, out):
 @nb.njit(cache=True, error_model="numpy")
 def stddev_into(x, p, nbdev, out):
     """Population standard deviation over p values times nbdev; lookback p-1."""
-    _moving_variance(x, p, out, out[:0], _STD, nbdev)
+    _moving_variance(x, p, out, out[:0], _STD, nbdev, 1.0, out[:0])
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -793,7 +858,7 @@ def adx_into(high, low, close, p, out):
 @nb.njit(cache=True, error_model="numpy")
 def zscore_into(x, p, out):
     """(x - mean) / population std over p values, 0 on a constant window; lookback p-1."""
-    _moving_variance(x, p, out, out[:0], _ZSCORE)
+    _moving_variance(x, p, out, out[:0], _ZSCORE, 1.0, 1.0, out[:0])
 
 
 @nb.njit(cache=True, error_model="numpy")

@@ -50,11 +50,15 @@ def test_rolling_variance_matches_two_pass_on_ordinary_data():
     np.testing.assert_allclose(ta.var(x, 20)[19:], two_pass_var(x, 20)[19:], rtol=1e-12)
 
 
-def test_constant_windows_are_exactly_zero():
+@pytest.mark.parametrize("p", [2, 3, 8, 9, 20])  # short windows (<= 8) are summed one by one
+def test_constant_windows_are_exactly_zero(p):
     x = np.r_[np.random.default_rng(1).normal(0, 1e4, 500), np.full(300, 0.1 + 0.2)]
-    for fn in (lambda v: ta.var(v, 20), lambda v: ta.stddev(v, 20), lambda v: ta.zscore(v, 20)):
+    for fn in (lambda v: ta.var(v, p), lambda v: ta.stddev(v, p), lambda v: ta.zscore(v, p)):
         out = fn(x)
-        assert (out[500 + 19:] == 0.0).all()
+        assert (out[500 + p - 1:] == 0.0).all()
+    upper, middle, lower = ta.bbands(x, p)
+    assert (upper[500 + p - 1:] == middle[500 + p - 1:]).all()
+    assert (lower[500 + p - 1:] == middle[500 + p - 1:]).all()
 
 
 def test_small_exact_case():
@@ -69,14 +73,15 @@ def test_small_exact_case():
     np.testing.assert_allclose(got[2:], expected[2:], rtol=1e-15)
 
 
-def test_zscore_logret_vwap_against_numpy():
+@pytest.mark.parametrize("p", [3, 20])
+def test_zscore_logret_vwap_against_numpy(p):
     rng = np.random.default_rng(3)
     price = 50 * np.exp(np.cumsum(rng.normal(0, 0.01, 1000)))
     volume = rng.integers(0, 500, 1000).astype(float)
-    w = windows(price, 20)
-    z = (price[19:] - w.mean(axis=1)) / w.std(axis=1)
-    np.testing.assert_allclose(ta.zscore(price, 20)[19:], z, rtol=1e-9, atol=1e-9)
-    assert np.isnan(ta.zscore(price, 20)[:19]).all()
+    w = windows(price, p)
+    z = (price[p - 1:] - w.mean(axis=1)) / w.std(axis=1)
+    np.testing.assert_allclose(ta.zscore(price, p)[p - 1:], z, rtol=1e-9, atol=1e-9)
+    assert np.isnan(ta.zscore(price, p)[:p - 1]).all()
     np.testing.assert_allclose(ta.logret(price)[1:], np.diff(np.log(price)), rtol=1e-9, atol=1e-14)
     vw = windows(price * volume, 10).sum(axis=1) / windows(volume, 10).sum(axis=1)
     np.testing.assert_allclose(ta.vwap(price, volume, 10)[9:], vw, rtol=1e-9)

@@ -13,6 +13,12 @@ CASES = {
     "ema default": (lambda d: ta.ema(d["close"]), lambda d: talib.EMA(d["close"])),
     "wma": (lambda d: ta.wma(d["close"], 15), lambda d: talib.WMA(d["close"], 15)),
     "var": (lambda d: ta.var(d["close"], 10), lambda d: talib.VAR(d["close"], 10)),
+    # windows of up to 8 are summed one by one (kernels._short_windows)
+    "var 3": (lambda d: ta.var(d["close"], 3), lambda d: talib.VAR(d["close"], 3)),
+    "stddev 8": (lambda d: ta.stddev(d["close"], 8, 2.0),
+                 lambda d: talib.STDDEV(d["close"], 8, 2.0)),
+    "bbands 5": (lambda d: ta.bbands(d["close"], 5, 2.0, 1.5),
+                 lambda d: talib.BBANDS(d["close"], 5, 2.0, 1.5)),
     "stddev": (lambda d: ta.stddev(d["close"], 20, 1.5),
                lambda d: talib.STDDEV(d["close"], 20, 1.5)),
     "bbands": (lambda d: ta.bbands(d["close"], 20, 2.0, 1.5),
