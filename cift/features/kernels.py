@@ -238,12 +238,17 @@ def _moving_variance(x, p, out, mean, what, up, dn, upper):
     band mean - dn * std and ``upper`` the upper, mean + up * std (in the loop: a second pass
     over the outputs cost more). Scratch arrays of n come from the caller: NumPy's large
     buffers are backed by huge pages, Numba's are not (3x the page faults on first touch).
+    Inlined into each feature, so ``what`` is a constant in its loops; ``upper`` is an
+    empty array but for _BANDS.
 
-    In blocks of p values (van Herk / Gil-Werman again): a window is a suffix of the block
-    before plus a prefix of its own block, so its sums of x - K and (x - K)^2 are each a sum of
-    at most p terms, never a running sum that drags old rounding along. K is the first value
-    of the window's own block -- a value inside the window, so the terms stay small next to
-    the variance (1e9 +/- 1e-3 loses nothing) and a constant window sums to exactly 0.
+    Windows of up to _SHORT values are summed one by one (_short_windows: at periods 2-8,
+    blocks of p values cost a block's setup every few values, 1.04-1.5x TA-Lib's time).
+    Longer ones, in blocks of p values (van Herk / Gil-Werman again): a window is a suffix of
+    the block before plus a prefix of its own block, so its sums of x - K and (x - K)^2 are
+    each a sum of at most p terms, never a running sum that drags old rounding along. K is
+    the first value of the window's own block -- a value inside the window, so the terms stay
+    small next to the variance (1e9 +/- 1e-3 loses nothing) and a constant window sums to
+    exactly 0.
 
     One pass per block does both halves: the block's prefix sums (its windows) and, going
     backwards from its end, its suffix sums for the next block -- two independent chains of
