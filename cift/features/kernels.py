@@ -215,7 +215,7 @@ def _short_windows(x, p, out, mean, what, up, dn, upper, with_mean):
             d = x[b + j] - shift
             s1 += d
             s2 += d * d
-        found |= s2 != s2
+        found |= (s2 != s2) | (shift != shift)  # (at p = 1 a window is its shift alone)
         i = b + p - 1
         _put_window(out, mean, upper, i, x[i], shift, s1, s2 - s1 * s1 * inv_p, inv_p, what,
                     up, dn, with_mean)

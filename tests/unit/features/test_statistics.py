@@ -73,6 +73,19 @@ def test_small_exact_case():
     np.testing.assert_allclose(got[2:], expected[2:], rtol=1e-15)
 
 
+@pytest.mark.parametrize("p", [1, 2, 5, 8, 9])
+def test_short_windows_keep_the_nan_policy(p):
+    """From a NaN on, NaN, at every short length too (at 1, VAR's least, a window is one
+    value)."""
+    x = 100 + np.cumsum(np.random.default_rng(6).normal(0, 1, 300))
+    x[150] = np.nan
+    outs = [ta.var(x, p)] if p == 1 else [ta.var(x, p), ta.stddev(x, p), ta.zscore(x, p),
+                                          *ta.bbands(x, p)]
+    for out in outs:
+        assert np.isnan(out[150:]).all()
+        assert not np.isnan(out[p - 1:150]).any()
+
+
 @pytest.mark.parametrize("p", [3, 20])
 def test_zscore_logret_vwap_against_numpy(p):
     rng = np.random.default_rng(3)
