@@ -1,6 +1,7 @@
 from datetime import date, time
 
 import polars as pl
+import pyarrow as pa
 import pytest
 
 from cift.data.importer import ImportOptions, expand_paths, parse_column_map, read_market_file
@@ -139,6 +140,41 @@ def test_bad_rows_are_named(tmp_path, body, row, field):
     with pytest.raises(DataError) as e:
         read_market_file(path)
     assert (e.value.source, e.value.row, e.value.field) == (str(path), row, field)
+
+
+def _compress(path, text: str, codec: str) -> None:
+    with pa.CompressedOutputStream(str(path), codec) as out:
+        out.write(text.encode())
+
+
+@pytest.mark.parametrize("suffix,codec", [(".csv.gz", "gzip"), (".csv.bz2", "bz2"),
+                                          (".csv.zst", "zstd"), (".tsv.lz4", "lz4")])
+def test_compressed_csv_reads_as_the_plain_file(tmp_path, ticks, suffix, codec):
+    path = tmp_path / f"t{suffix}"
+    _compress(path, ticks.write_csv(separator="\t" if ".tsv" in suffix else ";"), codec)
+    assert read_market_file(path)[1].equals(ticks)  # the separator is read off the header
+    assert expand_paths([tmp_path]) == [path]
+
+
+@pytest.mark.parametrize("suffix,codec", [(".csv.gz", "gzip"), (".csv.bz2", "bz2")])
+def test_bad_rows_of_compressed_files_are_named(tmp_path, suffix, codec):
+    path = tmp_path / f"bad{suffix}"
+    _compress(path, "ts,symbol,price,size,side\n1,A,1.0,1,1\n2,A,1.0,x,1\n", codec)
+    with pytest.raises(DataError) as e:
+        read_market_file(path)
+    assert (e.value.row, e.value.field) == (2, "size")
+
+
+def test_unknown_compression_and_a_corrupt_file_are_refused(tmp_path, ticks):
+    xz = tmp_path / "t.csv.xz"
+    xz.write_bytes(b"\xfd7zXZ\x00")
+    with pytest.raises(DataError, match="unknown file type.*gz"):
+        read_market_file(xz)
+    corrupt = tmp_path / "t.csv.gz"
+    corrupt.write_bytes(b"not gzip at all")
+    with pytest.raises(DataError, match="cannot read the file"):
+        read_market_file(corrupt)
+    assert expand_paths([tmp_path]) == [corrupt]  # .xz is not picked up from a directory
 
 
 def test_missing_column_and_bad_map(tmp_path):
