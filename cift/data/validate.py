@@ -48,19 +48,22 @@ def _first_bad_rows(out: pl.DataFrame, rules: list) -> list[int | None]:
 
 
 _WORDS = {pl.Float64: "a number", pl.Int8: "an integer", pl.String: "text"}
-# a trade's side as text, as exchanges and vendors write it (case and spaces aside)
-_SIDE_WORDS = {"buy": 1, "b": 1, "sell": -1, "s": -1, "1": 1, "+1": 1, "-1": -1, "0": 0}
+# a trade's side as text, as exchanges and vendors write it (case and spaces aside): the
+# aggressor's side, also as the book side it hit (Databento: A = sell aggressor, B = buy,
+# N = none; Tardis: buy/sell/unknown)
+_SIDE_WORDS = {"buy": 1, "b": 1, "bid": 1, "sell": -1, "s": -1, "ask": -1, "a": -1,
+               "unknown": 0, "none": 0, "n": 0, "1": 1, "+1": 1, "-1": -1, "0": 0}
 
 
 def _side_from_text(col: pl.Series, source: str) -> pl.Series:
-    """``buy``/``sell`` (or ``b``/``s``, or the numbers as text) as +1/-1; any other text is
-    named with its row."""
+    """``buy``/``sell`` (``b``/``s``, ``bid``/``ask``, ``B``/``A``, or the numbers as text) as
+    +1/-1, ``unknown``/``none``/``N`` as 0; any other text is named with its row."""
     words = col.str.strip_chars().str.to_lowercase()
     side = words.replace_strict(_SIDE_WORDS, default=None, return_dtype=pl.Int8)
     unknown = words.is_not_null() & side.is_null()
     if unknown.any():
         row = int(unknown.arg_true()[0])
-        raise DataError(f"expected -1, 0, +1, buy or sell, got {col[row]!r}", source=source,
+        raise DataError(f"expected -1, 0, +1, buy, sell or unknown, got {col[row]!r}", source=source,
                         row=row + 1, field=col.name)
     return side
 

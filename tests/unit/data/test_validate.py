@@ -33,7 +33,7 @@ def test_valid_ticks_come_out_in_schema_order_and_dtypes():
     ({"ts": ["2024-01-02", "2024-01-02", "later"]}, 3, "ts", "cannot parse"),
     ({"ts": [1, None, 3]}, 2, "ts", "missing timestamp"),
     ({"price": [1.0, None, 2.0]}, 2, "price", "missing value"),
-    ({"side": ["buy", "sell", "hold"]}, 3, "side", "expected -1, 0, \\+1, buy or sell, got 'hold'"),
+    ({"side": ["buy", "sell", "hold"]}, 3, "side", "expected -1, 0, \\+1, buy, sell or unknown, got 'hold'"),
     ({"side": ["buy", None, "sell"]}, 2, "side", "missing value"),
 ])
 def test_bad_values_name_row_and_field(overrides, row, field, match):
@@ -87,6 +87,9 @@ def test_sides_written_as_words_are_read():
     out = validate_ticks(ticks(side=["BUY", " Sell", "b"]))["side"]
     assert out.dtype == pl.Int8 and out.to_list() == [1, -1, 1]
     assert validate_ticks(ticks(side=["S", "+1", "0"]))["side"].to_list() == [-1, 1, 0]
+    # Databento's aggressor sides (Ask = a seller hit the bid), Tardis' unknown
+    assert validate_ticks(ticks(side=["A", "B", "N"]))["side"].to_list() == [-1, 1, 0]
+    assert validate_ticks(ticks(side=["ask", "bid", "unknown"]))["side"].to_list() == [-1, 1, 0]
 
 
 def test_numeric_and_categorical_symbols_become_text():
