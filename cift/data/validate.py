@@ -63,8 +63,8 @@ def _side_from_text(col: pl.Series, source: str) -> pl.Series:
     unknown = words.is_not_null() & side.is_null()
     if unknown.any():
         row = int(unknown.arg_true()[0])
-        raise DataError(f"expected -1, 0, +1, buy, sell or unknown, got {col[row]!r}", source=source,
-                        row=row + 1, field=col.name)
+        raise DataError(f"expected -1, 0, +1, buy, sell or unknown, got {col[row]!r}",
+                        source=source, row=row + 1, field=col.name)
     return side
 
 

@@ -33,7 +33,8 @@ def test_valid_ticks_come_out_in_schema_order_and_dtypes():
     ({"ts": ["2024-01-02", "2024-01-02", "later"]}, 3, "ts", "cannot parse"),
     ({"ts": [1, None, 3]}, 2, "ts", "missing timestamp"),
     ({"price": [1.0, None, 2.0]}, 2, "price", "missing value"),
-    ({"side": ["buy", "sell", "hold"]}, 3, "side", "expected -1, 0, \\+1, buy, sell or unknown, got 'hold'"),
+    ({"side": ["buy", "sell", "hold"]}, 3, "side",
+     "expected -1, 0, \\+1, buy, sell or unknown, got 'hold'"),
     ({"side": ["buy", None, "sell"]}, 2, "side", "missing value"),
 ])
 def test_bad_values_name_row_and_field(overrides, row, field, match):
