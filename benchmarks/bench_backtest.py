@@ -33,7 +33,7 @@ def cift_sma_cross(close: np.ndarray, open_: np.ndarray) -> float:
     # crossings: where fast moves above / below slow (NaN warm-ups never cross)
     entries, exits = crossings(features.sma(close, 10), features.sma(close, 50))
     res = from_signals(close, entries, exits, open=open_, fees_bps=1.0, init_cash=10_000)
-    return float(res.equity[-1])
+    return res.final_value
 
 
 def vbt_sma_cross(close: np.ndarray, open_: np.ndarray) -> float:

@@ -138,4 +138,4 @@ def _run(strategy: Strategy, close: np.ndarray, price: np.ndarray, features: np.
     metrics |= {"trades": k, "hit_rate": hit_rate, "profit_factor": profit_factor,
                 "exposure": st[shorts.EXPOSURE] / n,
                 "turnover": st[shorts.TRADED] / float(np.mean(equity))}
-    return BacktestResult(equity, cols, metrics, init_cash, close, index)
+    return BacktestResult(cols, metrics, init_cash, float(equity[-1]), close, index, equity)

@@ -46,7 +46,7 @@ def _grid(close, price, entries, exits, init_cash, fee, fixed_fee, slippage, ppy
     n = close.shape[0]
     no_equity = np.empty(0)
     for j in nb.prange(entries.shape[0]):
-        trades, exposure, traded, equity_sum, stats = _long_flat(
+        trades, exposure, traded, equity_sum, stats, _ = _long_flat(
             close, price, entries[j], exits[j], init_cash, fee, fixed_fee, slippage, no_equity)
         values = stats_finish(stats, ppy)
         for m in range(8):

@@ -62,6 +62,27 @@ def stats_push(s, r):
             max_dd, below, longest)
 
 
+@nb.njit(cache=True, inline="always")
+def stats_push_flat(s, k):
+    """The state with ``k`` more periods of zero return (flat: wealth unchanged), in O(1):
+    exactly ``k`` calls of ``stats_push(s, 0.0)`` when the first return folded in was 0 (the
+    sums then add exact zeros)."""
+    n, shift, s1, s2, down2, wealth, peak, trough, max_dd, below, longest = s
+    if k <= 0:
+        return s
+    if n == 0.0:
+        shift = 0.0
+    if wealth >= peak:
+        peak = wealth
+        trough = wealth
+        below = 0.0
+    else:
+        below += k
+        longest = max(longest, below)
+    return (n + k, shift, s1 - k * shift, s2 + k * shift * shift, down2, wealth, peak, trough,
+            max_dd, below, longest)
+
+
 @nb.njit(cache=True)
 def stats_finish(s, periods_per_year):
     """(total, cagr, vol, sharpe, sortino, max_dd, max_dd_duration, calmar) of the state."""

@@ -91,8 +91,8 @@ def close_open_trade(st, trade_cols, close_last):
 @nb.njit(cache=True)
 def _long_short(close, price, long_in, long_out, short_in, short_out, init_cash, fee,
                 fixed_fee, slippage, equity):
-    """The long/short rules over the bars; fills ``equity`` and returns what
-    :func:`cift.backtest.signals._long_flat` returns (trade sizes signed: < 0 short)."""
+    """The long/short rules over the bars; fills ``equity`` (unless it is empty) and returns
+    what :func:`cift.backtest.signals._long_flat` returns (trade sizes signed: < 0 short)."""
     n = close.shape[0]
     rows = np.count_nonzero(long_in) + np.count_nonzero(short_in) + 1
     trade_cols = np.zeros((7, rows))
@@ -112,4 +112,4 @@ def _long_short(close, price, long_in, long_out, short_in, short_out, init_cash,
         stats = stats_push(stats, value / prev - 1.0)
         prev = value
     k = close_open_trade(st, trade_cols, close[n - 1])
-    return trade_cols[:, :k], int(st[EXPOSURE]), st[TRADED], equity_sum, stats
+    return trade_cols[:, :k], int(st[EXPOSURE]), st[TRADED], equity_sum, stats, prev

@@ -14,7 +14,7 @@ Conventions (vectorbt's, so results can be compared):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -22,7 +22,8 @@ import numba as nb
 import numpy as np
 import polars as pl
 
-from cift.backtest.metrics import stats_dict, stats_finish, stats_new, stats_push
+from cift.backtest.metrics import (stats_dict, stats_finish, stats_new, stats_push,
+                                   stats_push_flat)
 from cift.data.checks import POSITIVE, first_breaking
 from cift.data.schema import TS
 from cift.errors import ParameterError
@@ -35,76 +36,131 @@ ArrayLike = np.ndarray | pl.Series | Sequence[float]
 
 @nb.njit(cache=True, error_model="numpy")
 def _long_flat(close, price, entries, exits, init_cash, fee, fixed_fee, slippage, equity):
-    """Run the long/flat signal rules; fills ``equity`` (unless it is empty) and, in the same
-    pass, the return statistics of :mod:`cift.backtest.metrics`.
+    """Run the long/flat signal rules; fills ``equity`` (unless it is empty) and the return
+    statistics of :mod:`cift.backtest.metrics`.
+
+    The state (cash, position) changes only at a signal, so the run goes in passes: the
+    signals' bars (:func:`_signal_bars`), their fills, then the bars' values run by run
+    (a run: from one signal to the next), a flat run folded in at once. The signals come at
+    irregular bars: with the fills inside one loop over the bars, each cost ~100 ns (on an
+    SMA crossover's, the loop took 4.8-5.3 ms per 1M bars against 2.5 ms with evenly spaced
+    signals; 3.4-4.1 ms now, whatever the spacing).
 
     Returns (trade table, bars in the market, traded notional, sum of equity, statistics
-    state). Trade table rows: entry bar, exit bar (-1 while open), size, entry price, exit
-    price, pnl (net of fees), fees.
+    state, final equity). Trade table rows: entry bar, exit bar (-1 while open), size,
+    entry price, exit price, pnl (net of fees), fees.
     """
     n = close.shape[0]
     keep = equity.shape[0] > 0
     # at most one trade per entry signal (counted first: growing the table inside the loop
     # made Numba keep reference counts in the loop, 4x slower)
-    trade_cols = np.zeros((7, np.count_nonzero(entries) + 1))
+    n_entries = np.count_nonzero(entries)
+    trade_cols = np.zeros((7, n_entries + 1))
     stats = stats_new()
     if n == 0:
-        return trade_cols[:, :0], 0, 0.0, 0.0, stats
+        return trade_cols[:, :0], 0, 0.0, 0.0, stats, init_cash
+    # bars 1.. as views indexed from 0, next to the signals of the bar before: no negative-
+    # index checks in the loops
+    c1, p1, enter, leave = close[1:], price[1:], entries[:-1], exits[:-1]
+    eq1 = equity[1:] if keep else equity
+
+    # the fills: the state from each signal on (acted on at the next bar, index j of views)
+    switch_at = _signal_bars(enter, leave)
+    run_cash = np.empty(switch_at.shape[0])
+    run_pos = np.empty(switch_at.shape[0])
     cash = init_cash
     pos = 0.0
     k = 0
-    exposure = 0
     traded = 0.0
     entry_cost = 0.0
-    if keep:
-        equity[0] = cash  # bar 0: no signal before it
-    equity_sum = cash
-    stats = stats_push(stats, 0.0)
-    prev = cash
-    # bars 1.. as views indexed from 0, next to the signals of the bar before: no negative-
-    # index checks in the loop
-    c1, p1, enter, leave = close[1:], price[1:], entries[:-1], exits[:-1]
-    eq1 = equity[1:] if keep else equity
-    for j in range(n - 1):
-        if enter[j] != leave[j]:  # a signal, not both: rare, so predicted
-            if enter[j]:
-                if pos == 0.0 and cash > fixed_fee:
-                    fill = p1[j] * (1.0 + slippage)
-                    size = (cash - fixed_fee) / (1.0 + fee) / fill
-                    fees = size * fill * fee + fixed_fee
-                    entry_cost = size * fill + fees
-                    cash -= entry_cost
-                    pos = size
-                    traded += size * fill
-                    trade_cols[0, k] = j + 1
-                    trade_cols[1, k] = -1
-                    trade_cols[2, k] = size
-                    trade_cols[3, k] = fill
-                    trade_cols[6, k] = fees
-            elif pos > 0.0:
-                fill = p1[j] * (1.0 - slippage)
-                gross = pos * fill
-                fees = gross * fee + fixed_fee
-                cash += gross - fees
-                traded += gross
-                trade_cols[1, k] = j + 1
-                trade_cols[4, k] = fill
-                trade_cols[5, k] = gross - fees - entry_cost
-                trade_cols[6, k] += fees
-                k += 1
-                pos = 0.0
-        exposure += pos > 0.0
-        value = cash + pos * c1[j]
-        if keep:
-            eq1[j] = value
-        equity_sum += value
-        stats = stats_push(stats, value / prev - 1.0)
-        prev = value
+    for r in range(switch_at.shape[0] - 1):
+        j = switch_at[r]
+        if enter[j]:
+            if pos == 0.0 and cash > fixed_fee:
+                fill = p1[j] * (1.0 + slippage)
+                size = (cash - fixed_fee) / (1.0 + fee) / fill
+                fees = size * fill * fee + fixed_fee
+                entry_cost = size * fill + fees
+                cash -= entry_cost
+                pos = size
+                traded += size * fill
+                trade_cols[0, k] = j + 1
+                trade_cols[1, k] = -1
+                trade_cols[2, k] = size
+                trade_cols[3, k] = fill
+                trade_cols[6, k] = fees
+        elif pos > 0.0:
+            fill = p1[j] * (1.0 - slippage)
+            gross = pos * fill
+            fees = gross * fee + fixed_fee
+            cash += gross - fees
+            traded += gross
+            trade_cols[1, k] = j + 1
+            trade_cols[4, k] = fill
+            trade_cols[5, k] = gross - fees - entry_cost
+            trade_cols[6, k] += fees
+            k += 1
+            pos = 0.0
+        run_cash[r] = cash
+        run_pos[r] = pos
     if pos > 0.0:  # the open trade, valued at the last close
         trade_cols[4, k] = close[n - 1]
         trade_cols[5, k] = pos * close[n - 1] - entry_cost
         k += 1
-    return trade_cols[:, :k], exposure, traded, equity_sum, stats
+
+    # the values, run by run (a run: the bars from one signal to the next)
+    cash = init_cash
+    pos = 0.0
+    if keep:
+        equity[0] = cash  # bar 0: no signal before it
+    equity_sum = cash
+    stats = stats_push(stats, 0.0)  # (so stats_push_flat is exact below)
+    prev = cash
+    exposure = 0
+    start = 0
+    for r in range(switch_at.shape[0]):
+        end = switch_at[r]
+        # flat, only a run's first bar can have a return other than 0 (the exit's); the
+        # rest is folded in at once: the value stays the cash
+        stop = end if pos > 0.0 else min(start + 1, end)
+        for j in range(start, stop):
+            value = cash + pos * c1[j]
+            if keep:
+                eq1[j] = value
+            equity_sum += value
+            stats = stats_push(stats, value / prev - 1.0)
+            prev = value
+        if pos > 0.0:
+            exposure += end - start
+        else:
+            if keep:
+                for j in range(stop, end):
+                    eq1[j] = cash
+            equity_sum += cash * (end - stop)
+            stats = stats_push_flat(stats, end - stop)
+        if r < switch_at.shape[0] - 1:
+            cash, pos = run_cash[r], run_pos[r]
+        start = end
+    return trade_cols[:, :k], exposure, traded, equity_sum, stats, prev
+
+
+@nb.njit(cache=True)
+def _signal_bars(enter, leave):
+    """The bars with one signal (an entry or an exit, not both), then the number of bars.
+
+    Found without a branch (a bar without a signal is overwritten): a loop that branched on
+    the signals paid ~100 ns at each of them, at their irregular bars."""
+    n = enter.shape[0]
+    count = 0
+    for j in range(n):
+        count += enter[j] != leave[j]
+    out = np.empty(count + 1, np.int64)
+    k = 0
+    for j in range(n):
+        out[k] = j
+        k += enter[j] != leave[j]
+    out[count] = n
+    return out
 
 
 @nb.njit(cache=True)
@@ -163,7 +219,9 @@ class BacktestResult:
     Attributes
     ----------
     equity : np.ndarray
-        Portfolio value at each bar's close.
+        Portfolio value at each bar's close (computed on first access).
+    final_value : float
+        Portfolio value at the last close.
     trades : pl.DataFrame
         entry_bar, exit_bar (null while open), size, entry_price, exit_price (the last close
         while open), pnl (net of both fees), fees, return (pnl over the entry notional), open.
@@ -173,12 +231,20 @@ class BacktestResult:
         mean equity).
     """
 
-    equity: np.ndarray
     trade_table: np.ndarray = field(repr=False)  # the engine's 7 x trades table
     metrics: dict[str, float]
     init_cash: float
+    final_value: float
     close: np.ndarray = field(repr=False)
     index: np.ndarray | None = field(default=None, repr=False)  # bar timestamps, UTC ns
+    # the equity curve, or the function that computes it
+    curve: np.ndarray | Callable[[], np.ndarray] = field(default_factory=lambda: np.empty(0),
+                                                           repr=False)
+
+    @cached_property
+    def equity(self) -> np.ndarray:
+        """Portfolio value at each bar's close."""
+        return self.curve() if callable(self.curve) else self.curve
 
     @cached_property
     def trades(self) -> pl.DataFrame:
@@ -309,16 +375,21 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
     _check_costs(fees_bps, fixed_fee, slippage_bps, init_cash, periods_per_year)
     ts = None if index is None else _bar_times(index, n)
 
-    equity = np.empty(n)
-    costs = (float(init_cash), fees_bps * 1e-4, float(fixed_fee), slippage_bps * 1e-4)
     if short:
-        from cift.backtest.shorts import _long_short
-
-        cols, exposure, traded, equity_sum, stats = _long_short(c, price, *arrays.values(),
-                                                                *costs, equity)
+        from cift.backtest.shorts import _long_short as rules
     else:
-        cols, exposure, traded, equity_sum, stats = _long_flat(
-            c, price, arrays["entries"], arrays["exits"], *costs, equity)
+        rules = _long_flat
+    args = (c, price, *arrays.values(), float(init_cash), fees_bps * 1e-4, float(fixed_fee),
+            slippage_bps * 1e-4)
+
+    def equity_curve() -> np.ndarray:
+        equity = np.empty(n)
+        rules(*args, equity)
+        return equity
+
+    # the metrics and the final value come out of the run; the equity curve (8 MB per
+    # million bars, and fresh memory costs) is run again when asked for
+    cols, exposure, traded, equity_sum, stats, final = rules(*args, np.empty(0))
     metrics = stats_dict(stats_finish(stats, float(periods_per_year)))
     hit_rate, profit_factor = _trade_stats(cols)
     metrics |= {
@@ -328,7 +399,7 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
         "exposure": exposure / n if n else float("nan"),
         "turnover": traded / (equity_sum / n) if n else float("nan"),
     }
-    return BacktestResult(equity, cols, metrics, float(init_cash), c, ts)
+    return BacktestResult(cols, metrics, float(init_cash), float(final), c, ts, equity_curve)
 
 
 def _bar_times(index: ArrayLike, n: int) -> np.ndarray:

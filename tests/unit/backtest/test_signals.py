@@ -148,6 +148,53 @@ def test_sma_crossover_agrees_with_vectorbt(seed):
     np.testing.assert_allclose(ours.equity, pf.value().to_numpy(), rtol=1e-9)
 
 
+@pytest.mark.parametrize("seed", [4, 5])
+def test_random_signals_agree_with_vectorbt(seed):
+    # irregular signals at every density, with entries while long, exits while flat and
+    # bars with both (the engine runs the fills apart from the bars: any order must hold)
+    import pandas as pd
+    import vectorbt as vbt
+
+    rng = np.random.default_rng(seed)
+    n = 5000
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    open_ = close * np.exp(rng.normal(0, 0.002, n))
+    density = rng.choice([0.005, 0.05, 0.3], n)
+    entries, exits = rng.random(n) < density, rng.random(n) < density
+    ours = from_signals(close, entries, exits, open=open_, fees_bps=3.0, slippage_bps=2.0,
+                        init_cash=10_000)
+    def shift(a):
+        return pd.Series(np.concatenate([[False], a[:-1]]))
+
+    pf = vbt.Portfolio.from_signals(pd.Series(close), shift(entries), shift(exits),
+                                    price=pd.Series(open_), fees=3e-4, slippage=2e-4,
+                                    init_cash=10_000)
+    assert ours.trades.height == pf.trades.count() > 50
+    np.testing.assert_allclose(ours.equity, pf.value().to_numpy(), rtol=1e-9)
+    assert ours.final_value == ours.equity[-1]
+
+
+def test_final_value_turnover_and_exposure_from_the_curve_and_trades():
+    rng = np.random.default_rng(6)
+    n = 2000
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    entries, exits = rng.random(n) < 0.03, rng.random(n) < 0.03
+    for kwargs in ({}, {"short_entries": rng.random(n) < 0.02}):
+        r = from_signals(close, entries, exits, fees_bps=5.0, init_cash=1_000, **kwargs)
+        assert r.final_value == r.equity[-1]
+        t = r.trades
+        # traded notional: every fill's |size| x price (an open trade's exit is no fill)
+        closed = t.filter(~t["open"])
+        notional = ((t["size"].abs() * t["entry_price"]).sum()
+                    + (closed["size"].abs() * closed["exit_price"]).sum())
+        assert r.metrics["turnover"] == pytest.approx(notional / r.equity.mean(), rel=1e-12)
+    flat = from_signals(close, entries, exits, init_cash=1_000)
+    held = np.zeros(n, bool)
+    for row in flat.trades.iter_rows(named=True):
+        held[row["entry_bar"]:row["exit_bar"] if row["exit_bar"] is not None else n] = True
+    assert flat.metrics["exposure"] == pytest.approx(held.mean())
+
+
 def test_signal_grid_equals_from_signals_per_column():
     import polars as pl
 
