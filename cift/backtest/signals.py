@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 
 import numba as nb
 import numpy as np
@@ -54,8 +54,7 @@ def _long_flat(close, price, entries, exits, init_cash, fee, fixed_fee, slippage
     keep = equity.shape[0] > 0
     # at most one trade per entry signal (counted first: growing the table inside the loop
     # made Numba keep reference counts in the loop, 4x slower)
-    n_entries = np.count_nonzero(entries)
-    trade_cols = np.zeros((7, n_entries + 1))
+    trade_cols = np.zeros((7, np.count_nonzero(entries) + 1))
     stats = stats_new()
     if n == 0:
         return trade_cols[:, :0], 0, 0.0, 0.0, stats, init_cash
@@ -375,21 +374,11 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
     _check_costs(fees_bps, fixed_fee, slippage_bps, init_cash, periods_per_year)
     ts = None if index is None else _bar_times(index, n)
 
-    if short:
-        from cift.backtest.shorts import _long_short as rules
-    else:
-        rules = _long_flat
     args = (c, price, *arrays.values(), float(init_cash), fees_bps * 1e-4, float(fixed_fee),
             slippage_bps * 1e-4)
-
-    def equity_curve() -> np.ndarray:
-        equity = np.empty(n)
-        rules(*args, equity)
-        return equity
-
     # the metrics and the final value come out of the run; the equity curve (8 MB per
     # million bars, and fresh memory costs) is run again when asked for
-    cols, exposure, traded, equity_sum, stats, final = rules(*args, np.empty(0))
+    cols, exposure, traded, equity_sum, stats, final = _rules(short)(*args, np.empty(0))
     metrics = stats_dict(stats_finish(stats, float(periods_per_year)))
     hit_rate, profit_factor = _trade_stats(cols)
     metrics |= {
@@ -399,7 +388,25 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
         "exposure": exposure / n if n else float("nan"),
         "turnover": traded / (equity_sum / n) if n else float("nan"),
     }
-    return BacktestResult(cols, metrics, float(init_cash), float(final), c, ts, equity_curve)
+    return BacktestResult(cols, metrics, float(init_cash), float(final), c, ts,
+                          partial(_equity_curve, short, args))
+
+
+def _rules(short: bool):
+    """The compiled rules: long/flat, or long and short."""
+    if short:
+        from cift.backtest.shorts import _long_short  # (it imports this module)
+
+        return _long_short
+    return _long_flat
+
+
+def _equity_curve(short: bool, args: tuple) -> np.ndarray:
+    """The equity curve of a signal run: the run again, keeping the values (a partial of
+    this, unlike a closure, pickles with its result)."""
+    equity = np.empty(len(args[0]))
+    _rules(short)(*args, equity)
+    return equity
 
 
 def _bar_times(index: ArrayLike, n: int) -> np.ndarray:

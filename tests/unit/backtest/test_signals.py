@@ -1,5 +1,7 @@
 """from_signals: hand-computed cases for each rule, vectorbt agreement, bad input."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -189,6 +191,8 @@ def test_final_value_turnover_and_exposure_from_the_curve_and_trades():
                     + (closed["size"].abs() * closed["exit_price"]).sum())
         assert r.metrics["turnover"] == pytest.approx(notional / r.equity.mean(), rel=1e-12)
     flat = from_signals(close, entries, exits, init_cash=1_000)
+    again = pickle.loads(pickle.dumps(flat))  # (the curve is computed on first access)
+    assert np.array_equal(again.equity, flat.equity) and again.final_value == flat.final_value
     held = np.zeros(n, bool)
     for row in flat.trades.iter_rows(named=True):
         held[row["entry_bar"]:row["exit_bar"] if row["exit_bar"] is not None else n] = True
