@@ -26,6 +26,10 @@ from cift.errors import ParameterError
 __all__ = ["Store", "TimeRange", "Trade", "WriteResult", "checked_frame", "normalize_columns",
            "normalize_symbols", "rows_frame"]
 
+#: A single file from this size on gets a progress bar of its own (10M ticks: ~570 MB of CSV,
+#: a few seconds).
+LARGE_IMPORT_BYTES = 64 << 20
+
 
 class Trade(NamedTuple):
     """One trade, as the hot paths pass it around (no frame): ts in UTC epoch nanoseconds."""
@@ -182,7 +186,8 @@ class Store(ABC):
         ----------
         paths : path or list of paths
         progress : bool
-            Show a progress bar over files.
+            Show a progress bar (by bytes, with the file and its stage: reading, writing)
+            when there are several files or a large one.
         **options
             :class:`cift.data.importer.ImportOptions` fields: table, columns, symbol,
             ts_unit, tz, ts_format, separator.
@@ -192,10 +197,16 @@ class Store(ABC):
             raise ParameterError("paths: no CSV or Parquet files found")
         opts = ImportOptions(**options)  # type: ignore[arg-type]
         total = WriteResult(0)
-        bar = tqdm(files, desc="ingest", unit="file", disable=not progress or len(files) < 2)
-        for path in bar:
-            table, df = read_market_file(path, opts)
-            total += self.write(table, df, source=str(path), validated=True)
+        sizes = [p.stat().st_size if p.is_file() else 0 for p in files]
+        quiet = not progress or (len(files) < 2 and sum(sizes) < LARGE_IMPORT_BYTES)
+        with tqdm(total=sum(sizes), desc="ingest", unit="B", unit_scale=True,
+                  disable=quiet) as bar:
+            for path, size in zip(files, sizes, strict=True):
+                bar.set_postfix_str(f"{path.name}: reading")
+                table, df = read_market_file(path, opts)
+                bar.set_postfix_str(f"{path.name}: writing {df.height:,} {table}")
+                total += self.write(table, df, source=str(path), validated=True)
+                bar.update(size)
         return total
 
     @abstractmethod

@@ -196,3 +196,20 @@ def test_parts_use_the_lake_codec_and_read_alike(tmp_path, market, codec):
 def test_unknown_codec_is_a_parameter_error(tmp_path):
     with pytest.raises(ParameterError, match="compression"):
         Lake(tmp_path / "x", compression="zip")
+
+
+def test_import_progress_shows_the_file_and_its_stage(lake, market, tmp_path, capsys,
+                                                      monkeypatch):
+    import cift.store.base as base
+
+    path = tmp_path / "ticks.csv"
+    market.ticks.head(1000).write_csv(path)
+    lake.ingest(path, progress=True)  # one small file: no bar
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(base, "LARGE_IMPORT_BYTES", 1)  # a "large" file gets one
+    other = tmp_path / "more.csv"
+    market.ticks.slice(1000, 1000).write_csv(other)
+    lake.ingest(other, progress=True)
+    err = capsys.readouterr().err
+    assert "ingest" in err and "more.csv: reading" in err and "writing 1,000 ticks" in err
+    assert lake.ticks().height == 2000
