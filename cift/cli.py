@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
                         "prove)")
     i.add_argument("--separator", help="CSV field separator (default: tab for .tsv, else "
                    "the one of , ; tab | the header line has most of)")
+    i.add_argument("--no-header", dest="header", action="store_false",
+                   help="CSV files without a header line: their columns are column_1, "
+                        "column_2... for --map, e.g. ts=column_5,price=column_2")
     store_arg(i)
 
     c = sub.add_parser("catalog", help="list what is stored")
@@ -130,7 +133,7 @@ def _cmd_ingest(args: argparse.Namespace) -> None:
     result = store.ingest(args.paths, progress=sys.stderr.isatty(), table=args.table,
                           columns=parse_column_map(args.columns), symbol=args.symbol,
                           ts_unit=args.ts_unit, tz=args.tz, ts_format=args.ts_format,
-                          separator=args.separator)
+                          separator=args.separator, header=args.header)
     print(f"ingested {result.rows:,} rows into {store.url}"
           + (f" ({result.skipped_rows:,} already there, skipped)" if result.skipped_rows else ""))
 

@@ -93,6 +93,18 @@ def test_ingest_with_a_timestamp_format(run, tmp_path):
     assert bars["close"][0] == 160.5
 
 
+def test_ingest_a_headerless_file(run, tmp_path):
+    (tmp_path / "btc.csv").write_text("7,64000.5,0.25,1704205800123,true\n"
+                                      "8,64001.0,0.5,1704205801456,false\n")
+    out = run("ingest", "btc.csv", "--no-header", "--symbol", "BTCUSDT",
+              "--map", "price=column_2,size=column_3,ts=column_4").stdout
+    assert "ingested 2 rows" in out
+    run("bars", "BTCUSDT", "--interval", "1s", "--out", "b.csv")
+    bars = pl.read_csv(tmp_path / "b.csv")
+    assert bars["close"].to_list() == [64000.5, 64001.0]
+    assert bars["ts"][0].startswith("2024-01-02T14:30:00")
+
+
 def test_ingest_date_and_time_columns(run, tmp_path):
     (tmp_path / "ibm.txt").write_text("Date;Time;Last;Qty\n20240103;093000;161.5;10\n")
     run("ingest", "ibm.txt", "--symbol", "IBM", "--tz", "America/New_York",

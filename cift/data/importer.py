@@ -10,6 +10,7 @@ rows after the header) and the field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,10 @@ class ImportOptions:
     separator : str, optional
         CSV field separator, one character. Default: tab for .tsv files, else whichever of
         ``,`` ``;`` tab ``|`` the header line has most of (a comma when it has none).
+    header : bool
+        Whether a CSV file's first line names its columns (default). Without one (as
+        exchanges' bulk downloads often come) the columns are ``column_1``, ``column_2``...
+        by position, for the column map to name: ``{"ts": "column_5", "price": "column_2"}``.
     """
 
     table: str | None = None
@@ -68,6 +73,7 @@ class ImportOptions:
     tz: str | None = None
     ts_format: str | None = None
     separator: str | None = None
+    header: bool = True
 
     def __post_init__(self) -> None:
         sep = self.separator
@@ -119,14 +125,20 @@ def _read_raw(path: Path, separator: str | None, options: ImportOptions, *,
     if as_text:
         # (Polars reads gzip and zstd, not bz2 or lz4: a compressed file comes decompressed)
         source = pa.input_stream(str(path)).read() if _compressed(path) else path
-        return pl.read_csv(source, separator=separator, infer_schema=False)
+        # (without a header, Polars names the columns column_1, column_2...)
+        return pl.read_csv(source, separator=separator, infer_schema=False,
+                           has_header=options.header)
     # Arrow's reader parses ISO timestamps while it reads, on all cores: 2-4x faster end to
     # end than reading text and parsing after. Symbols stay text even when they look like
     # numbers (0700, 1301).
     columns = options.columns or {}
     as_string = [columns.get("symbol", "symbol"), *_ts_parts(columns.get("ts", "ts"))]
+    if not options.header:  # Arrow names them f0, f1...: the Polars names, 1-based, after
+        as_string = [f"f{int(name[7:]) - 1}" for name in as_string
+                     if re.fullmatch(r"column_[1-9]\d*", name)]
     table = pa_csv.read_csv(
         path, parse_options=pa_csv.ParseOptions(delimiter=separator),
+        read_options=pa_csv.ReadOptions(autogenerate_column_names=not options.header),
         # only an empty field is missing; "NaN" is a float the validator rejects by name;
         # a date and a time read apart stay text (093000 must keep its zero)
         convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(as_string,
@@ -134,7 +146,10 @@ def _read_raw(path: Path, separator: str | None, options: ImportOptions, *,
                                               null_values=[""]))
     # one chunk per column: Arrow reads in blocks (hundreds of chunks at 10M rows), and every
     # later step (validation, partitioning, writing) runs slower over them
-    return pl.from_arrow(table).rechunk()
+    df = pl.from_arrow(table).rechunk()
+    if not options.header:
+        df.columns = [f"column_{i + 1}" for i in range(df.width)]
+    return df
 
 
 def _separator(path: Path, options: ImportOptions) -> str:

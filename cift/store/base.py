@@ -190,7 +190,7 @@ class Store(ABC):
             when there are several files or a large one.
         **options
             :class:`cift.data.importer.ImportOptions` fields: table, columns, symbol,
-            ts_unit, tz, ts_format, separator.
+            ts_unit, tz, ts_format, separator, header.
         """
         files = expand_paths([paths] if isinstance(paths, (str, Path)) else paths)
         if not files:

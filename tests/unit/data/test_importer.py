@@ -177,6 +177,39 @@ def test_unknown_compression_and_a_corrupt_file_are_refused(tmp_path, ticks):
     assert expand_paths([tmp_path]) == [corrupt]  # .xz is not picked up from a directory
 
 
+def test_headerless_files_name_columns_by_position(tmp_path, ticks):
+    # as exchanges' bulk downloads come: no header, an epoch-ms time among other columns
+    path = tmp_path / "trades.csv.gz"
+    raw = ticks.select(pl.int_range(pl.len()).alias("id"), "price", "size",
+                       pl.col("ts").dt.epoch("ms"), "symbol", "side")
+    _compress(path, raw.write_csv(include_header=False, separator=";"), "gzip")
+    opts = ImportOptions(header=False, ts_unit="ms", columns={
+        "ts": "column_4", "price": "column_2", "size": "column_3", "symbol": "column_5",
+        "side": "column_6"})
+    table, df = read_market_file(path, opts)
+    assert table == "ticks" and df.drop("ts").equals(ticks.drop("ts"))
+    assert df["ts"].equals(ticks["ts"].dt.truncate("1ms"))
+    # the first line is data: a bad value there is row 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1704205800000,A,1.5,-1,1\n1704205800001,A,1.5,1,1\n")
+    with pytest.raises(DataError) as e:
+        read_market_file(bad, ImportOptions(header=False, columns={
+            "ts": "column_1", "symbol": "column_2", "price": "column_3", "size": "column_4",
+            "side": "column_5"}))
+    assert (e.value.row, e.value.field) == (1, "size")
+    with pytest.raises(DataError, match="column_9"):  # a map past the last column
+        read_market_file(bad, ImportOptions(header=False, columns={"ts": "column_9"}))
+
+
+def test_symbols_of_a_headerless_file_stay_text(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("1704205800,0700,300.2,100,1\n")
+    df = read_market_file(path, ImportOptions(header=False, columns={
+        "ts": "column_1", "symbol": "column_2", "price": "column_3", "size": "column_4",
+        "side": "column_5"}))[1]
+    assert df["symbol"].to_list() == ["0700"]
+
+
 def test_missing_column_and_bad_map(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("ts,symbol,price\n1,A,1.0\n")
