@@ -176,6 +176,44 @@ def test_random_signals_agree_with_vectorbt(seed):
     assert ours.final_value == ours.equity[-1]
 
 
+def reference_long_flat(close, price, entries, exits, cash, fee, fixed, slip):
+    """The long/flat rules of the module notes, bar by bar in plain Python."""
+    pos, equity, trades = 0.0, [cash], 0
+    for j in range(1, len(close)):
+        enter, leave = entries[j - 1], exits[j - 1]
+        if enter and not leave and pos == 0.0 and cash > fixed:
+            fill = price[j] * (1 + slip)
+            pos = (cash - fixed) / (1 + fee) / fill
+            cash -= pos * fill + pos * fill * fee + fixed
+            trades += 1
+        elif leave and not enter and pos > 0.0:
+            gross = pos * price[j] * (1 - slip)
+            cash += gross - (gross * fee + fixed)
+            pos = 0.0
+        equity.append(cash + pos * close[j])
+    return np.array(equity), trades
+
+
+@pytest.mark.parametrize("seed", [7, 8, 9])
+def test_signals_as_states_and_refused_entries_follow_the_rules(seed):
+    # states (an entry on every bar above), runs of repeats, both at once, and a fixed fee
+    # that leaves too little cash to enter again after losses
+    rng = np.random.default_rng(seed)
+    n = 3000
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
+    open_ = close * np.exp(rng.normal(0, 0.005, n))
+    fast, slow = features.sma(close, 5), features.sma(close, 20)
+    cases = [(fast > slow, fast < slow), (rng.random(n) < 0.4, rng.random(n) < 0.4)]
+    for entries, exits in cases:
+        for cash, fixed in ((1_000.0, 0.0), (100.0, 8.0)):  # the second: ~6 trades, then none
+            ours = from_signals(close, entries, exits, open=open_, fees_bps=10,
+                                slippage_bps=5, fixed_fee=fixed, init_cash=cash)
+            want, trades = reference_long_flat(close, open_, entries, exits, cash, 1e-3,
+                                               fixed, 5e-4)
+            np.testing.assert_allclose(ours.equity, want, rtol=1e-12)
+            assert ours.trades.height == trades
+
+
 def test_final_value_turnover_and_exposure_from_the_curve_and_trades():
     rng = np.random.default_rng(6)
     n = 2000
