@@ -21,6 +21,7 @@ This module imports nothing of cift (DESIGN.md): it is the bottom of the feature
 from __future__ import annotations
 
 import numba as nb
+from numba import literal_unroll
 import numpy as np
 
 _EPS = 1e-8  # TA-Lib's TA_IS_ZERO: |v| < 1e-8 counts as zero
@@ -187,6 +188,7 @@ def wma_into(x, p, out):
 
 _VARIANCE, _STD, _ZSCORE, _BANDS = 0, 1, 2, 3  # what _moving_variance writes
 _SHORT = 8  # windows up to this long are summed one by one (_short_windows)
+_SHORT_LENGTHS = tuple(range(1, _SHORT + 1))
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -266,24 +268,11 @@ def _moving_variance(x, p, out, mean, what, up, dn, upper):
     """
     n = x.shape[0]
     with_mean = mean.shape[0] == n
-    if p <= _SHORT:  # a constant length per branch: see _short_windows
-        o, m, u, w = out, mean, upper, with_mean
-        if p == 1:
-            found = _short_windows(x, 1, o, m, what, up, dn, u, w)
-        elif p == 2:
-            found = _short_windows(x, 2, o, m, what, up, dn, u, w)
-        elif p == 3:
-            found = _short_windows(x, 3, o, m, what, up, dn, u, w)
-        elif p == 4:
-            found = _short_windows(x, 4, o, m, what, up, dn, u, w)
-        elif p == 5:
-            found = _short_windows(x, 5, o, m, what, up, dn, u, w)
-        elif p == 6:
-            found = _short_windows(x, 6, o, m, what, up, dn, u, w)
-        elif p == 7:
-            found = _short_windows(x, 7, o, m, what, up, dn, u, w)
-        else:
-            found = _short_windows(x, 8, o, m, what, up, dn, u, w)
+    if p <= _SHORT:  # the length a constant in each inlined copy: see _short_windows
+        found = False
+        for k in literal_unroll(_SHORT_LENGTHS):  # one inlined copy per constant length
+            if k == p:
+                found = _short_windows(x, k, out, mean, what, up, dn, upper, with_mean)
         if found:  # the NaN policy
             gap = first_nan(x)
             out[gap:] = np.nan
