@@ -124,7 +124,10 @@ def _read_raw(path: Path, separator: str | None, options: ImportOptions, *,
         return pl.read_parquet(path)
     if as_text:
         # (Polars reads gzip and zstd, not bz2 or lz4: a compressed file comes decompressed)
-        source = pa.input_stream(str(path)).read() if _compressed(path) else path
+        source = path
+        if _compressed(path):
+            with pa.input_stream(str(path)) as f:
+                source = f.read()
         # (without a header, Polars names the columns column_1, column_2...)
         return pl.read_csv(source, separator=separator, infer_schema=False,
                            has_header=options.header)
