@@ -146,6 +146,11 @@ def validate_frame(
     columns = []
     for name, dtype in schema.items():
         col = df.get_column(name)
+        if col.dtype == pl.Null:  # no values at all: a file with a header and no rows (a
+            # holiday's), or a column left empty in every row
+            if col.len():
+                raise DataError("missing value", source=source, row=1, field=name)
+            col = col.cast(dtype)
         if dtype == TS:
             col = parse_ts_column(col, unit=ts_unit, tz=tz, source=source, format=ts_format)
         else:

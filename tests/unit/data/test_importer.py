@@ -133,6 +133,7 @@ def test_numeric_looking_symbols_stay_text(tmp_path):
     ("ts,symbol,price,size,side\n1,A,NaN,1,1\n", 1, "price"),
     ("ts,symbol,price,size,side\n2024-01-02,A,1.0,1,1\nnever,A,1.0,1,1\n", 2, "ts"),
     ("ts,symbol,price,size,side\n" + "1,A,1.0,1,1\n" * 20_000 + "1,A,1.0,x,1\n", 20_001, "size"),
+    ("ts,symbol,price,size,side\n,A,1.0,1,1\n,A,1.0,2,1\n", 1, "ts"),  # an empty column
 ])
 def test_bad_rows_are_named(tmp_path, body, row, field):
     path = tmp_path / "bad.csv"
@@ -140,6 +141,14 @@ def test_bad_rows_are_named(tmp_path, body, row, field):
     with pytest.raises(DataError) as e:
         read_market_file(path)
     assert (e.value.source, e.value.row, e.value.field) == (str(path), row, field)
+
+
+def test_a_file_with_a_header_and_no_rows_imports_nothing(tmp_path):
+    # (vendors ship a holiday's file so: its columns have no values to type them by)
+    path = tmp_path / "holiday.csv"
+    path.write_text("ts,symbol,price,size,side\n")
+    table, df = read_market_file(path)
+    assert table == "ticks" and df.height == 0 and df.schema == pl.Schema(TICKS)
 
 
 def _compress(path, text: str, codec: str) -> None:
