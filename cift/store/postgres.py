@@ -403,9 +403,14 @@ class AsyncPostgres(AsyncStore):
     async def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
         """The last trade per symbol (symbol, ts, price, size, side), sorted by symbol.
 
-        One index probe per symbol (a LATERAL top-1 on (symbol_id, ts)), as one statement.
+        One index probe per symbol (a LATERAL top-1 on (symbol_id, ts)), as one statement; one
+        known symbol takes :meth:`latest_trade`'s prepared probe instead (the LATERAL plan
+        cost 190 us a call here, against 120 us).
         """
         syms = normalize_symbols(symbols)
+        if syms is not None and len(syms) == 1 and syms[0] in self._ids:
+            row = await self._latest_row(self._ids[syms[0]])
+            return rows_frame([] if row is None else [(syms[0], *row)], _LATEST)
         s = self.schema
 
         async def op(conn) -> list:
@@ -437,16 +442,19 @@ class AsyncPostgres(AsyncStore):
                 lambda conn: self._symbol_ids(conn, [symbol], create=False))).get(symbol)
             if sid is None:
                 return None
-        row = None
-        if self._hot_busy:
-            row = await self._with_conn(lambda conn: conn.fetchrow(self._latest_sql, sid))
-        else:
-            self._hot_busy = True
-            try:
-                row = await self._hot_latest(sid)
-            finally:
-                self._hot_busy = False
+        row = await self._latest_row(sid)
         return None if row is None else Trade(symbol, *row)
+
+    async def _latest_row(self, sid: int):
+        """(ts, price, size, side) of the last trade of symbol id ``sid``, or None: on the
+        reserved connection, or through the pool when a concurrent call holds it."""
+        if self._hot_busy:
+            return await self._with_conn(lambda conn: conn.fetchrow(self._latest_sql, sid))
+        self._hot_busy = True
+        try:
+            return await self._hot_latest(sid)
+        finally:
+            self._hot_busy = False
 
     async def _hot_latest(self, sid: int):
         import asyncpg

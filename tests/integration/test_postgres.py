@@ -89,6 +89,29 @@ def test_async_store_in_an_event_loop(pg_url, market):
     assert latest.height == 3 and symbols == ["ACME", "BOLT", "CRUX"]
 
 
+def test_latest_of_one_symbol_equals_its_row_of_the_many_symbol_query(pg_url, market):
+    ticks = market.ticks.filter(pl.col("symbol") != "CRUX")  # CRUX: quotes only
+    quotes = market.quotes.filter(pl.col("symbol") == "CRUX")
+
+    async def main() -> tuple:
+        store = await cift.connect_async(pg_url)
+        try:
+            await store.write_ticks(ticks)
+            await store.write_quotes(quotes)
+            every = await store.latest(["ACME", "BOLT", "CRUX"])  # symbol ids now known
+            # one symbol takes the prepared probe; concurrent calls share or bypass it
+            ones = await asyncio.gather(*(store.latest(s) for s in ("ACME", "BOLT", "ACME")))
+            return every, ones, await store.latest("CRUX"), await store.latest("NOPE")
+        finally:
+            await store.close()
+
+    every, (acme, bolt, acme_again), crux, nope = asyncio.run(main())
+    last = ticks.group_by("symbol").agg(pl.all().last()).sort("symbol")
+    assert every.equals(last.select(every.columns))
+    assert acme.equals(every[0]) and bolt.equals(every[1]) and acme_again.equals(acme)
+    assert crux.height == 0 and nope.height == 0 and crux.schema == every.schema
+
+
 def test_async_lake_runs_in_threads(tmp_path, market):
     async def main() -> pl.DataFrame:
         store = await cift.connect_async(str(tmp_path / "lake"))
