@@ -168,6 +168,30 @@ def run(pg_url: str, redis_url: str, n_ticks: int, repeat: int) -> None:
     report.line("latest() as a Polars frame, one symbol", rate(k, frame, "q/s"),
                 rate(k, peer, "q/s"), peer / frame, "asyncpg prepared fetchrow / (info)")
 
+    # the same through the synchronous store (a script's or a notebook's cift.connect),
+    # against the raw prepared statement awaited on an event loop of its own
+    loop = asyncio.new_event_loop()
+    conn = loop.run_until_complete(asyncpg.connect(pg_url))
+    stmt = loop.run_until_complete(conn.prepare(
+        "SELECT symbol, ts, price, size, side FROM peer_read WHERE symbol = $1 "
+        "ORDER BY ts DESC LIMIT 1"))
+
+    async def peer_block() -> None:
+        for _ in range(k):
+            await stmt.fetchrow(symbol)
+
+    def sync_block() -> None:
+        for _ in range(k):
+            store.latest_trade(symbol)
+
+    with cift.connect(f"{pg_url}?schema=bench_read") as store:
+        store.latest_trade(symbol)
+        ours, peer = best_pair(sync_block, lambda: loop.run_until_complete(peer_block()), rounds)
+    loop.run_until_complete(conn.close())
+    loop.close()
+    report.line("latest_trade through the sync store", rate(k, ours, "q/s"),
+                rate(k, peer, "q/s"), peer / ours, "asyncpg prepared fetchrow / (info)")
+
     # -- latest of 100 symbols: Redis vs PostgreSQL -------------------------------------------
     many = synthetic_market(100, 1, ticks_per_session=2_000, seed=2).ticks
     symbols = sorted(set(many["symbol"]))
