@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import functools
 import re
+import warnings
 from collections.abc import AsyncIterator, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -589,13 +590,30 @@ def _frame(table: str, cols: list[str], arrays: dict[str, np.ndarray], present: 
     return frame if order is None else frame[order]
 
 
+#: whether the server offers TimescaleDB (a query, so tests can point it elsewhere)
+_TIMESCALE_OFFERED = ("SELECT count(*) > 0 FROM pg_available_extensions "
+                      "WHERE name = 'timescaledb'")
+
+
 async def _hypertables(conn, s: str) -> None:
-    """Turn ticks and quotes into TimescaleDB hypertables when the extension is available."""
-    if not await conn.fetchval(
-            "SELECT count(*) > 0 FROM pg_available_extensions WHERE name = 'timescaledb'"):
+    """Turn ticks and quotes into TimescaleDB hypertables when the server offers the extension.
+
+    Where it cannot be used (not in ``shared_preload_libraries``, or this role may not create
+    extensions) the tables stay plain, with a warning: they serve the same queries.
+    """
+    import asyncpg
+
+    if not await conn.fetchval(_TIMESCALE_OFFERED):
         return
-    await conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-    for table in TABLES:
-        await conn.execute(
-            f"SELECT create_hypertable('{s}.{table}', 'ts', chunk_time_interval => $1, "
-            f"migrate_data => true, if_not_exists => true)", _DAY_NS)
+    try:
+        async with conn.transaction():  # a savepoint: a refusal leaves the migration whole
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            for table in TABLES:
+                # (chunk_time_interval is polymorphic: an untyped parameter cannot bind to it)
+                await conn.execute(
+                    f"SELECT create_hypertable('{s}.{table}', 'ts', "
+                    f"chunk_time_interval => $1::bigint, migrate_data => true, "
+                    f"if_not_exists => true)", _DAY_NS)
+    except asyncpg.PostgresError as exc:
+        warnings.warn(f"TimescaleDB is installed but cannot be used ({_describe(exc)}); the "
+                      f"tables of schema {s} stay plain PostgreSQL tables", stacklevel=2)

@@ -39,6 +39,19 @@ def test_migrations_are_versioned_and_idempotent(pg_url):
         assert store.migrate() == []
 
 
+def test_a_timescaledb_that_cannot_be_used_leaves_plain_tables_and_a_warning(
+        postgres_server, market, monkeypatch):
+    # this server has no TimescaleDB: told that it does, CREATE EXTENSION fails as it does
+    # where the extension is installed but not preloaded, or the role may not create it
+    monkeypatch.setattr(postgres, "_TIMESCALE_OFFERED", "SELECT true")
+    with pytest.warns(UserWarning, match="TimescaleDB is installed but cannot be used"):
+        store = cift.connect(f"{postgres_server.url}?schema=no_timescale")
+    with store:
+        assert store.version() == max(v for v, _, _ in MIGRATIONS)
+        store.write_ticks(market.ticks)
+        assert store.ticks().equals(market.ticks)
+
+
 def test_a_write_failing_half_way_leaves_nothing(pg_url, market, monkeypatch):
     with cift.connect(pg_url) as store:
         acme = pl.col("symbol") == "ACME"
