@@ -240,8 +240,11 @@ def bench_questdb(url: str, ticks: pl.DataFrame, repeat: int, report: Report) ->
 
     def peer_ingest() -> float:
         t0 = time.perf_counter()
-        with questdb.Sender.from_conf(f"http::addr={parts.hostname}:{http};"
-                                      f"protocol_version=2;auto_flush=off;") as sender:
+        # the flushing cift's sender uses: requests of 250k rows (the client refuses to buffer
+        # more than 100 MiB, so a 5M-row frame cannot go in one)
+        with questdb.Sender.from_conf(f"http::addr={parts.hostname}:{http};protocol_version=2;"
+                                      f"auto_flush_rows=250000;auto_flush_interval=off;"
+                                      f"auto_flush_bytes=off;") as sender:
             sender.dataframe(frame, table_name=f"peer_{uuid.uuid4().hex[:8]}",
                              symbols=["symbol"], at="ts")
             sender.flush()

@@ -14,8 +14,11 @@ Tables (names prefixed by ``prefix``, empty by default)::
 Idempotent ingest, twice over: a batch's (symbol, day) chunks whose content hash is in
 ``chunks`` are not sent again; and ``seq`` is derived from the chunk's hash and the row's
 place in it, so a batch sent again after a failure between the rows and its ``chunks`` entry
-upserts the same keys instead of doubling rows. QuestDB keeps rows of equal timestamps in the
-order they arrived, which is the tie order cift's stores return.
+upserts the same keys instead of doubling rows. A batch goes in requests of 250k rows, each
+committed on its own (QuestDB has no transaction across requests), so a write that fails
+part-way can leave some of its rows: writing the batch again completes it without doubling
+any. QuestDB keeps rows of equal timestamps in the order they arrived, which is the tie
+order cift's stores return.
 
 QuestDB facts this module is written to (see DESIGN.md): no ``COPY`` (it breaks the
 connection), timestamp parameters as naive UTC datetimes, errors without SQLSTATE, WAL tables
@@ -59,6 +62,9 @@ _PREFIX = re.compile(r"^[A-Za-z0-9_]{0,40}$")
 _VALUE_SQL = {"price": "DOUBLE", "size": "DOUBLE", "side": "LONG", "bid_px": "DOUBLE",
               "bid_sz": "DOUBLE", "ask_px": "DOUBLE", "ask_sz": "DOUBLE"}
 _WAL_TIMEOUT_S = 60.0
+# rows per ILP/HTTP request: the client buffers a request whole and refuses more than 100 MiB
+# (~90 bytes a tick: a million-row batch in one request did not fit)
+_ILP_ROWS = 250_000
 
 
 def _values(table: str) -> list[str]:
@@ -79,6 +85,13 @@ def _sample_unit(ns: int) -> str:
         if ns % size == 0:
             return f"{ns // size}{unit}"
     raise AssertionError("unreachable")
+
+
+def _sender_conf(host: str, http_port: int, user: str | None, password: str | None) -> str:
+    """The ILP/HTTP client's configuration: binary doubles, a request per _ILP_ROWS rows."""
+    auth = f"username={user};password={password};" if user and password else ""
+    return (f"http::addr={host}:{http_port};{auth}protocol_version=2;"
+            f"auto_flush_rows={_ILP_ROWS};auto_flush_interval=off;auto_flush_bytes=off;")
 
 
 class AsyncQuestDB(AsyncStore):
@@ -111,10 +124,8 @@ class AsyncQuestDB(AsyncStore):
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot connect to QuestDB at {host}:{parts.port or 8812}: "
                              f"{type(exc).__name__}: {exc}") from None
-        auth = (f"username={parts.username};password={parts.password};"
-                if parts.username and parts.password else "")
-        conf = (f"http::addr={host}:{query.get('http_port', '9000')};{auth}"
-                f"protocol_version=2;auto_flush=off;")
+        conf = _sender_conf(host, int(query.get("http_port", 9000)), parts.username,
+                            parts.password)
         store = cls(url, pool, conf, prefix)
         await store.migrate()
         return store
@@ -177,7 +188,7 @@ class AsyncQuestDB(AsyncStore):
     # -- writes ---------------------------------------------------------------------------
     async def write(self, table: str, df: pl.DataFrame, *, source: str = "frame",
                     validated: bool = False) -> WriteResult:
-        """Validate, then send the chunks not stored yet over ILP/HTTP in one request."""
+        """Validate, then send the chunks not stored yet over ILP/HTTP (requests of 250k rows)."""
         df = checked_frame(table, df, source=source, validated=validated)
         if df.height == 0:
             return WriteResult(0)

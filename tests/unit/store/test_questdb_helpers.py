@@ -110,3 +110,55 @@ def test_delete_drops_its_symbol_table_when_it_fails():
         _delete(pool, "ACME")
     assert pool.calls[-1][0] == "DROP TABLE IF EXISTS t_delete_keys"
     assert not any(sql.startswith("DROP TABLE t_ticks") for sql, _ in pool.calls)
+
+
+class _IlpSink:
+    """A local HTTP endpoint that takes ILP/HTTP writes (204) and records their sizes: it
+    stands in for QuestDB's /write around the adapter's use of the ``questdb`` client."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        sizes = self.sizes = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 (the http.server name)
+                sizes.append(len(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_large_batch_goes_in_requests_the_ilp_client_can_buffer():
+    # the client buffers a request whole and refuses one over 100 MiB: 5M ticks (440 MB of
+    # ILP) in one request failed before anything was sent
+    import numpy as np
+    import pandas as pd
+
+    from cift.store.questdb import _ILP_ROWS, AsyncQuestDB, _sender_conf
+
+    n = 1_300_000  # ~115 MB of ILP
+    frame = pd.DataFrame({
+        "ts": pd.to_datetime(1_700_000_000 * 10**9 + np.arange(n) * 1000, utc=True),
+        "symbol": pd.Categorical(np.where(np.arange(n) % 2, "ACME", "BOLT")),
+        "price": np.full(n, 101.25), "size": np.full(n, 100.0),
+        "side": np.ones(n, np.int64), "seq": np.arange(n, dtype=np.int64)})
+    sink = _IlpSink()
+    store = AsyncQuestDB("questdb://127.0.0.1/qdb", None,
+                         _sender_conf("127.0.0.1", sink.port, None, None), "")
+    try:
+        store._send("ticks", frame)
+    finally:
+        sink.server.shutdown()
+    assert len(sink.sizes) == -(-n // _ILP_ROWS)
+    assert sum(sink.sizes) > 100 * 2**20 > max(sink.sizes)
