@@ -21,7 +21,7 @@ import polars as pl
 
 from cift.data.codes import symbol_codes
 
-__all__ = ["Batch", "Chunk", "group_order", "staged_file"]
+__all__ = ["Batch", "Chunk", "group_order", "rank_in_group", "staged_file"]
 
 _DAY_NS = 86_400 * 1_000_000_000
 _KEY = "_chunk"
@@ -135,6 +135,18 @@ def group_order(key, k):
         order[start[key[i]]] = i
         start[key[i]] += 1
     return order
+
+
+@nb.njit(cache=True)
+def rank_in_group(key, k):
+    """Each row's place among the rows of its group (0, 1, ...) in row order; groups are
+    ``key`` values 0..k-1."""
+    seen = np.zeros(k, np.int64)
+    rank = np.empty(key.shape[0], np.int64)
+    for i in range(key.shape[0]):
+        rank[i] = seen[key[i]]
+        seen[key[i]] += 1
+    return rank
 
 
 def _bits(col: pl.Series) -> np.ndarray:

@@ -52,7 +52,7 @@ from cift.store.base import (
     normalize_symbols,
     rows_frame,
 )
-from cift.store.batches import Batch
+from cift.store.batches import Batch, rank_in_group
 from cift.store.postgres import redact
 
 __all__ = ["AsyncQuestDB"]
@@ -85,6 +85,25 @@ def _sample_unit(ns: int) -> str:
         if ns % size == 0:
             return f"{ns // size}{unit}"
     raise AssertionError("unreachable")
+
+
+def _ilp_frame(table: str, batch: Batch, frame: pl.DataFrame):
+    """The rows of ``frame`` (``batch``'s, maybe fewer chunks) as the pandas frame the ILP
+    client sends: ts, symbol (categorical, made from codes: 10x faster than from 5M strings),
+    the values, and seq: 32 bits of the chunk's hash, then the row's place in its chunk, so
+    a chunk's rows get the same keys in whatever batch they come again."""
+    import pandas as pd
+
+    key = frame.get_column("_chunk").to_numpy()
+    salt = np.array([int(c.digest[:8], 16) & 0x7FFFFFFF for c in batch.chunks], np.int64)
+    names = sorted({c.symbol for c in batch.chunks})
+    index = {name: i for i, name in enumerate(names)}
+    code = np.array([index[c.symbol] for c in batch.chunks], np.int32)
+    out = frame.select("ts", *_values(table)).with_columns(
+        pl.Series("seq", (salt[key] << 32) + rank_in_group(key, len(batch.chunks))),
+        *([pl.col("side").cast(pl.Int64)] if table == "ticks" else [])).to_pandas()
+    out.insert(1, "symbol", pd.Categorical.from_codes(code[key], names))
+    return out
 
 
 def _sender_conf(host: str, http_port: int, user: str | None, password: str | None) -> str:
@@ -204,17 +223,7 @@ class AsyncQuestDB(AsyncStore):
         frame = batch.frame
         if len(todo) < len(batch.chunks):
             frame = frame.filter(pl.col("_chunk").is_in([c.key for c in todo]))
-        # seq: 32 bits of the chunk's hash, then the row's place in the batch
-        salt = np.array([int(c.digest[:8], 16) & 0x7FFFFFFF for c in batch.chunks], np.int64)
-        key = frame.get_column("_chunk").to_numpy()
-        seq = (salt[key] << 32) + np.arange(frame.height, dtype=np.int64)
-        symbols = np.array([c.symbol for c in batch.chunks], dtype=object)[key]
-        out = frame.with_columns(
-            pl.Series("symbol", symbols, pl.String).cast(pl.Categorical),
-            pl.Series("seq", seq),
-            *([pl.col("side").cast(pl.Int64)] if table == "ticks" else []),
-        ).select("ts", "symbol", *_values(table), "seq").to_pandas()
-        await asyncio.to_thread(self._send, table, out)
+        await asyncio.to_thread(self._send, table, _ilp_frame(table, batch, frame))
         await self._wait_applied(table)
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         async with self._pool.acquire() as conn:

@@ -67,6 +67,14 @@ def test_group_order_is_a_stable_grouping():
     assert len(group_order(np.zeros(0, np.int64), 3)) == 0
 
 
+def test_rank_in_group_counts_each_groups_rows_in_order():
+    from cift.store.batches import rank_in_group
+
+    key = np.random.default_rng(6).integers(0, 7, 5000)
+    want = [int((key[:i] == key[i]).sum()) for i in range(len(key))]  # rows of the group before
+    np.testing.assert_array_equal(rank_in_group(key, 7), want)
+
+
 @pytest.mark.parametrize("k", [1, 3, 40])
 def test_time_order_of_per_symbol_runs(k):
     from cift.store.order import time_order

@@ -162,3 +162,23 @@ def test_a_large_batch_goes_in_requests_the_ilp_client_can_buffer():
         sink.server.shutdown()
     assert len(sink.sizes) == -(-n // _ILP_ROWS)
     assert sum(sink.sizes) > 100 * 2**20 > max(sink.sizes)
+
+
+def test_a_chunks_rows_get_the_same_keys_in_any_batch(market):
+    # the upsert keys (ts, symbol, seq) must not depend on what else came in the batch: a
+    # chunk sent with others, then again alone (say, after a failure part-way), upserts
+    import polars as pl
+
+    from cift.store.batches import Batch
+    from cift.store.questdb import _ilp_frame
+
+    ticks = market.ticks
+    alone = ticks.filter(pl.col("symbol") == "BOLT")
+    together, by_itself = (_ilp_frame("ticks", b, b.frame) for b in map(Batch.of, (ticks, alone)))
+    bolt = together[together["symbol"] == "BOLT"].reset_index(drop=True)
+    assert bolt["seq"].tolist() == by_itself["seq"].tolist()
+    assert len(set(together["seq"])) == len(together)  # one key per row
+    assert list(together.columns) == ["ts", "symbol", "price", "size", "side", "seq"]
+    assert together["symbol"].astype(str).tolist() == ticks["symbol"].to_list()
+    ts = together["ts"].dt.tz_convert(None).to_numpy().astype("int64")
+    assert (ts == ticks["ts"].dt.epoch("ns").to_numpy()).all()
