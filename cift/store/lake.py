@@ -41,7 +41,7 @@ import polars as pl
 from cift.data.schema import BARS, TABLES, TICKS
 from cift.data.timestamps import TimeLike
 from cift.data.validate import validate_frame
-from cift.errors import ParameterError, StoreError
+from cift.errors import DataError, ParameterError, StoreError
 from cift.store.base import (
     Store,
     TimeRange,
@@ -91,11 +91,18 @@ class _Part:
 
 
 _SYMBOL_KEY, _DATE_KEY = "symbol=", "date="
+_NAME_MAX = 255  # bytes in a file or directory name (ext4, XFS, APFS, NTFS)
 
 
 def _symbol_dir_name(symbol: str) -> str:
     """A directory name for any symbol text (``BRK.B``, ``^GSPC``, ``ES=F``, ``a/b``, ``..``)."""
     return _SYMBOL_KEY + quote(symbol, safe="")
+
+
+def _storable(symbol: str) -> bool:
+    """Whether the symbol's directory name fits a file system's 255 bytes (a symbol of up to
+    248 ASCII letters; other characters take three bytes each, percent-encoded)."""
+    return len(_symbol_dir_name(symbol)) <= _NAME_MAX
 
 
 def _day_dir(day: int) -> str:
@@ -191,6 +198,8 @@ class Lake(Store):
         lo = None if rng.start is None else rng.start // _DAY_NS
         hi = None if rng.end is None else (rng.end - 1) // _DAY_NS
         days = []
+        if not _storable(symbol):
+            return []
         try:
             entries = list(os.scandir(self._symbol_dir(table, symbol)))
         except FileNotFoundError:
@@ -233,6 +242,11 @@ class Lake(Store):
         if df.height == 0:
             return WriteResult(0)
         batch = Batch.of(df)
+        too_long = [c.symbol for c in batch.chunks if not _storable(c.symbol)]
+        if too_long:
+            raise DataError(f"symbol {too_long[0][:40]!r}... is too long for the lake's "
+                            f"directory names (at most {_NAME_MAX - len(_SYMBOL_KEY)} bytes, "
+                            f"percent-encoded)", source=source, field="symbol")
         todo: dict[str, list[Chunk]] = {}
         skipped = 0
         for chunk in batch.chunks:
@@ -355,7 +369,7 @@ class Lake(Store):
         deleted = 0
         for table in TABLES:
             for sym in syms:
-                if not self._symbol_dir(table, sym).exists():
+                if not _storable(sym) or not self._symbol_dir(table, sym).exists():
                     continue
                 with self._locked(table, sym):
                     for partition in self._partitions(table, sym, rng):

@@ -71,6 +71,22 @@ def test_free_text_symbols(lake, market, symbol):
     assert all(p.resolve().is_relative_to(lake.root) for p in lake.root.rglob("*"))
 
 
+def test_a_symbol_too_long_for_a_directory_name_is_refused_whole(lake, market):
+    # 248 ASCII letters fit a 255-byte directory name with its "symbol=" (non-ASCII letters
+    # take three bytes each, percent-encoded); one more is a clear error, not an OSError
+    fits, too_long = "X" * 248, "é" * 83
+    lake.write_ticks(market.ticks.head(5).with_columns(symbol=pl.lit(fits)))
+    before = lake.catalog()
+    bad = market.ticks.head(10).with_columns(
+        symbol=pl.when(pl.int_range(pl.len()) < 5).then(pl.lit("ACME")).otherwise(pl.lit(too_long)))
+    with pytest.raises(DataError, match="too long") as err:
+        lake.write_ticks(bad)
+    assert err.value.field == "symbol"
+    assert lake.catalog().equals(before)  # the fine ACME rows were not written either
+    assert lake.ticks(fits).height == 5
+    assert lake.ticks(too_long).height == 0 and lake.delete(too_long) == 0
+
+
 def test_idempotent_reingest_and_appends(lake, market):
     first = lake.write_ticks(market.ticks)
     again = lake.write_ticks(market.ticks)
