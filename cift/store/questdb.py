@@ -173,10 +173,14 @@ class AsyncQuestDB(AsyncStore):
             if self._t(table) in existing:
                 continue
             cols = ", ".join(f"{c} {_VALUE_SQL[c]}" for c in _values(table))
-            await self._sql("execute", (
-                f"CREATE TABLE IF NOT EXISTS {self._t(table)} (ts TIMESTAMP_NS, "
-                f"symbol SYMBOL, {cols}, seq LONG) TIMESTAMP(ts) PARTITION BY DAY WAL "
-                f"DEDUP UPSERT KEYS(ts, symbol, seq)"))
+            try:
+                await self._sql("execute", (
+                    f"CREATE TABLE IF NOT EXISTS {self._t(table)} (ts TIMESTAMP_NS, "
+                    f"symbol SYMBOL, {cols}, seq LONG) TIMESTAMP(ts) PARTITION BY DAY WAL "
+                    f"DEDUP UPSERT KEYS(ts, symbol, seq)"))
+            except StoreError as exc:  # (no SQLSTATE to tell an old server by)
+                raise StoreError(f"{exc} -- cift keeps nanosecond timestamps in TIMESTAMP_NS "
+                                 f"columns, which need QuestDB 9.1 or later") from None
             created.append(self._t(table))
         if self._t("chunks") not in existing:
             await self._sql("execute", (
