@@ -79,6 +79,16 @@ def as_timestamps(value: object, name: str = "ts") -> np.ndarray:
     return arr
 
 
+def first_complete(arrays: list[np.ndarray]) -> int:
+    """The first row where no float input is NaN (TA-Lib's begin index), len if none is: the
+    row a feature's series starts at."""
+    values = [a for a in arrays if a.dtype == np.float64]
+    if not len(values[0]) or not any(np.isnan(a[0]) for a in values):
+        return 0  # (the common case, without a pass over the data)
+    complete = ~np.logical_or.reduce([np.isnan(a) for a in values])
+    return int(complete.argmax()) if complete.any() else len(values[0])
+
+
 def _like(template: object, out: np.ndarray) -> object:
     """TA-Lib's convention: a pandas Series in gives Series on its index, a Polars Series
     gives a Polars Series; anything else an array."""
@@ -119,10 +129,17 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
             if len(arr) != n:
                 raise_param(i, f"length {len(arr)} differs from {inputs[0]}'s {n}")
         outs = tuple(np.empty(n) for _ in outputs)
-        kernel(*arrays, *(values[p.name] for p in params if p.to_kernel), *outs,
-               *(np.empty(n) for _ in range(work)))
+        # the series starts at its first bar with every input present, as in TA-Lib: a
+        # leading NaN run (a symbol listed later than the rest of a panel) is NaN in the
+        # outputs and the rest is computed as if it were not there
+        start = first_complete(arrays)
+        ins = [a[start:] for a in arrays] if start else arrays
+        kernel(*ins, *(values[p.name] for p in params if p.to_kernel),
+               *(out[start:] for out in outs), *(np.empty(n - start) for _ in range(work)))
+        for out in outs:
+            out[:start] = np.nan
         if not spec.carries_nan:  # the NaN policy (kernels.py)
-            gap = min(k.first_nan(a) for a in arrays if a.dtype == np.float64)
+            gap = start + min(k.first_nan(a) for a in ins if a.dtype == np.float64)
             for out in outs:
                 out[gap:] = np.nan
         if type(bound.arguments[inputs[0]]) is not np.ndarray:

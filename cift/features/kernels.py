@@ -10,10 +10,12 @@ exactly 0 on a constant window.
 Kernels use NumPy's error model: x / 0 is inf or NaN (which the guards then select away), not
 a ZeroDivisionError, and divisions carry no zero check, so their loops vectorize.
 
-NaN policy (the API applies it, :func:`first_nan`): from the first NaN in any input on, every
-output is NaN -- what running sums and recursions do anyway (and TA-Lib with them), made
-uniform for the features whose arithmetic would skip or forget a NaN. cift's stores never hold
-NaN prices; fill or drop gaps before computing.
+NaN policy (the API applies it, :func:`first_nan`): a series starts at its first row with
+every input present, as TA-Lib's functions start theirs (a leading NaN run is NaN in the
+outputs, and the rest is computed without it); from the first NaN in any input after that,
+every output is NaN -- what running sums and recursions do anyway (and TA-Lib with them),
+made uniform for the features whose arithmetic would skip or forget a NaN. cift's stores
+never hold NaN prices; fill or drop gaps before computing.
 
 This module imports nothing of cift (DESIGN.md): it is the bottom of the features stack.
 """

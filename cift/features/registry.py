@@ -103,6 +103,7 @@ class Layout:
     step: Callable
     many: Callable
     windowed: bool = False  # a time window: the state holds a ring of ``capacity`` events
+    count_at: int = 0  # where the state counts its inputs (after any parameters it keeps)
 
 
 def describe() -> pl.DataFrame:

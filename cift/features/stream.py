@@ -11,7 +11,8 @@ and defaults as its batch function) returns a :class:`Stream`::
     rsi2 = stream.restore(snap)       # carries on exactly where rsi was
 
 A stream fed a sequence gives what the batch function gives on the whole sequence (same
-warm-up, same NaN policy: after a NaN input every output is NaN). Its state is one float64
+warm-up, same NaN policy: NaN inputs before its first value are skipped; after a NaN input
+every output is NaN). Its state is one float64
 array, so ``update`` is one call into compiled code and a snapshot is a copy of that array.
 """
 
@@ -26,7 +27,7 @@ import numpy as np
 
 from cift.errors import ParameterError
 from cift.features import stream_kernels as sk
-from cift.features.api import as_input, as_timestamps
+from cift.features.api import as_input, as_timestamps, first_complete
 from cift.features.micro import LAYOUTS
 from cift.features.registry import REGISTRY, FeatureSpec, Layout, raise_param
 
@@ -56,10 +57,10 @@ _KINDS: dict[str, Layout] = {
     "wma": Layout(lambda timeperiod: [0.0] * (4 + timeperiod), sk.wma_step, sk.wma_many),
     "var": Layout(lambda timeperiod, nbdev: _var(timeperiod), sk.var_step, sk.var_many),
     "stddev": Layout(lambda timeperiod, nbdev: [nbdev] + _var(timeperiod),
-                    sk.stddev_step, sk.stddev_many),
+                    sk.stddev_step, sk.stddev_many, count_at=1),
     "bbands": Layout(lambda timeperiod, nbdevup, nbdevdn, matype:
                     [nbdevup, nbdevdn] + _var(timeperiod),
-                    sk.bbands_step, sk.bbands_many),
+                    sk.bbands_step, sk.bbands_many, count_at=2),
     "zscore": Layout(lambda timeperiod: _var(timeperiod),
                     sk.zscore_step, sk.zscore_many),
     "rsi": Layout(lambda timeperiod: [0, 0, timeperiod, 0, 0, 0], sk.rsi_step, sk.rsi_many),
@@ -133,7 +134,14 @@ class Stream:
             if len(arr) != n:
                 raise_param(i, f"length {len(arr)} differs from {spec.inputs[0]}'s {n}")
         outs = tuple(np.empty(n) for _ in spec.outputs)
-        self._many(self._state, *columns, *outs)
+        start = 0
+        if self._state[_KINDS[self.name].count_at] == 0.0:
+            # nothing counted yet: a leading NaN run is skipped, as update() skips it and the
+            # batch function starts after it
+            start = first_complete(columns)
+            for out in outs:
+                out[:start] = np.nan
+        self._many(self._state, *(c[start:] for c in columns), *(o[start:] for o in outs))
         return outs[0] if len(outs) == 1 else outs
 
     def snapshot(self) -> dict:

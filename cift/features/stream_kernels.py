@@ -32,7 +32,12 @@ H = 2  # header: count, dead
 @nb.njit(cache=True, error_model="numpy", inline="always")
 def _advance(s, o, bad):
     """Count one input of the state at offset o; True if that stream is dead (this input or
-    an earlier one was NaN), and the count before this input."""
+    an earlier one was NaN), and the count before this input. A NaN before the first input
+    counted is skipped, neither counted nor fatal: the series starts at its first value, as
+    the batch functions start theirs (bulk loops never see such a NaN: Stream.update_many
+    strips a leading run before it calls them)."""
+    if bad and s[o] == 0.0:
+        return True, 0
     dead = bad or s[o + 1] != 0.0  # read before the store: no reload through memory
     if bad:
         s[o + 1] = 1.0

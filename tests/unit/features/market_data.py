@@ -28,6 +28,10 @@ def _datasets() -> dict[str, dict]:
     for key in gappy:  # a run of missing values, as a feed outage leaves them
         gappy[key][500:520] = np.nan
     sets["NaN run"] = gappy
+    late = _ohlcv_from_walk(rng, 700)
+    for key in late:  # a symbol listed after the rest of a panel: NaN until its first bar
+        late[key][:37] = np.nan
+    sets["leading NaN run"] = late
     zeros = _ohlcv_from_walk(rng, 600)
     for key in zeros:  # a run of zero prints (a bad feed, or a series that touches zero)
         zeros[key][200:240] = 0.0

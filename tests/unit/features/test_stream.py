@@ -165,6 +165,16 @@ def test_nan_input_poisons_every_later_output():
     assert s.reset().update_many([1.0, 2.0, 3.0]).tolist()[1:] == [1.5, 2.5]
 
 
+def test_nans_before_the_first_value_are_skipped_as_the_batch_skips_them():
+    nan = float("nan")
+    s = stream.sma(2)
+    assert np.isnan(s.update(nan)) and np.isnan(s.update_many([nan, nan])).all()
+    got = s.update_many([1.0, 2.0, 3.0]).tolist()
+    assert np.isnan(got[0]) and got[1:] == [1.5, 2.5]
+    assert ta.sma(np.array([nan, nan, nan, 1.0, 2.0, 3.0]), 2)[4:].tolist() == [1.5, 2.5]
+    assert np.isnan(s.update(nan)) and np.isnan(s.update(4.0))  # after the start: fatal
+
+
 def test_multi_output_update_returns_a_tuple():
     s = stream.macd(3, 5, 2)
     outs = [s.update(float(x)) for x in range(1, 10)]
