@@ -12,8 +12,8 @@ and defaults as its batch function) returns a :class:`Stream`::
 
 A stream fed a sequence gives what the batch function gives on the whole sequence (same
 warm-up, same NaN policy: NaN inputs before its first value are skipped; after a NaN input
-every output is NaN). Its state is one float64
-array, so ``update`` is one call into compiled code and a snapshot is a copy of that array.
+every output is NaN). Its state is one float64 array, so ``update`` is one call into
+compiled code and a snapshot is a copy of that array.
 """
 
 from __future__ import annotations

@@ -100,8 +100,8 @@ def _symbol_dir_name(symbol: str) -> str:
 
 
 def _storable(symbol: str) -> bool:
-    """Whether the symbol's directory name fits a file system's 255 bytes (a symbol of up to
-    248 ASCII letters; other characters take three bytes each, percent-encoded)."""
+    """Whether the symbol's directory name fits a file system's 255 bytes: up to 248 letters
+    and digits; any other character is percent-encoded, three bytes per byte of its UTF-8."""
     return len(_symbol_dir_name(symbol)) <= _NAME_MAX
 
 

@@ -72,8 +72,8 @@ def test_free_text_symbols(lake, market, symbol):
 
 
 def test_a_symbol_too_long_for_a_directory_name_is_refused_whole(lake, market):
-    # 248 ASCII letters fit a 255-byte directory name with its "symbol=" (non-ASCII letters
-    # take three bytes each, percent-encoded); one more is a clear error, not an OSError
+    # 248 letters fit a 255-byte directory name with its "symbol=" (an e-acute takes six
+    # bytes, percent-encoded); a longer name is a clear error, not an OSError
     fits, too_long = "X" * 248, "é" * 83
     lake.write_ticks(market.ticks.head(5).with_columns(symbol=pl.lit(fits)))
     before = lake.catalog()
