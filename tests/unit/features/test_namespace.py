@@ -52,3 +52,13 @@ def test_bad_parameters_fail_when_the_expression_is_built():
         pl.col("close").cift.sma(5, 6)
     with pytest.raises(ParameterError, match="^sma: unexpected"):
         pl.col("close").cift.sma(window=5)
+
+
+def test_a_wide_panel_column_that_starts_late_gets_values_after_its_nulls():
+    # a joined panel: the later-listed symbol's column is null until its first bar; as in
+    # TA-Lib, its series starts there (the rows before are NaN, none after is lost)
+    close = 100 + np.cumsum(np.random.default_rng(3).normal(0, 1, 60))
+    panel = pl.DataFrame({"early": close, "late": [None] * 25 + close[25:].tolist()})
+    got = panel.select(pl.col("late").cift.sma(5)).to_series().to_numpy()
+    assert np.isnan(got[:29]).all()
+    np.testing.assert_allclose(got[29:], ta.sma(close[25:], 5)[4:], rtol=1e-12)
