@@ -63,6 +63,8 @@ def run(strategy: Strategy, bars: pl.DataFrame, *, fees_bps: float = 0.0,
                         periods_per_year=periods_per_year, allow_short=allow_short)
     if not isinstance(bars, pl.DataFrame) or "close" not in bars.columns:
         raise ParameterError("bars: expected a Polars frame with at least a close column")
+    if bars.height == 0:
+        raise ParameterError("bars: the frame has no rows")
     p = strategy.bind(**params)
     close, price = _prices(bars["close"], bars["open"] if "open" in bars.columns else None)
     _check_costs(fees_bps, fixed_fee, slippage_bps, init_cash, periods_per_year)

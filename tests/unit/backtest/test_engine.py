@@ -97,6 +97,8 @@ def test_run_errors(bars):
         run(s, bars.head(5).with_columns(ts=pl.Series([1, 2, 2, 3, 4])))
     with pytest.raises(CiftError, match="strategy"):
         run(decide_nb, bars)
+    with pytest.raises(CiftError, match="no rows"):  # (was an IndexError)
+        run(s, bars.head(0))
 
 
 @nb.njit

@@ -160,6 +160,7 @@ def test_a_large_batch_goes_in_requests_the_ilp_client_can_buffer():
         store._send("ticks", frame)
     finally:
         sink.server.shutdown()
+        sink.server.server_close()
     assert len(sink.sizes) == -(-n // _ILP_ROWS)
     assert sum(sink.sizes) > 100 * 2**20 > max(sink.sizes)
 
