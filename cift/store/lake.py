@@ -408,7 +408,10 @@ class Lake(Store):
             if not all(rng.covers(p.first_ns, p.last_ns) for _, p in parts):
                 scan = scan.filter(rng.expr())
             try:
-                df = scan.collect()
+                # the in-memory engine: Polars' streaming engine took time quadratic in the
+                # number of files unioned (300 files 1.0 s, 1,100 files 25 s; in-memory 0.12 s
+                # and 0.3 s), and is no faster on a few large files
+                df = scan.collect(engine="in-memory")
                 break
             except FileNotFoundError:
                 # a rewrite removed a part between listing and reading: list again
