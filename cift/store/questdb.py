@@ -65,10 +65,20 @@ _WAL_TIMEOUT_S = 60.0
 # rows per ILP/HTTP request: the client buffers a request whole and refuses more than 100 MiB
 # (~90 bytes a tick: a million-row batch in one request did not fit)
 _ILP_ROWS = 250_000
+# values bound in one IN (...) list: the PG wire counts a statement's parameters in 16 bits
+_IN_MAX = 1_000
 
 
 def _values(table: str) -> list[str]:
     return [c for c in TABLES[table] if c not in ("ts", "symbol")]
+
+
+def _in_groups(values: list[str] | None) -> list[list[str] | None]:
+    """``values`` in lists short enough to bind in one statement: one query each (None, for
+    every symbol, is one query; an empty list is none)."""
+    if values is None:
+        return [None]
+    return [values[i:i + _IN_MAX] for i in range(0, len(values), _IN_MAX)]
 
 
 def _naive_utc(ns: int, *, up: bool) -> dt.datetime:
@@ -216,11 +226,12 @@ class AsyncQuestDB(AsyncStore):
         if df.height == 0:
             return WriteResult(0)
         batch = Batch.of(df)
-        digests = [c.digest for c in batch.chunks]
-        marks = ", ".join(f"${i + 2}" for i in range(len(digests)))
-        known = {r[0] for r in await self._sql(
-            "fetch", f"SELECT digest FROM {self._t('chunks')} WHERE tbl = $1 "
-                     f"AND digest IN ({marks})", table, *digests)}
+        known = set()
+        for digests in _in_groups([c.digest for c in batch.chunks]):
+            marks = ", ".join(f"${i + 2}" for i in range(len(digests)))
+            known.update(r[0] for r in await self._sql(
+                "fetch", f"SELECT digest FROM {self._t('chunks')} WHERE tbl = $1 "
+                         f"AND digest IN ({marks})", table, *digests))
         todo = [c for c in batch.chunks if c.digest not in known]
         if not todo:
             return WriteResult(0, df.height)
@@ -330,10 +341,12 @@ class AsyncQuestDB(AsyncStore):
         syms = normalize_symbols(symbols)
         rng = TimeRange.of(start, end)
         values = _values(table)
-        where, args = self._where_clause(syms, rng)
-        rows = await self._sql(
-            "fetch", f"SELECT cast(ts AS LONG), symbol, {', '.join(values)} "
-                     f"FROM {self._t(table)}{where}", *args)
+        rows = []
+        for group in _in_groups(syms):
+            where, args = self._where_clause(group, rng)
+            rows += await self._sql(
+                "fetch", f"SELECT cast(ts AS LONG), symbol, {', '.join(values)} "
+                         f"FROM {self._t(table)}{where}", *args)
         schema = {"ts": pl.Int64, "symbol": pl.String, **{c: TABLES[table][c] for c in values}}
         if table == "ticks":
             schema["side"] = pl.Int64  # a LONG column in QuestDB
@@ -353,13 +366,16 @@ class AsyncQuestDB(AsyncStore):
         if rng.start is not None and rng.start % 1000 or rng.end is not None and rng.end % 1000:
             # bounds inside a microsecond: bar the exact ticks in cift instead
             return await super().bars(symbols, interval, start, end)
-        where, args = self._where_clause(syms, rng)
-        rows = await self._sql("fetch", (
-            f"SELECT cast(ts AS LONG), symbol, open, high, low, close, volume, vwap, trades "
-            f"FROM (SELECT ts, symbol, first(price) open, max(price) high, min(price) low, "
-            f"last(price) close, sum(size) volume, sum(price * size) / sum(size) vwap, "
-            f"count() trades FROM {self._t('ticks')}{where} "
-            f"SAMPLE BY {_sample_unit(ns)} ALIGN TO CALENDAR)"), *args)
+        rows = []
+        for group in _in_groups(syms):
+            where, args = self._where_clause(group, rng)
+            rows += await self._sql("fetch", (
+                f"SELECT cast(ts AS LONG), symbol, open, high, low, close, volume, vwap, "
+                f"trades FROM (SELECT ts, symbol, first(price) open, max(price) high, "
+                f"min(price) low, last(price) close, sum(size) volume, "
+                f"sum(price * size) / sum(size) vwap, count() trades "
+                f"FROM {self._t('ticks')}{where} SAMPLE BY {_sample_unit(ns)} "
+                f"ALIGN TO CALENDAR)"), *args)
         schema = {**BARS, "ts": pl.Int64}
         df = rows_frame(rows, schema)
         return (df.with_columns(pl.col("ts").cast(BARS["ts"]))
@@ -368,10 +384,12 @@ class AsyncQuestDB(AsyncStore):
     async def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
         """The last trade per symbol by ``LATEST ON ts PARTITION BY symbol``."""
         syms = normalize_symbols(symbols)
-        where, args = self._where_clause(syms, TimeRange())
-        rows = await self._sql("fetch", (
-            f"SELECT symbol, cast(ts AS LONG), price, size, side FROM {self._t('ticks')}"
-            f"{where} LATEST ON ts PARTITION BY symbol"), *args)
+        rows = []
+        for group in _in_groups(syms):
+            where, args = self._where_clause(group, TimeRange())
+            rows += await self._sql("fetch", (
+                f"SELECT symbol, cast(ts AS LONG), price, size, side FROM {self._t('ticks')}"
+                f"{where} LATEST ON ts PARTITION BY symbol"), *args)
         schema = {"symbol": pl.String, "ts": pl.Int64, "price": pl.Float64,
                   "size": pl.Float64, "side": pl.Int64}
         df = rows_frame(rows, schema)

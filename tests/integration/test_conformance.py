@@ -99,6 +99,28 @@ def test_bars_match_bars_of_the_input(store, market):
         store.bars("ACME", "5 parsecs")
 
 
+def test_empty_and_long_symbol_lists(store):
+    """No symbols asks for nothing; thousands of symbols (more than one statement can bind on
+    a server: a PG-wire statement takes at most 32767 parameters) are all answered."""
+    names = [f"S{i:05d}" for i in range(1_100)]
+    t0 = dt.datetime(2024, 3, 1, 15, tzinfo=UTC)
+    ticks = pl.DataFrame({"ts": [t0 + dt.timedelta(seconds=i // 3) for i in range(2_200)],
+                          "symbol": names * 2, "price": [float(i) for i in range(2_200)],
+                          "size": [1.0] * 2_200, "side": [1] * 2_200})
+    assert store.write_ticks(ticks).rows == 2_200
+    assert store.write_ticks(ticks).skipped_rows == 2_200
+    asked = names[::-1][:1_050]  # in no particular order, most of them
+    want = in_store_order(ticks.filter(pl.col("symbol").is_in(asked)))
+    assert store.ticks(asked).equals(want)
+    got = store.latest(asked)
+    assert got["symbol"].to_list() == sorted(asked)
+    assert got["price"].to_list() == [float(names.index(s) + 1_100) for s in sorted(asked)]
+    assert store.bars(asked, "1m")["trades"].sum() == want.height
+    assert store.ticks([]).equals(pl.DataFrame(schema=TICKS))
+    assert store.quotes([]).equals(pl.DataFrame(schema=QUOTES))
+    assert store.latest([]).height == 0 and store.bars([], "1m").height == 0
+
+
 def test_latest_and_catalog(store, market):
     store.write_ticks(market.ticks)
     store.write_quotes(market.quotes)
