@@ -179,21 +179,7 @@ class AsyncPostgres(AsyncStore):
         A write runs in one transaction, so a connection lost mid-way has written nothing
         and the retry is safe (and idempotent by the chunk hashes anyway).
         """
-        import asyncpg
-
-        lost = _lost()
-        for attempt in range(2):
-            try:
-                async with self._pool.acquire() as conn:
-                    return await op(conn)
-            except lost as exc:
-                if attempt:
-                    raise StoreError(f"lost the connection to PostgreSQL at {self._where}: "
-                                     f"{_describe(exc)}") from None
-                await self._pool.expire_connections()
-            except asyncpg.PostgresError as exc:
-                raise StoreError(f"PostgreSQL at {self._where}: {_describe(exc)}") from None
-        raise AssertionError("unreachable")
+        return await with_pooled(self._pool, op, f"PostgreSQL at {self._where}")
 
     async def close(self) -> None:
         if self._hot is not None:
@@ -518,6 +504,26 @@ async def _keep_session(conn) -> None:
 
     (asyncpg still rolls back a transaction left open before calling this.)
     """
+async def with_pooled(pool, op, server: str):
+    """Run ``op(conn)`` on a connection of an asyncpg ``pool``; after a lost connection (a
+    server restart), expire the pool's connections and retry once on a fresh one. Server
+    errors become :class:`StoreError` starting with ``server`` ("PostgreSQL at host:port")."""
+    import asyncpg
+
+    lost = _lost()
+    for attempt in range(2):
+        try:
+            async with pool.acquire() as conn:
+                return await op(conn)
+        except lost as exc:
+            if attempt:
+                raise StoreError(f"lost the connection to {server}: {_describe(exc)}") from None
+            await pool.expire_connections()
+        except asyncpg.PostgresError as exc:
+            raise StoreError(f"{server}: {_describe(exc)}") from None
+    raise AssertionError("unreachable")
+
+
 def _lost() -> tuple[type[BaseException], ...]:
     """The errors that mean the connection is gone (retry on a fresh one)."""
     import asyncpg

@@ -53,7 +53,7 @@ from cift.store.base import (
     rows_frame,
 )
 from cift.store.batches import Batch, rank_in_group
-from cift.store.postgres import redact
+from cift.store.postgres import redact, with_pooled
 
 __all__ = ["AsyncQuestDB"]
 
@@ -163,14 +163,10 @@ class AsyncQuestDB(AsyncStore):
         return f"{self.prefix}{table}"
 
     async def _sql(self, method: str, sql: str, *args):
-        """Run one statement; QuestDB errors (no SQLSTATE) become StoreError by message."""
-        import asyncpg
-
-        try:
-            async with self._pool.acquire() as conn:
-                return await getattr(conn, method)(sql, *args)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            raise StoreError(f"QuestDB at {self._where}: {exc}") from None
+        """Run one statement (after a lost connection, once more on a fresh one); QuestDB's
+        errors (no SQLSTATE) become StoreError with the server's message."""
+        return await with_pooled(self._pool, lambda conn: getattr(conn, method)(sql, *args),
+                                 f"QuestDB at {self._where}")
 
     async def close(self) -> None:
         await self._pool.close()
@@ -241,10 +237,9 @@ class AsyncQuestDB(AsyncStore):
         await asyncio.to_thread(self._send, table, _ilp_frame(table, batch, frame))
         await self._wait_applied(table)
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        async with self._pool.acquire() as conn:
-            await conn.executemany(
-                f"INSERT INTO {self._t('chunks')} VALUES ($1, $2, $3, $4, $5, $6)",
-                [(now, table, c.symbol, c.day, c.digest, c.rows) for c in todo])
+        await self._sql("executemany",
+                        f"INSERT INTO {self._t('chunks')} VALUES ($1, $2, $3, $4, $5, $6)",
+                        [(now, table, c.symbol, c.day, c.digest, c.rows) for c in todo])
         await self._wait_applied("chunks")
         return WriteResult(frame.height, df.height - frame.height)
 
@@ -276,8 +271,8 @@ class AsyncQuestDB(AsyncStore):
         await self._sql("execute", f"DROP TABLE IF EXISTS {keys}")
         await self._sql("execute", f"CREATE TABLE {keys} (symbol SYMBOL)")
         try:
-            async with self._pool.acquire() as conn:
-                await conn.executemany(f"INSERT INTO {keys} VALUES ($1)", [(s,) for s in syms])
+            await self._sql("executemany", f"INSERT INTO {keys} VALUES ($1)",
+                            [(s,) for s in syms])
             match = f"symbol IN (SELECT symbol FROM {keys})"
             if rng.start is not None:
                 match += f" AND cast(ts AS LONG) >= {int(rng.start)}"

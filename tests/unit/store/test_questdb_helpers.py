@@ -43,9 +43,14 @@ class _RecordingPool:
     """Stands in for asyncpg's pool around the adapter: records every statement and its
     bind arguments; counts say 3 rows match, WAL tables are always applied."""
 
-    def __init__(self, fail_on: str | None = None) -> None:
+    def __init__(self, fail_on: str | None = None, failures: int = -1) -> None:
         self.calls: list[tuple[str, tuple]] = []
         self.fail_on = fail_on
+        self.failures = failures  # how many times a statement with fail_on fails (-1: always)
+        self.expired = 0
+
+    async def expire_connections(self):
+        self.expired += 1
 
     def acquire(self):
         pool = self
@@ -59,7 +64,8 @@ class _RecordingPool:
 
             async def _run(self, sql, *args):
                 pool.calls.append((sql, args))
-                if pool.fail_on and pool.fail_on in sql:
+                if pool.fail_on and pool.fail_on in sql and pool.failures:
+                    pool.failures -= 1
                     raise OSError("connection lost")
                 if sql.startswith("SELECT count()"):
                     return 3
@@ -110,6 +116,18 @@ def test_delete_drops_its_symbol_table_when_it_fails():
         _delete(pool, "ACME")
     assert pool.calls[-1][0] == "DROP TABLE IF EXISTS t_delete_keys"
     assert not any(sql.startswith("DROP TABLE t_ticks") for sql, _ in pool.calls)
+
+
+def test_a_lost_connection_is_retried_once_on_a_fresh_one():
+    # a server restart: the pool's connections are expired and the statement runs again
+    pool = _RecordingPool(fail_on="SELECT count() FROM t_quotes", failures=1)
+    assert _delete(pool, "ACME") == 6
+    assert pool.expired == 1
+    assert sum(sql.startswith("SELECT count() FROM t_quotes") for sql, _ in pool.calls) == 2
+    pool = _RecordingPool(fail_on="SELECT count() FROM t_quotes", failures=2)
+    with pytest.raises(StoreError, match="lost the connection to QuestDB at localhost:8812"):
+        _delete(pool, "ACME")
+    assert pool.expired == 1
 
 
 class _IlpSink:
