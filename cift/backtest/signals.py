@@ -194,7 +194,8 @@ def crossings(a: ArrayLike, b: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     where a[i-1] > b[i-1] was not (the first bar counts when a starts above); NaN compares
     False, so warm-up bars never cross. One compiled pass, no temporaries.
 
-    >>> entries, exits = crossings(features.sma(close, 10), features.sma(close, 50))  # doctest: +SKIP
+    >>> fast, slow = features.sma(close, 10), features.sma(close, 50)  # doctest: +SKIP
+    >>> entries, exits = crossings(fast, slow)                        # doctest: +SKIP
     """
     x, y = as_input(a, "a"), as_input(b, "b")
     if len(x) != len(y):

@@ -1,8 +1,9 @@
 """The event engine: an order-level strategy over ticks and L1 quotes, or bars, of any
 number of symbols, with one cash account.
 
->>> res = simulate(decide, ticks=ticks, quotes=quotes, latency="50us", fees_bps=0.5)  # doctest: +SKIP
->>> res.orders, res.fills, res.positions, res.metrics, res.plot()                      # doctest: +SKIP
+>>> res = simulate(decide, ticks=ticks, quotes=quotes,  # doctest: +SKIP
+...                latency="50us", fees_bps=0.5)
+>>> res.orders, res.fills, res.positions, res.metrics, res.plot()  # doctest: +SKIP
 
 ``decide(ev, feat, out, params, state) -> int`` is called after every event (see
 :mod:`cift.backtest.orders` for what it sees and how it places orders; the matching rules

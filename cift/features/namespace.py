@@ -5,7 +5,7 @@
     bars.with_columns(
         pl.col("close").cift.ema(20).over("symbol").alias("ema20"),
         pl.col("close").cift.atr(14).over("symbol").alias("atr14"),   # high/low columns by name
-        pl.col("close").cift.macd(12, 26, 9).alias("macd"),           # a struct: macd, macdsignal, macdhist
+        pl.col("close").cift.macd(12, 26, 9).alias("macd"),  # struct: macd, macdsignal, macdhist
     )
 
 The expression is the feature's primary input (``real``, ``close`` or ``price``, else its first

@@ -59,8 +59,8 @@ def copy_store(source: Store, target: Store, symbols: str | Iterable[str] | None
             if rng.overlaps(r["first_ts"], r["last_ts"])]
     total = WriteResult(0)
     bounded = rng.start is not None or rng.end is not None
-    bar = tqdm(total=None if bounded else sum(r["rows"] for r in todo), desc="copy", unit="row", unit_scale=True,
-               disable=not progress)
+    bar = tqdm(total=None if bounded else sum(r["rows"] for r in todo), desc="copy",
+               unit="row", unit_scale=True, disable=not progress)
     with bar:
         for r in todo:
             read = source.ticks if r["table"] == "ticks" else source.quotes
