@@ -25,6 +25,7 @@ import contextlib
 import functools
 import re
 import warnings
+import weakref
 from collections.abc import AsyncIterator, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -168,8 +169,13 @@ class AsyncPostgres(AsyncStore):
             raise StoreError(f"cannot connect to PostgreSQL at {_where(url)}: "
                              f"{_describe(exc)}") from None
         store = cls(url, pool, schema)
+        close_when_dropped(store, pool)
         if migrate:
-            store.applied = await store.migrate()
+            try:
+                store.applied = await store.migrate()
+            except BaseException:
+                await pool.close()
+                raise
         return store
 
     # -- connections ----------------------------------------------------------------------
@@ -504,6 +510,19 @@ async def _keep_session(conn) -> None:
 
     (asyncpg still rolls back a transaction left open before calling this.)
     """
+def close_when_dropped(store: object, pool) -> None:
+    """Terminate the connections of an asyncpg ``pool`` once ``store`` is garbage without
+    having been closed: the event loop holds their sockets, so a notebook cell that connects
+    each time it is re-run kept a server connection per run until the server refused more.
+    The termination runs on the pool's loop at its next turn (a sync store's: its next call)."""
+    weakref.finalize(store, _terminate, asyncio.get_running_loop(), pool).atexit = False
+
+
+def _terminate(loop: asyncio.AbstractEventLoop, pool) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop is closed: so are its connections
+        loop.call_soon_threadsafe(pool.terminate)
+
+
 async def with_pooled(pool, op, server: str):
     """Run ``op(conn)`` on a connection of an asyncpg ``pool``; after a lost connection (a
     server restart), expire the pool's connections and retry once on a fresh one. Server

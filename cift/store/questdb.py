@@ -53,7 +53,7 @@ from cift.store.base import (
     rows_frame,
 )
 from cift.store.batches import Batch, rank_in_group
-from cift.store.postgres import redact, with_pooled
+from cift.store.postgres import close_when_dropped, redact, with_pooled
 
 __all__ = ["AsyncQuestDB"]
 
@@ -156,7 +156,12 @@ class AsyncQuestDB(AsyncStore):
         conf = _sender_conf(host, int(query.get("http_port", 9000)), parts.username,
                             parts.password)
         store = cls(url, pool, conf, prefix)
-        await store.migrate()
+        close_when_dropped(store, pool)
+        try:
+            await store.migrate()
+        except BaseException:
+            await pool.close()
+            raise
         return store
 
     def _t(self, table: str) -> str:

@@ -85,6 +85,42 @@ def test_the_pool_survives_a_server_restart(postgres_server, pg_url, market):
         assert store.latest("ACME").height == 1
 
 
+def test_stores_dropped_without_close_give_their_connections_back(postgres_server, pg_url):
+    # a notebook cell `store = cift.connect(url)` run again and again: each run drops the
+    # last store unclosed; the server must not keep a connection per run
+    import gc
+
+    import asyncpg
+
+    async def connections() -> int:
+        conn = await asyncpg.connect(postgres_server.url)
+        try:
+            return await conn.fetchval("SELECT count(*) - 1 FROM pg_stat_activity "
+                                       "WHERE backend_type = 'client backend'")
+        finally:
+            await conn.close()
+
+    async def drop_async_stores() -> None:
+        for _ in range(5):
+            store = await cift.connect_async(pg_url, cache=False)
+            await store.symbols()
+        del store
+        gc.collect()
+        await asyncio.sleep(0.05)  # the loop turns: the terminations run
+
+    before = asyncio.run(connections())
+    for _ in range(5):
+        store = cift.connect(pg_url, cache=False)
+        store.symbols()
+    del store
+    gc.collect()
+    with cift.connect(pg_url, cache=False) as last:  # the private loop turns again
+        last.symbols()
+    assert asyncio.run(connections()) <= before  # (others may close meanwhile, never open)
+    asyncio.run(drop_async_stores())
+    assert asyncio.run(connections()) <= before  # (others may close meanwhile, never open)
+
+
 def test_async_store_in_an_event_loop(pg_url, market):
     async def main() -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
         store = await cift.connect_async(pg_url)
