@@ -70,4 +70,3 @@ def copy_store(source: Store, target: Store, symbols: str | Iterable[str] | None
                     total += target.write(r["table"], df, source=f"{source.url}")
                 bar.update(df.height)
     return total
-

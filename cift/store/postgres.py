@@ -510,6 +510,8 @@ async def _keep_session(conn) -> None:
 
     (asyncpg still rolls back a transaction left open before calling this.)
     """
+
+
 def close_when_dropped(store: object, pool) -> None:
     """Terminate the connections of an asyncpg ``pool`` once ``store`` is garbage without
     having been closed: the event loop holds their sockets, so a notebook cell that connects

@@ -407,4 +407,3 @@ class AsyncQuestDB(AsyncStore):
                 schema={"table": pl.String, "symbol": pl.String, "first_ts": pl.Int64,
                         "last_ts": pl.Int64, "rows": pl.Int64}).sort("symbol"))
         return pl.concat(frames).with_columns(pl.col("first_ts", "last_ts").cast(TICKS["ts"]))
-
