@@ -282,8 +282,11 @@ def _window_sum(s, o, at):
 def ofi_time_step(s, ts, bid, bid_sz, ask, ask_sz):
     """[count, dead, window, total, prev quote (4), clock (6), ring ts(cap), ring flow(cap)]:
     OFI of the updates in (ts - window, ts]; the first update's flow is 0."""
+    bad = (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz)
+    if bad and s[0] == 0.0:
+        return NAN  # a leading NaN: skipped without a trace, as update_many strips it
     rel = _offset(s, 8, ts, s[0] == 0.0)  # first: a rejected ts changes nothing
-    dead, n = _advance(s, 0, (bid != bid) | (bid_sz != bid_sz) | (ask != ask) | (ask_sz != ask_sz))
+    dead, n = _advance(s, 0, bad)
     if dead:
         return NAN
     e = 0.0 if n == 0 else _ofi_event(bid, bid_sz, ask, ask_sz, s[4], s[5], s[6], s[7])
@@ -304,8 +307,11 @@ def ofi_time_step(s, ts, bid, bid_sz, ask, ask_sz):
 def vwap_time_step(s, ts, price, volume):
     """[count, dead, window, notional, volume, clock (6), ring ts, price, volume (cap)]:
     VWAP of the trades in (ts - window, ts]; NaN when they hold no volume."""
+    bad = (price != price) | (volume != volume)
+    if bad and s[0] == 0.0:
+        return NAN  # a leading NaN: skipped without a trace, as update_many strips it
     rel = _offset(s, 5, ts, s[0] == 0.0)  # first: a rejected ts changes nothing
-    dead, n = _advance(s, 0, (price != price) | (volume != volume))
+    dead, n = _advance(s, 0, bad)
     if dead:
         return NAN
     cap = int(s[10])
