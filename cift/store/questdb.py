@@ -336,17 +336,23 @@ class AsyncQuestDB(AsyncStore):
             conds.append(f"ts < ${len(args)}")
         return (f" WHERE {' AND '.join(conds)}" if conds else ""), args
 
+    async def _fetch(self, sql, syms: list[str] | None, rng: TimeRange) -> list:
+        """The rows of ``sql(where)`` for the symbols and range, a query per group of
+        symbols (see :func:`_in_groups`)."""
+        rows = []
+        for group in _in_groups(syms):
+            where, args = self._where_clause(group, rng)
+            rows += await self._sql("fetch", sql(where), *args)
+        return rows
+
     async def _read(self, table: str, symbols, start, end, columns) -> pl.DataFrame:
         cols = normalize_columns(table, columns)
         syms = normalize_symbols(symbols)
         rng = TimeRange.of(start, end)
         values = _values(table)
-        rows = []
-        for group in _in_groups(syms):
-            where, args = self._where_clause(group, rng)
-            rows += await self._sql(
-                "fetch", f"SELECT cast(ts AS LONG), symbol, {', '.join(values)} "
-                         f"FROM {self._t(table)}{where}", *args)
+        rows = await self._fetch(lambda where: (
+            f"SELECT cast(ts AS LONG), symbol, {', '.join(values)} "
+            f"FROM {self._t(table)}{where}"), syms, rng)
         schema = {"ts": pl.Int64, "symbol": pl.String, **{c: TABLES[table][c] for c in values}}
         if table == "ticks":
             schema["side"] = pl.Int64  # a LONG column in QuestDB
@@ -366,16 +372,12 @@ class AsyncQuestDB(AsyncStore):
         if rng.start is not None and rng.start % 1000 or rng.end is not None and rng.end % 1000:
             # bounds inside a microsecond: bar the exact ticks in cift instead
             return await super().bars(symbols, interval, start, end)
-        rows = []
-        for group in _in_groups(syms):
-            where, args = self._where_clause(group, rng)
-            rows += await self._sql("fetch", (
-                f"SELECT cast(ts AS LONG), symbol, open, high, low, close, volume, vwap, "
-                f"trades FROM (SELECT ts, symbol, first(price) open, max(price) high, "
-                f"min(price) low, last(price) close, sum(size) volume, "
-                f"sum(price * size) / sum(size) vwap, count() trades "
-                f"FROM {self._t('ticks')}{where} SAMPLE BY {_sample_unit(ns)} "
-                f"ALIGN TO CALENDAR)"), *args)
+        rows = await self._fetch(lambda where: (
+            f"SELECT cast(ts AS LONG), symbol, open, high, low, close, volume, vwap, trades "
+            f"FROM (SELECT ts, symbol, first(price) open, max(price) high, min(price) low, "
+            f"last(price) close, sum(size) volume, sum(price * size) / sum(size) vwap, "
+            f"count() trades FROM {self._t('ticks')}{where} "
+            f"SAMPLE BY {_sample_unit(ns)} ALIGN TO CALENDAR)"), syms, rng)
         schema = {**BARS, "ts": pl.Int64}
         df = rows_frame(rows, schema)
         return (df.with_columns(pl.col("ts").cast(BARS["ts"]))
@@ -384,12 +386,9 @@ class AsyncQuestDB(AsyncStore):
     async def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
         """The last trade per symbol by ``LATEST ON ts PARTITION BY symbol``."""
         syms = normalize_symbols(symbols)
-        rows = []
-        for group in _in_groups(syms):
-            where, args = self._where_clause(group, TimeRange())
-            rows += await self._sql("fetch", (
-                f"SELECT symbol, cast(ts AS LONG), price, size, side FROM {self._t('ticks')}"
-                f"{where} LATEST ON ts PARTITION BY symbol"), *args)
+        rows = await self._fetch(lambda where: (
+            f"SELECT symbol, cast(ts AS LONG), price, size, side FROM {self._t('ticks')}"
+            f"{where} LATEST ON ts PARTITION BY symbol"), syms, TimeRange())
         schema = {"symbol": pl.String, "ts": pl.Int64, "price": pl.Float64,
                   "size": pl.Float64, "side": pl.Int64}
         df = rows_frame(rows, schema)

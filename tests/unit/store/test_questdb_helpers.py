@@ -3,6 +3,7 @@ when CIFT_TEST_QUESTDB_URL names a server)."""
 
 import datetime as dt
 
+import polars as pl
 import pytest
 from servers import free_port
 
@@ -73,7 +74,11 @@ class _RecordingPool:
                     return (1, 1, False)
                 return None
 
-            execute = fetchval = fetchrow = fetch = _run
+            execute = fetchval = fetchrow = _run
+
+            async def fetch(self, sql, *args):
+                await self._run(sql, *args)
+                return []  # no rows
 
             async def executemany(self, sql, rows):
                 for row in rows:
@@ -116,6 +121,26 @@ def test_delete_drops_its_symbol_table_when_it_fails():
         _delete(pool, "ACME")
     assert pool.calls[-1][0] == "DROP TABLE IF EXISTS t_delete_keys"
     assert not any(sql.startswith("DROP TABLE t_ticks") for sql, _ in pool.calls)
+
+
+def test_long_symbol_lists_are_bound_in_groups_and_empty_ones_ask_nothing():
+    # a PG-wire statement takes at most 32767 parameters: 2,500 symbols go as 3 queries
+    import asyncio
+
+    from cift.data.schema import TICKS
+    from cift.store.questdb import AsyncQuestDB
+
+    pool = _RecordingPool()
+    store = AsyncQuestDB("questdb://localhost/qdb", pool, "", "t_")
+    names = [f"S{i}" for i in range(2_500)]
+    for read in (store.ticks(names), store.latest(names), store.bars(names, "1m")):
+        pool.calls.clear()
+        assert asyncio.run(read).height == 0
+        assert [len(args) for _, args in pool.calls] == [1_000, 1_000, 500]
+        assert [a for _, args in pool.calls for a in args] == names
+    pool.calls.clear()
+    assert asyncio.run(store.ticks([])).schema == pl.Schema(TICKS)
+    assert asyncio.run(store.latest([])).height == 0 and pool.calls == []
 
 
 def test_a_lost_connection_is_retried_once_on_a_fresh_one():
