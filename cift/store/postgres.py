@@ -531,6 +531,8 @@ async def with_pooled(pool, op, server: str):
     errors become :class:`StoreError` starting with ``server`` ("PostgreSQL at host:port")."""
     import asyncpg
 
+    if pool.is_closing():
+        raise StoreError(f"{server}: the store is closed")
     lost = _lost()
     for attempt in range(2):
         try:

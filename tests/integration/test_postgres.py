@@ -85,6 +85,14 @@ def test_the_pool_survives_a_server_restart(postgres_server, pg_url, market):
         assert store.latest("ACME").height == 1
 
 
+def test_a_closed_store_says_so(pg_url):
+    store = cift.connect(pg_url, cache=False)
+    store.close()
+    for call in (lambda: store.ticks("ACME"), lambda: store.latest_trade("ACME"), store.latest):
+        with pytest.raises(StoreError, match="the store is closed"):
+            call()
+
+
 def test_stores_dropped_without_close_give_their_connections_back(postgres_server, pg_url):
     # a notebook cell `store = cift.connect(url)` run again and again: each run drops the
     # last store unclosed; the server must not keep a connection per run

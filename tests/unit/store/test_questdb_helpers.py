@@ -53,6 +53,9 @@ class _RecordingPool:
     async def expire_connections(self):
         self.expired += 1
 
+    def is_closing(self):
+        return False
+
     def acquire(self):
         pool = self
 
