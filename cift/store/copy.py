@@ -35,14 +35,36 @@ def _windows(first_ns: int, last_ns: int, rows: int, rng: TimeRange,
             yield lo, hi
 
 
+def _batches(todo: list[dict], rng: TimeRange,
+             batch_rows: int) -> Iterator[tuple[str, list[str], int | None, int | None]]:
+    """(table, symbols, lo, hi) reads of about ``batch_rows`` rows, each holding whole days of
+    its symbols: symbols of fewer rows together over the whole range (a read and a write per
+    symbol cost ~10 ms: a thousand small symbols took 20 s one by one), larger ones alone
+    in windows of whole days."""
+    group: list[dict] = []
+    for i, r in enumerate(todo):
+        if r["rows"] > batch_rows:
+            for lo, hi in _windows(r["first_ts"], r["last_ts"], r["rows"], rng, batch_rows):
+                yield r["table"], [r["symbol"]], lo, hi
+            continue
+        group.append(r)
+        following = todo[i + 1] if i + 1 < len(todo) else None
+        if following is None or following["table"] != r["table"] or \
+                sum(g["rows"] for g in group) + following["rows"] > batch_rows:
+            yield r["table"], [g["symbol"] for g in group], rng.start, rng.end
+            group = []
+
+
 def copy_store(source: Store, target: Store, symbols: str | Iterable[str] | None = None,
                start: TimeLike = None, end: TimeLike = None, *, progress: bool = False,
                batch_rows: int = 1_000_000) -> WriteResult:
     """Copy ticks and quotes of ``symbols`` in [start, end) from ``source`` to ``target``.
 
-    Data moves symbol by symbol in batches of whole days (about ``batch_rows`` rows), so
-    memory stays bounded; rows the target already holds are skipped (idempotent writes),
-    so an interrupted copy is finished by running it again.
+    Data moves in batches of about ``batch_rows`` rows, each holding whole days of its
+    symbols (many small symbols together, a large one alone in windows of days), so memory
+    stays bounded and every (symbol, day) reaches the target with the same content each
+    time: rows the target already holds are skipped (idempotent writes), so an interrupted
+    copy is finished by running it again.
 
     Returns
     -------
@@ -62,11 +84,10 @@ def copy_store(source: Store, target: Store, symbols: str | Iterable[str] | None
     bar = tqdm(total=None if bounded else sum(r["rows"] for r in todo), desc="copy",
                unit="row", unit_scale=True, disable=not progress)
     with bar:
-        for r in todo:
-            read = source.ticks if r["table"] == "ticks" else source.quotes
-            for lo, hi in _windows(r["first_ts"], r["last_ts"], r["rows"], rng, batch_rows):
-                df = read(r["symbol"], lo, hi)
-                if df.height:
-                    total += target.write(r["table"], df, source=f"{source.url}")
-                bar.update(df.height)
+        for table, syms, lo, hi in _batches(todo, rng, batch_rows):
+            read = source.ticks if table == "ticks" else source.quotes
+            df = read(syms, lo, hi)
+            if df.height:
+                total += target.write(table, df, source=f"{source.url}")
+            bar.update(df.height)
     return total

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -92,3 +93,24 @@ def test_ingest_into_postgres(run, tmp_path, pg_url, market):
     assert proc.returncode == 2 and "size" in proc.stderr
     with cift.connect(pg_url) as pg:
         assert pg.symbols() == ["ACME"]  # the rejected file left nothing
+
+
+def test_copy_batches_hold_whole_days_small_symbols_together():
+    from cift.store.base import TimeRange
+    from cift.store.copy import _batches
+
+    day = 86_400 * 10**9
+
+    def entry(table, symbol, rows, days=1):
+        return {"table": table, "symbol": symbol, "first_ts": 0, "last_ts": days * day - 1,
+                "rows": rows}
+
+    todo = [entry("ticks", "A", 10), entry("ticks", "B", 10), entry("ticks", "C", 60, days=3),
+            entry("ticks", "D", 20), entry("quotes", "A", 5), entry("quotes", "B", 5)]
+    got = list(_batches(todo, TimeRange(), 25))
+    assert got == [("ticks", ["A", "B"], None, None),  # 10 + 10: a third would pass 25
+                   ("ticks", ["C"], 0, day), ("ticks", ["C"], day, 2 * day),
+                   ("ticks", ["C"], 2 * day, 3 * day),  # 20 rows a day: a day per read
+                   ("ticks", ["D"], None, None), ("quotes", ["A", "B"], None, None)]
+    bounded = TimeRange.of(dt.datetime(1970, 1, 1, 12, tzinfo=dt.UTC), None)
+    assert list(_batches(todo[:2], bounded, 25)) == [("ticks", ["A", "B"], day // 2, None)]
