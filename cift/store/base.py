@@ -21,7 +21,7 @@ from cift.data.importer import ImportOptions, expand_paths, read_market_file
 from cift.data.schema import TABLES, TS
 from cift.data.timestamps import TimeLike, to_utc_ns
 from cift.data.validate import validate_frame
-from cift.errors import ParameterError
+from cift.errors import CiftError, ParameterError
 
 __all__ = ["Store", "TimeRange", "Trade", "WriteResult", "checked_frame", "normalize_columns",
            "normalize_symbols", "rows_frame"]
@@ -124,6 +124,49 @@ def checked_frame(table: str, df: pl.DataFrame, *, source: str = "frame",
     return df if validated else validate_frame(df, table, source=source)
 
 
+_BATCH_ROWS = 1_000_000  # rows of small files written together by Store.ingest
+
+
+class _PendingFiles:
+    """Validated files of one table waiting to be written in one batch (Store.ingest): at
+    most _BATCH_ROWS rows, and no (symbol, UTC day) in two of them, so each (symbol, day)
+    chunk is one file's rows, as it would be written alone, and ingesting one of the files
+    again finds its chunks."""
+
+    def __init__(self) -> None:
+        self.table: str | None = None
+        self.paths: list[Path] = []
+        self.frames: list[pl.DataFrame] = []
+        self.keys: set[tuple] = set()
+        self.rows = 0
+
+    @staticmethod
+    def _days(df: pl.DataFrame) -> set[tuple]:
+        return set(df.select("symbol", pl.col("ts").dt.epoch("d")).unique().iter_rows())
+
+    def takes(self, table: str, df: pl.DataFrame) -> bool:
+        """Whether ``df`` joins this batch (else the batch is written first)."""
+        if not self.frames:
+            return True
+        return (table == self.table and self.rows + df.height <= _BATCH_ROWS
+                and self.keys.isdisjoint(self._days(df)))
+
+    def add(self, path: Path, table: str, df: pl.DataFrame) -> None:
+        self.table = table
+        self.paths.append(path)
+        self.frames.append(df)
+        self.rows += df.height
+        if self.rows < _BATCH_ROWS:  # (a file that fills a batch is never joined)
+            self.keys |= self._days(df)
+
+    def write(self, store: Store) -> WriteResult:
+        """Write the batch into ``store``."""
+        first, more = self.paths[0], len(self.paths) - 1
+        source = str(first) if not more else f"{first} (+{more} more files)"
+        df = self.frames[0] if not more else pl.concat(self.frames)
+        return store.write(self.table, df, source=source, validated=True)
+
+
 def normalize_symbols(symbols: str | Iterable[str] | None) -> list[str] | None:
     """One symbol or many -> a list without duplicates (None stays None: all symbols)."""
     if symbols is None:
@@ -187,6 +230,9 @@ class Store(ABC):
 
         Each file is read and validated whole before any of it is written, so a bad file
         changes nothing; files before it stay ingested, and ingesting again skips them.
+        Small files (a file per symbol, or per day) are written together, up to a million
+        rows a write, unless they share a (symbol, UTC day): a write per file cost more than
+        reading it (1,000 files of 400 rows: 9 s, together 4 s).
 
         Parameters
         ----------
@@ -205,14 +251,31 @@ class Store(ABC):
         total = WriteResult(0)
         sizes = [p.stat().st_size if p.is_file() else 0 for p in files]
         quiet = not progress or (len(files) < 2 and sum(sizes) < LARGE_IMPORT_BYTES)
+        pending = _PendingFiles()
         with tqdm(total=sum(sizes), desc="ingest", unit="B", unit_scale=True,
                   disable=quiet) as bar:
+
+            def flush() -> WriteResult:
+                nonlocal pending
+                if not pending.frames:
+                    return WriteResult(0)
+                bar.set_postfix_str(f"{pending.paths[-1].name}: writing {pending.rows:,} "
+                                    f"{pending.table} of {len(pending.paths)} file(s)")
+                result, pending = pending.write(self), _PendingFiles()
+                return result
+
             for path, size in zip(files, sizes, strict=True):
                 bar.set_postfix_str(f"{path.name}: reading")
-                table, df = read_market_file(path, opts)
-                bar.set_postfix_str(f"{path.name}: writing {df.height:,} {table}")
-                total += self.write(table, df, source=str(path), validated=True)
+                try:
+                    table, df = read_market_file(path, opts)
+                except CiftError:
+                    total += flush()  # the files before it stay ingested
+                    raise
+                if not pending.takes(table, df):
+                    total += flush()
+                pending.add(path, table, df)
                 bar.update(size)
+            total += flush()
         return total
 
     @abstractmethod

@@ -229,3 +229,48 @@ def test_import_progress_shows_the_file_and_its_stage(lake, market, tmp_path, ca
     err = capsys.readouterr().err
     assert "ingest" in err and "more.csv: reading" in err and "writing 1,000 ticks" in err
     assert lake.ticks().height == 2000
+
+
+def test_files_are_written_together_unless_they_share_a_symbol_day(lake, market, tmp_path,
+                                                                   monkeypatch):
+    # a file per symbol: one write; the same symbol-day split over two files: two writes, so
+    # either file alone is found again as it was written
+    writes = []
+    write = Lake.write
+    monkeypatch.setattr(Lake, "write", lambda self, table, df, **kw: writes.append(
+        (table, df.height, kw["source"])) or write(self, table, df, **kw))
+    ticks = market.ticks
+    folder = tmp_path / "by_symbol"
+    folder.mkdir()
+    files = ticks.partition_by("symbol", as_dict=True)
+    for (symbol,), df in files.items():
+        df.write_csv(folder / f"{symbol}.csv")
+    assert lake.ingest(folder).rows == ticks.height
+    assert writes == [("ticks", ticks.height,
+                       f"{folder / 'ACME.csv'} (+{len(files) - 1} more files)")]
+    assert lake.ticks().equals(ticks)
+
+    acme = ticks.filter(pl.col("symbol") == "ACME")
+    day = acme.filter(pl.col("ts").dt.date() == acme["ts"].dt.date()[0])
+    halves = tmp_path / "halves"
+    halves.mkdir()
+    day.head(10).write_csv(halves / "a.csv")
+    day.slice(10).write_csv(halves / "b.csv")
+    other = Lake(tmp_path / "other")
+    writes.clear()
+    assert other.ingest(halves).rows == day.height
+    assert [n for _, n, _ in writes] == [10, day.height - 10]
+    assert other.ingest(halves / "b.csv").skipped_rows == day.height - 10
+
+
+def test_a_bad_file_keeps_the_files_before_it_and_writes_none_after(lake, market, tmp_path):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    parts = market.ticks.partition_by("symbol", as_dict=True)
+    for (symbol,), df in parts.items():
+        df.write_csv(folder / f"{symbol}.csv")
+    (folder / "B0.csv").write_text("ts,symbol,price,size,side\n1,X,1.0,-1,1\n")  # sorts 2nd
+    with pytest.raises(DataError, match="B0.csv"):
+        lake.ingest(folder)
+    assert lake.symbols() == ["ACME"]
+    assert lake.ticks().equals(parts[("ACME",)])
