@@ -137,27 +137,24 @@ class _PendingFiles:
         self.table: str | None = None
         self.paths: list[Path] = []
         self.frames: list[pl.DataFrame] = []
-        self.keys: set[tuple] = set()
+        self.days: set[tuple] = set()
         self.rows = 0
 
-    @staticmethod
-    def _days(df: pl.DataFrame) -> set[tuple]:
-        return set(df.select("symbol", pl.col("ts").dt.epoch("d")).unique().iter_rows())
-
-    def takes(self, table: str, df: pl.DataFrame) -> bool:
-        """Whether ``df`` joins this batch (else the batch is written first)."""
-        if not self.frames:
-            return True
-        return (table == self.table and self.rows + df.height <= _BATCH_ROWS
-                and self.keys.isdisjoint(self._days(df)))
-
-    def add(self, path: Path, table: str, df: pl.DataFrame) -> None:
+    def add(self, path: Path, table: str, df: pl.DataFrame) -> bool:
+        """Take the file if it fits (same table, room, no (symbol, day) of another);
+        returns whether it did (if not, write this batch and start another with it)."""
+        days = set(df.select("symbol", pl.col("ts").dt.epoch("d")).unique().iter_rows()) \
+            if df.height < _BATCH_ROWS else None  # (a file that fills a batch goes alone)
+        if self.frames and (table != self.table or days is None
+                            or self.rows + df.height > _BATCH_ROWS
+                            or not self.days.isdisjoint(days)):
+            return False
         self.table = table
         self.paths.append(path)
         self.frames.append(df)
+        self.days |= days or set()
         self.rows += df.height
-        if self.rows < _BATCH_ROWS:  # (a file that fills a batch is never joined)
-            self.keys |= self._days(df)
+        return True
 
     def write(self, store: Store) -> WriteResult:
         """Write the batch into ``store``."""
@@ -232,7 +229,7 @@ class Store(ABC):
         changes nothing; files before it stay ingested, and ingesting again skips them.
         Small files (a file per symbol, or per day) are written together, up to a million
         rows a write, unless they share a (symbol, UTC day): a write per file cost more than
-        reading it (1,000 files of 400 rows: 9 s, together 4 s).
+        reading it (1,000 files of 400 rows: 9.0 s one by one, 5.4 s together).
 
         Parameters
         ----------
@@ -271,9 +268,9 @@ class Store(ABC):
                 except CiftError:
                     total += flush()  # the files before it stay ingested
                     raise
-                if not pending.takes(table, df):
+                if not pending.add(path, table, df):
                     total += flush()
-                pending.add(path, table, df)
+                    pending.add(path, table, df)
                 bar.update(size)
             total += flush()
         return total

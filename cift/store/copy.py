@@ -41,18 +41,20 @@ def _batches(todo: list[dict], rng: TimeRange,
     its symbols: symbols of fewer rows together over the whole range (a read and a write per
     symbol cost ~10 ms: a thousand small symbols took 20 s one by one), larger ones alone
     in windows of whole days."""
-    group: list[dict] = []
+    group: list[str] = []
+    rows = 0
     for i, r in enumerate(todo):
         if r["rows"] > batch_rows:
             for lo, hi in _windows(r["first_ts"], r["last_ts"], r["rows"], rng, batch_rows):
                 yield r["table"], [r["symbol"]], lo, hi
             continue
-        group.append(r)
+        group.append(r["symbol"])
+        rows += r["rows"]
         following = todo[i + 1] if i + 1 < len(todo) else None
         if following is None or following["table"] != r["table"] or \
-                sum(g["rows"] for g in group) + following["rows"] > batch_rows:
-            yield r["table"], [g["symbol"] for g in group], rng.start, rng.end
-            group = []
+                rows + following["rows"] > batch_rows:
+            yield r["table"], group, rng.start, rng.end
+            group, rows = [], 0
 
 
 def copy_store(source: Store, target: Store, symbols: str | Iterable[str] | None = None,
