@@ -229,7 +229,7 @@ class Store(ABC):
         changes nothing; files before it stay ingested, and ingesting again skips them.
         Small files (a file per symbol, or per day) are written together, up to a million
         rows a write, unless they share a (symbol, UTC day): a write per file cost more than
-        reading it (1,000 files of 400 rows: 9.0 s one by one, 5.4 s together).
+        reading it (1,000 files of 400 rows: 9.0 s one by one, 3.1 s together).
 
         Parameters
         ----------
