@@ -7,7 +7,7 @@ methods, so a notebook moves between them by changing one URL.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -24,7 +24,7 @@ from cift.data.validate import validate_frame
 from cift.errors import CiftError, ParameterError
 
 __all__ = ["Store", "TimeRange", "Trade", "WriteResult", "checked_frame", "normalize_columns",
-           "normalize_symbols", "rows_frame"]
+           "normalize_symbols", "rows_frame", "symbol_groups"]
 
 #: A single file from this size on gets a progress bar of its own (10M ticks: ~570 MB of CSV,
 #: a few seconds).
@@ -125,6 +125,24 @@ def checked_frame(table: str, df: pl.DataFrame, *, source: str = "frame",
 
 
 _BATCH_ROWS = 1_000_000  # rows of small files written together by Store.ingest
+
+
+def symbol_groups(symbols: Iterable[str], rows: Mapping[str, int],
+                  limit: int) -> Iterator[list[str]]:
+    """``symbols`` in order, in runs of at most ``limit`` rows together (by ``rows``, e.g. a
+    catalog's counts); a symbol of more rows comes alone. For reads and writes of many small
+    symbols, where one call per symbol costs more than its rows."""
+    group: list[str] = []
+    total = 0
+    for sym in symbols:
+        n = rows.get(sym, 0)
+        if group and total + n > limit:
+            yield group
+            group, total = [], 0
+        group.append(sym)
+        total += n
+    if group:
+        yield group
 
 
 class _PendingFiles:

@@ -8,7 +8,7 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from cift.data.timestamps import TimeLike
-from cift.store.base import Store, TimeRange, WriteResult, normalize_symbols
+from cift.store.base import Store, TimeRange, WriteResult, normalize_symbols, symbol_groups
 
 __all__ = ["copy_store"]
 
@@ -41,20 +41,16 @@ def _batches(todo: list[dict], rng: TimeRange,
     its symbols: symbols of fewer rows together over the whole range (a read and a write per
     symbol cost ~10 ms: a thousand small symbols took 20 s one by one), larger ones alone
     in windows of whole days."""
-    group: list[str] = []
-    rows = 0
-    for i, r in enumerate(todo):
-        if r["rows"] > batch_rows:
+    for table in dict.fromkeys(r["table"] for r in todo):
+        entries = {r["symbol"]: r for r in todo if r["table"] == table}
+        rows = {sym: r["rows"] for sym, r in entries.items()}
+        for group in symbol_groups(entries, rows, batch_rows):
+            r = entries[group[0]]
+            if r["rows"] <= batch_rows:
+                yield table, group, rng.start, rng.end
+                continue
             for lo, hi in _windows(r["first_ts"], r["last_ts"], r["rows"], rng, batch_rows):
-                yield r["table"], [r["symbol"]], lo, hi
-            continue
-        group.append(r["symbol"])
-        rows += r["rows"]
-        following = todo[i + 1] if i + 1 < len(todo) else None
-        if following is None or following["table"] != r["table"] or \
-                rows + following["rows"] > batch_rows:
-            yield r["table"], group, rng.start, rng.end
-            group, rows = [], 0
+                yield table, group, lo, hi
 
 
 def copy_store(source: Store, target: Store, symbols: str | Iterable[str] | None = None,

@@ -85,6 +85,20 @@ def test_the_pool_survives_a_server_restart(postgres_server, pg_url, market):
         assert store.latest("ACME").height == 1
 
 
+def test_bars_of_symbols_read_alone_or_together_are_the_same(pg_url, market, monkeypatch):
+    import cift.store.aio as aio
+    from cift.data.bars import time_bars
+
+    want = time_bars(market.ticks, "5m")
+    with cift.connect(pg_url, cache=False) as store:
+        store.write_ticks(market.ticks)
+        # one symbol a read, two then one, all in one read
+        for limit in (1, market.ticks.height * 2 // 3, 10**9):
+            monkeypatch.setattr(aio, "_BAR_READ_ROWS", limit)
+            assert store.bars(None, "5m").equals(want)
+            assert store.bars(["CRUX", "ACME", "BOLT"], "5m").equals(want)
+
+
 def test_a_closed_store_says_so(pg_url):
     store = cift.connect(pg_url, cache=False)
     store.close()

@@ -3,7 +3,7 @@
 import polars as pl
 import pytest
 
-from cift.store.base import rows_frame
+from cift.store.base import rows_frame, symbol_groups
 
 
 def test_fetched_rows_become_a_frame_column_by_column():
@@ -17,3 +17,11 @@ def test_fetched_rows_become_a_frame_column_by_column():
         rows_frame([(1, "A", 1.0), (2, "B")], schema)
     with pytest.raises(ValueError, match="expected 3"):
         rows_frame([(1, "A", 1.0, 9)], schema)
+
+
+def test_symbol_groups_pack_small_symbols_in_order():
+    rows = {"A": 4, "B": 4, "C": 12, "D": 1, "E": 9}
+    assert list(symbol_groups("ABCDE", rows, 10)) == [["A", "B"], ["C"], ["D", "E"]]
+    assert list(symbol_groups("ABCDE", rows, 100)) == [list("ABCDE")]
+    assert list(symbol_groups(["A", "X"], rows, 1)) == [["A"], ["X"]]  # unknown: 0 rows
+    assert list(symbol_groups([], rows, 10)) == []
