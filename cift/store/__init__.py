@@ -74,7 +74,9 @@ async def _open_questdb_async(url: str) -> AsyncStore:
 
 register_store("lake", _open_lake)
 register_store("file", _open_lake)
-for _scheme in ("postgresql", "postgres"):
+# (SQLAlchemy's spellings too: a team's URLs often name a driver; asyncpg is cift's anyway)
+for _scheme in ("postgresql", "postgres", "postgresql+asyncpg", "postgresql+psycopg",
+                "postgresql+psycopg2"):
     register_store(_scheme, _open_postgres, _open_postgres_async)
 register_store("questdb", _open_questdb, _open_questdb_async)
 

@@ -28,6 +28,18 @@ def test_url_never_shows_the_password(pg_url):
         assert "hunter2" not in store.url and "hunter2" not in repr(store)
 
 
+def test_sqlalchemy_style_urls_name_the_same_server(postgres_server, pg_url):
+    with cift.connect(pg_url) as plain:
+        plain.write_ticks(pl.DataFrame({"ts": [0], "symbol": ["A"], "price": [1.0],
+                                        "size": [1.0], "side": [1]}).with_columns(
+            pl.col("ts").cast(pl.Datetime("ns", "UTC"))))
+    for driver in ("asyncpg", "psycopg", "psycopg2"):
+        url = pg_url.replace("postgresql://", f"postgresql+{driver}://")
+        assert url.startswith(f"postgresql+{driver}://")
+        with cift.connect(url) as s:
+            assert s.symbols() == ["A"]
+
+
 def test_bad_schema_name_is_refused(postgres_server):
     with pytest.raises(StoreError, match="schema"):
         cift.connect(f"{postgres_server.url}?schema=x;drop")
