@@ -25,7 +25,6 @@ import contextlib
 import functools
 import re
 import warnings
-import weakref
 from collections.abc import AsyncIterator, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -48,6 +47,7 @@ from cift.store.base import (
 )
 from cift.store.batches import Batch, group_order
 from cift.store.order import time_order
+from cift.store.pools import close_when_dropped, describe, lost_connection_errors, with_pooled
 
 __all__ = ["MIGRATIONS", "AsyncPostgres", "redact"]
 
@@ -167,7 +167,7 @@ class AsyncPostgres(AsyncStore):
                                              reset=_keep_session)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot connect to PostgreSQL at {_where(url)}: "
-                             f"{_describe(exc)}") from None
+                             f"{describe(exc)}") from None
         store = cls(url, pool, schema)
         close_when_dropped(store, pool)
         if migrate:
@@ -458,9 +458,9 @@ class AsyncPostgres(AsyncStore):
                 self._hot = (conn, await conn.prepare(self._latest_sql))
             return await self._hot[1].fetchrow(sid)
         except asyncpg.PostgresError as exc:
-            if not isinstance(exc, _lost()):
-                raise StoreError(f"PostgreSQL at {self._where}: {_describe(exc)}") from None
-        except _lost():
+            if not isinstance(exc, lost_connection_errors()):
+                raise StoreError(f"PostgreSQL at {self._where}: {describe(exc)}") from None
+        except lost_connection_errors():
             pass
         await self._drop_hot()  # the reserved connection died: a new one next time
         return await self._with_conn(lambda conn: conn.fetchrow(self._latest_sql, sid))
@@ -470,7 +470,7 @@ class AsyncPostgres(AsyncStore):
 
         if self._hot is not None:
             conn, self._hot = self._hot[0], None
-            with contextlib.suppress(asyncpg.InterfaceError, *_lost()):
+            with contextlib.suppress(asyncpg.InterfaceError, *lost_connection_errors()):
                 await self._pool.release(conn)  # terminates a closed connection
 
     async def catalog(self) -> pl.DataFrame:
@@ -510,55 +510,6 @@ async def _keep_session(conn) -> None:
 
     (asyncpg still rolls back a transaction left open before calling this.)
     """
-
-
-def close_when_dropped(store: object, pool) -> None:
-    """Terminate the connections of an asyncpg ``pool`` once ``store`` is garbage without
-    having been closed: the event loop holds their sockets, so a notebook cell that connects
-    each time it is re-run kept a server connection per run until the server refused more.
-    The termination runs on the pool's loop at its next turn (a sync store's: its next call)."""
-    weakref.finalize(store, _terminate, asyncio.get_running_loop(), pool).atexit = False
-
-
-def _terminate(loop: asyncio.AbstractEventLoop, pool) -> None:
-    with contextlib.suppress(RuntimeError):  # the loop is closed: so are its connections
-        loop.call_soon_threadsafe(pool.terminate)
-
-
-async def with_pooled(pool, op, server: str):
-    """Run ``op(conn)`` on a connection of an asyncpg ``pool``; after a lost connection (a
-    server restart), expire the pool's connections and retry once on a fresh one. Server
-    errors become :class:`StoreError` starting with ``server`` ("PostgreSQL at host:port")."""
-    import asyncpg
-
-    if pool.is_closing():
-        raise StoreError(f"{server}: the store is closed")
-    lost = _lost()
-    for attempt in range(2):
-        try:
-            async with pool.acquire() as conn:
-                return await op(conn)
-        except lost as exc:
-            if attempt:
-                raise StoreError(f"lost the connection to {server}: {_describe(exc)}") from None
-            await pool.expire_connections()
-        except asyncpg.PostgresError as exc:
-            raise StoreError(f"{server}: {_describe(exc)}") from None
-    raise AssertionError("unreachable")
-
-
-def _lost() -> tuple[type[BaseException], ...]:
-    """The errors that mean the connection is gone (retry on a fresh one)."""
-    import asyncpg
-
-    return (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-            asyncpg.AdminShutdownError, asyncpg.CannotConnectNowError, OSError)
-
-
-def _describe(exc: BaseException) -> str:
-    """An exception as one line (asyncpg messages never carry the password)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _clamp(ns: int) -> int:
@@ -644,5 +595,5 @@ async def _hypertables(conn, s: str) -> None:
                     f"chunk_time_interval => $1::bigint, migrate_data => true, "
                     f"if_not_exists => true)", _DAY_NS)
     except asyncpg.PostgresError as exc:
-        warnings.warn(f"TimescaleDB is installed but cannot be used ({_describe(exc)}); the "
+        warnings.warn(f"TimescaleDB is installed but cannot be used ({describe(exc)}); the "
                       f"tables of schema {s} stay plain PostgreSQL tables", stacklevel=2)

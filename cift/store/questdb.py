@@ -53,7 +53,8 @@ from cift.store.base import (
     rows_frame,
 )
 from cift.store.batches import Batch, rank_in_group
-from cift.store.postgres import close_when_dropped, redact, with_pooled
+from cift.store.pools import close_when_dropped, with_pooled
+from cift.store.postgres import redact
 
 __all__ = ["AsyncQuestDB"]
 
