@@ -42,9 +42,15 @@ class DataError(CiftError):
             if part
         )
         super().__init__(f"{where}: {message}" if where else message)
+        self.reason = message
         self.source = source
         self.row = row
         self.field = field
+
+    def rows_later(self, rows: int) -> DataError:
+        """The same error with its row ``rows`` further on (for a piece of a larger file)."""
+        row = None if self.row is None else self.row + rows
+        return DataError(self.reason, source=self.source, row=row, field=self.field)
 
 
 class StoreError(CiftError):

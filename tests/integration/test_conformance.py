@@ -155,6 +155,22 @@ def test_reingest_is_idempotent(store, market):
     assert (both.rows, both.skipped_rows) == (extra.height, market.ticks.height)
 
 
+def test_a_file_too_large_to_read_whole(store, market, tmp_path, monkeypatch):
+    # read in pieces, written in whole (symbol, day) chunks: the same chunks as a whole
+    # read, so a whole read of the file afterwards finds it stored
+    import cift.data.importer as importer
+    import cift.store.spill as spill
+
+    path = tmp_path / "ticks.csv"
+    market.ticks.write_csv(path)
+    monkeypatch.setattr(importer, "LARGE_CSV_BYTES", 0)
+    monkeypatch.setattr(importer, "PIECE_BYTES", 50_000)
+    monkeypatch.setattr(spill, "WRITE_ROWS", 10_000)
+    assert store.ingest(path).rows == market.ticks.height
+    assert store.ticks().equals(in_store_order(market.ticks))
+    assert store.write_ticks(market.ticks).skipped_rows == market.ticks.height
+
+
 def test_delete_then_reingest(store, market):
     store.write_ticks(market.ticks)
     store.write_quotes(market.quotes)

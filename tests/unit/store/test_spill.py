@@ -1,0 +1,139 @@
+"""Files too large to read whole: validated in pieces, written in whole (symbol, day) chunks."""
+
+import polars as pl
+import pytest
+
+import cift.data.importer as importer
+import cift.store.spill as spill
+from cift.errors import DataError
+from cift.store.lake import Lake
+
+
+@pytest.fixture
+def in_pieces(monkeypatch):
+    """Every file counts as large; pieces of ~20 KB of CSV (or 700 rows of Parquet), writes
+    of ~10,000 rows: the suite's small market (6 chunks of ~5,400 ticks) then spans many
+    pieces, and writes of two chunks or so."""
+    monkeypatch.setattr(importer, "LARGE_CSV_BYTES", 0)
+    monkeypatch.setattr(importer, "LARGE_PARQUET_ROWS", 0)
+    monkeypatch.setattr(importer, "PIECE_BYTES", 20_000)
+    monkeypatch.setattr(importer, "PIECE_ROWS", 700)
+    monkeypatch.setattr(spill, "WRITE_ROWS", 10_000)
+
+
+def _recording(monkeypatch) -> list[pl.DataFrame]:
+    writes = []
+    write = Lake.write
+    monkeypatch.setattr(Lake, "write", lambda self, table, df, **kw: writes.append(df)
+                        or write(self, table, df, **kw))
+    return writes
+
+
+def _chunks(df: pl.DataFrame) -> set[tuple]:
+    return set(df.select("symbol", pl.col("ts").dt.epoch("d")).unique().iter_rows())
+
+
+@pytest.mark.parametrize("order", ["ts", "symbol"])  # time-ordered, and a symbol after another
+def test_a_large_file_is_stored_as_the_whole_file_would_be(tmp_path, market, in_pieces,
+                                                           monkeypatch, order):
+    ticks = market.ticks.sort(order, maintain_order=True)
+    path = tmp_path / "ticks.csv"
+    ticks.write_csv(path)
+    assert len(list(importer.read_market_pieces(path))) > 10
+    writes = _recording(monkeypatch)
+    lake = Lake(tmp_path / "pieces")
+    assert lake.ingest(path).rows == ticks.height
+    assert lake.ticks().equals(market.ticks)
+    # writes of some chunks each, none sharing a (symbol, day): whole chunks
+    keys = [_chunks(w) for w in writes]
+    assert 1 < len(writes) < len(_chunks(ticks))
+    assert sum(map(len, keys)) == len(set().union(*keys)) == len(_chunks(ticks))
+    # so the chunks are the ones a whole read makes: either way, ingesting again skips all
+    whole = Lake(tmp_path / "whole")
+    whole.write_ticks(importer.read_market_file(path)[1])
+    assert whole.ingest(path).skipped_rows == ticks.height
+    monkeypatch.setattr(importer, "LARGE_CSV_BYTES", 1 << 40)
+    assert lake.ingest(path).skipped_rows == ticks.height
+    assert lake.ticks().equals(market.ticks)
+
+
+def test_quotes_of_a_compressed_file_and_of_parquet(tmp_path, market, in_pieces):
+    import pyarrow as pa
+
+    gz = tmp_path / "quotes.csv.gz"
+    with pa.CompressedOutputStream(str(gz), "gzip") as out:
+        out.write(market.quotes.write_csv().encode())
+    pq = tmp_path / "ticks.parquet"
+    market.ticks.write_parquet(pq)
+    lake = Lake(tmp_path / "lake")
+    assert lake.ingest([gz, pq]).rows == market.quotes.height + market.ticks.height
+    assert lake.quotes().equals(market.quotes) and lake.ticks().equals(market.ticks)
+
+
+@pytest.mark.parametrize("bad,field", [("-5", "size"), ("abc", "price")])
+def test_a_bad_row_in_a_late_piece_is_named_and_nothing_is_written(tmp_path, market,
+                                                                   in_pieces, bad, field):
+    # "abc" also makes the piece's typed read fail: it is read again as text to name the row
+    rows = market.ticks.write_csv().splitlines()
+    at = len(rows) - 50  # a data row in one of the last pieces
+    fields = rows[at].split(",")
+    fields[rows[0].split(",").index(field)] = bad
+    rows[at] = ",".join(fields)
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(rows) + "\n")
+    lake = Lake(tmp_path / "lake")
+    lake.write_quotes(market.quotes)
+    before = sorted(p.read_bytes() for p in lake.root.rglob("*.parquet"))
+    with pytest.raises(DataError) as e:
+        lake.ingest(path)
+    assert (e.value.source, e.value.row, e.value.field) == (str(path), at, field)
+    assert sorted(p.read_bytes() for p in lake.root.rglob("*.parquet")) == before
+    assert lake.symbols() == sorted(market.quotes["symbol"].unique())
+    assert not lake.catalog().filter(pl.col("table") == "ticks").height
+
+
+def test_pieces_of_a_headerless_file_and_of_an_empty_one(tmp_path, market):
+    ticks = market.ticks.head(2_000)
+    path = tmp_path / "t.csv"
+    ticks.write_csv(path, include_header=False)
+    opts = importer.ImportOptions(header=False, columns={
+        "ts": "column_1", "symbol": "column_2", "price": "column_3", "size": "column_4",
+        "side": "column_5"})
+    pieces = list(importer.read_market_pieces(path, opts, piece_bytes=10_000))
+    assert len(pieces) > 5 and pl.concat([p.frame for p in pieces]).equals(ticks)
+    assert [p.done for p in pieces] == sorted(p.done for p in pieces) and pieces[-1].done == 1
+    empty = tmp_path / "holiday.csv"
+    empty.write_text("ts,symbol,price,size,side\n")
+    (piece,) = importer.read_market_pieces(empty)
+    assert piece.table == "ticks" and piece.frame.height == 0
+
+
+def test_a_line_longer_than_a_piece_is_read_whole(tmp_path):
+    path = tmp_path / "t.csv"
+    symbol = "X" * 5_000
+    path.write_text("ts,symbol,price,size\n" + f"1704205800,{symbol},1.5,3\n" * 3)
+    pieces = list(importer.read_market_pieces(path, piece_bytes=1_000))
+    assert pl.concat([p.frame for p in pieces])["symbol"].to_list() == [symbol] * 3
+
+
+def test_which_files_are_large(tmp_path, market, monkeypatch):
+    plain, gz, pq = tmp_path / "t.csv", tmp_path / "t.csv.gz", tmp_path / "t.parquet"
+    plain.write_bytes(b"x" * 1000)
+    gz.write_bytes(b"x" * 1000)
+    market.ticks.head(500).write_parquet(pq)
+    monkeypatch.setattr(importer, "LARGE_CSV_BYTES", 2_000)
+    monkeypatch.setattr(importer, "LARGE_PARQUET_ROWS", 499)
+    assert [importer.is_large_file(p) for p in (plain, gz, pq)] == [False, True, True]
+    monkeypatch.setattr(importer, "LARGE_PARQUET_ROWS", 500)
+    assert not importer.is_large_file(pq) and not importer.is_large_file(tmp_path / "none.csv")
+
+
+def test_progress_of_a_large_file(tmp_path, market, in_pieces, capsys, monkeypatch):
+    import cift.store.base as base
+
+    monkeypatch.setattr(base, "LARGE_IMPORT_BYTES", 1)  # (a large file is always over it)
+    path = tmp_path / "ticks.csv"
+    market.ticks.write_csv(path)
+    Lake(tmp_path / "lake").ingest(path, progress=True)
+    err = capsys.readouterr().err
+    assert "ticks.csv: reading" in err and "ticks.csv: writing part 2" in err
