@@ -392,15 +392,16 @@ class Lake(Store):
         syms = normalize_symbols(symbols)
         rng = TimeRange.of(start, end)
         for attempt in range(_READ_RETRIES):
-            parts = self._parts(table, syms, rng)
+            # parts by symbol name, then date, then write order: so a stable sort by ts alone
+            # gives the store's order (ties: symbol, then arrival) without reading symbols
+            # for it (42M ticks of 20 symbols: 0.6-0.7 s against 1.1-1.3 s by ts and symbol)
+            parts = self._parts(table, sorted(syms) if syms else syms, rng)
             if not parts:
                 return pl.DataFrame(schema={c: TABLES[table][c] for c in cols})
-            many_symbols = len({sym for sym, _ in parts}) > 1
             need = [c for c in cols if c != "symbol"]
             if time_order and "ts" not in need:
                 need.append("ts")
-            with_symbol = "symbol" in cols or (time_order and many_symbols)
-            if with_symbol:
+            if "symbol" in cols:
                 scan = pl.concat([_scan_part(p, sym, need) for sym, p in parts],
                                  how="vertical", rechunk=False)
             else:  # one scan of every file, in order (a scan per file cost ~0.2 ms each)
@@ -419,8 +420,7 @@ class Lake(Store):
         else:
             raise StoreError(f"{table}: the lake kept changing while being read; try again")
         if time_order and not df.get_column("ts").is_sorted():
-            keys = ["ts", "symbol"] if "symbol" in df.columns else ["ts"]
-            df = df.sort(keys, maintain_order=True)
+            df = df.sort("ts", maintain_order=True)
         return df if df.columns == cols else df.select(cols)
 
     def ticks(self, symbols: str | Iterable[str] | None = None, start: TimeLike = None,

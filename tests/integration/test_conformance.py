@@ -80,6 +80,9 @@ def test_equal_timestamps_keep_symbol_then_arrival_order(store):
     got = store.ticks()
     assert got["symbol"].to_list() == ["A", "A", "B", "B", "B", "B"]
     assert got["price"].to_list() == [2.0, 12.0, 1.0, 3.0, 11.0, 13.0]
+    # whatever order the symbols are asked in, and without the symbol column
+    assert store.ticks(["B", "A"]).equals(got)
+    assert store.ticks(["B", "A"], columns=["price"])["price"].equals(got["price"])
     latest = store.latest()
     assert latest["price"].to_list() == [12.0, 13.0]
 
