@@ -427,11 +427,11 @@ def _orders_frame(ol: np.ndarray, ot: np.ndarray, oc: np.ndarray, latency: int,
 
 
 def _fills_frame(fl: np.ndarray, ft: np.ndarray, symbols: list[str]) -> pl.DataFrame:
-    f = np.ascontiguousarray(fl.T)
+    f = fl.T.copy()  # columns, always a copy: a view would keep the log's whole capacity
     return pl.DataFrame({
         "order_id": f[ex.F_ORDER].astype(np.int64),
         "fill_id": np.arange(len(ft)),
-        "ts": pl.Series(ft).cast(TS),
+        "ts": pl.Series(ft.copy()).cast(TS),
         "symbol": pl.Series(symbols, dtype=pl.String).gather(f[ex.F_SYMBOL].astype(np.int64)),
         "side": _labels((f[ex.F_SIDE] > 0).astype(np.int8), ("sell", "buy")),
         "qty": f[ex.F_QTY],
@@ -465,14 +465,16 @@ def _result(st: tuple, src: MarketSources, cash: float, ppy: float,
                 "turnover": float(acct[ex.A_TRADED] / np.mean(equity)) if m else 0.0,
                 "maker_share": float(np.mean(fl[:k, ex.F_MAKER])) if k else math.nan,
                 "events": src.events}
-    log = (ol[:n], ot[:n], oc[:n], latency, fl[:k], ft[:k], list(src.symbols))
+    log = {"orders": (ol[:n], ot[:n], oc[:n], latency), "fills": (fl[:k], ft[:k]),
+           "symbols": list(src.symbols)}
     return SimulationResult(positions, equity, stamps, metrics, cash, log)
 
 
 @dataclass(frozen=True)
 class SimulationResult:
     """What the event engine produced. ``orders`` and ``fills`` are built on first access
-    (millions of orders take a second to label; many runs never look at them).
+    (millions of orders take a second to label; many runs never look at them), and the
+    engine's logs they are built from are let go then (61M orders: 5 GB).
 
     Attributes
     ----------
@@ -499,17 +501,19 @@ class SimulationResult:
     equity_ts: np.ndarray = field(repr=False)
     metrics: dict[str, float]
     init_cash: float
-    _log: tuple = field(repr=False)
+    _log: dict = field(repr=False)
 
     @cached_property
     def orders(self) -> pl.DataFrame:
-        ol, ot, oc, latency, _, _, symbols = self._log
-        return _orders_frame(ol, ot, oc, latency, symbols)
+        frame = _orders_frame(*self._log["orders"], self._log["symbols"])
+        del self._log["orders"]
+        return frame
 
     @cached_property
     def fills(self) -> pl.DataFrame:
-        *_, fl, ft, symbols = self._log
-        return _fills_frame(fl, ft, symbols)
+        frame = _fills_frame(*self._log["fills"], self._log["symbols"])
+        del self._log["fills"]
+        return frame
 
     def equity_frame(self) -> pl.DataFrame:
         """ts, equity, drawdown from the running peak (the initial cash counting as one)."""

@@ -96,6 +96,18 @@ def test_market_order_fills_at_the_prevailing_ask_with_fees():
     assert res.orders["status"].to_list() == ["filled"]
 
 
+def test_the_engine_logs_are_let_go_once_orders_and_fills_are_built():
+    import gc
+    import weakref
+
+    res = run(script((0, o.MARKET, 10.0)), ticks=T, quotes=Q)
+    logs = [weakref.ref(a.base) for a in (*res._log["orders"][:3], *res._log["fills"])]
+    orders, fills = res.orders, res.fills
+    gc.collect()
+    assert [log() for log in logs] == [None] * len(logs)
+    assert res.orders is orders and res.fills is fills and orders["qty"].to_list() == [10.0]
+
+
 def test_latency_delays_the_fill_to_the_book_of_its_arrival():
     res = run(script((0, o.MARKET, 10.0)), ticks=T, quotes=Q, latency=25)
     # arrives at 35: the next event is the trade at 40, the book then is the quote of 30
