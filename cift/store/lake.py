@@ -58,6 +58,7 @@ _EPOCH = dt.date(1970, 1, 1)
 _HASH_LOG = ".ingested"
 _LOCK = ".lock"
 _READ_RETRIES = 5
+_UNION = 250  # scans of part files in one union of a read (see _read)
 _CODECS = ("uncompressed", "lz4", "snappy", "zstd", "gzip", "brotli")  # Parquet codecs for parts
 
 
@@ -402,17 +403,22 @@ class Lake(Store):
             if time_order and "ts" not in need:
                 need.append("ts")
             if "symbol" in cols:
-                scan = pl.concat([_scan_part(p, sym, need) for sym, p in parts],
-                                 how="vertical", rechunk=False)
+                # a scan per file, each with its symbol, in unions of at most _UNION scans:
+                # Polars plans a union in time that grows faster than its inputs (1,000 scans
+                # 0.27 s, 4,000 scans 6.8 s; 20,000 symbols' ticks took 310 s, now 5.7 s)
+                scans = [_scan_part(p, sym, need) for sym, p in parts]
+                unions = [pl.concat(scans[i:i + _UNION], how="vertical", rechunk=False)
+                          for i in range(0, len(scans), _UNION)]
             else:  # one scan of every file, in order (a scan per file cost ~0.2 ms each)
-                scan = pl.scan_parquet([p.path for _, p in parts]).select(need)
+                unions = [pl.scan_parquet([p.path for _, p in parts]).select(need)]
             if not all(rng.covers(p.first_ns, p.last_ns) for _, p in parts):
-                scan = scan.filter(rng.expr())
+                unions = [scan.filter(rng.expr()) for scan in unions]
             try:
                 # the in-memory engine: Polars' streaming engine took time quadratic in the
                 # number of files unioned (300 files 1.0 s, 1,100 files 25 s; in-memory 0.12 s
                 # and 0.3 s), and is no faster on a few large files
-                df = scan.collect(engine="in-memory")
+                frames = [scan.collect(engine="in-memory") for scan in unions]
+                df = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
                 break
             except FileNotFoundError:
                 # a rewrite removed a part between listing and reading: list again
