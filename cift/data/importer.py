@@ -380,7 +380,7 @@ def _parquet_pieces(path: Path, piece_rows: int) -> Iterator[tuple[pl.DataFrame,
     rows = _parquet_rows(path)
     scan = pl.scan_parquet(path)
     for start in range(0, max(rows, 1), piece_rows):
-        yield scan.slice(start, piece_rows).collect(), min((start + piece_rows) / rows, 1.0)
+        yield scan.slice(start, piece_rows).collect(), min((start + piece_rows) / max(rows, 1), 1.0)
 
 
 def _parquet_rows(path: Path) -> int:

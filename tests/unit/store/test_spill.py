@@ -106,6 +106,9 @@ def test_pieces_of_a_headerless_file_and_of_an_empty_one(tmp_path, market):
     empty.write_text("ts,symbol,price,size,side\n")
     (piece,) = importer.read_market_pieces(empty)
     assert piece.table == "ticks" and piece.frame.height == 0
+    ticks.head(0).write_parquet(empty := tmp_path / "holiday.parquet")
+    (piece,) = importer.read_market_pieces(empty)
+    assert piece.frame.height == 0 and piece.done == 1
 
 
 def test_a_line_longer_than_a_piece_is_read_whole(tmp_path):
