@@ -9,7 +9,9 @@ the microsecond (a float64 cannot hold today's epoch in nanoseconds).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+import zoneinfo
 from typing import Literal
 
 import numpy as np
@@ -180,6 +182,8 @@ def parse_ts_column(
     """
     if unit is not None and unit not in EPOCH_UNITS:
         raise ParameterError(f"unit: expected one of {list(EPOCH_UNITS)}, got {unit!r}")
+    if tz is not None:
+        _check_zone(tz)
     name = column.name or "ts"
     dtype = column.dtype
     nulls = column.is_null()
@@ -222,7 +226,7 @@ def parse_ts_column(
         column, dtype = column.cast(pl.Datetime("ns")), pl.Datetime("ns")
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is None:
-            column = column.dt.replace_time_zone(tz or "UTC", ambiguous="raise")
+            column = _localize(column, tz or "UTC", source, name)
         return column.dt.convert_time_zone("UTC").cast(TS).rename(name)
 
     if dtype.is_numeric() and dtype != pl.Boolean:
@@ -245,6 +249,53 @@ def parse_ts_column(
 
     raise DataError(f"timestamps of type {dtype} are not supported; use datetimes, "
                     "epoch numbers or ISO strings", source=source, field=name)
+
+
+@functools.cache
+def _check_zone(tz: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ParameterError(f"tz: {tz!r} is not a time zone; use an IANA name such as "
+                             f"'America/New_York' or 'Europe/London'") from None
+
+
+def _localize(column: pl.Series, tz: str, source: str, name: str) -> pl.Series:
+    """Naive wall-clock times in ``tz`` as aware times.
+
+    Where the clocks went back, an hour's wall-clock times happened twice; the rows' order
+    tells which (pandas' ``ambiguous="infer"``): in a run of such rows, the ones after the
+    wall clock steps back are the second time. Times the clocks skipped, and repeated times
+    the order cannot place (no step back in their run), are a DataError naming the row.
+    """
+    try:
+        return column.dt.replace_time_zone(tz, ambiguous="raise", non_existent="raise")
+    except pl.exceptions.ComputeError:  # (the rare file that crosses a clock change)
+        pass
+    first = column.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+    if first.null_count():
+        row = _first_bad_row(first.is_null())
+        raise DataError(f"timestamp {column[row - 1]} does not exist in {tz} (the clocks "
+                        f"skipped it)", source=source, row=row, field=name)
+    second = column.dt.replace_time_zone(tz, ambiguous="latest")
+    runs = pl.DataFrame({"t": column, "twice": first != second}).select(
+        "twice",
+        run=(~pl.col("twice")).cum_sum(),  # a run: a row that happened once, then repeats
+        back=pl.col("twice") & pl.col("twice").shift(1, fill_value=False)
+        & (pl.col("t") < pl.col("t").shift(1)),
+    ).select(
+        "twice",
+        later=pl.col("back").cum_sum().over("run") > 0,
+        placed=pl.col("back").any().over("run"),
+    )
+    unplaced = runs["twice"] & ~runs["placed"]
+    if unplaced.any():
+        row = _first_bad_row(unplaced)
+        raise DataError(f"timestamp {column[row - 1]} happened twice in {tz} (the clocks "
+                        f"went back) and the rows around it do not show which; give times "
+                        f"with their UTC offset, or in UTC", source=source, row=row,
+                        field=name)
+    return first.zip_with(~runs["later"], second)
 
 
 _DURATION_UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000,

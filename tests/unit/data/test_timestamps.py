@@ -38,8 +38,8 @@ def test_to_utc_ns_rejects(bad):
 @pytest.mark.parametrize("unit,scale", [("s", 10**9), ("ms", 10**6), ("us", 10**3), ("ns", 1)])
 def test_epoch_units_given_and_inferred(unit, scale):
     raw = pl.Series("ts", [1_704_205_800 * 10**9 // scale, 1_704_205_801 * 10**9 // scale])
-    for given in (unit, None):
-        out = parse_ts_column(raw, unit=given)
+    for unit_option in (unit, None):
+        out = parse_ts_column(raw, unit=unit_option)
         assert out.dtype == TS
         assert out.to_physical().to_list() == [1_704_205_800 * 10**9, 1_704_205_801 * 10**9]
 
@@ -62,6 +62,42 @@ def test_naive_datetimes_take_the_time_zone():
     assert parse_ts_column(s, tz="America/New_York").to_physical()[0] == \
         to_utc_ns("2024-07-01T13:30:00")
     assert parse_ts_column(s).to_physical()[0] == to_utc_ns("2024-07-01T09:30:00")
+
+
+NY = "America/New_York"
+
+
+def _ny(*fields, fold=0) -> int:
+    """A New York wall-clock time as UTC ns, by the standard library (``fold=1``: the
+    second of a time that happened twice)."""
+    from zoneinfo import ZoneInfo
+
+    return to_utc_ns(dt.datetime(*fields, tzinfo=ZoneInfo(NY), fold=fold))
+
+
+def test_the_hour_that_happens_twice_is_placed_by_the_rows_order():
+    # 2024-11-03: New York's clocks went from 01:59:59 EDT back to 01:00 EST; two symbols,
+    # each in time order (a file sorted by symbol), each crossing the change
+    times = ["00:59:59", "01:30:00", "01:59:00", "01:10:00", "02:00:00"]
+    col = pl.Series("ts", [f"2024-11-03 {t}" for t in times] * 2)
+    want = [_ny(2024, 11, 3, 0, 59, 59), _ny(2024, 11, 3, 1, 30), _ny(2024, 11, 3, 1, 59),
+            _ny(2024, 11, 3, 1, 10, fold=1), _ny(2024, 11, 3, 2)] * 2
+    assert parse_ts_column(col, tz=NY).to_physical().to_list() == want
+    assert want[3] - want[1] == 40 * 60 * 10**9  # 01:30 EDT to 01:10 EST: 40 minutes
+
+
+def test_times_the_clocks_skipped_or_that_cannot_be_placed_are_named():
+    skipped = pl.Series("ts", ["2024-03-10 01:59:59", "2024-03-10 02:30:00"])
+    with pytest.raises(DataError, match="does not exist in America/New_York") as e:
+        parse_ts_column(skipped, tz=NY, source="f.csv")
+    assert (e.value.row, e.value.field) == (2, "ts")
+    twice = pl.Series("ts", ["2024-11-03 00:30:00", "2024-11-03 01:30:00",
+                             "2024-11-03 01:40:00"])  # no step back: either hour fits
+    with pytest.raises(DataError, match="happened twice") as e:
+        parse_ts_column(twice, tz=NY)
+    assert e.value.row == 2
+    with pytest.raises(ParameterError, match="tz: 'Mars/Olympus' is not a time zone"):
+        parse_ts_column(skipped, tz="Mars/Olympus")
 
 
 def test_digit_strings_are_epochs():
