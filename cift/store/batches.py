@@ -2,8 +2,10 @@
 
 One Numba pass over the rows gives every chunk its row count, first/last timestamp, whether it
 is time-ordered, and a content hash: a 128-bit two-lane multiply-xorshift over the raw column
-bits, in row order. It is cift's own function, so the hash of a batch never changes under a
-Polars or Python upgrade, and re-ingesting the same file is always recognized.
+bits, in time order (ties in row order: a chunk whose rows are not in time order is hashed
+again, sorted), the order every store reads rows back in. It is cift's own function, so the
+hash of a batch never changes under a Polars or Python upgrade, and re-ingesting the same file
+is always recognized, as is a chunk copied from another store.
 
 The chunks are then written by one partitioned Parquet write (Polars splits and writes in
 parallel in Rust), which is several times faster than a write per chunk from Python.
@@ -149,6 +151,18 @@ def rank_in_group(key, k):
     return rank
 
 
+def _hashes_in_time_order(index, ts, padded, n_values, ordered, h1, h2):
+    """The hash lanes of the chunks not in time order, over their rows put in time order
+    (ties in row order): the order every store reads rows back in, so a chunk read from one
+    store and written to another (cift copy) has the hash it had when its file came in."""
+    rows = np.flatnonzero(~ordered[index])
+    rows = rows[np.argsort(ts[rows], kind="stable")]
+    rows = rows[np.argsort(index[rows], kind="stable")]  # by chunk, then time, then row
+    *_, t1, t2 = _chunk_stats(index[rows], ts[rows], *(v[rows] for v in padded), n_values,
+                              len(ordered))
+    return np.where(ordered, h1, t1), np.where(ordered, h2, t2)
+
+
 def _bits(col: pl.Series) -> np.ndarray:
     """A column's values as integers (floats viewed as int64: their bit pattern, no copy)."""
     arr = col.to_physical().rechunk().to_numpy()
@@ -183,6 +197,8 @@ class Batch:
         padded = values + [values[0]] * (4 - len(values))
         rows, lo, hi, ordered, h1, h2 = _chunk_stats(index, ts, *padded, len(values),
                                                      len(present))
+        if not ordered.all():
+            h1, h2 = _hashes_in_time_order(index, ts, padded, len(values), ordered, h1, h2)
         chunks = []
         for j in present.tolist():
             symbol, d = names[int(chunk_code[j])], int(chunk_day[j])

@@ -158,6 +158,17 @@ def test_reingest_is_idempotent(store, market):
     assert (both.rows, both.skipped_rows) == (extra.height, market.ticks.height)
 
 
+def test_rows_written_out_of_time_order_are_known_when_they_come_back(store, market):
+    # a store gives rows back in time order: written again (cift copy from one store to
+    # another, or onto itself), their chunks must be recognised, not stored twice
+    shuffled = market.ticks.sample(fraction=1.0, shuffle=True, seed=3)
+    assert store.write_ticks(shuffled).rows == market.ticks.height
+    again = store.write_ticks(store.ticks())
+    assert (again.rows, again.skipped_rows) == (0, market.ticks.height)
+    changed = store.ticks().with_columns(pl.col("size") + 1)  # the same rows, other sizes
+    assert store.write_ticks(changed).rows == market.ticks.height
+
+
 def test_a_file_too_large_to_read_whole(store, market, tmp_path, monkeypatch):
     # read in pieces, written in whole (symbol, day) chunks: the same chunks as a whole
     # read, so a whole read of the file afterwards finds it stored
