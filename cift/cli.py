@@ -145,21 +145,27 @@ def _cmd_catalog(args: argparse.Namespace) -> None:
 
 
 def _cmd_bars(args: argparse.Namespace) -> None:
+    out = args.out
+    if out is not None:  # (before the bars are built, which can take a while)
+        if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
+            raise ParameterError(f"--out: {out} must end in .csv or .parquet")
+        if not out.parent.is_dir():
+            raise ParameterError(f"--out: the directory {out.parent} does not exist")
     store = _connect(args.store)
     symbols = None if args.symbols == "all" else [s for s in args.symbols.split(",") if s]
     bars = store.bars(symbols, args.interval, args.start, args.end)
-    if args.out is None:
+    if out is None:
         with pl.Config(tbl_rows=20, tbl_width_chars=120):
             print(bars)
         return
-    suffix = args.out.suffix.lower()
-    if suffix == ".csv":
-        bars.write_csv(args.out)
-    elif suffix in (".parquet", ".pq"):
-        bars.write_parquet(args.out)
-    else:
-        raise ParameterError(f"--out: {args.out} must end in .csv or .parquet")
-    print(f"wrote {bars.height:,} bars to {args.out}")
+    try:
+        if out.suffix.lower() == ".csv":
+            bars.write_csv(out)
+        else:
+            bars.write_parquet(out)
+    except OSError as exc:
+        raise ParameterError(f"--out: cannot write {out}: {exc.strerror or exc}") from None
+    print(f"wrote {bars.height:,} bars to {out}")
 
 
 def _cmd_compact(args: argparse.Namespace) -> None:

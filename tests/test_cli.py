@@ -68,6 +68,8 @@ def test_ingest_catalog_bars(run, tmp_path, market):
     (["bars", "ACME", "--interval", "1 fortnight"], "is not a duration"),
     (["bars", "ACME", "--start", "someday"], "not an ISO date"),
     (["bars", "ACME", "--out", "bars.xlsx"], "must end in .csv or .parquet"),
+    (["bars", "ACME", "--out", "no/such/dir/bars.csv"], "the directory no/such/dir does not"),
+    (["ingest", "bad.csv", "--tz", "Mars/Olympus"], "'Mars/Olympus' is not a time zone"),
     (["catalog", "--store", "nosuch://x"], "no store for URL scheme"),
     (["ingest", "bad.csv", "--separator", "ab"], "separator: expected one character"),
     (["ingest", "ragged.csv"], "as CSV separated by ','"),
