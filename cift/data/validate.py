@@ -135,7 +135,10 @@ def validate_frame(
     if table not in TABLES:
         raise ParameterError(f"table: expected one of {list(TABLES)}, got {table!r}")
     if not isinstance(df, pl.DataFrame):
-        raise DataError(f"expected a polars DataFrame, got {type(df).__name__}", source=source)
+        kind = f"{type(df).__module__.split('.')[0]}.{type(df).__name__}"
+        hint = {"pandas.DataFrame": " (polars.from_pandas(df) converts it)",
+                "polars.LazyFrame": " (collect() it first)"}.get(kind, "")
+        raise DataError(f"expected a polars DataFrame, got {kind}{hint}", source=source)
     schema = TABLES[table]
     missing = [c for c in schema if c not in df.columns]
     if missing:

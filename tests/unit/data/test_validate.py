@@ -109,8 +109,12 @@ def test_quotes():
 
 
 def test_not_a_frame_and_unknown_table():
-    with pytest.raises(DataError, match="polars DataFrame"):
+    with pytest.raises(DataError, match="polars DataFrame, got builtins.dict$"):
         validate_frame({"ts": [1]}, "ticks")  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=r"got pandas.DataFrame \(polars.from_pandas"):
+        validate_frame(ticks().to_pandas(), "ticks")
+    with pytest.raises(DataError, match=r"got polars.LazyFrame \(collect\(\) it first"):
+        validate_frame(ticks().lazy(), "ticks")
     with pytest.raises(ParameterError, match="table"):
         validate_frame(ticks(), "trades")
 
