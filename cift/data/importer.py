@@ -41,7 +41,7 @@ LARGE_CSV_BYTES = 1 << 30
 LARGE_PARQUET_ROWS = 20_000_000
 PIECE_BYTES = 64 << 20
 PIECE_ROWS = 4_000_000
-_COMPRESSION_RATIO = 5  # tick CSV compresses 4-8x: a compressed file's size is guessed so
+_COMPRESSION_RATIO = 5  # tick CSV compresses 4-8x: a compressed file's text is taken as 5x
 
 
 @dataclass(frozen=True)
@@ -380,7 +380,8 @@ def _parquet_pieces(path: Path, piece_rows: int) -> Iterator[tuple[pl.DataFrame,
     rows = _parquet_rows(path)
     scan = pl.scan_parquet(path)
     for start in range(0, max(rows, 1), piece_rows):
-        yield scan.slice(start, piece_rows).collect(), min((start + piece_rows) / max(rows, 1), 1.0)
+        done = min((start + piece_rows) / max(rows, 1), 1.0)
+        yield scan.slice(start, piece_rows).collect(), done
 
 
 def _parquet_rows(path: Path) -> int:
