@@ -405,7 +405,7 @@ class Lake(Store):
             if "symbol" in cols:
                 # a scan per file, each with its symbol, in unions of at most _UNION scans:
                 # Polars plans a union in time that grows faster than its inputs (1,000 scans
-                # 0.27 s, 4,000 scans 6.8 s; 20,000 symbols' ticks took 310 s, now 5.7 s)
+                # 0.27 s, 4,000 scans 6.8 s; 20,000 symbols' ticks took 310 s, now 7.6 s)
                 scans = [_scan_part(p, sym, need) for sym, p in parts]
                 unions = [pl.concat(scans[i:i + _UNION], how="vertical", rechunk=False)
                           for i in range(0, len(scans), _UNION)]
