@@ -273,7 +273,7 @@ def read_market_pieces(path: str | Path, options: ImportOptions | None = None, *
     read), Parquet in pieces of ``piece_rows`` rows (default :data:`PIECE_ROWS`). Errors name
     the row in the whole file; every piece has the first one's table.
 
-    A piece of CSV takes ~12x its text in memory at its peak (64 MB: ~0.8 GB), whatever
+    A piece of CSV takes ~10x its text in memory at its peak (64 MB: ~0.65 GB), whatever
     the file's size.
     """
     piece_bytes, piece_rows = piece_bytes or PIECE_BYTES, piece_rows or PIECE_ROWS
