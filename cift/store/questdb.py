@@ -33,6 +33,7 @@ import asyncio
 import datetime as dt
 import re
 import time
+import warnings
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -141,9 +142,17 @@ class AsyncQuestDB(AsyncStore):
 
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query))
+        unknown = sorted(set(query) - {"prefix", "http_port"})
+        if unknown:  # (a warning, not an error: a URL shared with other tools may carry more)
+            warnings.warn(f"QuestDB URL: parameter(s) {unknown} ignored (cift reads "
+                          f"http_port and prefix)", stacklevel=2)
         prefix = query.get("prefix", "")
         if not _PREFIX.match(prefix):
             raise StoreError(f"prefix {prefix!r}: use letters, digits and _")
+        http_port = query.get("http_port", "9000")
+        if not http_port.isdigit() or not 0 < int(http_port) < 65536:
+            raise StoreError(f"http_port {http_port!r}: expected a port number (ILP over "
+                             f"HTTP; QuestDB's default is 9000)")
         host = parts.hostname or "localhost"
         try:
             pool = await asyncpg.create_pool(
@@ -154,8 +163,7 @@ class AsyncQuestDB(AsyncStore):
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot connect to QuestDB at {host}:{parts.port or 8812}: "
                              f"{type(exc).__name__}: {exc}") from None
-        conf = _sender_conf(host, int(query.get("http_port", 9000)), parts.username,
-                            parts.password)
+        conf = _sender_conf(host, int(http_port), parts.username, parts.password)
         store = cls(url, pool, conf, prefix)
         close_when_dropped(store, pool)
         try:

@@ -43,3 +43,24 @@ def test_lake_in_unwritable_place(tmp_path):
     blocker.write_text("")
     with pytest.raises(StoreError, match="cannot create the lake"):
         cift.connect(str(blocker / "lake"))
+
+
+@pytest.mark.parametrize("url,message", [
+    ("postgresql://me:secret@db.example:notaport/x", "store URL: Port could not be cast"),
+    ("postgresql://me@[::1/x", "store URL: Invalid IPv6 URL"),
+    ("postgresql://me@db.example:99999/x", "store URL: Port out of range"),
+    ("questdb://db.example:8812?http_port=nine", "http_port 'nine': expected a port number"),
+])
+def test_a_url_that_does_not_parse_is_a_store_error(url, message):
+    # (before any connection is tried; the message never shows the password)
+    with pytest.raises(StoreError, match=message) as e:
+        cift.connect(url, cache=False)
+    assert "secret" not in str(e.value)
+    with pytest.raises(StoreError, match="cache URL: Port could not be cast"):
+        cift.connect("lake:///tmp/x", cache="redis://:secret@localhost:notaport")
+
+
+def test_questdb_url_parameters_it_does_not_read_are_named(recwarn):
+    with pytest.raises(StoreError, match="cannot connect to QuestDB"):
+        cift.connect("questdb://127.0.0.1:1?http_prot=9001", cache=False)
+    assert "['http_prot'] ignored" in str(recwarn.pop(UserWarning).message)
