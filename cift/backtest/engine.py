@@ -65,6 +65,10 @@ def run(strategy: Strategy, bars: pl.DataFrame, *, fees_bps: float = 0.0,
         raise ParameterError("bars: expected a Polars frame with at least a close column")
     if bars.height == 0:
         raise ParameterError("bars: the frame has no rows")
+    if "symbol" in bars.columns and bars["symbol"].n_unique() > 1:
+        raise ParameterError(f"bars: {bars['symbol'].n_unique()} symbols in one frame; run "
+                             f"one symbol's bars at a time (or a Strategy with orders=True, "
+                             f"which trades many on the event engine)")
     p = strategy.bind(**params)
     close, price = _prices(bars["close"], bars["open"] if "open" in bars.columns else None)
     _check_costs(fees_bps, fixed_fee, slippage_bps, init_cash, periods_per_year)

@@ -99,6 +99,11 @@ def test_run_errors(bars):
         run(decide_nb, bars)
     with pytest.raises(CiftError, match="no rows"):  # (was an IndexError)
         run(s, bars.head(0))
+    two = pl.concat([bars.head(5), bars.head(5)]).with_columns(
+        symbol=pl.Series(["A"] * 5 + ["B"] * 5))  # (was run as one series, silently)
+    with pytest.raises(CiftError, match="2 symbols in one frame; run one symbol's bars"):
+        run(s, two)
+    assert run(s, two.head(5)).final_value > 0  # one symbol, with its column, is fine
 
 
 @nb.njit
