@@ -301,9 +301,13 @@ class AsyncCachedStore(AsyncStore):
     async def latest_trade(self, symbol: str) -> Trade | None:
         return Trade.last_of(await self.latest([symbol]))
 
-    async def latest_quotes(self, symbols: str | Iterable[str]) -> pl.DataFrame:
-        """The last cached quote per symbol: symbol, ts, bid_px, bid_sz, ask_px, ask_sz."""
-        return (await self.cache.get("quote", normalize_symbols(symbols) or [])).sort("symbol")
+    async def latest_quotes(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
+        """The last cached quote per symbol (None: every cached symbol): symbol, ts, bid_px,
+        bid_sz, ask_px, ask_sz, sorted by symbol; symbols without a quote are left out."""
+        syms = normalize_symbols(symbols)
+        if syms is None:
+            syms = await self.cache.symbols()
+        return (await self.cache.get("quote", sorted(syms))).sort("symbol")
 
     # -- everything else is the store's ---------------------------------------------------
     async def _read(self, *args) -> pl.DataFrame:

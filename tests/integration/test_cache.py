@@ -42,6 +42,11 @@ def test_writes_go_through_and_latest_reads_the_cache(tmp_path, redis_url, marke
         quotes = store.latest_quotes(["ACME", "NOPE"])
         assert quotes.drop("symbol").equals(
             market.quotes.filter(pl.col("symbol") == "ACME").tail(1).drop("symbol"))
+        every = store.latest_quotes()  # every cached symbol, by name
+        assert every["symbol"].to_list() == ["ACME", "BOLT", "CRUX"]
+        assert every.drop("symbol").equals(
+            market.quotes.group_by("symbol", maintain_order=True).last().sort("symbol")
+            .drop("symbol").select(every.drop("symbol").columns))
 
 
 def test_an_older_batch_never_replaces_a_newer_price(tmp_path, redis_url):
