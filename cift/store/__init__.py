@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from importlib.metadata import entry_points
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from cift.config import load_settings
 from cift.errors import StoreError
@@ -160,7 +160,8 @@ def _resolve(url: str | None, cache: str | bool | None
     elif cache is False:
         cache_url = None
     elif isinstance(cache, str) and cache.startswith(("redis://", "rediss://", "unix://")):
-        cache_url = _checked_address(cache, "cache URL")
+        cache_url = cache
+        _split(cache, "cache URL")
     else:
         raise StoreError(f"cache: expected a redis:// URL or False, got {cache!r}")
     if url is None:
@@ -169,20 +170,18 @@ def _resolve(url: str | None, cache: str | bool | None
         url = settings.store
     if not isinstance(url, str) or not url.strip():
         raise StoreError(f"store URL must be a non-empty string, got {url!r}")
-    try:
-        scheme = urlsplit(url).scheme.lower()
-    except ValueError as exc:  # (an unclosed "[" of an IPv6 address)
-        raise StoreError(f"store URL: {exc}") from None
+    scheme = _split(url, "store URL").scheme.lower()
     if not scheme or len(scheme) == 1:  # a plain path (or a Windows drive letter)
         return url, None, cache_url
-    return _checked_address(url, "store URL"), scheme, cache_url
+    return url, scheme, cache_url
 
 
-def _checked_address(url: str, what: str) -> str:
-    """``url``, once its host and port read (a port that is not a number, a broken IPv6
-    address: a clear error here, not a ValueError from deep in a driver)."""
+def _split(url: str, what: str) -> SplitResult:
+    """``url``'s parts, its host and port read: an unclosed IPv6 "[", a port that is not a
+    number, are a clear error here, not a ValueError from deep in a driver."""
     try:
-        urlsplit(url).port  # noqa: B018 (parsing it is the check)
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (reading it is the check)
     except ValueError as exc:  # (the message names the port or the address, not a password)
         raise StoreError(f"{what}: {exc}") from None
-    return url
+    return parts
