@@ -6,6 +6,7 @@ import pytest
 from cift.data.bars import time_bars
 from cift.data.schema import BARS, QUOTES, TICKS
 from cift.errors import DataError, ParameterError, StoreError
+import cift.store.lake as lake_module
 from cift.store.lake import Lake
 
 DAY1, DAY2 = dt.date(2024, 1, 2), dt.date(2024, 1, 3)
@@ -178,6 +179,37 @@ def test_bars_from_store_equal_bars_from_frame(filled_lake, market):
     want = time_bars(market.ticks.filter(pl.col("symbol").is_in(["ACME", "CRUX"]),
                                          pl.col("ts").dt.date() == DAY1), "5m")
     assert got.equals(want)
+
+
+@pytest.mark.parametrize("small_part", [0, 10**9], ids=["a-scan-per-part", "one-scan-by-path"])
+def test_reads_agree_however_the_parts_are_scanned(lake, market, monkeypatch, small_part):
+    """Small parts are read in one scan naming each row's file, large ones by a scan each:
+    both give the frames' answers, ties in time ordered by symbol then arrival."""
+    monkeypatch.setattr(lake_module, "_SMALL_PART", small_part)
+    # two symbols trading at the same instants, written in the reverse of symbol order, and
+    # a second batch of ACME ending on the same instant as its first
+    ts = market.ticks["ts"].head(4)
+    tied = pl.DataFrame({"ts": pl.concat([ts, ts]), "symbol": ["ZED"] * 4 + ["ABE"] * 4,
+                         "price": [1.0, 2, 3, 4, 5, 6, 7, 8], "size": 1.0,
+                         "side": pl.Series([1, -1] * 4, dtype=pl.Int8)}, schema=TICKS)
+    later = market.ticks.filter(pl.col("symbol") == "ACME").tail(1).with_columns(price=123.0)
+    for batch in (market.ticks, tied, later):
+        lake.write_ticks(batch)
+    every = pl.concat([market.ticks, tied, later])
+    in_order = every.with_row_index().sort("ts", "symbol", "index").drop("index")
+    assert lake.ticks().equals(in_order)
+    start, end = market.ticks["ts"][500], market.ticks["ts"][-500]
+    inside = in_order.filter((pl.col("ts") >= start) & (pl.col("ts") < end))
+    assert lake.ticks(["ACME", "ZED", "CRUX"], start, end).equals(
+        inside.filter(pl.col("symbol").is_in(["ACME", "ZED", "CRUX"])))
+    assert lake.bars(None, "1m").equals(time_bars(every, "1m"))
+    assert lake.bars(["ABE", "BOLT"], "5m", start, end).equals(
+        time_bars(inside.filter(pl.col("symbol").is_in(["ABE", "BOLT"])), "5m"))
+    latest = lake.latest()
+    assert latest.equals(in_order.group_by("symbol", maintain_order=True).last()
+                         .select(latest.columns).sort("symbol"))
+    assert latest.filter(pl.col("symbol") == "ACME")["price"].item() == 123.0
+    assert latest.filter(pl.col("symbol") == "ZED")["price"].item() == 4.0
 
 
 def test_bad_arguments(filled_lake):
