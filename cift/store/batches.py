@@ -218,16 +218,24 @@ class Batch:
         if not self.ordered:
             frame = frame.sort(_KEY, "ts", maintain_order=True)
         stage.mkdir(parents=True)
+        # files side by side, named by their key: a directory per key (Polars' default) cost
+        # two slow file-system calls more per chunk (20,000 symbols: 4 s of 14)
         frame.lazy().sink_parquet(
-            pl.PartitionBy(stage, key=_KEY, include_key=False,
-                           approximate_bytes_per_file=None),
-            compression=compression, compression_level=compression_level, statistics=True,
-            mkdir=True)
+            pl.PartitionBy(stage, key=_KEY, include_key=False, approximate_bytes_per_file=None,
+                           file_path_provider=_staged_name),
+            compression=compression, compression_level=compression_level, statistics=True)
+
+
+def _staged_name(args: pl.io.partition.FileProviderArgs) -> str:
+    if args.index_in_partition:
+        raise RuntimeError("a staged chunk was split into several files")
+    return _staged(int(args.partition_keys.item()))
+
+
+def _staged(key: int) -> str:
+    return f"{key}.parquet"
 
 
 def staged_file(stage: Path, key: int) -> Path:
-    """The one file the staged write made for chunk ``key``."""
-    files = list((stage / f"{_KEY}={key}").glob("*.parquet"))
-    if len(files) != 1:
-        raise RuntimeError(f"expected one staged file for chunk {key}, found {len(files)}")
-    return files[0]
+    """The file the staged write made for chunk ``key``."""
+    return stage / _staged(key)

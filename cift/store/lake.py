@@ -15,11 +15,12 @@ and are renamed into place, so a reader in another process only ever sees whole 
 (``compact``, ``delete``) produces one file spanning the numbers it replaces with a higher
 ``gen``, then removes those files. Readers drop any file whose span another file covers, so
 they see either the old parts or the new one, never both. Writers to one symbol take a
-``flock`` on ``<root>/<table>/symbol=<symbol>/.lock``; readers take no lock.
+``flock`` on its directory ``<root>/<table>/symbol=<symbol>``; readers take no lock.
 
-Idempotent ingest: each partition keeps ``.ingested``, the hashes of the batches written to
-it; a batch whose hash is there (or names a live part) is skipped. ``delete`` forgets the
-hashes of the partitions it touches, so deleted data can be ingested again.
+Idempotent ingest: a batch is skipped when its hash names a live part of its partition, or is
+in the partition's ``.ingested``, where ``compact`` keeps the hashes of the parts it merges.
+``delete`` forgets the hashes of the partitions it touches, so deleted data can be ingested
+again.
 """
 
 from __future__ import annotations
@@ -56,7 +57,6 @@ __all__ = ["Lake"]
 _DAY_NS = 86_400 * 1_000_000_000
 _EPOCH = dt.date(1970, 1, 1)
 _HASH_LOG = ".ingested"
-_LOCK = ".lock"
 _READ_RETRIES = 5
 _UNION = 250  # scans of part files in one union of a read (see _read)
 _SMALL_PART = 8_000  # rows below which a part is read by path, not by a scan of its own
@@ -139,6 +139,17 @@ def _live_parts(partition: Path) -> list[_Part]:
     return parts
 
 
+def _holds(partition: Path, parts: list[_Part], digest: str) -> bool:
+    """Whether a partition holds the batch of hash ``digest``: a live part named by it, or
+    one that compact merged (its hash kept in the partition's log)."""
+    if any(p.digest == digest for p in parts):
+        return True
+    try:
+        return digest in (partition / _HASH_LOG).read_text().split()
+    except FileNotFoundError:
+        return False
+
+
 def _digest(symbol: str, df: pl.DataFrame) -> str:
     """The content hash :class:`Batch` gives a chunk of ``symbol``'s rows (for rewrites)."""
     if df.height == 0:
@@ -183,12 +194,14 @@ class Lake(Store):
     def _locked(self, table: str, symbol: str) -> Iterator[Path]:
         sym_dir = self._symbol_dir(table, symbol)
         sym_dir.mkdir(parents=True, exist_ok=True)
-        with open(sym_dir / _LOCK, "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield sym_dir
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        # the directory itself is the lock: a lock file cost one more file created per
+        # symbol, and creating a file is the slow part of writing many small symbols
+        fd = os.open(sym_dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield sym_dir
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def _stored_symbols(self, table: str) -> list[str]:
         try:
@@ -277,24 +290,18 @@ class Lake(Store):
     def _known(self, table: str, chunk: Chunk) -> bool:
         """Whether a partition already holds this chunk (by content hash)."""
         partition = self._symbol_dir(table, chunk.symbol) / _day_dir(chunk.day)
-        log = partition / _HASH_LOG
-        if log.exists() and chunk.digest in log.read_text().split():
-            return True
-        return any(p.digest == chunk.digest for p in _live_parts(partition))
+        return _holds(partition, _live_parts(partition), chunk.digest)
 
     def _place(self, partition: Path, chunk: Chunk, stage: Path) -> int:
         """Move a staged chunk into its partition (caller holds the symbol lock); rows added."""
         partition.mkdir(exist_ok=True)
-        log = partition / _HASH_LOG
         parts = _live_parts(partition)
-        if (log.exists() and chunk.digest in log.read_text().split()) or \
-                any(p.digest == chunk.digest for p in parts):
+        if _holds(partition, parts, chunk.digest):
             return 0  # another writer stored the same batch meanwhile
         seq = max((p.hi for p in parts), default=0) + 1
         name = _Part.name(seq, seq, 0, chunk.rows, chunk.first_ns, chunk.last_ns, chunk.digest)
+        # the part's name carries its hash: the log gets it only when compact merges it away
         os.replace(staged_file(stage, chunk.key), partition / name)
-        with log.open("a") as f:  # after the part: a crash in between still finds its name
-            f.write(chunk.digest + "\n")
         return chunk.rows
 
     def _write_part(self, partition: Path, chunk: pl.DataFrame, lo: int, hi: int, gen: int,
@@ -327,8 +334,11 @@ class Lake(Store):
         kept = data.filter(keep) if data is not None and keep is not None else data
         if kept is None:
             kept = pl.DataFrame(schema=pl.read_parquet_schema(parts[0].path))
-        if keep is None and len(parts) == 1:
-            return before, before  # compact: nothing to merge
+        if keep is None:
+            if len(parts) == 1:
+                return before, before  # compact: nothing to merge
+            with (partition / _HASH_LOG).open("a") as log:  # the hashes leave with the names
+                log.write("".join(p.digest + "\n" for p in parts))
         if not kept.get_column("ts").is_sorted():
             kept = kept.sort("ts", maintain_order=True)
         symbol = unquote(partition.parent.name[len(_SYMBOL_KEY):])
