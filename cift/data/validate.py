@@ -152,7 +152,7 @@ def validate_frame(
         if col.dtype == pl.Null:  # no values at all: a file with a header and no rows (a
             # holiday's), or a column left empty in every row
             if col.len():
-                raise DataError("missing value", source=source, row=1, field=name)
+                raise DataError(_missing(table, name), source=source, row=1, field=name)
             col = col.cast(dtype)
         if dtype == TS:
             col = parse_ts_column(col, unit=ts_unit, tz=tz, source=source, format=ts_format)
@@ -161,7 +161,7 @@ def validate_frame(
                    else _cast_column(col, dtype, source))
             if col.null_count():
                 row = int(col.is_null().arg_true()[0]) + 1
-                raise DataError("missing value", source=source, row=row, field=name)
+                raise DataError(_missing(table, name), source=source, row=row, field=name)
         columns.append(col)
     out = pl.DataFrame(columns)
 
@@ -171,9 +171,18 @@ def validate_frame(
     if hits:
         row, i = min(hits)
         name, _, message = rules[i]
-        raise DataError(f"value {out[name][row]!r} {message}", source=source, row=row + 1,
-                        field=name)
+        raise DataError(f"value {out[name][row]!r} {message}{_ONE_SIDED.get(name, '')}",
+                        source=source, row=row + 1, field=name)
     return out
+
+
+# vendors leave a quote's price empty (or NaN) where that side of the book is empty
+_ONE_SIDED = dict.fromkeys(("bid_px", "ask_px"), " (a quote needs both sides: drop the rows "
+                                                 "of one-sided quotes before storing them)")
+
+
+def _missing(table: str, name: str) -> str:
+    return "missing value" + (_ONE_SIDED.get(name, "") if table == "quotes" else "")
 
 
 def validate_ticks(df: pl.DataFrame, *, source: str = "frame",

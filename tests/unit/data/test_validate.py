@@ -63,6 +63,19 @@ def test_the_engine_rule_switches():
                            check_symbols=False)["symbol"].to_list() == ["A", ""]
 
 
+@pytest.mark.parametrize("ask_px", [[2.0, None, 2.0], [2.0, float("nan"), 2.0],
+                                    [None, None, None]])
+def test_a_one_sided_quote_is_refused_with_what_to_do(ask_px):
+    quotes = pl.DataFrame({"ts": [1, 2, 3], "symbol": "A", "bid_px": 1.0, "bid_sz": 1.0,
+                           "ask_px": ask_px, "ask_sz": [1.0, 0.0, 1.0]})
+    with pytest.raises(DataError, match="needs both sides: drop the rows of one-sided") as e:
+        validate_quotes(quotes)
+    assert (e.value.row, e.value.field) == (1 if ask_px[0] is None else 2, "ask_px")
+    with pytest.raises(DataError) as e:  # a trade's missing price gets no such advice
+        validate_ticks(ticks(price=[1.0, None, 2.0]))
+    assert "sides" not in str(e.value)
+
+
 def test_first_bad_row_wins_across_fields():
     df = ticks(size=[1, 1, -1], price=[1.0, float("nan"), 1.0])
     with pytest.raises(DataError) as e:
