@@ -127,6 +127,7 @@ class AsyncRedisCache:
         self._set_newer = client.register_script(_SET_NEWER)  # type: ignore[attr-defined]
         self._own = None  # the reads' connection (see _read), closed with the pool
         self._lane = asyncio.Lock()
+        self._closed = False
 
     @classmethod
     async def open(cls, url: str, *, prefix: str = "cift") -> AsyncRedisCache:
@@ -155,6 +156,9 @@ class AsyncRedisCache:
     async def _call(self, coro):
         from redis.exceptions import RedisError
 
+        if self._closed:  # redis-py would connect again, unasked
+            coro.close()
+            self._refuse_closed()
         try:
             return await coro
         except (RedisError, OSError) as exc:
@@ -241,6 +245,8 @@ class AsyncRedisCache:
 
     async def updates(self, kind: str = "trade") -> AsyncIterator[tuple]:
         """Follow the channel: yields (symbol, ts, *values) for every change, as they happen."""
+        if self._closed:
+            self._refuse_closed()
         pubsub = self._redis.pubsub()
         await pubsub.subscribe(self.channel(kind))
         try:
@@ -253,7 +259,12 @@ class AsyncRedisCache:
         finally:
             await pubsub.aclose()
 
+    def _refuse_closed(self) -> None:
+        raise StoreError(f"Redis at {self._where}: the cache is closed")
+
     async def close(self) -> None:
+        """Close the connections; the cache refuses calls afterwards (StoreError)."""
+        self._closed = True
         await self._redis.aclose()
 
 

@@ -176,3 +176,16 @@ def test_concurrent_and_cancelled_reads_each_get_their_own_answer(redis_url):
             await cache.close()
 
     asyncio.run(run())
+
+
+def test_a_closed_cache_says_so(redis_url):
+    async def main():
+        cache = await AsyncRedisCache.open(redis_url)
+        await cache.get("trade", ["A"])  # its read connection is open now
+        await cache.close()
+        calls = [cache.get("trade", ["A"]), cache.symbols(), cache.forget(["A"]),
+                 cache.put("ticks", trades(2, 1.0)), anext(cache.updates())]
+        for call in calls:  # redis-py would quietly connect again
+            with pytest.raises(StoreError, match="the cache is closed"):
+                await call
+    asyncio.run(main())
