@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
+from urllib.parse import urlsplit, urlunsplit
 
 from cift.errors import StoreError
 
-__all__ = ["close_when_dropped", "describe", "lost_connection_errors", "with_pooled"]
+__all__ = ["close_when_dropped", "describe", "lost_connection_errors", "redact", "with_pooled"]
 
 
 async def with_pooled(pool, op, server: str):
@@ -60,3 +61,13 @@ def describe(exc: BaseException) -> str:
     """An exception as one line (asyncpg messages never carry the password)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def redact(url: str) -> str:
+    """The URL without its password (for messages and ``store.url``)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

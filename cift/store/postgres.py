@@ -47,9 +47,15 @@ from cift.store.base import (
 )
 from cift.store.batches import Batch, group_order
 from cift.store.order import time_order
-from cift.store.pools import close_when_dropped, describe, lost_connection_errors, with_pooled
+from cift.store.pools import (
+    close_when_dropped,
+    describe,
+    lost_connection_errors,
+    redact,
+    with_pooled,
+)
 
-__all__ = ["MIGRATIONS", "AsyncPostgres", "redact"]
+__all__ = ["MIGRATIONS", "AsyncPostgres"]
 
 _DAY_NS = 86_400 * 1_000_000_000
 _SEQ_SHIFT = 32  # row positions within one write fit below this bit
@@ -101,16 +107,6 @@ def _v1(s: str) -> list[str]:
 MIGRATIONS: list[tuple[int, str, object]] = [
     (1, "symbols, ticks, quotes, chunks", _v1),
 ]
-
-
-def redact(url: str) -> str:
-    """The URL without its password (for messages and ``store.url``)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _where(url: str) -> str:

@@ -54,8 +54,7 @@ from cift.store.base import (
     rows_frame,
 )
 from cift.store.batches import Batch, rank_in_group
-from cift.store.pools import close_when_dropped, with_pooled
-from cift.store.postgres import redact
+from cift.store.pools import close_when_dropped, redact, with_pooled
 
 __all__ = ["AsyncQuestDB"]
 
