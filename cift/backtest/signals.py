@@ -317,8 +317,14 @@ def _series(name: str, values: ArrayLike, dtype: type) -> np.ndarray:
         arr = np.asarray(values)
     except (TypeError, ValueError):
         raise ParameterError(f"{name}: expected an array, got {type(values).__name__}") from None
+    if arr.ndim == 2 and arr.shape[1] == 1:  # a frame of one column
+        arr = arr[:, 0]
     if arr.ndim != 1:
-        raise ParameterError(f"{name}: expected one dimension, got shape {arr.shape}")
+        raise ParameterError(
+            f"{name}: expected one series, got shape {arr.shape} (several signal sets on one "
+            f"price series: signal_grid; several symbols: a run per symbol, or a Strategy "
+            f"with orders=True on the event engine)" if arr.ndim == 2 else
+            f"{name}: expected one series, got shape {arr.shape}")
     if dtype is bool:
         if arr.dtype != np.bool_ and (not np.issubdtype(arr.dtype, np.number)
                                       or not np.isin(arr, (0, 1)).all()):

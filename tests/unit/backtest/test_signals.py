@@ -3,6 +3,7 @@
 import pickle
 
 import numpy as np
+import polars as pl
 import pytest
 
 from cift import features
@@ -88,7 +89,8 @@ def test_no_look_ahead():
     ({"open": ["a", "b", "c"]}, "open"),
     ({"fees_bps": -1}, "fees_bps"),
     ({"init_cash": 0}, "init_cash"),
-    ({"close": np.ones((3, 2))}, "one dimension"),
+    ({"close": np.ones((3, 2))}, "one series, got shape \\(3, 2\\) .*signal_grid"),
+    ({"entries": np.ones((3, 1, 1), bool)}, "entries: expected one series"),
 ])
 def test_bad_input_is_a_clear_error(kwargs, match):
     args = {"close": np.array([1.0, 2.0, 3.0]), "entries": np.array([True, False, False]),
@@ -96,6 +98,16 @@ def test_bad_input_is_a_clear_error(kwargs, match):
     close, entries, exits = args.pop("close"), args.pop("entries"), args.pop("exits")
     with pytest.raises(CiftError, match=match):
         from_signals(close, entries, exits, **args)
+
+
+def test_a_frame_of_one_column_is_a_series():
+    close = np.array([1.0, 2.0, 3.0, 2.5])
+    entries, exits = np.array([True, False, False, False]), np.array([False, False, True, False])
+    want = from_signals(close, entries, exits)
+    got = from_signals(pl.DataFrame({"c": close}), pl.DataFrame({"e": entries}).to_numpy(),
+                       exits[:, None])
+    np.testing.assert_array_equal(got.equity, want.equity)
+    assert got.trades.equals(want.trades) and want.trades.height == 1
 
 
 def test_crossings_by_hand():
