@@ -21,6 +21,7 @@ from cift.backtest import shorts
 from cift.backtest.entry import entry_point
 from cift.backtest.metrics import stats_dict, stats_finish, stats_new, stats_push
 from cift.backtest.signals import BacktestResult, _check_costs, _prices, _trade_stats
+from cift.data.validate import not_a_frame
 from cift.errors import ParameterError
 from cift.strategy import Strategy
 
@@ -61,7 +62,9 @@ def run(strategy: Strategy, bars: pl.DataFrame, *, fees_bps: float = 0.0,
         return simulate(strategy, bars=bars, params=params, fees_bps=fees_bps,
                         fixed_fee=fixed_fee, slippage_bps=slippage_bps, init_cash=init_cash,
                         periods_per_year=periods_per_year, allow_short=allow_short)
-    if not isinstance(bars, pl.DataFrame) or "close" not in bars.columns:
+    if not isinstance(bars, pl.DataFrame):
+        raise ParameterError(f"bars: expected a Polars DataFrame, got {not_a_frame(bars)}")
+    if "close" not in bars.columns:
         raise ParameterError("bars: expected a Polars frame with at least a close column")
     if bars.height == 0:
         raise ParameterError("bars: the frame has no rows")

@@ -16,7 +16,7 @@ import polars as pl
 
 from cift.data.codes import recode, symbol_codes
 from cift.data.timestamps import parse_ts_column
-from cift.data.validate import validate_quotes, validate_ticks
+from cift.data.validate import not_a_frame, validate_quotes, validate_ticks
 from cift.errors import DataError, ParameterError
 from cift.features.kernels import first_decrease
 
@@ -44,7 +44,7 @@ class MarketSources(NamedTuple):
 
 def _with_defaults(df: pl.DataFrame, name: str, defaults: dict[str, pl.Expr]) -> pl.DataFrame:
     if not isinstance(df, pl.DataFrame):
-        raise ParameterError(f"{name}: expected a Polars DataFrame, got {type(df).__name__}")
+        raise ParameterError(f"{name}: expected a Polars DataFrame, got {not_a_frame(df)}")
     missing = {k: v for k, v in defaults.items() if k not in df.columns}
     return df.with_columns(**missing) if missing else df
 

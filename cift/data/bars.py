@@ -19,6 +19,7 @@ import polars as pl
 from cift.data.codes import symbol_codes
 from cift.data.schema import BARS, TS
 from cift.data.timestamps import parse_duration
+from cift.data.validate import not_a_frame
 from cift.errors import DataError, ParameterError
 
 __all__ = ["apply_tick_rule", "dollar_bars", "interval_ns", "symbol_time_bars", "tick_rule",
@@ -122,7 +123,7 @@ def _tick_rule(codes, n_codes, ts, price, side):
 
 def _check_columns(ticks: pl.DataFrame, needed: tuple[str, ...]) -> None:
     if not isinstance(ticks, pl.DataFrame):
-        raise DataError(f"expected a polars DataFrame of ticks, got {type(ticks).__name__}")
+        raise DataError(f"expected a polars DataFrame of ticks, got {not_a_frame(ticks)}")
     missing = [c for c in needed if c not in ticks.columns]
     if missing:
         raise DataError(f"ticks are missing column(s) {missing}", field=missing[0])

@@ -14,7 +14,7 @@ from cift.data.schema import TABLES, TS
 from cift.data.timestamps import parse_ts_column
 from cift.errors import DataError, ParameterError
 
-__all__ = ["validate_frame", "validate_quotes", "validate_ticks"]
+__all__ = ["not_a_frame", "validate_frame", "validate_quotes", "validate_ticks"]
 
 # Rules beyond the dtype: (column, rule, message); a rule is a bad-row expression, or one of
 # cift.data.checks' rules for float columns (a compiled pass, faster than an expression).
@@ -135,10 +135,7 @@ def validate_frame(
     if table not in TABLES:
         raise ParameterError(f"table: expected one of {list(TABLES)}, got {table!r}")
     if not isinstance(df, pl.DataFrame):
-        kind = f"{type(df).__module__.split('.')[0]}.{type(df).__name__}"
-        hint = {"pandas.DataFrame": " (polars.from_pandas(df) converts it)",
-                "polars.LazyFrame": " (collect() it first)"}.get(kind, "")
-        raise DataError(f"expected a polars DataFrame, got {kind}{hint}", source=source)
+        raise DataError(f"expected a polars DataFrame, got {not_a_frame(df)}", source=source)
     schema = TABLES[table]
     missing = [c for c in schema if c not in df.columns]
     if missing:
@@ -183,6 +180,15 @@ _ONE_SIDED = dict.fromkeys(("bid_px", "ask_px"), " (a quote needs both sides: dr
 
 def _missing(table: str, name: str) -> str:
     return "missing value" + (_ONE_SIDED.get(name, "") if table == "quotes" else "")
+
+
+def not_a_frame(obj: object) -> str:
+    """What ``obj`` is, for an error that wanted a Polars DataFrame, with how to make one
+    of a pandas frame or a LazyFrame."""
+    kind = f"{type(obj).__module__.split('.')[0]}.{type(obj).__name__}"
+    hint = {"pandas.DataFrame": " (polars.from_pandas(df) converts it)",
+            "polars.LazyFrame": " (collect() it first)"}.get(kind, "")
+    return kind + hint
 
 
 def validate_ticks(df: pl.DataFrame, *, source: str = "frame",

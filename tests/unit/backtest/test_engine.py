@@ -99,6 +99,10 @@ def test_run_errors(bars):
         run(decide_nb, bars)
     with pytest.raises(CiftError, match="no rows"):  # (was an IndexError)
         run(s, bars.head(0))
+    with pytest.raises(CiftError, match=r"pandas.DataFrame \(polars.from_pandas\(df\)"):
+        run(s, bars.to_pandas())
+    with pytest.raises(CiftError, match="at least a close column"):
+        run(s, bars.drop("close"))
     two = pl.concat([bars.head(5), bars.head(5)]).with_columns(
         symbol=pl.Series(["A"] * 5 + ["B"] * 5))  # (was run as one series, silently)
     with pytest.raises(CiftError, match="2 symbols in one frame; run one symbol's bars"):

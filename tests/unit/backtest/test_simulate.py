@@ -399,6 +399,10 @@ def test_bad_market_data_and_arguments_are_clear_errors():
         run([], ticks=T, fees_bps=math.nan)
     with pytest.raises(ParameterError, match="decide"):
         simulate(42, ticks=T)
+    with pytest.raises(ParameterError, match=r"ticks: .*pandas.DataFrame \(polars.from_pandas"):
+        run([], ticks=T.to_pandas())
+    with pytest.raises(ParameterError, match=r"bars: .*polars.LazyFrame \(collect\(\) it"):
+        run([], bars=BARS.lazy())
     assert issubclass(DataError, CiftError)
 
 
