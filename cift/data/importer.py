@@ -133,7 +133,7 @@ def _read_raw(path: Path | bytes, separator: str | None, options: ImportOptions,
     """The file (or a piece of CSV text) as it is: Parquet when ``separator`` is None, else
     CSV."""
     if separator is None:
-        return pl.read_parquet(path)
+        return pl.read_parquet(path, glob=False)
     if as_text:
         # (Polars reads gzip and zstd, not bz2 or lz4: a compressed file comes decompressed)
         source = path
@@ -378,14 +378,14 @@ def _csv_pieces(path: Path, header: bool, piece_bytes: int
 
 def _parquet_pieces(path: Path, piece_rows: int) -> Iterator[tuple[pl.DataFrame, float]]:
     rows = _parquet_rows(path)
-    scan = pl.scan_parquet(path)
+    scan = pl.scan_parquet(path, glob=False)
     for start in range(0, max(rows, 1), piece_rows):
         done = min((start + piece_rows) / max(rows, 1), 1.0)
         yield scan.slice(start, piece_rows).collect(), done
 
 
 def _parquet_rows(path: Path) -> int:
-    return pl.scan_parquet(path).select(pl.len()).collect().item()
+    return pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:

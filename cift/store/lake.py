@@ -330,10 +330,10 @@ class Lake(Store):
         if not parts:
             return 0, 0
         before = sum(p.rows for p in parts)
-        data = pl.read_parquet([p.path for p in parts if p.rows]) if before else None
+        data = pl.read_parquet([p.path for p in parts if p.rows], glob=False) if before else None
         kept = data.filter(keep) if data is not None and keep is not None else data
         if kept is None:
-            kept = pl.DataFrame(schema=pl.read_parquet_schema(parts[0].path))
+            kept = pl.DataFrame(schema=pl.scan_parquet(parts[0].path, glob=False).collect_schema())
         if keep is None:
             if len(parts) == 1:
                 return before, before  # compact: nothing to merge
@@ -425,7 +425,8 @@ class Lake(Store):
                 # many small parts: one scan naming each row's file, symbols joined on by
                 # path (20,000 symbols x 50 ticks: 1.6 s against 8.9 s as unions below);
                 # a path per row costs ~50 ns, a scan per file ~0.4 ms: 8,000 rows' worth
-                unions = [pl.scan_parquet([p.path for _, p in parts], include_file_paths=_PATH)
+                unions = [pl.scan_parquet([p.path for _, p in parts], glob=False,
+                                          include_file_paths=_PATH)
                           .select(*need, _PATH)]
             elif "symbol" in cols:
                 # a scan per file, each with its symbol, in unions of at most _UNION scans:
@@ -435,7 +436,7 @@ class Lake(Store):
                 unions = [pl.concat(scans[i:i + _UNION], how="vertical", rechunk=False)
                           for i in range(0, len(scans), _UNION)]
             else:  # one scan of every file, in order (a scan per file cost ~0.2 ms each)
-                unions = [pl.scan_parquet([p.path for _, p in parts]).select(need)]
+                unions = [pl.scan_parquet([p.path for _, p in parts], glob=False).select(need)]
             if not all(rng.covers(p.first_ns, p.last_ns) for _, p in parts):
                 unions = [scan.filter(rng.expr()) for scan in unions]
             try:
@@ -513,7 +514,7 @@ class Lake(Store):
                     if sum(p.rows for p in last) < _SMALL_PART:
                         small.extend((sym, last_ns, p) for p in last)
                     else:  # statistics prune every row group but the last one
-                        frames.append(pl.scan_parquet([p.path for p in last]).filter(
+                        frames.append(pl.scan_parquet([p.path for p in last], glob=False).filter(
                             pl.col("ts") == pl.lit(last_ns, dtype=TICKS["ts"])).last()
                             .with_columns(symbol=pl.lit(sym, pl.String)))
                     break
@@ -526,7 +527,8 @@ class Lake(Store):
             # symbols took 9.5 s), each row joined to its part's symbol and last ts
             last = _path_symbols([(sym, p) for sym, _, p in small]).with_columns(
                 last=pl.Series([ns for _, ns, _ in small], dtype=pl.Int64).cast(TICKS["ts"]))
-            rows = pl.scan_parquet([p.path for _, _, p in small], include_file_paths=_PATH)
+            rows = pl.scan_parquet([p.path for _, _, p in small], glob=False,
+                                   include_file_paths=_PATH)
             found.append(rows.collect(engine="in-memory")
                          .join(last, on=_PATH, how="left", maintain_order="left")
                          .filter(pl.col("ts") == pl.col("last"))
@@ -552,7 +554,7 @@ class Lake(Store):
 
 def _scan_part(part: _Part, symbol: str | None, columns: list[str]) -> pl.LazyFrame:
     """A lazy scan of one part's ``columns``, with its symbol as a column when given."""
-    scan = pl.scan_parquet(part.path).select(columns)
+    scan = pl.scan_parquet(part.path, glob=False).select(columns)
     return scan if symbol is None else scan.with_columns(symbol=pl.lit(symbol, pl.String))
 
 

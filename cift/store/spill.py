@@ -58,7 +58,7 @@ class _Spill:
         spans = keys.group_by("group", maintain_order=True).agg(
             pl.col(_DAY).first().alias("d0"), pl.col("symbol").first().alias("s0"),
             pl.col(_DAY).last().alias("d1"), pl.col("symbol").last().alias("s1"))
-        scan = pl.scan_parquet(self.files)
+        scan = pl.scan_parquet(self.files, glob=False)
         day, sym = pl.col(_DAY), pl.col("symbol")
         for _, d0, first, d1, last in spans.iter_rows():
             s0, s1 = pl.lit(first, pl.String), pl.lit(last, pl.String)

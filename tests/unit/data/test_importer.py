@@ -25,6 +25,16 @@ def test_csv_with_mapping_and_epoch_ms(tmp_path, ticks):
     assert df["ts"].equals(ticks["ts"].dt.truncate("1ms"))
 
 
+def test_file_names_are_names_not_patterns(tmp_path, ticks):
+    # "t*.parquet" names one file: it must not read "trades [2024].parquet" too (a glob
+    # did: twice the rows), and "[2024]" is no character class (a glob found no file)
+    brackets, star = tmp_path / "trades [2024].parquet", tmp_path / "t*.parquet"
+    ticks.write_parquet(brackets)
+    ticks.head(7).write_parquet(star)
+    assert read_market_file(brackets)[1].equals(ticks)
+    assert read_market_file(star)[1].equals(ticks.head(7))
+
+
 def test_csv_iso_timestamps_round_trip_exactly(tmp_path, ticks):
     path = tmp_path / "t.csv"
     ticks.write_csv(path)  # ISO 8601 with nanoseconds and offset

@@ -72,6 +72,27 @@ def test_free_text_symbols(lake, market, symbol):
     assert all(p.resolve().is_relative_to(lake.root) for p in lake.root.rglob("*"))
 
 
+@pytest.mark.parametrize("small_part", [0, 10**9], ids=["a-scan-per-part", "one-scan-by-path"])
+def test_a_lake_and_symbols_named_like_patterns(tmp_path, market, monkeypatch, small_part):
+    # Polars takes a path as a glob unless told not to: "*", "?" and "[...]" in the lake's
+    # directory or a symbol's must be plain characters to every read and rewrite
+    monkeypatch.setattr(lake_module, "_SMALL_PART", small_part)
+    lake = Lake(tmp_path / "data [v2] *?" / "lake")
+    names = {"ACME": "*", "BOLT": "[B]", "CRUX": "a?b"}
+    ticks = market.ticks.with_columns(pl.col("symbol").replace_strict(names))
+    lake.write_ticks(ticks)
+    assert lake.ticks().equals(ticks)
+    assert lake.ticks(["*", "a?b"]).equals(ticks.filter(pl.col("symbol").is_in(["*", "a?b"])))
+    assert lake.bars(None, "5m").equals(time_bars(ticks, "5m"))
+    assert lake.latest().equals(ticks.group_by("symbol", maintain_order=True).last()
+                                .select("symbol", "ts", "price", "size", "side").sort("symbol"))
+    lake.write_ticks(ticks.head(3).with_columns(pl.col("price") + 1))
+    assert lake.compact() > 0
+    assert lake.delete("[B]", DAY2) == ticks.filter(pl.col("symbol") == "[B]",
+                                                    pl.col("ts").dt.date() >= DAY2).height
+    assert lake.ticks("[B]")["ts"].max() < dt.datetime(2024, 1, 3, tzinfo=dt.UTC)
+
+
 def test_a_symbol_too_long_for_a_directory_name_is_refused_whole(lake, market):
     # 248 letters fit a 255-byte directory name with its "symbol=" (an e-acute takes six
     # bytes, percent-encoded); a longer name is a clear error, not an OSError

@@ -57,6 +57,16 @@ def test_a_large_file_is_stored_as_the_whole_file_would_be(tmp_path, market, in_
     assert lake.ticks().equals(market.ticks)
 
 
+def test_large_files_named_like_patterns_are_read_alone(tmp_path, market, in_pieces):
+    (tmp_path / "t [1]").mkdir()
+    pq = tmp_path / "t [1]" / "t*.parquet"
+    market.ticks.write_parquet(pq)
+    market.ticks.head(10).write_parquet(tmp_path / "t [1]" / "tx.parquet")  # "t*" would match
+    lake = Lake(tmp_path / "lake")
+    assert lake.ingest(pq).rows == market.ticks.height
+    assert lake.ticks().equals(market.ticks)
+
+
 def test_quotes_of_a_compressed_file_and_of_parquet(tmp_path, market, in_pieces):
     import pyarrow as pa
 
