@@ -360,6 +360,8 @@ class Lake(Store):
         merged = 0
         for table in TABLES:
             for sym in syms if syms is not None else self._stored_symbols(table):
+                if not _storable(sym) or not self._symbol_dir(table, sym).exists():
+                    continue  # nothing stored (and no directory to make for it)
                 with self._locked(table, sym):
                     for partition in self._partitions(table, sym, TimeRange()):
                         n = len(_live_parts(partition))

@@ -147,6 +147,9 @@ def test_compact_merges_and_keeps_idempotency(lake, market):
     assert lake.ticks().equals(market.ticks)
     assert lake.write_ticks(market.ticks.head(half)).rows == 0  # still known after merging
     assert lake.compact() == 0
+    before = sorted(lake.root.rglob("*"))
+    assert lake.compact(["NOPE", "x" * 300]) == 0  # symbols never stored: nothing made
+    assert sorted(lake.root.rglob("*")) == before
 
 
 def test_delete_range_then_reingest(filled_lake, market):
