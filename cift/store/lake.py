@@ -450,6 +450,9 @@ class Lake(Store):
                 if by_path:
                     df = df.join(_path_symbols(parts), on=_PATH, how="left",
                                  maintain_order="left").drop(_PATH)
+                    if df.get_column("symbol").null_count():  # Polars named a file otherwise
+                        raise StoreError(f"{table}: a part read by path came back under "
+                                         f"another name; please report this")
                 break
             except FileNotFoundError:
                 # a rewrite removed a part between listing and reading: list again

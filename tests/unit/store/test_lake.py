@@ -236,6 +236,15 @@ def test_reads_agree_however_the_parts_are_scanned(lake, market, monkeypatch, sm
     assert latest.filter(pl.col("symbol") == "ZED")["price"].item() == 4.0
 
 
+def test_rows_read_by_path_never_come_back_without_their_symbol(filled_lake, monkeypatch):
+    # were Polars to name a file otherwise than cift does, the join would leave symbols
+    # empty: a clear error instead of nulls
+    monkeypatch.setattr(lake_module, "_path_symbols", lambda parts: pl.DataFrame(
+        {lake_module._PATH: ["elsewhere"], "symbol": ["X"]}))
+    with pytest.raises(StoreError, match="came back under another name"):
+        filled_lake.ticks()
+
+
 def test_bad_arguments(filled_lake):
     with pytest.raises(ParameterError, match="end"):
         filled_lake.ticks("ACME", "2024-01-03", "2024-01-02")
