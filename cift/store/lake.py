@@ -448,11 +448,7 @@ class Lake(Store):
                 frames = [scan.collect(engine="in-memory") for scan in unions]
                 df = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
                 if by_path:
-                    df = df.join(_path_symbols(parts), on=_PATH, how="left",
-                                 maintain_order="left").drop(_PATH)
-                    if df.get_column("symbol").null_count():  # Polars named a file otherwise
-                        raise StoreError(f"{table}: a part read by path came back under "
-                                         f"another name; please report this")
+                    df = _join_by_path(df, _path_symbols(parts), table)
                 break
             except FileNotFoundError:
                 # a rewrite removed a part between listing and reading: list again
@@ -534,8 +530,7 @@ class Lake(Store):
                 last=pl.Series([ns for _, ns, _ in small], dtype=pl.Int64).cast(TICKS["ts"]))
             rows = pl.scan_parquet([p.path for _, _, p in small], glob=False,
                                    include_file_paths=_PATH)
-            found.append(rows.collect(engine="in-memory")
-                         .join(last, on=_PATH, how="left", maintain_order="left")
+            found.append(_join_by_path(rows.collect(engine="in-memory"), last, "ticks")
                          .filter(pl.col("ts") == pl.col("last"))
                          .group_by("symbol", maintain_order=True).last())
         if not found:
@@ -568,6 +563,15 @@ def _path_symbols(parts: list[tuple[str, _Part]]) -> pl.DataFrame:
     return pl.DataFrame({_PATH: [str(p.path) for _, p in parts],
                          "symbol": [sym for sym, _ in parts]},
                         schema={_PATH: pl.String, "symbol": pl.String})
+
+
+def _join_by_path(rows: pl.DataFrame, parts: pl.DataFrame, table: str) -> pl.DataFrame:
+    """Rows read by path with their part's columns (its symbol...) joined on in their order."""
+    out = rows.join(parts, on=_PATH, how="left", maintain_order="left").drop(_PATH)
+    if out.get_column("symbol").null_count():  # Polars named a file otherwise than cift
+        raise StoreError(f"{table}: a part read by path came back under another name; "
+                         f"please report this")
+    return out
 
 
 def _remove_if_empty(path: Path) -> None:

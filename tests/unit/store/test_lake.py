@@ -240,9 +240,11 @@ def test_rows_read_by_path_never_come_back_without_their_symbol(filled_lake, mon
     # were Polars to name a file otherwise than cift does, the join would leave symbols
     # empty: a clear error instead of nulls
     monkeypatch.setattr(lake_module, "_path_symbols", lambda parts: pl.DataFrame(
-        {lake_module._PATH: ["elsewhere"], "symbol": ["X"]}))
-    with pytest.raises(StoreError, match="came back under another name"):
-        filled_lake.ticks()
+        {lake_module._PATH: [f"elsewhere/{i}" for i in range(len(parts))],
+         "symbol": [sym for sym, _ in parts]}))
+    for read in (filled_lake.ticks, filled_lake.latest):
+        with pytest.raises(StoreError, match="came back under another name"):
+            read()
 
 
 def test_bad_arguments(filled_lake):
