@@ -72,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--no-header", dest="header", action="store_false",
                    help="CSV files without a header line: their columns are column_1, "
                         "column_2... for --map, e.g. ts=column_5,price=column_2")
+    i.add_argument("--decimal-comma", action="store_true",
+                   help="CSV numbers with a decimal comma (185,30), as European exports")
     store_arg(i)
 
     c = sub.add_parser("catalog", help="list what is stored")
@@ -133,7 +135,8 @@ def _cmd_ingest(args: argparse.Namespace) -> None:
     result = store.ingest(args.paths, progress=sys.stderr.isatty(), table=args.table,
                           columns=parse_column_map(args.columns), symbol=args.symbol,
                           ts_unit=args.ts_unit, tz=args.tz, ts_format=args.ts_format,
-                          separator=args.separator, header=args.header)
+                          separator=args.separator, header=args.header,
+                          decimal_comma=args.decimal_comma)
     print(f"ingested {result.rows:,} rows into {store.url}"
           + (f" ({result.skipped_rows:,} already there, skipped)" if result.skipped_rows else ""))
 

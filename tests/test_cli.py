@@ -107,6 +107,16 @@ def test_ingest_a_headerless_file(run, tmp_path):
     assert bars["ts"][0].startswith("2024-01-02T14:30:00")
 
 
+def test_ingest_a_european_export(run, tmp_path):
+    (tmp_path / "sap.csv").write_text("Zeit;Kurs;Menge\n02.01.2024 09:00:01;185,30;1,5\n")
+    run("ingest", "sap.csv", "--symbol", "SAP", "--tz", "Europe/Berlin", "--decimal-comma",
+        "--map", "ts=Zeit,price=Kurs,size=Menge", "--ts-format", "%d.%m.%Y %H:%M:%S")
+    run("bars", "SAP", "--interval", "1m", "--out", "sap_bars.csv")
+    bars = pl.read_csv(tmp_path / "sap_bars.csv")
+    assert bars["ts"][0].startswith("2024-01-02T08:00:00") and bars["close"][0] == 185.3
+    assert bars["volume"][0] == 1.5
+
+
 def test_ingest_date_and_time_columns(run, tmp_path):
     (tmp_path / "ibm.txt").write_text("Date;Time;Last;Qty\n20240103;093000;161.5;10\n")
     run("ingest", "ibm.txt", "--symbol", "IBM", "--tz", "America/New_York",

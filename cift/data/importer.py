@@ -75,6 +75,9 @@ class ImportOptions:
         Whether a CSV file's first line names its columns (default). Without one (as
         exchanges' bulk downloads often come) the columns are ``column_1``, ``column_2``...
         by position, for the column map to name: ``{"ts": "column_5", "price": "column_2"}``.
+    decimal_comma : bool
+        Whether a CSV file's numbers use a decimal comma (``185,30``), as European exports
+        do (with ``;`` between fields, or the numbers quoted).
     """
 
     table: str | None = None
@@ -85,6 +88,7 @@ class ImportOptions:
     ts_format: str | None = None
     separator: str | None = None
     header: bool = True
+    decimal_comma: bool = False
 
     def __post_init__(self) -> None:
         sep = self.separator
@@ -141,8 +145,12 @@ def _read_raw(path: Path | bytes, separator: str | None, options: ImportOptions,
             with pa.input_stream(str(path)) as f:
                 source = f.read()
         # (without a header, Polars names the columns column_1, column_2...)
-        return pl.read_csv(source, separator=separator, infer_schema=False,
-                           has_header=options.header)
+        df = pl.read_csv(source, separator=separator, infer_schema=False,
+                         has_header=options.header)
+        if options.decimal_comma:  # every column is text here: numbers get their point
+            symbol = (options.columns or {}).get("symbol", "symbol")
+            df = df.with_columns(pl.exclude(symbol).str.replace(",", ".", literal=True))
+        return df
     # Arrow's reader parses ISO timestamps while it reads, on all cores: 2-4x faster end to
     # end than reading text and parsing after. Symbols stay text even when they look like
     # numbers (0700, 1301).
@@ -159,7 +167,9 @@ def _read_raw(path: Path | bytes, separator: str | None, options: ImportOptions,
         # a date and a time read apart stay text (093000 must keep its zero)
         convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(as_string,
                                                                          pa.string()),
-                                              null_values=[""]))
+                                              null_values=[""],
+                                              decimal_point="," if options.decimal_comma
+                                              else "."))
     # one chunk per column: Arrow reads in blocks (hundreds of chunks at 10M rows), and every
     # later step (validation, partitioning, writing) runs slower over them
     df = pl.from_arrow(table).rechunk()

@@ -136,9 +136,12 @@ def _day_month_as_iso(column: pl.Series, source: str, name: str) -> pl.Series | 
     day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
     if day_first == month_first:
         row = int((second > 12).arg_max()) if day_first else 0
+        sep = "." if "." in column[row].strip()[:6] else "/"
+        clock = " %H:%M:%S" if parts["4"][row].strip() else ""
         why = ("has a month over 12 whichever way: the dates mix day/month and month/day"
                if day_first else "could be day/month or month/day; give the format, e.g. "
-               "ts_format '%m/%d/%Y %H:%M:%S' (--ts-format on the command line)")
+               f"ts_format '%d{sep}%m{sep}%Y{clock}' or '%m{sep}%d{sep}%Y{clock}' "
+               "(--ts-format on the command line)")
         raise DataError(f"date {column[row].strip()!r} {why}", source=source, row=row + 1,
                         field=name)
     day, month = (first, second) if day_first else (second, first)

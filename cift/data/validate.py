@@ -7,6 +7,8 @@ row (1-based) and field. Checks are vectorized: one pass over the columns, no pe
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from cift.data.checks import FINITE, NON_NEGATIVE, POSITIVE, first_breaking_in
@@ -85,7 +87,10 @@ def _cast_column(col: pl.Series, dtype: pl.DataType, source: str) -> pl.Series:
         lost = lost | (cast.cast(pl.Float64) != col)
     if lost.any():
         row = int(lost.arg_true()[0])
-        raise DataError(f"expected {_WORDS[dtype]}, got {col[row]!r}", source=source,
+        hint = (" (a decimal comma? the decimal_comma option reads it, --decimal-comma on "
+                "the command line)" if src == pl.String and dtype == pl.Float64
+                and re.fullmatch(r"\s*[-+]?\d*,\d+\s*", col[row]) else "")
+        raise DataError(f"expected {_WORDS[dtype]}, got {col[row]!r}{hint}", source=source,
                         row=row + 1, field=name)
     return cast
 

@@ -4,6 +4,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+import cift.data.importer as importer
 from cift.data.importer import ImportOptions, expand_paths, parse_column_map, read_market_file
 from cift.data.schema import QUOTES, TICKS
 from cift.errors import DataError, ParameterError
@@ -57,6 +58,26 @@ def test_explicit_separator_wins_and_bad_ones_are_refused(tmp_path):
     for bad in ("", ";;", '"', "\n"):
         with pytest.raises(ParameterError, match="separator"):
             ImportOptions(separator=bad)
+
+
+def test_decimal_commas(tmp_path):
+    path = tmp_path / "de.csv"
+    path.write_text("ts;symbol;price;size\n2024-01-02T08:00:01Z;A,B;185,30;100\n"
+                    "2024-01-02T08:00:02Z;SAP;-0,5;1,25\n")
+    with pytest.raises(DataError, match=r"got '185,30' \(a decimal comma\? the decimal_comma"):
+        read_market_file(path)
+    options = ImportOptions(decimal_comma=True)
+    df = read_market_file(path, options)[1]
+    assert df["price"].to_list() == [185.3, -0.5] and df["size"].to_list() == [100.0, 1.25]
+    assert df["symbol"].to_list() == ["A,B", "SAP"]  # text keeps its commas
+    # the text reader (when the typed read fails) reads them alike
+    raw = importer._read_raw(path, ";", options, as_text=True)
+    assert importer._validated(raw, options, "de.csv")[1].equals(df)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ts;symbol;price;size\n2024-01-02T08:00:01Z;A;1,2,3;1\n")
+    with pytest.raises(DataError, match="row 1, field 'price'") as e:
+        read_market_file(bad)
+    assert "decimal comma?" not in str(e.value)  # no hint for what is no number at all
 
 
 def test_excel_export_with_bom_and_crlf(tmp_path):

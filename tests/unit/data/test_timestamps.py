@@ -125,8 +125,12 @@ def test_day_month_order_proven_by_the_values(values, iso):
 
 
 def test_ambiguous_or_mixed_day_month_dates_are_refused():
-    with pytest.raises(DataError, match=r"row 1.*could be day/month or month/day.*ts_format"):
+    with pytest.raises(DataError, match=r"row 1.*could be day/month or month/day.*ts_format "
+                                        r"'%d/%m/%Y %H:%M:%S' or '%m/%d/%Y %H:%M:%S'"):
         parse_ts_column(pl.Series("ts", ["01/02/2024 09:30:00", "03/04/2024 09:30:00"]))
+    # the example follows the file's way of writing dates
+    with pytest.raises(DataError, match=r"ts_format '%d\.%m\.%Y' or '%m\.%d\.%Y'"):
+        parse_ts_column(pl.Series("ts", ["01.02.2024", "03.04.2024"]))
     with pytest.raises(DataError, match=r"row 3.*'12/13/2024'.*mix day/month and month/day"):
         parse_ts_column(pl.Series("ts", ["13/01/2024", "14/01/2024", "12/13/2024"]))
 
