@@ -248,7 +248,9 @@ def read_market_file(path: str | Path, options: ImportOptions | None = None
     """Read one CSV or Parquet file of ticks or quotes, validated.
 
     A ticks file without a ``side`` column gets side 0 (unknown; see
-    :func:`cift.data.bars.apply_tick_rule`).
+    :func:`cift.data.bars.apply_tick_rule`). A quotes file with prices and no sizes (forex
+    feeds) gets sizes 0, unknown: features weighted by size (microprice, quote imbalance)
+    are NaN on them.
 
     Returns
     -------
@@ -355,6 +357,8 @@ def _validated(raw: pl.DataFrame, options: ImportOptions, source: str
     table = _table_of(df, options, source)
     if table == "ticks" and "side" not in df.columns:
         df = df.with_columns(side=pl.lit(0, pl.Int8))
+    if table == "quotes" and not {"bid_sz", "ask_sz"} & set(df.columns):
+        df = df.with_columns(bid_sz=pl.lit(0.0), ask_sz=pl.lit(0.0))  # sizes unknown
     return table, validate_frame(df, table, source=source, ts_unit=options.ts_unit,
                                  tz=options.tz, ts_format=options.ts_format)
 

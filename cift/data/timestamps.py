@@ -92,28 +92,41 @@ def _parse_uniform_iso(column: pl.Series) -> pl.Series | None:
     first = column[0] if len(column) else None
     if first is None or lengths.min() != lengths.max() or not _ISO.fullmatch(first):
         return None
-    c = pl.col("ts")
-
-    def field(at: int, width: int) -> pl.Expr:
-        return c.str.slice(at, width).cast(pl.Int64, strict=False)
-
-    ns = (pl.date(field(0, 4), field(5, 2), field(8, 2)).cast(pl.Datetime("ns")).dt.epoch("ns")
-          + field(11, 2) * 3_600_000_000_000 + field(14, 2) * 60_000_000_000
-          + field(17, 2) * 1_000_000_000)
     m = _ISO.fullmatch(first)
-    at = 19
+    # each field sliced and read once; then checked against its range (added up unchecked,
+    # hour 25 became the next day's 01:00), then put together
+    at = {"y": (0, 4), "mo": (5, 2), "d": (8, 2), "h": (11, 2), "mi": (14, 2), "s": (17, 2)}
+    top = {"h": 23, "mi": 59, "s": 59}
+    end = 19
     if m.group(1):
         digits = len(m.group(1)) - 1
-        ns = ns + field(20, digits) * 10 ** (9 - digits)
-        at += 1 + digits
+        at["f"], top["f"] = (20, digits), 10**digits - 1
+        end += 1 + digits
     aware = bool(m.group(2))
     if aware and m.group(2) != "Z":
-        sign = c.str.slice(at, 1).replace_strict({"+": 1, "-": -1}, default=None,
-                                                 return_dtype=pl.Int64)
-        minutes = field(at + len(m.group(2)) - 2, 2) if m.group(3) else pl.lit(0)
-        ns = ns - sign * (field(at + 1, 2) * 60 + minutes) * 60_000_000_000
+        at["oh"], top["oh"] = (end + 1, 2), 23
+        if m.group(3):
+            at["om"], top["om"] = (end + len(m.group(2)) - 2, 2), 59
+    c = pl.col("ts")
+    fields = pl.DataFrame({"ts": column}).select(
+        *(c.str.slice(i, w).cast(pl.Int64, strict=False).alias(k) for k, (i, w) in at.items()),
+        *([c.str.slice(end, 1).alias("sign")] if "oh" in at else []))
+    in_range = fields.select(pl.all_horizontal(
+        pl.col(k).is_between(0, t).all() for k, t in top.items())).item()
+    if fields.null_count().sum_horizontal().item() or not in_range:
+        return None  # the general parser names the value
+    ns = (pl.date("y", "mo", "d").cast(pl.Datetime("ns")).dt.epoch("ns")
+          + pl.col("h") * 3_600_000_000_000 + pl.col("mi") * 60_000_000_000
+          + pl.col("s") * 1_000_000_000)
+    if "f" in at:
+        ns = ns + pl.col("f") * 10 ** (9 - at["f"][1])
+    if "oh" in at:
+        sign = pl.col("sign").replace_strict({"+": 1, "-": -1}, default=None,
+                                             return_dtype=pl.Int64)
+        minutes = pl.col("om") if "om" in at else pl.lit(0)
+        ns = ns - sign * (pl.col("oh") * 60 + minutes) * 60_000_000_000
     try:
-        out = pl.DataFrame({"ts": column}).select(ns.alias("ts")).to_series()
+        out = fields.select(ns.alias("ts")).to_series()
     except pl.exceptions.PolarsError:  # e.g. a month 13: let the general parser name it
         return None
     if out.null_count():
@@ -122,6 +135,7 @@ def _parse_uniform_iso(column: pl.Series) -> pl.Series | None:
 
 
 _DAY_MONTH = r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})(.*)$"
+_COMPACT_DATE = r"^\s*(\d{4})(\d{2})(\d{2})[ T](\d{2}):(\d{2}):(\d{2})"
 
 
 def _day_month_as_iso(column: pl.Series, source: str, name: str) -> pl.Series | None:
@@ -202,6 +216,7 @@ def parse_ts_column(
             raise DataError(f"timestamp does not match the format {format!r}", source=source,
                             row=row, field=name)
         dtype = column.dtype
+    text = column  # as the file has it, for errors
     if dtype == pl.String and len(column) and re.match(_DAY_MONTH, column[0]):  # cheap first
         iso = _day_month_as_iso(column, source, name)
         column = column if iso is None else iso
@@ -213,16 +228,21 @@ def parse_ts_column(
                                               else pl.Int64),
                 unit=unit, tz=tz, source=source,
             )
+        if re.match(_COMPACT_DATE, column[0]):  # 20240102 09:30:00.123, as forex feeds write
+            column = column.str.replace(_COMPACT_DATE, "${1}-${2}-${3}T${4}:${5}:${6}")
         fast = _parse_uniform_iso(column)
         if fast is not None:
             return parse_ts_column(fast.rename(name), unit=unit, tz=tz, source=source)
-        parsed = column.str.strip_chars().str.to_datetime(time_unit="ns", strict=False)
+        try:
+            parsed = column.str.strip_chars().str.to_datetime(time_unit="ns", strict=False)
+        except pl.exceptions.ComputeError:  # no layout Polars knows fits the first values
+            parsed = pl.Series(name, [None] * len(column), pl.Datetime("ns"))
         bad = parsed.is_null()
         if bad.any():
             row = _first_bad_row(bad)
-            raise DataError(
-                f"cannot parse timestamp {column[row - 1]!r}", source=source, row=row, field=name
-            )
+            raise DataError(f"cannot parse timestamp {text[row - 1]!r} (if that is a layout, "
+                            f"give it: e.g. ts_format '%Y-%m-%d %H:%M:%S', --ts-format on the "
+                            f"command line)", source=source, row=row, field=name)
         column, dtype = parsed, parsed.dtype
 
     if dtype == pl.Date:

@@ -80,6 +80,22 @@ def test_decimal_commas(tmp_path):
     assert "decimal comma?" not in str(e.value)  # no hint for what is no number at all
 
 
+def test_quotes_without_sizes_get_unknown_sizes(tmp_path):
+    # a forex feed (TrueFX): no header, no sizes, compact dates
+    path = tmp_path / "EURUSD-2024-01.csv"
+    path.write_text("EUR/USD,20240102 00:00:00.123,1.10427,1.10432\n"
+                    "EUR/USD,20240102 00:00:00.456,1.10428,1.10433\n")
+    table, df = read_market_file(path, ImportOptions(header=False, columns={
+        "symbol": "column_1", "ts": "column_2", "bid_px": "column_3", "ask_px": "column_4"}))
+    assert table == "quotes" and df.schema == pl.Schema(QUOTES)
+    assert df["bid_sz"].to_list() == df["ask_sz"].to_list() == [0.0, 0.0]
+    assert df["ts"].dt.epoch("ms").to_list() == [1704153600123, 1704153600456]
+    half = tmp_path / "half.csv"  # one size and not the other: a mistake, named
+    half.write_text("ts,symbol,bid_px,ask_px,bid_sz\n2024-01-02T00:00:00Z,A,1.0,1.1,5\n")
+    with pytest.raises(DataError, match=r"missing column\(s\) \['ask_sz'\]"):
+        read_market_file(half)
+
+
 def test_excel_export_with_bom_and_crlf(tmp_path):
     path = tmp_path / "t.csv"
     path.write_bytes(b"\xef\xbb\xbfts,symbol,price,size\r\n1704205800123,AAPL,185.5,100\r\n")

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import numpy as np
 import polars as pl
@@ -109,6 +110,36 @@ def test_unparsable_timestamp_names_row():
     with pytest.raises(DataError, match=r"f.csv, row 3, field 'ts'.*'noon'") as e:
         parse_ts_column(pl.Series("ts", ["2024-01-02", "2024-01-03", "noon"]), source="f.csv")
     assert (e.value.source, e.value.row, e.value.field) == ("f.csv", 3, "ts")
+
+
+@pytest.mark.parametrize("bad", ["2024-01-02T25:00:00", "2024-01-02T09:61:00",
+                                 "2024-01-02T-1:30:00", "2024-01-02T09:30:99"])
+def test_fields_out_of_range_are_refused_not_carried(bad):
+    # uniform ISO text is read field by field: hour 25 was the next day's 01:00
+    with pytest.raises(DataError, match=f"row 2.*'{re.escape(bad)}'"):
+        parse_ts_column(pl.Series("ts", ["2024-01-02T09:30:00", bad]))
+    with pytest.raises(DataError, match="row 1.*'2024-01-02T09:30:00.000\\+24:00'"):
+        parse_ts_column(pl.Series("ts", ["2024-01-02T09:30:00.000+24:00"]))
+
+
+def test_compact_dates_as_forex_feeds_write_them():
+    out = parse_ts_column(pl.Series("ts", ["20240102 09:30:00", "20240102 09:30:01.123456789",
+                                           "20240103T00:00:00.5"]), tz="UTC")
+    second = to_utc_ns("2024-01-02T09:30:00")
+    assert out.to_physical().to_list() == [second, second + 1_123_456_789,
+                                           to_utc_ns("2024-01-03T00:00:00.5")]
+    with pytest.raises(DataError, match=r"row 2.*'20240102 25:00:00'"):
+        parse_ts_column(pl.Series("ts", ["20240102 09:30:00", "20240102 25:00:00"]))
+
+
+@pytest.mark.parametrize("values,row", [(["Jan 2 2024 9:30", "Jan 2 2024 9:31"], 1),
+                                        (["2024-01-02T09:30", "2024-01-02 9h31"], 2)])
+def test_a_layout_no_parser_knows_is_a_clear_error(values, row):
+    # (a layout Polars could not infer from the first values raised its ComputeError)
+    with pytest.raises(DataError, match=r"cannot parse timestamp .*give it: e.g. ts_format") \
+            as e:
+        parse_ts_column(pl.Series("ts", values), source="f.csv")
+    assert (e.value.row, e.value.field) == (row, "ts")
 
 
 @pytest.mark.parametrize("values,iso", [
