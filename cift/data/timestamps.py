@@ -334,6 +334,9 @@ def parse_duration(text: str, *, name: str = "interval") -> int:
     """
     if not isinstance(text, str):
         raise ParameterError(f"{name}: expected text like '1s', '5m', '1h', got {text!r}")
+    if re.search(r"\dM(?![iI][nN])", text):  # pandas' "1M" and "1MS" are months: say so
+        raise ParameterError(f"{name}: {text!r} is ambiguous: minutes are 'm' or 'min', "
+                             f"milliseconds 'ms' (months are not a fixed duration)")
     s = text.strip().lower()
     parts = _DURATION_RE.findall(s)
     if not s or "".join(n + u for n, u in parts) != s:

@@ -208,6 +208,15 @@ def test_parse_duration_rejects(bad):
         parse_duration(bad)
 
 
+@pytest.mark.parametrize("text", ["1M", "1MS", "5M30S", "1Ms"])
+def test_an_uppercase_m_is_refused_as_ambiguous(text):
+    # pandas reads "1M" as a month (end) and "1MS" as a month start; a minute or a
+    # millisecond silently would misread a pandas user's bars
+    with pytest.raises(ParameterError, match="ambiguous: minutes are 'm' or 'min'"):
+        parse_duration(text)
+    assert parse_duration("1Min") == parse_duration("1MIN") == 60 * 10**9
+
+
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
