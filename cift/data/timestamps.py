@@ -29,6 +29,9 @@ EpochUnit = Literal["s", "ms", "us", "ns"]
 EPOCH_UNITS: dict[str, int] = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 
+_NS_DIGITS = re.compile(r"[T ]\d{2}:\d{2}:\d{2}\.\d{6}(\d+)")
+
+
 def to_utc_ns(value: TimeLike, *, name: str = "time") -> int | None:
     """Convert a query bound to UTC epoch nanoseconds (None stays None).
 
@@ -47,16 +50,22 @@ def to_utc_ns(value: TimeLike, *, name: str = "time") -> int | None:
         return int(value)
     if isinstance(value, np.datetime64):
         return int(value.astype("datetime64[ns]").astype(np.int64))
+    extra_ns = getattr(value, "nanosecond", 0)  # a pandas Timestamp's, below its microsecond
     if isinstance(value, str):
+        text = value.strip()
+        if m := _NS_DIGITS.search(text):  # datetime keeps microseconds: the rest goes apart
+            extra_ns = int(m.group(1)[:3].ljust(3, "0"))  # (digits past ns: dropped)
+            text = text[:m.start(1)] + text[m.end(1):]
         try:
-            value = dt.datetime.fromisoformat(value.strip())
+            value = dt.datetime.fromisoformat(text)
         except ValueError:
             raise ParameterError(f"{name}: {value!r} is not an ISO date or datetime") from None
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.timezone.utc)
         delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+        return ((delta.days * 86_400 + delta.seconds) * 1_000_000_000
+                + delta.microseconds * 1_000 + extra_ns)
     if isinstance(value, dt.date):
         return (value - dt.date(1970, 1, 1)).days * 86_400 * 1_000_000_000
     raise ParameterError(

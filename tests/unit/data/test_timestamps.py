@@ -2,6 +2,7 @@ import datetime as dt
 import re
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 
@@ -25,6 +26,14 @@ NS = 1_704_205_800_123_456_789  # 2024-01-02 14:30:00.123456789 UTC
     (np.datetime64(NS, "ns"), NS),
     (NS, NS),
     (dt.date(1969, 12, 31), -86_400 * 10**9),
+    # nanoseconds kept (a datetime holds microseconds: they were cut)
+    ("2024-01-02T14:30:00.123456789Z", NS),
+    ("2024-01-02 09:30:00.123456789-05:00", NS),
+    ("2024-01-02T14:30:00.1234567", NS - 89),
+    ("2024-01-02T14:30:00.1234567891", NS),  # past the nanosecond: dropped
+    (pd.Timestamp(NS, tz="UTC"), NS),
+    (pd.Timestamp(NS, tz="UTC").tz_convert("America/New_York"), NS),
+    (pd.Timestamp(NS, tz="UTC").tz_localize(None), NS),
 ])
 def test_to_utc_ns(value, expected):
     assert to_utc_ns(value) == expected
