@@ -403,12 +403,16 @@ def _parquet_rows(path: Path) -> int:
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files named directly, plus every CSV/Parquet file under directories named."""
+    """Files named directly, plus every CSV/Parquet file under directories named, leaving
+    out hidden ones (a name or a folder under the directory starting with a dot: macOS's
+    ``._trades.csv`` resource forks, ``.ipynb_checkpoints``, a lake's staging)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             out.extend(sorted(f for f in p.rglob("*")
-                              if f.is_file() and _kind_by_name(f) is not None))
+                              if not any(part.startswith(".")
+                                         for part in f.relative_to(p).parts)
+                              and f.is_file() and _kind_by_name(f) is not None))
         else:
             out.append(p)
     return out

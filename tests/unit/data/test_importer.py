@@ -299,6 +299,13 @@ def test_parse_column_map():
 
 def test_expand_paths(tmp_path):
     (tmp_path / "d").mkdir()
-    for name in ("b.csv", "a.parquet", "notes.md"):
+    (tmp_path / "d" / ".ipynb_checkpoints").mkdir()
+    for name in ("b.csv", "a.parquet", "notes.md", "._b.csv", ".ipynb_checkpoints/b.csv"):
         (tmp_path / "d" / name).write_text("")
     assert [p.name for p in expand_paths([tmp_path / "d"])] == ["a.parquet", "b.csv"]
+    # a directory named is read whatever its own name or its parents' (hidden or not)
+    hidden = tmp_path / ".cache" / "ticks"
+    hidden.mkdir(parents=True)
+    (hidden / "t.csv").write_text("")
+    assert expand_paths([hidden]) == [hidden / "t.csv"]
+    assert expand_paths([tmp_path / "d" / "._b.csv"]) == [tmp_path / "d" / "._b.csv"]
