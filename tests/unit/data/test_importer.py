@@ -134,6 +134,36 @@ def test_iso_variants_parse_to_exact_utc_ns(tmp_path, text, tz, utc_ns):
     assert df["ts"].to_physical().to_list() == [utc_ns]
 
 
+def test_column_names_in_another_case_or_spaced_are_found(tmp_path):
+    # spreadsheet exports: "Symbol", "Price"; hand-written files: "ts, symbol, price"
+    path = tmp_path / "t.csv"
+    path.write_text("TS, Symbol ,Price,SIZE\n2024-01-02T14:30:00Z, 0700 ,1.5,10\n"
+                    "2024-01-02T14:30:01Z,0700  ,1.25,5\n")
+    table, df = read_market_file(path)
+    assert table == "ticks" and df.columns == list(TICKS)
+    assert df["symbol"].to_list() == ["0700", "0700"]  # text, trimmed (not the number 700)
+    assert df["price"].to_list() == [1.5, 1.25]
+    pq = tmp_path / "t.parquet"
+    pl.read_csv(path).rename(lambda c: c.strip()).write_parquet(pq)
+    assert read_market_file(pq)[1].drop("symbol").equals(df.drop("symbol"))
+    # an explicit map wins; two columns that both fit are not guessed between
+    both = tmp_path / "both.csv"
+    both.write_text("ts,symbol,Price,PRICE,size\n2024-01-02T14:30:00Z,A,1,2,10\n")
+    with pytest.raises(DataError, match="cannot tell ticks from quotes"):
+        read_market_file(both)
+    assert read_market_file(both, ImportOptions(columns={"price": "PRICE"}))[1]["price"][0] == 2
+
+
+def test_padded_symbols_of_a_csv_are_trimmed(tmp_path):
+    path = tmp_path / "fixed.csv"  # fixed-width columns turned into CSV
+    path.write_text("ts,symbol,price,size\n2024-01-02T14:30:00Z,AAPL,1.5,10\n"
+                    "2024-01-02T14:30:01Z,A   ,2.5,10\n2024-01-02T14:30:02Z,   ,2.5,10\n")
+    with pytest.raises(DataError, match="row 3, field 'symbol'.*empty"):
+        read_market_file(path)
+    path.write_text("\n".join(path.read_text().splitlines()[:3]) + "\n")
+    assert read_market_file(path)[1]["symbol"].to_list() == ["AAPL", "A"]
+
+
 _DATE_TIME = {"ts": "Date+Time", "price": "Last", "size": "Qty"}
 
 
