@@ -121,15 +121,24 @@ def _tick_rule(codes, n_codes, ts, price, side):
     return out, True
 
 
-def _check_columns(ticks: pl.DataFrame, needed: tuple[str, ...]) -> None:
+def _checked(ticks: pl.DataFrame, needed: tuple[str, ...]) -> pl.DataFrame:
+    """The ticks with ts as UTC nanoseconds: a Datetime of another unit or zone converted,
+    a naive one taken as UTC (as everywhere in cift)."""
     if not isinstance(ticks, pl.DataFrame):
         raise DataError(f"expected a polars DataFrame of ticks, got {not_a_frame(ticks)}")
     missing = [c for c in needed if c not in ticks.columns]
     if missing:
         raise DataError(f"ticks are missing column(s) {missing}", field=missing[0])
-    if ticks.get_column("ts").dtype != TS:
-        raise DataError("ts must be a UTC nanosecond Datetime (see cift.data.schema.TS)",
-                        field="ts")
+    dtype = ticks.schema["ts"]
+    if dtype == TS:
+        return ticks
+    if not isinstance(dtype, pl.Datetime):
+        raise DataError(f"ts must be a Datetime (UTC nanoseconds, cift.data.schema.TS), got "
+                        f"{dtype}", field="ts")
+    ts = pl.col("ts")
+    ts = ts.dt.replace_time_zone("UTC") if dtype.time_zone is None else \
+        ts.dt.convert_time_zone("UTC")
+    return ticks.with_columns(ts.dt.cast_time_unit("ns"))
 
 
 def _per_symbol(ticks: pl.DataFrame, kernel, columns: dict[str, pl.DataType]):
@@ -154,7 +163,7 @@ def _per_symbol(ticks: pl.DataFrame, kernel, columns: dict[str, pl.DataType]):
 
 
 def _bars(ticks: pl.DataFrame, mode: int, param: int | float, origin: int = 0) -> pl.DataFrame:
-    _check_columns(ticks, ("ts", "symbol", "price", "size"))
+    ticks = _checked(ticks, ("ts", "symbol", "price", "size"))
     if ticks.height == 0:
         return pl.DataFrame(schema=BARS)
     ts, (price, size), (ids, n_bars), order = _per_symbol(
@@ -359,10 +368,10 @@ def tick_rule(price: np.ndarray, side: np.ndarray | None = None) -> np.ndarray:
 
 def apply_tick_rule(ticks: pl.DataFrame) -> pl.DataFrame:
     """Fill unknown sides (0) of a ticks frame by the tick rule, per symbol, in time order."""
-    _check_columns(ticks, ("ts", "symbol", "price", "side"))
+    checked = _checked(ticks, ("ts", "symbol", "price", "side"))
     if ticks.height == 0:
         return ticks
-    _, _, (side,), order = _per_symbol(ticks, _tick_rule,
+    _, _, (side,), order = _per_symbol(checked, _tick_rule,
                                        {"price": pl.Float64, "side": pl.Int8})
     if order is not None:  # scatter back to the caller's row order
         out = np.empty_like(side)

@@ -120,8 +120,24 @@ def test_empty_and_bad_input():
         volume_bars(frame([1], ["A"], [1], [1]), 0)
     with pytest.raises(ParameterError):
         time_bars(frame([1], ["A"], [1], [1]), "soon")
-    with pytest.raises(DataError, match="UTC nanosecond"):
+    with pytest.raises(DataError, match="ts must be a Datetime .*got Int64"):
         time_bars(pl.DataFrame({"ts": [1], "symbol": ["A"], "price": [1.0], "size": [1.0]}), "1s")
+
+
+def test_timestamps_of_any_unit_or_zone_are_utc_nanoseconds(market):
+    # a frame built from Python datetimes holds microseconds; one read from a vendor, a
+    # zone of its own; a naive one is UTC, as everywhere in cift
+    ticks = market.ticks.head(2_000)
+    in_ms = ticks.with_columns(pl.col("ts").dt.truncate("1ms"))
+    for ts, same in ((pl.col("ts").dt.cast_time_unit("us"), ticks),
+                     (pl.col("ts").dt.convert_time_zone("America/New_York")
+                      .dt.cast_time_unit("ms"), in_ms),
+                     (pl.col("ts").dt.replace_time_zone(None), ticks)):
+        other = ticks.with_columns(ts)
+        assert time_bars(other, "1m").equals(time_bars(same, "1m"))
+        ruled = apply_tick_rule(other)
+        assert ruled["ts"].equals(other["ts"])  # the caller's column, as it was
+        assert ruled["side"].equals(apply_tick_rule(same)["side"])
 
 
 def test_tick_rule_hand_case():
