@@ -93,9 +93,10 @@ _ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{
 def _parse_uniform_iso(column: pl.Series) -> pl.Series | None:
     """Fast path for ISO 8601 text whose every value has one layout (what machines write).
 
-    Reads the fields at fixed offsets with vectorized slices, ~4x faster than Polars' general
-    parser. Returns None (use the general parser) unless every value has the same length and
-    the first matches ``YYYY-MM-DD[T ]HH:MM:SS[.f][Z|+HH[:MM]]`` and every field is a number.
+    Reads the fields at fixed offsets with vectorized slices, about twice as fast as Polars'
+    general parser (10M values: 1.6 s against 3.3 s). Returns None (use the general parser)
+    unless every value has the same length, the first matches
+    ``YYYY-MM-DD[T ]HH:MM:SS[.f][Z|+HH[:MM]]`` and every field is a number in its range.
     """
     lengths = column.str.len_bytes()
     first = column[0] if len(column) else None
