@@ -165,6 +165,11 @@ class Stream:
         args = ", ".join(f"{k}={v}" for k, v in self.params.items())
         return f"stream.{self.name}({args})"
 
+    def __reduce__(self):
+        # pickled as its snapshot (the compiled step bound to the state does not pickle), so
+        # a stream goes to worker processes and Dask like any object and carries on there
+        return restore, (self.snapshot(),)
+
 
 def _checked_state(snapshot: object, stream: Stream) -> np.ndarray:
     if not isinstance(snapshot, dict) or not {"feature", "params", "state"} <= snapshot.keys():

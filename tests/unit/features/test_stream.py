@@ -1,6 +1,8 @@
 """Streaming twins: the same values as the batch functions, one value or many at a time, and
 across a snapshot/restore (through msgpack, as the live runner stores it)."""
 
+import pickle
+
 import msgpack
 import numpy as np
 import pytest
@@ -121,8 +123,10 @@ def test_snapshot_restore_gives_the_same_tail(name, data):
     first.update_many(*(a[:cut] for a in arrays))
     wire = msgpack.packb(first.snapshot())
     restored = stream.restore(msgpack.unpackb(wire))
+    pickled = pickle.loads(pickle.dumps(first))  # to a worker process, say
     tail = _tuple(restored.update_many(*(a[cut:] for a in arrays)))
     assert_same(tail, tuple(w[cut:] for w in want))
+    assert_same(_tuple(pickled.update_many(*(a[cut:] for a in arrays))), tail)
     # the original is untouched by its snapshot and carries on the same way
     assert_same(first.update_many(*(a[cut:] for a in arrays)), tail)
 
