@@ -131,12 +131,14 @@ def test_fields_out_of_range_are_refused_not_carried(bad):
         parse_ts_column(pl.Series("ts", ["2024-01-02T09:30:00.000+24:00"]))
 
 
-def test_compact_dates_as_forex_feeds_write_them():
+def test_compact_dates_and_comma_fractions():
     out = parse_ts_column(pl.Series("ts", ["20240102 09:30:00", "20240102 09:30:01.123456789",
                                            "20240103T00:00:00.5"]), tz="UTC")
     second = to_utc_ns("2024-01-02T09:30:00")
     assert out.to_physical().to_list() == [second, second + 1_123_456_789,
                                            to_utc_ns("2024-01-03T00:00:00.5")]
+    commas = parse_ts_column(pl.Series("ts", ["2024-01-02 09:30:00,5", "2024-01-02 09:30:01,25"]))
+    assert commas.to_physical().to_list() == [second + 500_000_000, second + 1_250_000_000]
     with pytest.raises(DataError, match=r"row 2.*'20240102 25:00:00'"):
         parse_ts_column(pl.Series("ts", ["20240102 09:30:00", "20240102 25:00:00"]))
 
