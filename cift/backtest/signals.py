@@ -310,6 +310,9 @@ class BacktestResult:
 
 def _series(name: str, values: ArrayLike, dtype: type) -> np.ndarray:
     if isinstance(values, pl.Series):
+        if values.null_count() and dtype is bool and values.dtype == pl.Boolean:
+            # a comparison with a warm-up's nulls (rolling_mean's): no signal there
+            values = values.fill_null(False)
         if values.null_count():
             raise ParameterError(f"{name}: has {values.null_count()} nulls")
         values = values.to_numpy()

@@ -110,6 +110,22 @@ def test_a_frame_of_one_column_is_a_series():
     assert got.trades.equals(want.trades) and want.trades.height == 1
 
 
+def test_polars_columns_and_their_warm_up_nulls():
+    # the Polars way: rolling means are null over their warm-up, so are comparisons of them;
+    # a null signal is no signal (as vectorbt reads NaN comparisons), a null price an error
+    df = pl.DataFrame({"close": [1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 3.0]}).with_columns(
+        fast=pl.col("close").rolling_mean(2), slow=pl.col("close").rolling_mean(3))
+    entries, exits = df["fast"] > df["slow"], df["fast"] < df["slow"]
+    assert entries.null_count() == 2
+    got = from_signals(df["close"], entries, exits)
+    want = from_signals(df["close"].to_numpy(), entries.fill_null(False).to_numpy(),
+                        exits.fill_null(False).to_numpy())
+    np.testing.assert_array_equal(got.equity, want.equity)
+    assert got.trades.height == want.trades.height > 0
+    with pytest.raises(CiftError, match="close: has 1 nulls"):
+        from_signals(df["fast"], entries, exits)
+
+
 def test_crossings_by_hand():
     a = np.array([1.0, 3.0, 2.0, 0.0, 5.0, np.nan, 4.0, 4.0])
     b = np.full(8, 2.0)
