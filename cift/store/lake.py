@@ -15,7 +15,7 @@ and are renamed into place, so a reader in another process only ever sees whole 
 (``compact``, ``delete``) produces one file spanning the numbers it replaces with a higher
 ``gen``, then removes those files. Readers drop any file whose span another file covers, so
 they see either the old parts or the new one, never both. Writers to one symbol take a
-``flock`` on its directory ``<root>/<table>/symbol=<symbol>``; readers take no lock.
+``flock`` on ``<root>/<table>/symbol=<symbol>/.lock``; readers take no lock.
 
 Idempotent ingest: a batch is skipped when its hash names a live part of its partition, or is
 in the partition's ``.ingested``, where ``compact`` keeps the hashes of the parts it merges.
@@ -57,6 +57,7 @@ __all__ = ["Lake"]
 _DAY_NS = 86_400 * 1_000_000_000
 _EPOCH = dt.date(1970, 1, 1)
 _HASH_LOG = ".ingested"
+_LOCK = ".lock"
 _READ_RETRIES = 5
 _UNION = 250  # scans of part files in one union of a read (see _read)
 _SMALL_PART = 8_000  # rows below which a part is read by path, not by a scan of its own
@@ -194,14 +195,11 @@ class Lake(Store):
     def _locked(self, table: str, symbol: str) -> Iterator[Path]:
         sym_dir = self._symbol_dir(table, symbol)
         sym_dir.mkdir(parents=True, exist_ok=True)
-        # the directory itself is the lock: a lock file cost one more file created per
-        # symbol, and creating a file is the slow part of writing many small symbols
-        fd = os.open(sym_dir, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield sym_dir
-        finally:
-            os.close(fd)  # closing releases the lock
+        # a lock file opened for writing, not the directory itself (one file fewer to make):
+        # NFS emulates flock with byte-range locks, and an exclusive one needs a writable fd
+        with open(sym_dir / _LOCK, "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield sym_dir  # closing the file releases the lock
 
     def _stored_symbols(self, table: str) -> list[str]:
         try:
