@@ -222,8 +222,8 @@ def _loose_names(path: Path, sep: str | None, options: ImportOptions) -> ImportO
     mapping = dict(options.columns or {})
     taken = {part for theirs in mapping.values() for part in [theirs, *_ts_parts(theirs)]}
     for ours in _CIFT_COLUMNS:
-        if ours in mapping or ours in names:
-            continue
+        if ours in mapping or ours in names or (ours == "symbol" and options.symbol):
+            continue  # (the symbol option names every row's symbol: a column is not asked)
         fits = [n for n in names if n.strip().lower() == ours and n not in taken]
         if len(fits) == 1:
             mapping[ours] = fits[0]

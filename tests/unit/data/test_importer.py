@@ -152,6 +152,9 @@ def test_column_names_in_another_case_or_spaced_are_found(tmp_path):
     with pytest.raises(DataError, match="cannot tell ticks from quotes"):
         read_market_file(both)
     assert read_market_file(both, ImportOptions(columns={"price": "PRICE"}))[1]["price"][0] == 2
+    # the symbol option wins over a column that only resembles "symbol"
+    named = read_market_file(path, ImportOptions(symbol="HK.0700"))[1]
+    assert named["symbol"].to_list() == ["HK.0700"] * 2
 
 
 def test_padded_symbols_of_a_csv_are_trimmed(tmp_path):
