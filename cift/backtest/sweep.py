@@ -64,6 +64,10 @@ def sweep(strategy: Strategy, bars: pl.DataFrame, *, engine: str | object = "num
     for name, values in grids.items():
         if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
             raise ParameterError(f"{name}: expected a list of values, got {values!r}")
+    grids = {name: list(values) for name, values in grids.items()}
+    empty = [name for name, values in grids.items() if not values]
+    if empty:
+        raise ParameterError(f"{empty[0]}: the grid has no values")
     names = list(grids)
     combos = [dict(zip(names, values, strict=True))
               for values in itertools.product(*grids.values())]
@@ -73,11 +77,25 @@ def sweep(strategy: Strategy, bars: pl.DataFrame, *, engine: str | object = "num
                 "init_cash": init_cash, "periods_per_year": periods_per_year}
     if allow_short:  # (an order strategy's run takes no such setting)
         settings["allow_short"] = True
-    rows = _run_on(engine, strategy, bars, settings, combos, progress)
+    _check_engine(engine)
+    # the first run here: bad bars or settings fail once, plainly, before any pool starts
+    rows = _metrics_block(strategy, bars, settings, combos[:1])
+    if len(combos) > 1:
+        rows += _run_on(engine, strategy, bars, settings, combos[1:], progress)
     params = pl.DataFrame(combos)
     metrics = pl.DataFrame(rows, schema=list(GRID_METRICS), orient="row").with_columns(
         pl.col("max_drawdown_duration", "trades").fill_nan(None).cast(pl.Int64))
     return pl.concat([params, metrics], how="horizontal")
+
+
+def _is_dask(engine: object) -> bool:
+    return hasattr(engine, "submit") and hasattr(engine, "scatter")
+
+
+def _check_engine(engine: object) -> None:
+    if not (engine in ("numba", "processes") if isinstance(engine, str) else _is_dask(engine)):
+        raise ParameterError(f"engine: expected 'numba', 'processes' or a "
+                             f"dask.distributed Client, got {engine!r}")
 
 
 def _run_on(engine: str | object, strategy: Strategy, bars: pl.DataFrame, settings: dict,
@@ -85,7 +103,7 @@ def _run_on(engine: str | object, strategy: Strategy, bars: pl.DataFrame, settin
     bar = tqdm(total=len(combos), desc=f"sweep {strategy.name}", unit="run",
                disable=not progress)
     with bar:
-        if isinstance(engine, str) and engine in ("numba", "processes"):
+        if isinstance(engine, str):
             if engine == "numba":
                 pool = concurrent.futures.ThreadPoolExecutor(nb.get_num_threads())
                 blocks = [[c] for c in combos]
@@ -100,11 +118,11 @@ def _run_on(engine: str | object, strategy: Strategy, bars: pl.DataFrame, settin
             with pool:
                 futures = [pool.submit(_metrics_block, strategy, bars, settings, b, threads)
                            for b in blocks if b]
-                for f in futures:
-                    f.add_done_callback(lambda f: bar.update(len(f.result())))
+                for f in futures:  # (a failed block raises below, from f.result())
+                    f.add_done_callback(lambda f: f.exception() or bar.update(len(f.result())))
                 parts = [f.result() for f in futures]
             order = [c for b in blocks if b for c in b]
-        elif hasattr(engine, "submit") and hasattr(engine, "scatter"):  # a dask Client
+        else:  # a dask Client
             workers = max(len(engine.scheduler_info().get("workers", {})), 1)
             blocks = [b for b in (combos[i::workers * 2] for i in range(workers * 2)) if b]
             bars_f = engine.scatter(bars, broadcast=True)
@@ -113,9 +131,6 @@ def _run_on(engine: str | object, strategy: Strategy, bars: pl.DataFrame, settin
             parts = engine.gather(futures)
             bar.update(len(combos))
             order = [c for b in blocks for c in b]
-        else:
-            raise ParameterError(f"engine: expected 'numba', 'processes' or a "
-                                 f"dask.distributed Client, got {engine!r}")
     by_combo = {tuple(c.values()): row for c, row in
                 zip(order, (r for part in parts for r in part), strict=True)}
     return [by_combo[tuple(c.values())] for c in combos]

@@ -56,3 +56,16 @@ def test_sweep_errors(bars):
         sweep(SMA_CROSS, bars, fast=5)
     with pytest.raises(CiftError, match="engine"):
         sweep(SMA_CROSS, bars, engine="gpu", fast=[5])
+    with pytest.raises(CiftError, match="slow: the grid has no values"):
+        sweep(SMA_CROSS, bars, fast=[5], slow=[])  # (an empty frame, quietly)
+
+
+@pytest.mark.parametrize("engine", ["numba", "processes"])
+def test_bad_bars_or_settings_fail_once_before_the_pool(bars, caplog, engine):
+    # a worker's error came back once per block, each block also printing a callback's
+    # traceback ("exception calling callback"); the first run now goes in this process
+    with pytest.raises(CiftError, match=r"bars: .*pandas.DataFrame \(polars.from_pandas"):
+        sweep(SMA_CROSS, bars.to_pandas(), engine=engine, **GRIDS)
+    with pytest.raises(CiftError, match="fees_bps"):
+        sweep(SMA_CROSS, bars, engine=engine, fees_bps=-1, **GRIDS)
+    assert not [r for r in caplog.records if r.name == "concurrent.futures"]
