@@ -168,7 +168,10 @@ class AsyncPostgres(AsyncStore):
         close_when_dropped(store, pool)
         if migrate:
             try:
-                store.applied = await store.migrate()
+                # a schema already up to date takes no DDL: a read-only role connects (the
+                # migration's CREATE SCHEMA IF NOT EXISTS needs CREATE on the database)
+                if await store.version() < MIGRATIONS[-1][0]:
+                    store.applied = await store.migrate()
             except BaseException:
                 await pool.close()
                 raise

@@ -51,6 +51,33 @@ def test_migrations_are_versioned_and_idempotent(pg_url):
         assert store.migrate() == []
 
 
+def test_a_read_only_role_reads_a_schema_made_by_another(postgres_server, pg_url, market):
+    # a team's analysts connect with SELECT alone: connecting ran the migration's DDL
+    # (CREATE SCHEMA IF NOT EXISTS needs CREATE on the database) and was refused
+    import uuid
+
+    import asyncpg
+
+    with cift.connect(pg_url, cache=False) as owner:
+        owner.write_ticks(market.ticks)
+    schema, role = pg_url.rsplit("schema=", 1)[1], f"reader_{uuid.uuid4().hex[:8]}"
+
+    async def grant() -> None:
+        conn = await asyncpg.connect(postgres_server.url)
+        await conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
+        await conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        await conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+        await conn.close()
+    asyncio.run(grant())
+    url = pg_url.replace("postgres@", f"{role}:pw@", 1)
+    with cift.connect(url, cache=False) as reader:
+        assert reader.ticks().equals(market.ticks)
+        assert reader.latest().height == market.ticks["symbol"].n_unique()
+        with pytest.raises(StoreError, match="permission denied"):
+            reader.write_ticks(market.ticks.head(3).with_columns(pl.col("price") + 1))
+    assert reader.url.startswith("postgresql://") and "pw" not in reader.url
+
+
 def test_a_timescaledb_that_cannot_be_used_leaves_plain_tables_and_a_warning(
         postgres_server, market, monkeypatch):
     # this server has no TimescaleDB: told that it does, CREATE EXTENSION fails as it does
