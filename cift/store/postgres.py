@@ -114,15 +114,33 @@ def _where(url: str) -> str:
     return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
 
 
-def _split_url(url: str) -> tuple[str, str]:
-    """(DSN for asyncpg, cift schema name) from a postgresql:// URL with ?schema=..."""
+# libpq's TCP keepalive parameters: asyncpg has none of them (it would send them to the
+# server as settings, which refuses them)
+_KEEPALIVES = ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+               "tcp_user_timeout")
+
+
+def _split_url(url: str) -> tuple[str, str, dict]:
+    """(DSN for asyncpg, cift schema name, asyncpg connect arguments) from a postgresql://
+    URL with ?schema=...; libpq's connect_timeout becomes asyncpg's timeout."""
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
     schema = query.pop("schema", "cift")
     if not _IDENT.match(schema):
         raise StoreError(f"schema {schema!r}: use lower-case letters, digits and _")
+    options = {}
+    if "connect_timeout" in query:
+        timeout = query.pop("connect_timeout")
+        try:
+            options["timeout"] = float(timeout) if float(timeout) > 0 else None  # 0: none
+        except ValueError:
+            raise StoreError(f"connect_timeout {timeout!r}: expected seconds") from None
+    ignored = [k for k in _KEEPALIVES if query.pop(k, None) is not None]
+    if ignored:
+        warnings.warn(f"PostgreSQL URL: {ignored} ignored (asyncpg sets no TCP keepalives)",
+                      stacklevel=4)
     dsn = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query)))
-    return dsn, schema
+    return dsn, schema, options
 
 
 async def _chunks(payload: np.ndarray) -> AsyncIterator[memoryview]:
@@ -157,10 +175,10 @@ class AsyncPostgres(AsyncStore):
         """Connect a pool, and bring the schema to the latest version unless ``migrate=False``."""
         import asyncpg
 
-        dsn, schema = _split_url(url)
+        dsn, schema, options = _split_url(url)
         try:
             pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size + 1,
-                                             reset=_keep_session)
+                                             reset=_keep_session, **options)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"cannot connect to PostgreSQL at {_where(url)}: "
                              f"{describe(exc)}") from None

@@ -40,6 +40,18 @@ def test_sqlalchemy_style_urls_name_the_same_server(postgres_server, pg_url):
             assert s.symbols() == ["A"]
 
 
+def test_libpq_connection_parameters_asyncpg_lacks(pg_url):
+    # team DSNs carry libpq's connect_timeout and keepalives: asyncpg sent them to the server
+    # as settings, which refused the connection ("unrecognized configuration parameter")
+    with cift.connect(f"{pg_url}&connect_timeout=5&sslmode=disable") as s:
+        assert s.version() > 0
+    with pytest.warns(UserWarning, match=r"\['keepalives', 'keepalives_idle'\] ignored"):
+        with cift.connect(f"{pg_url}&keepalives=1&keepalives_idle=30&connect_timeout=0") as s:
+            assert s.version() > 0
+    with pytest.raises(StoreError, match="connect_timeout 'soon': expected seconds"):
+        cift.connect(f"{pg_url}&connect_timeout=soon")
+
+
 def test_bad_schema_name_is_refused(postgres_server):
     with pytest.raises(StoreError, match="schema"):
         cift.connect(f"{postgres_server.url}?schema=x;drop")
