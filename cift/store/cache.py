@@ -28,9 +28,10 @@ hash slot.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterable
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgpack
 import numpy as np
@@ -72,6 +73,9 @@ def _mget_command(prefix: str, symbols: tuple[str, ...]) -> bytes:
     keys = [(prefix + s).encode() for s in symbols]
     return b"*%d\r\n$4\r\nMGET\r\n" % (len(keys) + 1) + b"".join(
         b"$%d\r\n%s\r\n" % (len(k), k) for k in keys)
+
+
+_PREFIX = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
 
 
 def _where(url: str) -> str:
@@ -131,17 +135,30 @@ class AsyncRedisCache:
 
     @classmethod
     async def open(cls, url: str, *, prefix: str = "cift") -> AsyncRedisCache:
-        """Connect and check the server answers (a clear error naming host and port if not)."""
+        """Connect and check the server answers (a clear error naming host and port if not).
+
+        The URL is redis-py's (``redis://``, ``rediss://``, ``unix://``, with its options such
+        as ``socket_timeout``), plus ``prefix``: the namespace of cift's keys and channels, for
+        two teams sharing one Redis (``redis://cache/0?prefix=desk2``; default "cift")."""
         import redis.asyncio as aioredis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
         from redis.exceptions import RedisError
 
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        prefix = query.pop("prefix", prefix)
+        if not _PREFIX.fullmatch(prefix):
+            raise StoreError(f"prefix {prefix!r}: use letters, digits and _ - . (up to 40)")
+        url = urlunsplit(parts._replace(query=urlencode(query)))
+        client = None
         try:
             # one retry on a fresh connection: a restarted server is reached on the next call
             client = aioredis.Redis.from_url(url, retry=Retry(NoBackoff(), 1))
             await client.ping()
-        except (RedisError, OSError, ValueError) as exc:
+        except (RedisError, OSError, ValueError, TypeError) as exc:  # (TypeError: an option
+            if client is not None:                                   # redis-py does not take)
+                await client.aclose()
             raise StoreError(f"cannot reach Redis at {_where(url)}: "
                              f"{type(exc).__name__}: {exc}") from None
         return cls(client, url, prefix)

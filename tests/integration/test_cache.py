@@ -189,3 +189,16 @@ def test_a_closed_cache_says_so(redis_url):
             with pytest.raises(StoreError, match="the cache is closed"):
                 await call
     asyncio.run(main())
+
+
+def test_a_prefix_in_the_url_keeps_two_teams_apart(tmp_path, redis_url):
+    with cift.connect(str(tmp_path / "a"), cache=f"{redis_url}?prefix=desk2") as a:
+        a.write_ticks(trades(2, 20.0))
+    client = redis.Redis.from_url(redis_url)
+    assert client.exists("desk2:trade:A") and not client.exists("cift:trade:A")
+    with cift.connect(str(tmp_path / "b"), cache=redis_url) as b:  # the default namespace
+        assert b.latest().height == 0  # its own lake is empty, and so is its namespace
+    with pytest.raises(StoreError, match="prefix 'a b'"):
+        cift.connect(str(tmp_path / "a"), cache=f"{redis_url}?prefix=a b")
+    with pytest.raises(StoreError, match="unexpected keyword argument 'bogus'"):
+        cift.connect(str(tmp_path / "a"), cache=f"{redis_url}?bogus=1")
