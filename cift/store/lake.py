@@ -192,14 +192,28 @@ class Lake(Store):
         return self.root / table / _symbol_dir_name(symbol)
 
     @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """File-system errors of a write as a StoreError naming the lake (a read-only
+        mount, a full disk); what was written before stays whole (files are renamed in)."""
+        try:
+            yield
+        except OSError as exc:
+            raise StoreError(f"cannot write to the lake at {self.root}: "
+                             f"{exc.strerror or exc} ({exc.filename or ''})") from None
+
+    @contextmanager
     def _locked(self, table: str, symbol: str) -> Iterator[Path]:
-        sym_dir = self._symbol_dir(table, symbol)
-        sym_dir.mkdir(parents=True, exist_ok=True)
-        # a lock file opened for writing, not the directory itself (one file fewer to make):
-        # NFS emulates flock with byte-range locks, and an exclusive one needs a writable fd
-        with open(sym_dir / _LOCK, "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield sym_dir  # closing the file releases the lock
+        """The symbol's directory, locked against other writers (every write to it runs
+        inside, so its errors come out as :meth:`_writing` says)."""
+        with self._writing():
+            sym_dir = self._symbol_dir(table, symbol)
+            sym_dir.mkdir(parents=True, exist_ok=True)
+            # a lock file opened for writing, not the directory itself (one file fewer to
+            # make): NFS emulates flock with byte-range locks, and an exclusive one needs a
+            # writable file
+            with open(sym_dir / _LOCK, "a+b") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                yield sym_dir  # closing the file releases the lock
 
     def _stored_symbols(self, table: str) -> list[str]:
         try:
@@ -273,8 +287,9 @@ class Lake(Store):
             return WriteResult(0, skipped)
         stage = self.root / f".staging-{uuid.uuid4().hex}"
         try:
-            batch.write_staged(stage, [c.key for cs in todo.values() for c in cs],
-                               self.compression, self.compression_level)
+            with self._writing():
+                batch.write_staged(stage, [c.key for cs in todo.values() for c in cs],
+                                   self.compression, self.compression_level)
             written = 0
             for symbol, chunks in todo.items():
                 with self._locked(table, symbol) as sym_dir:

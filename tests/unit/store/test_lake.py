@@ -136,6 +136,40 @@ def test_rejected_write_changes_nothing(filled_lake, market):
     assert snapshot(filled_lake) == before
 
 
+def test_a_failing_file_system_is_a_store_error_and_leaves_whole_files(lake, market,
+                                                                       monkeypatch):
+    # a full disk (or a read-only mount) mid-write: a StoreError naming the lake, the parts
+    # renamed in before it whole, no staging left behind, and the write completes later
+    import errno
+    import os
+
+    placed, replace = [], os.replace
+
+    def full_after_two(src, dst):
+        if len(placed) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        placed.append(dst)
+        replace(src, dst)
+    monkeypatch.setattr(lake_module.os, "replace", full_after_two)
+    with pytest.raises(StoreError, match=f"cannot write to the lake at {lake.root}: No space"):
+        lake.write_ticks(market.ticks)
+    assert len(placed) == 2 and not list(lake.root.glob(".staging-*"))
+    stored = lake.ticks()
+    assert 0 < stored.height < market.ticks.height
+    monkeypatch.setattr(lake_module.os, "replace", replace)
+    assert lake.write_ticks(market.ticks).skipped_rows == stored.height
+    assert lake.ticks().equals(market.ticks)
+    more = market.ticks.head(3).with_columns(pl.col("price") + 1)
+    lake.write_ticks(more)
+    before = lake.ticks()
+    placed.clear()
+    placed.extend([None, None])  # compact's first rename fails
+    monkeypatch.setattr(lake_module.os, "replace", full_after_two)
+    with pytest.raises(StoreError, match="cannot write to the lake"):
+        lake.compact()
+    assert lake.ticks().equals(before)
+
+
 def test_compact_merges_and_keeps_idempotency(lake, market):
     half = market.ticks.height // 2
     lake.write_ticks(market.ticks.head(half))
