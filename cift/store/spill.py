@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from cift.data.importer import ImportOptions, read_market_pieces
+from cift.errors import StoreError
 
 __all__ = ["WRITE_ROWS", "large_file_writes"]
 
@@ -86,7 +87,12 @@ def large_file_writes(path: Path, options: ImportOptions, *,
         table = options.table
         for piece in read_market_pieces(path, options):
             table = piece.table
-            spill.add(piece.frame)
+            try:
+                spill.add(piece.frame)
+            except OSError as exc:  # (Polars' file errors are OSErrors too)
+                raise StoreError(f"{path}: cannot keep the validated pieces under {tmp}: "
+                                 f"{exc.strerror or exc} (they take about the file's size "
+                                 f"as Parquet; TMPDIR names another place)") from None
             on_progress(piece.done, "reading")
         for i, frame in enumerate(spill.groups(WRITE_ROWS)):
             on_progress(1.0, f"writing part {i + 1}")

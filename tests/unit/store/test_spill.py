@@ -5,7 +5,7 @@ import pytest
 
 import cift.data.importer as importer
 import cift.store.spill as spill
-from cift.errors import DataError
+from cift.errors import DataError, StoreError
 from cift.store.lake import Lake
 
 
@@ -65,6 +65,22 @@ def test_large_files_named_like_patterns_are_read_alone(tmp_path, market, in_pie
     lake = Lake(tmp_path / "lake")
     assert lake.ingest(pq).rows == market.ticks.height
     assert lake.ticks().equals(market.ticks)
+
+
+def test_no_room_for_the_pieces_is_a_store_error_and_writes_nothing(tmp_path, market,
+                                                                     in_pieces, monkeypatch):
+    import errno
+
+    path = tmp_path / "ticks.csv"
+    market.ticks.write_csv(path)
+
+    def full(self, df):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(spill._Spill, "add", full)
+    lake = Lake(tmp_path / "lake")
+    with pytest.raises(StoreError, match="cannot keep the validated pieces .*No space left"):
+        lake.ingest(path)
+    assert lake.catalog().height == 0
 
 
 def test_quotes_of_a_compressed_file_and_of_parquet(tmp_path, market, in_pieces):
