@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import warnings
 from collections.abc import AsyncIterator, Iterable
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -276,6 +277,11 @@ class AsyncRedisCache:
         finally:
             await pubsub.aclose()
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
     def _refuse_closed(self) -> None:
         raise StoreError(f"Redis at {self._where}: the cache is closed")
 
@@ -302,7 +308,12 @@ class AsyncCachedStore(AsyncStore):
         df = checked_frame(table, df, source=source, validated=validated)
         result = await self.store.write(table, df, source=source, validated=True)
         if df.height:
-            await self.cache.put(table, df)
+            try:
+                await self.cache.put(table, df)
+            except StoreError as exc:
+                raise StoreError(f"the rows are stored in {self.store.url} ({result.rows:,} "
+                                 f"new), but the cache was not updated: {exc}; writing "
+                                 f"again skips them and updates it") from None
         return result
 
     async def delete(self, symbols: str | Iterable[str], start: TimeLike = None,
@@ -312,12 +323,19 @@ class AsyncCachedStore(AsyncStore):
         return deleted
 
     async def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
-        """The last trade per symbol, from the cache (one round trip), the store filling gaps."""
+        """The last trade per symbol, from the cache (one round trip), the store filling gaps;
+        from the store alone, with a warning, while the cache cannot be reached."""
         syms = normalize_symbols(symbols)
-        if syms is None:
-            syms = set(await self.cache.symbols()) | set(await self.store.symbols())
-        syms = sorted(syms)  # rows come back in this order: no sort of the frame
-        hits = await self.cache.get("trade", syms)
+        try:
+            if syms is None:
+                syms = set(await self.cache.symbols()) | set(await self.store.symbols())
+            syms = sorted(syms)  # rows come back in this order: no sort of the frame
+            hits = await self.cache.get("trade", syms)
+        except StoreError as exc:
+            if self.cache.closed:
+                raise
+            warnings.warn(f"latest() read from {self.store.url}: {exc}", stacklevel=2)
+            return await self.store.latest(symbols)
         if hits.height == len(syms):
             return hits
         missing = sorted(set(syms) - set(hits.get_column("symbol").to_list()))

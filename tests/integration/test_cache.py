@@ -143,6 +143,25 @@ def test_latest_survives_a_redis_restart(tmp_path, redis_server, redis_url):
     assert redis.Redis.from_url(redis_url).exists("cift:trade:A")
 
 
+def test_a_cache_that_is_down_costs_its_speed_not_the_data(tmp_path, redis_server, redis_url):
+    # latest() falls back to the store with a warning; a write says the rows are stored (it
+    # read as if the write had failed) and writing again, once Redis is back, fills the cache
+    with cift.connect(str(tmp_path / "lake"), cache=redis_url) as store:
+        store.write_ticks(trades(2, 20.0))
+        redis_server.stop()
+        try:
+            with pytest.warns(UserWarning, match="latest\\(\\) read from lake://"):
+                assert store.latest(["A", "B"])["price"].to_list() == [20.0, 20.0]
+            with pytest.raises(StoreError, match=r"the rows are stored in lake://.* \(2 new\), "
+                                                 r"but the cache was not updated"):
+                store.write_ticks(trades(3, 30.0))
+        finally:
+            redis_server.start()
+        assert store.write_ticks(trades(3, 30.0)).skipped_rows == 2
+        assert redis.Redis.from_url(redis_url).exists("cift:trade:A")
+        assert store.latest("A")["price"].to_list() == [30.0]
+
+
 def test_concurrent_and_cancelled_reads_each_get_their_own_answer(redis_url):
     """Reads share the cache's own connection when it is free and take pooled ones when it
     is not; a read cancelled mid-flight must not leave its reply for the next one."""
