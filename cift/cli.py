@@ -157,6 +157,12 @@ def _cmd_bars(args: argparse.Namespace) -> None:
     store = _connect(args.store)
     symbols = None if args.symbols == "all" else [s for s in args.symbols.split(",") if s]
     bars = store.bars(symbols, args.interval, args.start, args.end)
+    # say which symbols have no bars, rather than leave them out of the table unsaid
+    barless = sorted(set(symbols or []) - set(bars.get_column("symbol").unique()))
+    if barless or bars.height == 0:
+        span = "" if args.start is None and args.end is None else " in that range"
+        print(f"no ticks{' of ' + ', '.join(barless) if barless else ''} in {store.url}{span}",
+              file=sys.stderr)
     if out is None:
         with pl.Config(tbl_rows=20, tbl_width_chars=120):
             print(bars)

@@ -56,8 +56,15 @@ def test_ingest_catalog_bars(run, tmp_path, market):
     bars = pl.read_parquet(tmp_path / "bars.parquet")
     assert f"wrote {bars.height:,} bars" in out
     assert bars.schema == pl.Schema(BARS) and set(bars["symbol"]) == {"ACME", "BOLT"}
+    assert not run("bars", "ACME,BOLT", "--interval", "5m", "--out", "b.csv").stderr
     run("bars", "all", "--out", "bars.csv")
     assert pl.read_csv(tmp_path / "bars.csv").height > bars.height
+    # symbols without bars are named, not left out unsaid
+    missing = run("bars", "ACME,NOPE", "--interval", "1h", "--out", "some.csv")
+    assert "no ticks of NOPE in lake://" in missing.stderr
+    assert set(pl.read_csv(tmp_path / "some.csv")["symbol"]) == {"ACME"}
+    late = run("bars", "ACME", "--start", "2030-01-01")
+    assert "no ticks of ACME in lake://" in late.stderr and "in that range" in late.stderr
     assert "merged away" in run("compact").stdout
 
 
