@@ -158,7 +158,7 @@ def _cmd_bars(args: argparse.Namespace) -> None:
     symbols = None if args.symbols == "all" else [s for s in args.symbols.split(",") if s]
     bars = store.bars(symbols, args.interval, args.start, args.end)
     # say which symbols have no bars, rather than leave them out of the table unsaid
-    barless = sorted(set(symbols or []) - set(bars.get_column("symbol").unique()))
+    barless = sorted(set(symbols) - set(bars.get_column("symbol").unique())) if symbols else []
     if barless or bars.height == 0:
         span = "" if args.start is None and args.end is None else " in that range"
         print(f"no ticks{' of ' + ', '.join(barless) if barless else ''} in {store.url}{span}",

@@ -192,33 +192,41 @@ def _trimmed_symbols(df: pl.DataFrame, options: ImportOptions) -> pl.DataFrame:
     return df.with_columns(col.str.strip_chars(" "))
 
 
-def _separator(path: Path, options: ImportOptions) -> str:
+def _separator(path: Path, options: ImportOptions, header: bytes) -> str:
     """The option's; else tab for .tsv; else the one the header line uses most (or a comma)."""
     if options.separator is not None:
         return options.separator
     if ".tsv" in (s.lower() for s in path.suffixes):
         return "\t"
-    with pa.input_stream(str(path)) as f:  # (decompressing by the suffix, as the reader will)
-        header = f.read(1 << 16).split(b"\n", 1)[0]
     counts = {sep: header.count(sep.encode()) for sep in _SEPARATORS}
     return max(_SEPARATORS, key=counts.__getitem__) if any(counts.values()) else ","
+
+
+def _first_line(path: Path) -> bytes:
+    """A CSV file's first line (decompressed by its suffix, as the reader will)."""
+    with pa.input_stream(str(path)) as f:
+        return f.read(1 << 16).split(b"\n", 1)[0]
+
+
+def _csv_names(header: bytes, sep: str) -> list[str]:
+    """The column names of a CSV header line."""
+    line = header.decode("utf-8-sig", "replace").rstrip("\r")
+    try:
+        return next(csv.reader([line], delimiter=sep), [])
+    except csv.Error:  # (reading the file names what is wrong)
+        return []
 
 
 _CIFT_COLUMNS = list(dict.fromkeys(c for schema in TABLES.values() for c in schema))
 
 
-def _loose_names(path: Path, sep: str | None, options: ImportOptions) -> ImportOptions:
-    """The options with a column-map entry for each of cift's columns the file names in
+def _loose_names(names: list[str] | None, options: ImportOptions) -> ImportOptions:
+    """The options with a column-map entry for each of cift's columns the file ``names`` in
     another case or with spaces around (``Price``, ``TS``, `` size``), where the file has no
     exact one and one column alone fits. Read off the header before the file, so the reader
     keeps such a symbol column as text."""
-    if sep is not None and not options.header:
+    if not names:
         return options
-    try:
-        names = (pl.scan_parquet(path, glob=False).collect_schema().names() if sep is None
-                 else _csv_header(path, sep))
-    except (OSError, pa.ArrowException, pl.exceptions.PolarsError, csv.Error):
-        return options  # (reading the file names what is wrong)
     mapping = dict(options.columns or {})
     taken = {part for theirs in mapping.values() for part in [theirs, *_ts_parts(theirs)]}
     for ours in _CIFT_COLUMNS:
@@ -229,13 +237,6 @@ def _loose_names(path: Path, sep: str | None, options: ImportOptions) -> ImportO
             mapping[ours] = fits[0]
     return options if mapping == dict(options.columns or {}) else replace(options,
                                                                          columns=mapping)
-
-
-def _csv_header(path: Path, sep: str) -> list[str]:
-    """The column names of a CSV file's header line (decompressed by its suffix)."""
-    with pa.input_stream(str(path)) as f:
-        line = f.read(1 << 16).split(b"\n", 1)[0].decode("utf-8-sig", "replace").rstrip("\r")
-    return next(csv.reader([line], delimiter=sep), [])
 
 
 def _ts_parts(name: str) -> list[str]:
@@ -312,8 +313,7 @@ def read_market_file(path: str | Path, options: ImportOptions | None = None
     """
     options = options or ImportOptions()
     path = Path(path)
-    sep = _open(path, options)
-    options = _loose_names(path, sep, options)
+    sep, options = _open(path, options)
     return _validated(_read_any(path, sep, options, str(path)), options, str(path))
 
 
@@ -341,8 +341,7 @@ def read_market_pieces(path: str | Path, options: ImportOptions | None = None, *
     options = options or ImportOptions()
     path = Path(path)
     source = str(path)
-    sep = _open(path, options)
-    options = _loose_names(path, sep, options)
+    sep, options = _open(path, options)
     rows = 0
     try:
         texts = (_csv_pieces(path, sep is not None and options.header, piece_bytes)
@@ -375,14 +374,25 @@ def is_large_file(path: str | Path) -> bool:
         return False  # (reading it whole then names what is wrong)
 
 
-def _open(path: Path, options: ImportOptions) -> str | None:
-    """The file's CSV separator (None: Parquet), once it is known to be a file to read."""
+def _open(path: Path, options: ImportOptions) -> tuple[str | None, ImportOptions]:
+    """The file's CSV separator (None: Parquet) and the options with its loosely named
+    columns mapped (:func:`_loose_names`), once it is known to be a file to read: the
+    header line read once for both."""
     if not path.is_file():
         raise DataError("no such file", source=str(path))
     try:
-        return _separator(path, options) if _file_kind(path) == "csv" else None
+        if _file_kind(path) == "csv":
+            header = _first_line(path)
+            sep = _separator(path, options, header)
+            return sep, _loose_names(_csv_names(header, sep) if options.header else None,
+                                     options)
     except (OSError, pa.ArrowException) as exc:
         raise DataError(f"cannot read the file: {exc}", source=str(path)) from None
+    try:
+        names = pl.scan_parquet(path, glob=False).collect_schema().names()
+    except (OSError, pl.exceptions.PolarsError):
+        names = None  # (reading the file names what is wrong)
+    return None, _loose_names(names, options)
 
 
 def _read_any(path: Path | bytes, sep: str | None, options: ImportOptions,
