@@ -43,6 +43,7 @@ from cift.data.timestamps import TimeLike
 from cift.errors import StoreError
 from cift.store.aio import AsyncStore
 from cift.store.base import Trade, WriteResult, checked_frame, normalize_symbols
+from cift.store.pools import server_address
 
 __all__ = ["AsyncCachedStore", "AsyncRedisCache"]
 
@@ -76,12 +77,10 @@ def _mget_command(prefix: str, symbols: tuple[str, ...]) -> bytes:
         b"$%d\r\n%s\r\n" % (len(k), k) for k in keys)
 
 
+#: Seconds to connect to Redis (and for its first answer) unless the URL says otherwise.
+CONNECT_TIMEOUT = 5.0
+
 _PREFIX = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
-
-
-def _where(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
 
 
 #: The fixed-width record of each kind of entry.
@@ -127,7 +126,7 @@ class AsyncRedisCache:
 
     def __init__(self, client: object, url: str, prefix: str = "cift") -> None:
         self._redis = client
-        self._where = _where(url)
+        self._where = server_address(url, 6379)
         self.prefix = prefix
         self._set_newer = client.register_script(_SET_NEWER)  # type: ignore[attr-defined]
         self._own = None  # the reads' connection (see _read), closed with the pool
@@ -139,29 +138,41 @@ class AsyncRedisCache:
         """Connect and check the server answers (a clear error naming host and port if not).
 
         The URL is redis-py's (``redis://``, ``rediss://``, ``unix://``, with its options such
-        as ``socket_timeout``), plus ``prefix``: the namespace of cift's keys and channels, for
+        as ``socket_timeout``; ``socket_connect_timeout`` defaults to :data:`CONNECT_TIMEOUT`
+        seconds rather than none), plus ``prefix``: the namespace of cift's keys and channels, for
         two teams sharing one Redis (``redis://cache/0?prefix=desk2``; default "cift")."""
         import redis.asyncio as aioredis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
         from redis.exceptions import RedisError
+        from redis.exceptions import TimeoutError as RedisTimeout
 
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query))
         prefix = query.pop("prefix", prefix)
         if not _PREFIX.fullmatch(prefix):
             raise StoreError(f"prefix {prefix!r}: use letters, digits and _ - . (up to 40)")
+        # a host that drops packets (a firewall, a wrong address) would hold the connect for
+        # the OS's ~2 minutes of SYN retries, and a server that accepts but never answers
+        # (stopped, swapping) forever: both are bounded, by the URL's own timeout if it has one
+        limit = query.setdefault("socket_connect_timeout", str(CONNECT_TIMEOUT))
+        try:
+            limit = float(limit)
+        except ValueError:
+            raise StoreError(f"socket_connect_timeout {limit!r}: expected seconds") from None
         url = urlunsplit(parts._replace(query=urlencode(query)))
         client = None
         try:
             # one retry on a fresh connection: a restarted server is reached on the next call
             client = aioredis.Redis.from_url(url, retry=Retry(NoBackoff(), 1))
-            await client.ping()
+            await asyncio.wait_for(client.ping(), 2 * limit)  # (the retry may connect again)
         except (RedisError, OSError, ValueError, TypeError) as exc:  # (TypeError: an option
             if client is not None:                                   # redis-py does not take)
                 await client.aclose()
-            raise StoreError(f"cannot reach Redis at {_where(url)}: "
-                             f"{type(exc).__name__}: {exc}") from None
+            why = (f"timed out (socket_connect_timeout={limit:g} s, tried twice)"
+                   if isinstance(exc, TimeoutError | RedisTimeout)
+                   else f"{type(exc).__name__}: {exc}")
+            raise StoreError(f"cannot reach Redis at {server_address(url, 6379)}: {why}") from None
         return cls(client, url, prefix)
 
     def _key(self, kind: str, symbol: str) -> str:

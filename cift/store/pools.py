@@ -1,6 +1,6 @@
 """asyncpg pools as cift's server stores use them (PostgreSQL, and QuestDB over the PG wire):
 a statement retried once after a lost connection, clear errors, and a pool given back when
-its store is dropped unclosed."""
+its store is dropped unclosed; and how every server store names its server in messages."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from cift.errors import StoreError
 
-__all__ = ["close_when_dropped", "describe", "lost_connection_errors", "redact", "with_pooled"]
+__all__ = ["close_when_dropped", "describe", "lost_connection_errors", "redact", "server_address",
+           "with_pooled"]
 
 
 async def with_pooled(pool, op, server: str):
@@ -71,3 +72,9 @@ def redact(url: str) -> str:
     host = parts.hostname or ""
     netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def server_address(url: str, default_port: int) -> str:
+    """"host:port" of a server URL, for messages (never the user or password)."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or default_port}"

@@ -52,6 +52,7 @@ from cift.store.pools import (
     describe,
     lost_connection_errors,
     redact,
+    server_address,
     with_pooled,
 )
 
@@ -109,11 +110,6 @@ MIGRATIONS: list[tuple[int, str, object]] = [
 ]
 
 
-def _where(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
-
-
 # libpq's TCP keepalive parameters: asyncpg has none of them (it would send them to the
 # server as settings, which refuses them)
 _KEEPALIVES = ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
@@ -159,7 +155,7 @@ class AsyncPostgres(AsyncStore):
     def __init__(self, url: str, pool: object, schema: str) -> None:
         self.url = redact(url)
         self.schema = schema
-        self._where = _where(url)
+        self._where = server_address(url, 5432)
         self._pool = pool
         self._ids: dict[str, int] = {}
         self._names: dict[int, str] = {}
@@ -180,7 +176,7 @@ class AsyncPostgres(AsyncStore):
             pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size + 1,
                                              reset=_keep_session, **options)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StoreError(f"cannot connect to PostgreSQL at {_where(url)}: "
+            raise StoreError(f"cannot connect to PostgreSQL at {server_address(url, 5432)}: "
                              f"{describe(exc)}") from None
         store = cls(url, pool, schema)
         close_when_dropped(store, pool)

@@ -54,7 +54,7 @@ from cift.store.base import (
     rows_frame,
 )
 from cift.store.batches import Batch, rank_in_group
-from cift.store.pools import close_when_dropped, redact, with_pooled
+from cift.store.pools import close_when_dropped, redact, server_address, with_pooled
 
 __all__ = ["AsyncQuestDB"]
 
@@ -130,7 +130,7 @@ class AsyncQuestDB(AsyncStore):
     def __init__(self, url: str, pool: object, sender_conf: str, prefix: str) -> None:
         self.url = redact(url)
         self.prefix = prefix
-        self._where = f"{urlsplit(url).hostname}:{urlsplit(url).port or 8812}"
+        self._where = server_address(url, 8812)
         self._pool = pool
         self._sender_conf = sender_conf
 

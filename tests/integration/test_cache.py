@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
 
 import polars as pl
 import pytest
@@ -105,6 +106,31 @@ def test_unreachable_redis_is_one_clear_error(tmp_path):
     port = free_port()
     with pytest.raises(StoreError, match=f"127.0.0.1:{port}"):
         cift.connect(str(tmp_path / "lake"), cache=f"redis://:pw-secret@127.0.0.1:{port}/0")
+
+
+def test_a_silent_redis_is_a_clear_error_not_a_hang(tmp_path, monkeypatch):
+    # a server that accepts connections and never answers (stopped, swapping): the kernel
+    # completes the handshake on the listening socket; nobody reads
+    import cift.store.cache as cache
+
+    monkeypatch.setattr(cache, "CONNECT_TIMEOUT", 0.2)
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        with pytest.raises(StoreError, match=f"Redis at 127.0.0.1:{port}: timed out .socket_connect_timeout=0.2 s"):
+            cift.connect(str(tmp_path / "lake"), cache=f"redis://127.0.0.1:{port}/0")
+
+
+def test_a_host_dropping_packets_is_a_clear_error_not_a_hang(tmp_path):
+    # a listener whose accept queue is full drops new connections' SYNs, as a firewall or a
+    # wrong address does: the connect would wait out the OS's retries (~2 min) unbounded
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as full, \
+            socket.create_connection(full.getsockname()):
+        port = full.getsockname()[1]
+        url = f"redis://127.0.0.1:{port}/0?socket_connect_timeout=0.2"
+        with pytest.raises(StoreError, match=f"Redis at 127.0.0.1:{port}: timed out .socket_connect_timeout=0.2 s"):
+            cift.connect(str(tmp_path / "lake"), cache=url)
+    with pytest.raises(StoreError, match="socket_connect_timeout '0.2n': expected seconds"):
+        cift.connect(str(tmp_path / "lake"), cache=f"{url}n")  # "0.2n"
 
 
 def test_cache_argument_is_checked(tmp_path):
