@@ -176,8 +176,11 @@ class AsyncPostgres(AsyncStore):
             pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size + 1,
                                              reset=_keep_session, **options)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            limit = options.get("timeout", 60)  # (asyncpg's default)
+            why = (f"no answer within {limit:g} s (connect_timeout)"
+                   if isinstance(exc, TimeoutError) and limit else describe(exc))
             raise StoreError(f"cannot connect to PostgreSQL at {server_address(url, 5432)}: "
-                             f"{describe(exc)}") from None
+                             f"{why}") from None
         store = cls(url, pool, schema)
         close_when_dropped(store, pool)
         if migrate:

@@ -116,7 +116,8 @@ def test_a_silent_redis_is_a_clear_error_not_a_hang(tmp_path, monkeypatch):
     monkeypatch.setattr(cache, "CONNECT_TIMEOUT", 0.2)
     with socket.create_server(("127.0.0.1", 0)) as silent:
         port = silent.getsockname()[1]
-        with pytest.raises(StoreError, match=f"Redis at 127.0.0.1:{port}: timed out .socket_connect_timeout=0.2 s"):
+        with pytest.raises(StoreError, match=f"Redis at 127.0.0.1:{port}: timed out "
+                                             r"\(socket_connect_timeout=0.2 s"):
             cift.connect(str(tmp_path / "lake"), cache=f"redis://127.0.0.1:{port}/0")
 
 
@@ -127,7 +128,8 @@ def test_a_host_dropping_packets_is_a_clear_error_not_a_hang(tmp_path):
             socket.create_connection(full.getsockname()):
         port = full.getsockname()[1]
         url = f"redis://127.0.0.1:{port}/0?socket_connect_timeout=0.2"
-        with pytest.raises(StoreError, match=f"Redis at 127.0.0.1:{port}: timed out .socket_connect_timeout=0.2 s"):
+        with pytest.raises(StoreError, match=f"Redis at 127.0.0.1:{port}: timed out "
+                                             r"\(socket_connect_timeout=0.2 s"):
             cift.connect(str(tmp_path / "lake"), cache=url)
     with pytest.raises(StoreError, match="socket_connect_timeout '0.2n': expected seconds"):
         cift.connect(str(tmp_path / "lake"), cache=f"{url}n")  # "0.2n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import polars as pl
 import pytest
@@ -50,6 +51,16 @@ def test_libpq_connection_parameters_asyncpg_lacks(pg_url):
             assert s.version() > 0
     with pytest.raises(StoreError, match="connect_timeout 'soon': expected seconds"):
         cift.connect(f"{pg_url}&connect_timeout=soon")
+
+
+def test_a_silent_server_is_a_clear_timeout(tmp_path):
+    # a server that accepts connections and never answers (the kernel completes the
+    # handshake on the listening socket; nobody reads): the error says what to raise
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        with pytest.raises(StoreError, match=f"PostgreSQL at 127.0.0.1:{port}: no answer "
+                                             r"within 0.3 s \(connect_timeout\)"):
+            cift.connect(f"postgresql://u:pw@127.0.0.1:{port}/db?connect_timeout=0.3")
 
 
 def test_bad_schema_name_is_refused(postgres_server):
