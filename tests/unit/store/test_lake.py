@@ -186,6 +186,50 @@ def test_compact_merges_and_keeps_idempotency(lake, market):
     assert sorted(lake.root.rglob("*")) == before
 
 
+def parts_of(*rows: int) -> list:
+    """Parts of these sizes, oldest first, as a partition's listing gives them."""
+    return [lake_module._Part(f"p{i}", i + 1, i + 1, 0, n, 0, 0, f"{i:024x}")
+            for i, n in enumerate(rows)]
+
+
+def test_which_small_parts_a_write_merges(monkeypatch):
+    run = lake_module._merge_run
+    assert run(parts_of(*[10] * 15)) == []
+    assert run(parts_of(*[10] * 16)) == parts_of(*[10] * 16)
+    # an older part joins only when the newer rows are at least as many as its own
+    assert run(parts_of(161, *[10] * 16)) == parts_of(161, *[10] * 16)[1:]
+    assert run(parts_of(160, *[10] * 16)) == parts_of(160, *[10] * 16)
+    assert run(parts_of(5, 1000, *[10] * 15)) == []
+    # parts past the merge's size are compact()'s
+    monkeypatch.setattr(lake_module, "_MERGE_ROWS", 100)
+    assert run(parts_of(*[10] * 16)) == []
+    # sizes that defeat the rule (each larger than all newer ones): three runs' worth merge
+    monkeypatch.setattr(lake_module, "_MERGE_FAN", 2)
+    monkeypatch.setattr(lake_module, "_MERGE_ROWS", 1000)
+    assert run(parts_of(64, 32, 16, 8, 4)) == []
+    assert run(parts_of(900, 64, 32, 16, 8, 4, 2)) == parts_of(900, 64, 32, 16, 8, 4, 2)[1:]
+
+
+def test_small_appends_are_merged_as_they_come(lake, market):
+    # a live runner writing every few ticks: parts stay few, reads and re-sends as before
+    acme = market.ticks.filter(pl.col("symbol") == "ACME", pl.col("ts").dt.date() == DAY1)
+    acme = acme.head(2_000).with_columns(ts=pl.col("ts").dt.truncate("1s"))  # ties across
+    cuts = [0, *sorted({(i * 7919) % acme.height for i in range(1, 200)}), acme.height]
+    batches = [acme[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
+    most = 0
+    for i, batch in enumerate(batches):
+        assert lake.write_ticks(batch).rows == batch.height
+        most = max(most, len(list(lake.root.rglob("p_*.parquet"))))
+        if i % 50 == 0:
+            assert lake.ticks().equals(pl.concat(batches[:i + 1]).sort("ts", maintain_order=True))
+    assert len(batches) > 150 and most < 3 * lake_module._MERGE_FAN
+    assert lake.ticks().equals(acme.sort("ts", maintain_order=True))
+    assert lake.latest().equals(acme.sort("ts", maintain_order=True).tail(1).select(
+        "symbol", "ts", "price", "size", "side"))
+    assert all(lake.write_ticks(b).rows == 0 for b in batches)  # every batch still known
+    assert lake.delete("ACME") == acme.height and lake.ticks().height == 0
+
+
 def test_delete_range_then_reingest(filled_lake, market):
     start, end = "2024-01-02T15:00", "2024-01-02T16:00"
     in_range = (pl.col("symbol") == "ACME") & (pl.col("ts") >= dt.datetime(
