@@ -1,4 +1,5 @@
-"""A reader in one process while another process writes and compacts the same partitions."""
+"""A reader in one process while another process writes, merges and compacts the same
+partitions."""
 
 import multiprocessing as mp
 
@@ -9,7 +10,7 @@ from cift.data.schema import TS
 from cift.store.lake import Lake
 
 BATCH = 2_000
-BATCHES = 30
+BATCHES = 40  # a write merges 16 small parts in a row: twice here, around a compact()
 DAY0 = 1_704_153_600 * 10**9
 
 
@@ -26,7 +27,7 @@ def writer(root: str, started) -> None:
     started.set()
     for i in range(BATCHES):
         lake.write_ticks(batch(i))
-        if i % 7 == 6:
+        if i == 20:
             lake.compact()
 
 
@@ -51,3 +52,4 @@ def test_reader_never_sees_partial_or_doubled_data(tmp_path):
     assert proc.exitcode == 0
     assert lake.ticks("ACME").height == BATCHES * BATCH
     assert len(set(reads)) > 2  # the reader really overlapped the writes
+    assert len(list(tmp_path.rglob("p_*.parquet"))) == 5  # 1 compacted + 1 merged + 3
