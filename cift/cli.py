@@ -67,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="strftime layout of text timestamps, e.g. '%%m/%%d/%%Y %%H:%%M:%%S' "
                         "(default: ISO 8601, epoch digits, or d/m/Y vs m/d/Y as the dates "
                         "prove)")
+    order = i.add_mutually_exclusive_group()
+    order.add_argument("--day-first", dest="day_first", action="store_const", const=True,
+                       help="dates like 03/01/2024 are day/month/year (default: as the "
+                            "dates prove; a file of only days 1 to 12 proves neither)")
+    order.add_argument("--month-first", dest="day_first", action="store_const", const=False,
+                       help="dates like 03/01/2024 are month/day/year")
     i.add_argument("--separator", help="CSV field separator (default: tab for .tsv, else "
                    "the one of , ; tab | the header line has most of)")
     i.add_argument("--no-header", dest="header", action="store_false",
@@ -135,7 +141,7 @@ def _cmd_ingest(args: argparse.Namespace) -> None:
     result = store.ingest(args.paths, progress=sys.stderr.isatty(), table=args.table,
                           columns=parse_column_map(args.columns), symbol=args.symbol,
                           ts_unit=args.ts_unit, tz=args.tz, ts_format=args.ts_format,
-                          separator=args.separator, header=args.header,
+                          day_first=args.day_first, separator=args.separator, header=args.header,
                           decimal_comma=args.decimal_comma)
     print(f"ingested {result.rows:,} rows into {store.url}"
           + (f" ({result.skipped_rows:,} already there, skipped)" if result.skipped_rows else ""))

@@ -92,6 +92,15 @@ def test_bad_input_is_one_line_and_nonzero(run, tmp_path, args, message):
     assert len(lines) == 1 and lines[0].startswith("cift: error:") and message in lines[0]
 
 
+def test_ingest_told_the_day_month_order(run, tmp_path):
+    (tmp_path / "eu.csv").write_text("ts,price,size\n01/02/2024 09:30:00,160.5,10\n")
+    run("ingest", "eu.csv", "--symbol", "IBM", "--day-first")
+    run("bars", "IBM", "--interval", "1d", "--out", "ibm.csv")
+    assert pl.read_csv(tmp_path / "ibm.csv")["ts"][0].startswith("2024-02-01")
+    proc = run("ingest", "eu.csv", "--day-first", "--month-first", ok=False)
+    assert proc.returncode == 2 and "not allowed with" in proc.stderr
+
+
 def test_ingest_with_a_timestamp_format(run, tmp_path):
     (tmp_path / "us.csv").write_text("ts,price,size\n01/02/2024 09:30:00,160.5,10\n")
     run("ingest", "us.csv", "--symbol", "IBM", "--tz", "America/New_York",

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from cift.data.schema import TABLES
+from cift.data.timestamps import day_month_order
 from cift.data.validate import validate_frame
 from cift.errors import DataError, ParameterError
 
@@ -69,6 +70,11 @@ class ImportOptions:
         strftime layout of text timestamps, e.g. ``"%m/%d/%Y %H:%M:%S"``; default: ISO 8601,
         epoch digits, or day/month/year vs month/day/year as the values prove (see
         :func:`cift.data.timestamps.parse_ts_column`).
+    day_first : bool, optional
+        Dates written with ``/`` or ``.`` are day/month/year (True) or month/day/year
+        (False); default: as the values prove (a file whose dates are all ambiguous, such
+        as one day's 03/01/2024, is refused until told). A large file read in pieces keeps
+        the order its first proving piece shows.
     separator : str, optional
         CSV field separator, one character. Default: tab for .tsv files, else whichever of
         ``,`` ``;`` tab ``|`` the header line has most of (a comma when it has none).
@@ -87,6 +93,7 @@ class ImportOptions:
     ts_unit: str | None = None
     tz: str | None = None
     ts_format: str | None = None
+    day_first: bool | None = None
     separator: str | None = None
     header: bool = True
     decimal_comma: bool = False
@@ -314,7 +321,8 @@ def read_market_file(path: str | Path, options: ImportOptions | None = None
     options = options or ImportOptions()
     path = Path(path)
     sep, options = _open(path, options)
-    return _validated(_read_any(path, sep, options, str(path)), options, str(path))
+    table, df, _ = _validated(_read_any(path, sep, options, str(path)), options, str(path))
+    return table, df
 
 
 class Piece(NamedTuple):
@@ -350,10 +358,9 @@ def read_market_pieces(path: str | Path, options: ImportOptions | None = None, *
             try:
                 if not isinstance(raw, pl.DataFrame):
                     raw = _read_any(raw, sep, options, source)
-                table, df = _validated(raw, options, source)
+                table, df, options = _validated(raw, options, source)
             except DataError as exc:
                 raise exc.rows_later(rows) from None
-            options = replace(options, table=table)
             rows += df.height
             yield Piece(table, df, done)
     except (OSError, pa.ArrowException) as exc:
@@ -412,15 +419,22 @@ def _read_any(path: Path | bytes, sep: str | None, options: ImportOptions,
 
 
 def _validated(raw: pl.DataFrame, options: ImportOptions, source: str
-               ) -> tuple[str, pl.DataFrame]:
+               ) -> tuple[str, pl.DataFrame, ImportOptions]:
+    """(table, frame) of a file or piece, and the options the rest of its file reads with:
+    its table, and the day/month order its dates proved (a later piece of days 1 to 12
+    proves neither)."""
     df = _map_columns(raw, options, source)
     table = _table_of(df, options, source)
     if table == "ticks" and "side" not in df.columns:
         df = df.with_columns(side=pl.lit(0, pl.Int8))
     if table == "quotes" and not {"bid_sz", "ask_sz"} & set(df.columns):
         df = df.with_columns(bid_sz=pl.lit(0.0), ask_sz=pl.lit(0.0))  # sizes unknown
-    return table, validate_frame(df, table, source=source, ts_unit=options.ts_unit,
-                                 tz=options.tz, ts_format=options.ts_format)
+    if options.day_first is None and options.ts_format is None and "ts" in df.columns:
+        order = day_month_order(df.get_column("ts"))
+        options = options if order is None else replace(options, day_first=order)
+    df = validate_frame(df, table, source=source, ts_unit=options.ts_unit, tz=options.tz,
+                        ts_format=options.ts_format, day_first=options.day_first)
+    return table, df, replace(options, table=table)
 
 
 def _csv_pieces(path: Path, header: bool, piece_bytes: int

@@ -20,7 +20,8 @@ import polars as pl
 from cift.data.schema import TS
 from cift.errors import DataError, ParameterError
 
-__all__ = ["EPOCH_UNITS", "TimeLike", "parse_duration", "parse_ts_column", "to_utc_ns"]
+__all__ = ["EPOCH_UNITS", "TimeLike", "day_month_order", "parse_duration", "parse_ts_column",
+           "to_utc_ns"]
 
 TimeLike = dt.datetime | dt.date | str | np.datetime64 | int | None
 EpochUnit = Literal["s", "ms", "us", "ns"]
@@ -149,26 +150,59 @@ _COMPACT_DATE = r"^\s*(\d{4})(\d{2})(\d{2})[ T](\d{2}):(\d{2}):(\d{2})"
 _COMMA_FRACTION = r"(\d{2}:\d{2}:\d{2}),(\d)"
 
 
-def _day_month_as_iso(column: pl.Series, source: str, name: str) -> pl.Series | None:
-    """Dates written d/m/Y or m/d/Y as ISO text, the order proven by the values: a first
-    field over 12 is a day, a second field over 12 is one. Refused when both orders read
-    (a silent guess would misdate the file) and when neither does. None when some value is
-    not such a date (the general parser then names it)."""
+def _day_month_fields(column: pl.Series) -> tuple[pl.DataFrame, pl.Series, pl.Series] | None:
+    """(the date's parts, first field, second field) of d/m/Y or m/d/Y text; None when some
+    value is not such a date."""
+    if not (column.dtype == pl.String and len(column) and re.match(_DAY_MONTH, column[0])):
+        return None  # (the first value, cheaply, before every row)
     parts = column.str.extract_groups(_DAY_MONTH).struct.unnest()
     if parts["1"].null_count():
         return None
-    first, second = parts["1"].cast(pl.Int32), parts["2"].cast(pl.Int32)
+    return parts, parts["1"].cast(pl.Int32), parts["2"].cast(pl.Int32)
+
+
+def day_month_order(column: pl.Series) -> bool | None:
+    """Whether text dates d/m/Y or m/d/Y are proven day first (True) or month first (False)
+    by their values (a first field over 12 is a day, a second field over 12 is one); None
+    when they prove neither, or both, or are not such dates."""
+    fields = _day_month_fields(column)
+    if fields is None:
+        return None
+    _, first, second = fields
     day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
-    if day_first == month_first:
-        row = int((second > 12).arg_max()) if day_first else 0
-        sep = "." if "." in column[row].strip()[:6] else "/"
-        clock = " %H:%M:%S" if parts["4"][row].strip() else ""
-        why = ("has a month over 12 whichever way: the dates mix day/month and month/day"
-               if day_first else "could be day/month or month/day; give the format, e.g. "
-               f"ts_format '%d{sep}%m{sep}%Y{clock}' or '%m{sep}%d{sep}%Y{clock}' "
-               "(--ts-format on the command line)")
-        raise DataError(f"date {column[row].strip()!r} {why}", source=source, row=row + 1,
-                        field=name)
+    return None if day_first == month_first else day_first
+
+
+def _day_month_as_iso(column: pl.Series, source: str, name: str,
+                      day_first: bool | None = None) -> pl.Series | None:
+    """Dates written d/m/Y or m/d/Y as ISO text, in the order given (``day_first``) or else
+    proven by the values: a first field over 12 is a day, a second field over 12 is one.
+    Refused when both orders read (a silent guess would misdate the file), when neither
+    does, and when the values contradict the order given. None when some value is not such
+    a date (the general parser then names it)."""
+    fields = _day_month_fields(column)
+    if fields is None:
+        return None
+    parts, first, second = fields
+    if day_first is None:
+        day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+        if day_first == month_first:
+            row = int((second > 12).arg_max()) if day_first else 0
+            sep = "." if "." in column[row].strip()[:6] else "/"
+            clock = " %H:%M:%S" if parts["4"][row].strip() else ""
+            why = ("has a month over 12 whichever way: the dates mix day/month and month/day"
+                   if day_first else "could be day/month or month/day; say which: day_first="
+                   "True or False (--day-first or --month-first on the command line), or "
+                   f"give the format, e.g. ts_format '%d{sep}%m{sep}%Y{clock}'")
+            raise DataError(f"date {column[row].strip()!r} {why}", source=source,
+                            row=row + 1, field=name)
+    else:
+        over = second > 12 if day_first else first > 12  # a month over 12
+        if over.any():
+            row = int(over.arg_max())
+            raise DataError(f"date {column[row].strip()!r} has a month over 12 read "
+                            f"{'day/month' if day_first else 'month/day'}", source=source,
+                            row=row + 1, field=name)
     day, month = (first, second) if day_first else (second, first)
     iso = pl.DataFrame({"y": parts["3"], "m": month.cast(pl.String).str.zfill(2),
                         "d": day.cast(pl.String).str.zfill(2), "rest": parts["4"]})
@@ -183,6 +217,7 @@ def parse_ts_column(
     tz: str | None = None,
     source: str = "frame",
     format: str | None = None,  # noqa: A002 (the name Polars and strptime use)
+    day_first: bool | None = None,
 ) -> pl.Series:
     """Parse a timestamp column into UTC nanoseconds.
 
@@ -201,6 +236,9 @@ def parse_ts_column(
         ISO 8601 or epoch digits, or a date written day/month/year or month/day/year (``/``
         or ``.``), whichever the values prove (a first field over 12 is a day, a second over
         12 is one); text where both readings work is refused rather than guessed.
+    day_first : bool, optional
+        How such dates are written: True day/month/year, False month/day/year (a value that
+        contradicts it is refused); None: as the values prove.
 
     Raises
     ------
@@ -228,9 +266,8 @@ def parse_ts_column(
                             row=row, field=name)
         dtype = column.dtype
     text = column  # as the file has it, for errors
-    if dtype == pl.String and len(column) and re.match(_DAY_MONTH, column[0]):  # cheap first
-        iso = _day_month_as_iso(column, source, name)
-        column = column if iso is None else iso
+    iso = _day_month_as_iso(column, source, name, day_first)
+    column = column if iso is None else iso
     if dtype == pl.String:
         digits = column.str.contains(r"^\s*-?\d+(\.\d*)?\s*$")
         if digits.all():

@@ -103,6 +103,7 @@ def validate_frame(
     ts_unit: str | None = None,
     ts_format: str | None = None,
     tz: str | None = None,
+    day_first: bool | None = None,
     positive_prices: bool = False,
     check_symbols: bool = True,
 ) -> pl.DataFrame:
@@ -115,7 +116,7 @@ def validate_frame(
     table : {"ticks", "quotes"}
     source : str
         Name of the file or frame, used in error messages.
-    ts_unit, tz, ts_format : optional
+    ts_unit, tz, ts_format, day_first : optional
         How to read epoch numbers, naive timestamps and text timestamps (see
         :func:`parse_ts_column`).
     positive_prices : bool
@@ -157,7 +158,8 @@ def validate_frame(
                 raise DataError(_missing(table, name), source=source, row=1, field=name)
             col = col.cast(dtype)
         if dtype == TS:
-            col = parse_ts_column(col, unit=ts_unit, tz=tz, source=source, format=ts_format)
+            col = parse_ts_column(col, unit=ts_unit, tz=tz, source=source, format=ts_format,
+                                  day_first=day_first)
         else:
             col = (_side_from_text(col, source) if name == "side" and col.dtype == pl.String
                    else _cast_column(col, dtype, source))

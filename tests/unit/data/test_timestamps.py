@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from cift.data.schema import TS
-from cift.data.timestamps import parse_duration, parse_ts_column, to_utc_ns
+from cift.data.timestamps import day_month_order, parse_duration, parse_ts_column, to_utc_ns
 from cift.errors import DataError, ParameterError
 
 NS = 1_704_205_800_123_456_789  # 2024-01-02 14:30:00.123456789 UTC
@@ -167,14 +167,33 @@ def test_day_month_order_proven_by_the_values(values, iso):
 
 
 def test_ambiguous_or_mixed_day_month_dates_are_refused():
-    with pytest.raises(DataError, match=r"row 1.*could be day/month or month/day.*ts_format "
-                                        r"'%d/%m/%Y %H:%M:%S' or '%m/%d/%Y %H:%M:%S'"):
+    with pytest.raises(DataError, match=r"row 1.*could be day/month or month/day; say which: "
+                                        r"day_first=True or False .*ts_format "
+                                        r"'%d/%m/%Y %H:%M:%S'"):
         parse_ts_column(pl.Series("ts", ["01/02/2024 09:30:00", "03/04/2024 09:30:00"]))
     # the example follows the file's way of writing dates
-    with pytest.raises(DataError, match=r"ts_format '%d\.%m\.%Y' or '%m\.%d\.%Y'"):
+    with pytest.raises(DataError, match=r"ts_format '%d\.%m\.%Y'"):
         parse_ts_column(pl.Series("ts", ["01.02.2024", "03.04.2024"]))
     with pytest.raises(DataError, match=r"row 3.*'12/13/2024'.*mix day/month and month/day"):
         parse_ts_column(pl.Series("ts", ["13/01/2024", "14/01/2024", "12/13/2024"]))
+
+
+def test_day_month_order_as_told():
+    values = pl.Series("ts", ["01/02/2024 09:30:00", "03/04/2024 16:00:00"])
+    day_first = parse_ts_column(values, day_first=True).to_physical().to_list()
+    month_first = parse_ts_column(values, day_first=False).to_physical().to_list()
+    assert day_first == [to_utc_ns("2024-02-01T09:30:00"), to_utc_ns("2024-04-03T16:00:00")]
+    assert month_first == [to_utc_ns("2024-01-02T09:30:00"), to_utc_ns("2024-03-04T16:00:00")]
+    # values that contradict the order told are refused, naming the row
+    with pytest.raises(DataError, match=r"row 2.*'01/13/2024' has a month over 12 read "
+                                        r"day/month"):
+        parse_ts_column(pl.Series("ts", ["01/02/2024", "01/13/2024"]), day_first=True)
+    with pytest.raises(DataError, match=r"row 1.*'13/01/2024' has a month over 12 read "
+                                        r"month/day"):
+        parse_ts_column(pl.Series("ts", ["13/01/2024"]), day_first=False)
+    assert [day_month_order(pl.Series(v)) for v in (
+        ["13/01/2024"], ["01/13/2024"], ["01/02/2024"], ["13/01/2024", "01/13/2024"],
+        ["2024-01-13"], [1704205800])] == [True, False, None, None, None, None]
 
 
 def test_a_bad_row_among_day_month_dates_is_named():

@@ -137,6 +137,26 @@ def test_pieces_of_a_headerless_file_and_of_an_empty_one(tmp_path, market):
     assert piece.frame.height == 0 and piece.done == 1
 
 
+def test_pieces_keep_the_day_month_order_the_file_proved(tmp_path):
+    # a large file of d/m/Y dates: its first piece proves day first (the 13th); a later
+    # piece holding only days 1 to 12 proves nothing on its own, and was refused
+    days = [f"{d:02d}/{m:02d}/2024 10:00:00" for m, top in ((1, 13), (2, 12))
+            for d in range(top, 0, -1)]
+    path = tmp_path / "eu.csv"
+    path.write_text("ts,symbol,price,size\n" + "".join(f"{t},A,1.5,1\n" for t in days))
+    pieces = list(importer.read_market_pieces(path, piece_bytes=200))
+    assert len(pieces) >= 4 and pieces[-1].frame["ts"].dt.day().max() <= 12
+    got = pl.concat([p.frame for p in pieces])["ts"].dt.strftime("%d/%m/%Y %H:%M:%S")
+    assert got.to_list() == days
+    # a first piece of days 1 to 12 proves nothing: refused unless told
+    path.write_text("ts,symbol,price,size\n" + "".join(f"{t},A,1.5,1\n" for t in days[1:]))
+    with pytest.raises(DataError, match="row 1.*could be day/month or month/day"):
+        list(importer.read_market_pieces(path, piece_bytes=200))
+    told = importer.ImportOptions(day_first=True)
+    got = pl.concat([p.frame for p in importer.read_market_pieces(path, told, piece_bytes=200)])
+    assert got["ts"].dt.strftime("%d/%m/%Y %H:%M:%S").to_list() == days[1:]
+
+
 def test_a_line_longer_than_a_piece_is_read_whole(tmp_path):
     path = tmp_path / "t.csv"
     symbol = "X" * 5_000
