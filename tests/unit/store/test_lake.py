@@ -3,10 +3,10 @@ import datetime as dt
 import polars as pl
 import pytest
 
+import cift.store.lake as lake_module
 from cift.data.bars import time_bars
 from cift.data.schema import BARS, QUOTES, TICKS
 from cift.errors import DataError, ParameterError, StoreError
-import cift.store.lake as lake_module
 from cift.store.lake import Lake
 
 DAY1, DAY2 = dt.date(2024, 1, 2), dt.date(2024, 1, 3)
@@ -215,7 +215,7 @@ def test_small_appends_are_merged_as_they_come(lake, market):
     acme = market.ticks.filter(pl.col("symbol") == "ACME", pl.col("ts").dt.date() == DAY1)
     acme = acme.head(2_000).with_columns(ts=pl.col("ts").dt.truncate("1s"))  # ties across
     cuts = [0, *sorted({(i * 7919) % acme.height for i in range(1, 200)}), acme.height]
-    batches = [acme[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
+    batches = [acme[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
     most = 0
     for i, batch in enumerate(batches):
         assert lake.write_ticks(batch).rows == batch.height
