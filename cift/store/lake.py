@@ -65,6 +65,9 @@ _SMALL_PART = 8_000  # rows below which a part is read by path, not by a scan of
 _BARS_AT_ONCE = 20_000_000  # ticks of many symbols that bars() reads in one go
 _MERGE_FAN = 16  # small parts in a row that a write merges into one (see _merge_run)
 _MERGE_ROWS = 1 << 20  # rows of the largest part such a merge makes (compact() merges any)
+_STAGING = ".staging-"  # a write's staged parts, in a folder under the root
+_TMP = ".tmp-"  # a rewrite's new part before its rename, in its partition
+_STALE_S = 3_600  # staging or temp files untouched this long were left by a killed writer
 _PATH = "__cift_part__"  # the column naming each row's part file in a read by path
 _CODECS = ("uncompressed", "lz4", "snappy", "zstd", "gzip", "brotli")  # Parquet codecs for parts
 
@@ -220,6 +223,7 @@ class Lake(Store):
         self.url = f"lake://{self.root}"
         self.compression = compression
         self.compression_level = compression_level
+        _remove_stale(self.root, _STAGING)
 
     # -- paths and locks ------------------------------------------------------------------
     def _symbol_dir(self, table: str, symbol: str) -> Path:
@@ -319,7 +323,7 @@ class Lake(Store):
                 todo.setdefault(chunk.symbol, []).append(chunk)
         if not todo:
             return WriteResult(0, skipped)
-        stage = self.root / f".staging-{uuid.uuid4().hex}"
+        stage = self.root / f"{_STAGING}{uuid.uuid4().hex}"
         try:
             with self._writing():
                 batch.write_staged(stage, [c.key for cs in todo.values() for c in cs],
@@ -360,7 +364,7 @@ class Lake(Store):
         ts = chunk.get_column("ts").to_physical()
         first, last = (int(ts[0]), int(ts[-1])) if chunk.height else (0, 0)
         final = partition / _Part.name(lo, hi, gen, chunk.height, first, last, digest)
-        tmp = partition / f".tmp-{uuid.uuid4().hex}"  # no .parquet: globs must not see it
+        tmp = partition / f"{_TMP}{uuid.uuid4().hex}"  # no .parquet: globs must not see it
         try:
             chunk.write_parquet(tmp, compression=self.compression,
                                 compression_level=self.compression_level, statistics=True)
@@ -408,6 +412,9 @@ class Lake(Store):
     def compact(self, symbols: str | Iterable[str] | None = None) -> int:
         """Merge each partition's parts into one file; returns the number of files merged away.
 
+        Temporary files that a writer killed mid-rewrite left (an hour old) go too; staged
+        writes left so are removed whenever the lake is opened.
+
         Safe while other processes read; appends to the same symbol wait for it.
         """
         syms = normalize_symbols(symbols)
@@ -418,6 +425,7 @@ class Lake(Store):
                     continue  # nothing stored (and no directory to make for it)
                 with self._locked(table, sym):
                     for partition in self._partitions(table, sym, TimeRange()):
+                        _remove_stale(partition, _TMP)
                         n = len(_live_parts(partition))
                         if n > 1:
                             self._rewrite(partition, None)
@@ -628,6 +636,22 @@ def _join_by_path(rows: pl.DataFrame, parts: pl.DataFrame, table: str) -> pl.Dat
         raise StoreError(f"{table}: a part read by path came back under another name; "
                          f"please report this")
     return out
+
+
+def _remove_stale(folder: Path, prefix: str) -> None:
+    """Remove what writers killed mid-write left in ``folder`` (named ``prefix``..., untouched
+    for ``_STALE_S``): a kernel restarted during an ingest leaves its staged parts, as large
+    as the batch, hidden from every listing. Best effort: a read-only lake keeps them."""
+    cutoff = time.time() - _STALE_S
+    try:
+        for e in os.scandir(folder):
+            if e.name.startswith(prefix) and e.stat(follow_symlinks=False).st_mtime < cutoff:
+                if e.is_dir(follow_symlinks=False):
+                    shutil.rmtree(e.path, ignore_errors=True)
+                else:
+                    os.unlink(e.path)
+    except OSError:
+        pass
 
 
 def _remove_if_empty(path: Path) -> None:

@@ -1,4 +1,6 @@
 import datetime as dt
+import os
+import time
 
 import polars as pl
 import pytest
@@ -228,6 +230,33 @@ def test_small_appends_are_merged_as_they_come(lake, market):
         "symbol", "ts", "price", "size", "side"))
     assert all(lake.write_ticks(b).rows == 0 for b in batches)  # every batch still known
     assert lake.delete("ACME") == acme.height and lake.ticks().height == 0
+
+
+def test_what_killed_writers_left_is_removed(tmp_path, market):
+    # a kernel restarted mid-ingest leaves its staged parts (as large as the batch) and a
+    # rewrite its temp file: hidden from every listing, they would hold the disk forever
+    lake = Lake(tmp_path)
+    lake.write_ticks(market.ticks.head(100))
+    partition = next(lake.root.rglob("date=*"))
+    old, new = time.time() - 2 * lake_module._STALE_S, time.time() - 60
+    leftovers = {}
+    for name, where, age in [(".staging-dead", lake.root, old), (".staging-busy", lake.root, new),
+                             (".tmp-dead", partition, old), (".tmp-busy", partition, new)]:
+        path = where / name
+        if name.startswith(".staging"):
+            path.mkdir()
+            (path / "0.parquet").write_bytes(b"x" * 1000)
+        else:
+            path.write_bytes(b"x" * 1000)
+        os.utime(path, (age, age))
+        leftovers[name] = path
+    before = lake.ticks()
+    Lake(tmp_path)  # opening removes stale staging; a writer's fresh one stays
+    assert not leftovers[".staging-dead"].exists() and leftovers[".staging-busy"].exists()
+    assert leftovers[".tmp-dead"].exists()
+    lake.compact()  # compact removes a partition's stale temp files
+    assert not leftovers[".tmp-dead"].exists() and leftovers[".tmp-busy"].exists()
+    assert lake.ticks().equals(before)
 
 
 def test_delete_range_then_reingest(filled_lake, market):
