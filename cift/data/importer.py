@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from cift.data.schema import TABLES
-from cift.data.timestamps import day_month_order
+from cift.data.timestamps import RepeatedTimeError, day_month_order
 from cift.data.validate import validate_frame
 from cift.errors import DataError, ParameterError
 
@@ -354,17 +354,55 @@ def read_market_pieces(path: str | Path, options: ImportOptions | None = None, *
     try:
         texts = (_csv_pieces(path, sep is not None and options.header, piece_bytes)
                  if sep is not None else _parquet_pieces(path, piece_rows))
+        # a piece ending in an hour the clocks repeated is read again with the next one: its
+        # times there are placed by where they step back, which may come in the next piece
+        held: tuple[pl.DataFrame, Piece | DataError] | None = None
         for raw, done in texts:
             try:
                 if not isinstance(raw, pl.DataFrame):
                     raw = _read_any(raw, sep, options, source)
-                table, df, options = _validated(raw, options, source)
             except DataError as exc:
                 raise exc.rows_later(rows) from None
+            if held is not None:
+                before, outcome = held
+                held = None
+                try:
+                    raw = pl.concat([before, raw], how="vertical_relaxed")
+                except pl.exceptions.PolarsError:  # pieces read as different types
+                    if isinstance(outcome, DataError):
+                        raise outcome.rows_later(rows) from None
+                    rows += outcome.frame.height
+                    yield outcome
+            try:
+                table, df, options = _validated(raw, options, source)
+            except RepeatedTimeError as exc:
+                if not exc.open_ended:
+                    raise exc.rows_later(rows) from None
+                held = raw, exc
+                continue
+            except DataError as exc:
+                raise exc.rows_later(rows) from None
+            if _ends_in_repeated_hour(df, options.tz):
+                held = raw, Piece(table, df, done)
+                continue
             rows += df.height
             yield Piece(table, df, done)
+        if held is not None:
+            if isinstance(held[1], DataError):
+                raise held[1].rows_later(rows)
+            yield held[1]
     except (OSError, pa.ArrowException) as exc:
         raise DataError(f"cannot read the file: {exc}", source=source) from None
+
+
+def _ends_in_repeated_hour(df: pl.DataFrame, tz: str | None) -> bool:
+    """Whether the last row's time, on ``tz``'s wall clock, happened twice (the clocks went
+    back then)."""
+    if tz is None or df.height == 0:
+        return False
+    wall = df.get_column("ts").tail(1).dt.convert_time_zone(tz).dt.replace_time_zone(None)
+    return (wall.dt.replace_time_zone(tz, ambiguous="earliest")
+            != wall.dt.replace_time_zone(tz, ambiguous="latest")).item()
 
 
 def is_large_file(path: str | Path) -> bool:

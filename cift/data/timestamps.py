@@ -20,8 +20,8 @@ import polars as pl
 from cift.data.schema import TS
 from cift.errors import DataError, ParameterError
 
-__all__ = ["EPOCH_UNITS", "TimeLike", "day_month_order", "parse_duration", "parse_ts_column",
-           "to_utc_ns"]
+__all__ = ["EPOCH_UNITS", "RepeatedTimeError", "TimeLike", "day_month_order", "parse_duration",
+           "parse_ts_column", "to_utc_ns"]
 
 TimeLike = dt.datetime | dt.date | str | np.datetime64 | int | None
 EpochUnit = Literal["s", "ms", "us", "ns"]
@@ -333,6 +333,16 @@ def _check_zone(tz: str) -> None:
                              f"'America/New_York' or 'Europe/London'") from None
 
 
+class RepeatedTimeError(DataError):
+    """A wall-clock time that happened twice (the clocks went back) whose rows do not show
+    which time it was. ``open_ended``: the run of such times reaches the last row, so rows
+    that follow (the next piece of a file) may yet show it."""
+
+    def __init__(self, message: str, *, open_ended: bool, **where) -> None:
+        super().__init__(message, **where)
+        self.open_ended = open_ended
+
+
 def _localize(column: pl.Series, tz: str, source: str, name: str) -> pl.Series:
     """Naive wall-clock times in ``tz`` as aware times.
 
@@ -358,16 +368,18 @@ def _localize(column: pl.Series, tz: str, source: str, name: str) -> pl.Series:
         & (pl.col("t") < pl.col("t").shift(1)),
     ).select(
         "twice",
+        "run",
         later=pl.col("back").cum_sum().over("run") > 0,
         placed=pl.col("back").any().over("run"),
     )
     unplaced = runs["twice"] & ~runs["placed"]
     if unplaced.any():
         row = _first_bad_row(unplaced)
-        raise DataError(f"timestamp {column[row - 1]} happened twice in {tz} (the clocks "
-                        f"went back) and the rows around it do not show which; give times "
-                        f"with their UTC offset, or in UTC", source=source, row=row,
-                        field=name)
+        raise RepeatedTimeError(
+            f"timestamp {column[row - 1]} happened twice in {tz} (the clocks went back) and "
+            f"the rows around it do not show which; give times with their UTC offset, or in "
+            f"UTC", source=source, row=row, field=name,
+            open_ended=bool(unplaced[-1]) and runs["run"][row - 1] == runs["run"][-1])
     return first.zip_with(~runs["later"], second)
 
 

@@ -1,5 +1,8 @@
 """Files too large to read whole: validated in pieces, written in whole (symbol, day) chunks."""
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import polars as pl
 import pytest
 
@@ -155,6 +158,28 @@ def test_pieces_keep_the_day_month_order_the_file_proved(tmp_path):
     told = importer.ImportOptions(day_first=True)
     got = pl.concat([p.frame for p in importer.read_market_pieces(path, told, piece_bytes=200)])
     assert got["ts"].dt.strftime("%d/%m/%Y %H:%M:%S").to_list() == days[1:]
+
+
+@pytest.mark.parametrize("piece_bytes", [150, 233, 400, 1_000, 10_000])
+def test_pieces_place_the_hour_the_clocks_repeated(tmp_path, piece_bytes):
+    # New York's clocks went back at 02:00 on 2024-11-03: 01:00-01:59 happened twice; the
+    # rows' order places them (the second time starts where the times step back), also
+    # when a piece ends in the first pass, at the step, or in the second pass
+    utc = [dt.datetime(2024, 11, 3, 4, tzinfo=dt.UTC) + dt.timedelta(minutes=3 * i)
+           for i in range(80)]
+    ny = ZoneInfo("America/New_York")
+    wall = [t.astimezone(ny).strftime("%Y-%m-%d %H:%M:%S") for t in utc]
+    assert len(set(wall)) < len(wall)  # some wall-clock times repeat
+    path = tmp_path / "ny.csv"
+    path.write_text("ts,symbol,price,size\n" + "".join(f"{w},A,1.5,1\n" for w in wall))
+    opts = importer.ImportOptions(tz="America/New_York")
+    pieces = list(importer.read_market_pieces(path, opts, piece_bytes=piece_bytes))
+    assert pl.concat([p.frame for p in pieces])["ts"].to_list() == utc
+    assert [p.done for p in pieces] == sorted(p.done for p in pieces)
+    # repeated times the order cannot place stay refused, naming the row in the file
+    path.write_text("ts,symbol,price,size\n" + "".join(f"{w},A,1.5,1\n" for w in wall[:25]))
+    with pytest.raises(DataError, match="row 21.*01:00:00 happened twice"):
+        list(importer.read_market_pieces(path, opts, piece_bytes=piece_bytes))
 
 
 def test_a_line_longer_than_a_piece_is_read_whole(tmp_path):
