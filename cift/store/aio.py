@@ -11,7 +11,10 @@ awaits it never blocks its event loop.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import threading
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +35,8 @@ _loop: asyncio.AbstractEventLoop | None = None
 _helpers: ThreadPoolExecutor | None = None
 _turn = threading.Condition()  # guards _driven; notified when a driver stops or a call ends
 _driven = False  # whether some thread is running the private loop now
+_open: weakref.WeakSet[SyncStore] = weakref.WeakSet()  # sync stores not closed yet
+_EXIT_CLOSE_S = 2.0  # how long closing a store left open may take at exit
 
 
 def _private_loop() -> asyncio.AbstractEventLoop:
@@ -112,6 +117,23 @@ def _stop_driving() -> None:
 def _call_ended(_: object) -> None:
     with _turn:
         _turn.notify_all()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Close the sync stores a script left open, and the private loop, as the interpreter
+    exits: each server sees a goodbye rather than a dropped connection (PostgreSQL logs one
+    per connection), and Python has no unclosed loop or socket to warn of. Each store gets
+    ``_EXIT_CLOSE_S`` (a server gone silent must not hold the exit)."""
+    loop = _loop
+    if loop is None or loop.is_closed() or _driven:
+        return  # (a thread still drives the loop: leave it be)
+    with contextlib.suppress(Exception):  # (another loop running in this thread, ...)
+        for store in list(_open):
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(asyncio.wait_for(store.aio.close(), _EXIT_CLOSE_S))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 class AsyncStore(ABC):
@@ -232,6 +254,7 @@ class SyncStore(Store):
     def __init__(self, aio: AsyncStore) -> None:
         self.aio = aio
         self.url = aio.url
+        _open.add(self)
 
     def write_ticks(self, df: pl.DataFrame) -> WriteResult:
         return run_sync(self.aio.write_ticks(df))
@@ -272,6 +295,7 @@ class SyncStore(Store):
         return run_sync(self.aio.symbols())
 
     def close(self) -> None:
+        _open.discard(self)
         run_sync(self.aio.close())
 
     def __getattr__(self, name: str) -> Any:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 
 import polars as pl
 import pytest
@@ -61,6 +63,24 @@ def test_a_silent_server_is_a_clear_timeout(tmp_path):
         with pytest.raises(StoreError, match=f"PostgreSQL at 127.0.0.1:{port}: no answer "
                                              r"within 0.3 s \(connect_timeout\)"):
             cift.connect(f"postgresql://u:pw@127.0.0.1:{port}/db?connect_timeout=0.3")
+
+
+def test_a_script_that_exits_without_closing_its_stores_closes_them(tmp_path, pg_url,
+                                                                    redis_url):
+    # the connections go with a goodbye at exit (PostgreSQL logged each dropped one) and
+    # the private loop is closed: Python warns of neither (ResourceWarnings shown: -W default)
+    script = (f"import cift\n"
+              f"from cift.data.synthetic import synthetic_market\n"
+              f"ticks = synthetic_market(2, 1, ticks_per_session=50).ticks\n"
+              f"pg = cift.connect({pg_url!r})\n"
+              f"pg.write_ticks(ticks)\n"
+              f"lake = cift.connect({str(tmp_path / 'lake')!r}, cache={redis_url!r})\n"
+              f"lake.write_ticks(ticks)\n"
+              f"print(pg.latest().height, lake.latest().height)\n")
+    proc = subprocess.run([sys.executable, "-W", "default", "-c", script], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.split() == ["2", "2"], proc.stderr
+    assert "ResourceWarning" not in proc.stderr, proc.stderr
 
 
 def test_bad_schema_name_is_refused(postgres_server):
