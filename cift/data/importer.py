@@ -374,7 +374,7 @@ def read_market_pieces(path: str | Path, options: ImportOptions | None = None, *
                     rows += outcome.frame.height
                     yield outcome
             try:
-                table, df, options = _validated(raw, options, source)
+                table, df, options = _validated(raw, options, source, piece=True)
             except RepeatedTimeError as exc:
                 if not exc.open_ended:
                     raise exc.rows_later(rows) from None
@@ -456,18 +456,18 @@ def _read_any(path: Path | bytes, sep: str | None, options: ImportOptions,
             raise DataError(f"cannot read the file{how}: {reason}", source=source) from None
 
 
-def _validated(raw: pl.DataFrame, options: ImportOptions, source: str
-               ) -> tuple[str, pl.DataFrame, ImportOptions]:
-    """(table, frame) of a file or piece, and the options the rest of its file reads with:
-    its table, and the day/month order its dates proved (a later piece of days 1 to 12
-    proves neither)."""
+def _validated(raw: pl.DataFrame, options: ImportOptions, source: str, *,
+               piece: bool = False) -> tuple[str, pl.DataFrame, ImportOptions]:
+    """(table, frame) of a file or ``piece``, and the options the rest of its file reads
+    with: its table, and for a piece the day/month order its dates proved (a later piece of
+    days 1 to 12 proves neither)."""
     df = _map_columns(raw, options, source)
     table = _table_of(df, options, source)
     if table == "ticks" and "side" not in df.columns:
         df = df.with_columns(side=pl.lit(0, pl.Int8))
     if table == "quotes" and not {"bid_sz", "ask_sz"} & set(df.columns):
         df = df.with_columns(bid_sz=pl.lit(0.0), ask_sz=pl.lit(0.0))  # sizes unknown
-    if options.day_first is None and options.ts_format is None and "ts" in df.columns:
+    if piece and options.day_first is None and options.ts_format is None and "ts" in df.columns:
         order = day_month_order(df.get_column("ts"))
         options = options if order is None else replace(options, day_first=order)
     df = validate_frame(df, table, source=source, ts_unit=options.ts_unit, tz=options.tz,
