@@ -179,7 +179,7 @@ def _merge_run(parts: list[_Part]) -> list[_Part]:
 
 def _holds(partition: Path, parts: list[_Part], digest: str) -> bool:
     """Whether a partition holds the batch of hash ``digest``: a live part named by it, or
-    one that compact merged (its hash kept in the partition's log)."""
+    one that a merge took in (its hash kept in the partition's log)."""
     if any(p.digest == digest for p in parts):
         return True
     try:  # (a hash is one whole line: hex digits of one length)
