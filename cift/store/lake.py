@@ -177,13 +177,17 @@ def _merge_run(parts: list[_Part]) -> list[_Part]:
     return tail[::-1] if len(tail) >= 3 * _MERGE_FAN else []
 
 
-def _holds(partition: Path, parts: list[_Part], digest: str) -> bool:
-    """Whether a partition holds the batch of hash ``digest``: a live part named by it, or
-    one that a merge took in (its hash kept in the partition's log)."""
-    if any(p.digest == digest for p in parts):
+def _holds(partition: Path, parts: list[_Part], chunk: Chunk) -> bool:
+    """Whether a partition holds the batch ``chunk``: a live part named by its hash, or one
+    that a merge took in (its hash kept in the partition's log). The log is read only when
+    a live part spans the chunk's first time, where its rows would be if stored: an append
+    of newer rows (a live runner's) does not read it, which grows by a line per write."""
+    if any(p.digest == chunk.digest for p in parts):
         return True
+    if not any(p.first_ns <= chunk.first_ns <= p.last_ns for p in parts):
+        return False
     try:  # (a hash is one whole line: hex digits of one length)
-        return digest in (partition / _HASH_LOG).read_text()
+        return chunk.digest in (partition / _HASH_LOG).read_text()
     except FileNotFoundError:
         return False
 
@@ -341,13 +345,13 @@ class Lake(Store):
     def _known(self, table: str, chunk: Chunk) -> bool:
         """Whether a partition already holds this chunk (by content hash)."""
         partition = self._symbol_dir(table, chunk.symbol) / _day_dir(chunk.day)
-        return _holds(partition, _live_parts(partition), chunk.digest)
+        return _holds(partition, _live_parts(partition), chunk)
 
     def _place(self, partition: Path, chunk: Chunk, stage: Path) -> int:
         """Move a staged chunk into its partition (caller holds the symbol lock); rows added."""
         partition.mkdir(exist_ok=True)
         parts = _live_parts(partition)
-        if _holds(partition, parts, chunk.digest):
+        if _holds(partition, parts, chunk):
             return 0  # another writer stored the same batch meanwhile
         seq = max((p.hi for p in parts), default=0) + 1
         name = _Part.name(seq, seq, 0, chunk.rows, chunk.first_ns, chunk.last_ns, chunk.digest)
