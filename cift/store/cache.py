@@ -77,9 +77,6 @@ def _mget_command(prefix: str, symbols: tuple[str, ...]) -> bytes:
         b"$%d\r\n%s\r\n" % (len(k), k) for k in keys)
 
 
-#: Seconds to connect to Redis (and for its first answer) unless the URL says otherwise.
-CONNECT_TIMEOUT = 5.0
-
 _PREFIX = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
 
 
@@ -138,9 +135,9 @@ class AsyncRedisCache:
         """Connect and check the server answers (a clear error naming host and port if not).
 
         The URL is redis-py's (``redis://``, ``rediss://``, ``unix://``, with its options such
-        as ``socket_timeout``; ``socket_connect_timeout`` defaults to :data:`CONNECT_TIMEOUT`
-        seconds rather than none), plus ``prefix``: the namespace of cift's keys and channels, for
-        two teams sharing one Redis (``redis://cache/0?prefix=desk2``; default "cift")."""
+        as ``socket_connect_timeout`` and ``socket_timeout``, 5 s by default), plus ``prefix``:
+        the namespace of cift's keys and channels, for two teams sharing one Redis
+        (``redis://cache/0?prefix=desk2``; default "cift")."""
         import redis.asyncio as aioredis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
@@ -152,25 +149,19 @@ class AsyncRedisCache:
         prefix = query.pop("prefix", prefix)
         if not _PREFIX.fullmatch(prefix):
             raise StoreError(f"prefix {prefix!r}: use letters, digits and _ - . (up to 40)")
-        # a host that drops packets (a firewall, a wrong address) would hold the connect for
-        # the OS's ~2 minutes of SYN retries, and a server that accepts but never answers
-        # (stopped, swapping) forever: both are bounded, by the URL's own timeout if it has one
-        limit = query.setdefault("socket_connect_timeout", str(CONNECT_TIMEOUT))
-        try:
-            limit = float(limit)
-        except ValueError:
-            raise StoreError(f"socket_connect_timeout {limit!r}: expected seconds") from None
         url = urlunsplit(parts._replace(query=urlencode(query)))
         client = None
         try:
             # one retry on a fresh connection: a restarted server is reached on the next call
             client = aioredis.Redis.from_url(url, retry=Retry(NoBackoff(), 1))
-            await asyncio.wait_for(client.ping(), 2 * limit)  # (the retry may connect again)
+            await client.ping()
         except (RedisError, OSError, ValueError, TypeError) as exc:  # (TypeError: an option
             if client is not None:                                   # redis-py does not take)
                 await client.aclose()
-            why = (f"timed out (socket_connect_timeout={limit:g} s, tried twice)"
-                   if isinstance(exc, TimeoutError | RedisTimeout)
+            # (a host dropping packets, or a server that accepts and never answers, is a
+            # timeout: redis-py's socket_connect_timeout and socket_timeout, 5 s by default)
+            why = (f"no answer in time ({exc}; the URL's socket_connect_timeout and "
+                   f"socket_timeout set the wait)" if isinstance(exc, RedisTimeout)
                    else f"{type(exc).__name__}: {exc}")
             raise StoreError(f"cannot reach Redis at {server_address(url, 6379)}: {why}") from None
         return cls(client, url, prefix)

@@ -102,37 +102,63 @@ def test_changes_are_published(redis_url):
     assert sorted(got) == [("A", ts, 20.0, 1.0, 1), ("B", ts, 20.0, 1.0, 1)]
 
 
+def test_the_feed_holds_its_subscription_through_quiet(redis_url):
+    # redis-py 8.0.0's listen() timed out after socket_timeout of quiet (5 s by default):
+    # the retry reconnected and subscribed again, and changes published in between were
+    # lost (hence redis>=8.0.1). The feed keeps its one connection through the quiet.
+    probe = redis.Redis.from_url(redis_url)
+
+    def connections() -> int:
+        return probe.info("stats")["total_connections_received"]
+
+    async def main() -> tuple[list[tuple], int]:
+        cache = await AsyncRedisCache.open(f"{redis_url}?socket_timeout=0.3")
+        got: list[tuple] = []
+
+        async def follow() -> None:
+            async for update in cache.updates("trade"):
+                got.append(update)
+                return
+
+        task = asyncio.create_task(follow())
+        await asyncio.sleep(0.2)  # let the subscription reach the server
+        before = connections()
+        await asyncio.sleep(1.0)  # quiet: three socket timeouts
+        made = connections() - before
+        assert await cache.put("ticks", trades(2, 20.0, symbols=("A",))) == 1
+        await asyncio.wait_for(task, 5)
+        await cache.close()
+        return got, made
+
+    got, made = asyncio.run(main())
+    assert [u[0] for u in got] == ["A"] and made == 0
+
+
 def test_unreachable_redis_is_one_clear_error(tmp_path):
     port = free_port()
     with pytest.raises(StoreError, match=f"127.0.0.1:{port}"):
         cift.connect(str(tmp_path / "lake"), cache=f"redis://:pw-secret@127.0.0.1:{port}/0")
 
 
-def test_a_silent_redis_is_a_clear_error_not_a_hang(tmp_path, monkeypatch):
+def test_a_silent_redis_is_a_clear_error_not_a_hang(tmp_path):
     # a server that accepts connections and never answers (stopped, swapping): the kernel
     # completes the handshake on the listening socket; nobody reads
-    import cift.store.cache as cache
-
-    monkeypatch.setattr(cache, "CONNECT_TIMEOUT", 0.2)
     with socket.create_server(("127.0.0.1", 0)) as silent:
         port = silent.getsockname()[1]
-        with pytest.raises(StoreError, match=f"Redis at 127.0.0.1:{port}: timed out "
-                                             r"\(socket_connect_timeout=0.2 s"):
-            cift.connect(str(tmp_path / "lake"), cache=f"redis://127.0.0.1:{port}/0")
+        with pytest.raises(StoreError, match=f"Redis at 127.0.0.1:{port}: no answer in time"):
+            cift.connect(str(tmp_path / "lake"),
+                         cache=f"redis://127.0.0.1:{port}/0?socket_timeout=0.2")
 
 
 def test_a_host_dropping_packets_is_a_clear_error_not_a_hang(tmp_path):
     # a listener whose accept queue is full drops new connections' SYNs, as a firewall or a
-    # wrong address does: the connect would wait out the OS's retries (~2 min) unbounded
+    # wrong address does
     with socket.create_server(("127.0.0.1", 0), backlog=0) as full, \
             socket.create_connection(full.getsockname()):
         port = full.getsockname()[1]
         url = f"redis://127.0.0.1:{port}/0?socket_connect_timeout=0.2"
-        with pytest.raises(StoreError, match=f"Redis at 127.0.0.1:{port}: timed out "
-                                             r"\(socket_connect_timeout=0.2 s"):
+        with pytest.raises(StoreError, match=f"Redis at 127.0.0.1:{port}: no answer in time"):
             cift.connect(str(tmp_path / "lake"), cache=url)
-    with pytest.raises(StoreError, match="socket_connect_timeout '0.2n': expected seconds"):
-        cift.connect(str(tmp_path / "lake"), cache=f"{url}n")  # "0.2n"
 
 
 def test_cache_argument_is_checked(tmp_path):
