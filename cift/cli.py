@@ -187,7 +187,8 @@ def _cmd_compact(args: argparse.Namespace) -> None:
     store = _connect(args.store)
     if not hasattr(store, "compact"):
         raise ParameterError(f"{store.url} does not need compaction")
-    print(f"merged away {store.compact():,} part files in {store.url}")
+    merged = store.compact(progress=sys.stderr.isatty())
+    print(f"merged away {merged:,} part files in {store.url}")
 
 
 def _cmd_db(args: argparse.Namespace) -> None:

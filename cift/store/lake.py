@@ -39,6 +39,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import polars as pl
+from tqdm.auto import tqdm
 
 from cift.data.schema import BARS, TABLES, TICKS
 from cift.data.timestamps import TimeLike
@@ -413,27 +414,30 @@ class Lake(Store):
             new.unlink()
         return before, kept.height
 
-    def compact(self, symbols: str | Iterable[str] | None = None) -> int:
+    def compact(self, symbols: str | Iterable[str] | None = None, *,
+                progress: bool = False) -> int:
         """Merge each partition's parts into one file; returns the number of files merged away.
 
         Temporary files that a writer killed mid-rewrite left (an hour old) go too; staged
-        writes left so are removed whenever the lake is opened.
+        writes left so are removed whenever the lake is opened. ``progress`` shows a bar by
+        symbol (a lake of many symbols takes minutes).
 
         Safe while other processes read; appends to the same symbol wait for it.
         """
         syms = normalize_symbols(symbols)
+        todo = [(table, sym) for table in TABLES
+                for sym in (syms if syms is not None else self._stored_symbols(table))]
         merged = 0
-        for table in TABLES:
-            for sym in syms if syms is not None else self._stored_symbols(table):
-                if not _storable(sym) or not self._symbol_dir(table, sym).exists():
-                    continue  # nothing stored (and no directory to make for it)
-                with self._locked(table, sym):
-                    for partition in self._partitions(table, sym, TimeRange()):
-                        _remove_stale(partition, _TMP)
-                        n = len(_live_parts(partition))
-                        if n > 1:
-                            self._rewrite(partition, None)
-                            merged += n - 1
+        for table, sym in tqdm(todo, desc="compact", unit="symbol", disable=not progress):
+            if not _storable(sym) or not self._symbol_dir(table, sym).exists():
+                continue  # nothing stored (and no directory to make for it)
+            with self._locked(table, sym):
+                for partition in self._partitions(table, sym, TimeRange()):
+                    _remove_stale(partition, _TMP)
+                    n = len(_live_parts(partition))
+                    if n > 1:
+                        self._rewrite(partition, None)
+                        merged += n - 1
         return merged
 
     def delete(self, symbols: str | Iterable[str], start: TimeLike = None,

@@ -397,6 +397,18 @@ def test_unknown_codec_is_a_parameter_error(tmp_path):
         Lake(tmp_path / "x", compression="zip")
 
 
+def test_compact_progress_counts_symbols(lake, market, capsys):
+    half = market.ticks.height // 2
+    lake.write_ticks(market.ticks.head(half))
+    lake.write_ticks(market.ticks.tail(market.ticks.height - half))
+    assert lake.compact() > 0 and capsys.readouterr().err == ""  # no bar unless asked
+    lake.write_ticks(market.ticks.head(10).with_columns(pl.col("price") + 1))
+    assert lake.compact(progress=True) > 0
+    n = market.ticks["symbol"].n_unique()  # (no quotes were written)
+    err = capsys.readouterr().err
+    assert "compact" in err and f"{n}/{n}" in err and "symbol" in err
+
+
 def test_import_progress_shows_the_file_and_its_stage(lake, market, tmp_path, capsys,
                                                       monkeypatch):
     import cift.store.base as base
