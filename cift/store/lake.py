@@ -26,6 +26,7 @@ again.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import fcntl
 import os
@@ -69,6 +70,8 @@ _MERGE_ROWS = 1 << 20  # rows of the largest part such a merge makes (compact() 
 _STAGING = ".staging-"  # a write's staged parts, in a folder under the root
 _TMP = ".tmp-"  # a rewrite's new part before its rename, in its partition
 _STALE_S = 3_600  # staging or temp files untouched this long were left by a killed writer
+_MERGED_S = 60  # seconds parts merged away stay for readers that listed them
+_KEEP_MERGED = 4 * _MERGE_FAN  # and at most this many of them per partition
 _PATH = "__cift_part__"  # the column naming each row's part file in a read by path
 _CODECS = ("uncompressed", "lz4", "snappy", "zstd", "gzip", "brotli")  # Parquet codecs for parts
 
@@ -131,20 +134,27 @@ def _dir_day(name: str) -> int | None:
 
 def _live_parts(partition: Path) -> list[_Part]:
     """Parts a reader should see: those no other part's span (lo..hi, gen) replaces."""
+    return _sorted_parts(partition)[0]
+
+
+def _sorted_parts(partition: Path) -> tuple[list[_Part], list[_Part]]:
+    """(live parts in write order, parts a rewrite covers: merged away, not yet removed)."""
     try:
         # names parsed as text: a Path per entry cost ~10 us, most of listing a partition
         parts = [p for e in os.scandir(partition) if (p := _Part.parse(e.path, e.name))]
     except FileNotFoundError:
-        return []
+        return [], []
+    covered: list[_Part] = []
     if len(parts) > 1:
         parts.sort(key=lambda p: (p.lo, -p.hi, -p.gen))
         live: list[_Part] = []
         for p in parts:
             if live and p.hi <= live[-1].hi and p.gen < live[-1].gen:
-                continue  # a rewrite already covers it (its originals are about to go)
-            live.append(p)
+                covered.append(p)  # a rewrite already covers it
+            else:
+                live.append(p)
         parts = live
-    return parts
+    return parts, covered
 
 
 def _merge_run(parts: list[_Part]) -> list[_Part]:
@@ -351,7 +361,7 @@ class Lake(Store):
     def _place(self, partition: Path, chunk: Chunk, stage: Path) -> int:
         """Move a staged chunk into its partition (caller holds the symbol lock); rows added."""
         partition.mkdir(exist_ok=True)
-        parts = _live_parts(partition)
+        parts, covered = _sorted_parts(partition)
         if _holds(partition, parts, chunk):
             return 0  # another writer stored the same batch meanwhile
         seq = max((p.hi for p in parts), default=0) + 1
@@ -361,7 +371,8 @@ class Lake(Store):
         parts.append(_Part.parse(str(partition / name), name))
         while run := _merge_run(parts):
             self._rewrite(partition, None, run)
-            parts = _live_parts(partition)
+            parts, covered = _sorted_parts(partition)
+        _remove_merged(parts, covered)
         return chunk.rows
 
     def _write_part(self, partition: Path, chunk: pl.DataFrame, lo: int, hi: int, gen: int,
@@ -386,9 +397,12 @@ class Lake(Store):
 
         Returns (rows before, rows after). The new part is in place before the old ones go;
         an empty result is written too (a tombstone) and removed last, so readers never see
-        a partly deleted partition.
+        a partly deleted partition. A merge of ``parts`` leaves the old ones for
+        :func:`_remove_merged` (readers that listed them a moment ago still read them).
         """
-        parts = parts or _live_parts(partition)
+        merging, covered = parts is not None, []
+        if parts is None:
+            parts, covered = _sorted_parts(partition)
         if not parts:
             return 0, 0
         before = sum(p.rows for p in parts)
@@ -407,9 +421,10 @@ class Lake(Store):
         new = self._write_part(partition, kept, min(p.lo for p in parts),
                                max(p.hi for p in parts), max(p.gen for p in parts) + 1,
                                _digest(symbol, kept))
-        for p in parts:
-            with suppress(FileNotFoundError):
-                os.unlink(p.path)
+        if not merging:  # (parts merged away before stay hidden: removed with the rest)
+            for p in parts + covered:
+                with suppress(FileNotFoundError):
+                    os.unlink(p.path)
         if kept.height == 0:
             new.unlink()
         return before, kept.height
@@ -434,6 +449,8 @@ class Lake(Store):
             with self._locked(table, sym):
                 for partition in self._partitions(table, sym, TimeRange()):
                     _remove_stale(partition, _TMP)
+                    _remove_merged(*_sorted_parts(partition), after=0)  # (as it removes
+                    # what it merges itself)
                     n = len(_live_parts(partition))
                     if n > 1:
                         self._rewrite(partition, None)
@@ -660,6 +677,38 @@ def _remove_stale(folder: Path, prefix: str) -> None:
                     os.unlink(e.path)
     except OSError:
         pass
+
+
+def _remove_merged(live: list[_Part], covered: list[_Part], after: float | None = None
+                   ) -> None:
+    """Remove the ``covered`` parts of a partition (those a write's merge took in) once
+    their merge is ``after`` seconds old (default ``_MERGED_S``), or is not among the latest
+    that took in ``_KEEP_MERGED`` parts: a reader in another process that listed them just
+    before keeps reading them, rather than start its read over (many symbols written every
+    second merge several times a second between them, and a read of them all would keep
+    starting over); a burst of writes does not leave thousands of them to list."""
+    if not covered:
+        return
+    cutoff = time.time() - (_MERGED_S if after is None else after)
+    starts = [p.lo for p in live]
+    taken_in: dict[str, list[_Part]] = {}  # merged part -> the parts it took in
+    for p in covered:
+        taken_in.setdefault(live[bisect.bisect_right(starts, p.lo) - 1].path, []).append(p)
+    merged_at = {}
+    for path in taken_in:
+        try:
+            merged_at[path] = os.stat(path).st_mtime
+        except FileNotFoundError:
+            merged_at[path] = 0.0
+    kept = 0
+    for path in sorted(taken_in, key=merged_at.__getitem__, reverse=True):
+        parts = taken_in[path]
+        if merged_at[path] >= cutoff and kept + len(parts) <= _KEEP_MERGED:
+            kept += len(parts)
+            continue
+        for p in parts:
+            with suppress(FileNotFoundError):
+                os.unlink(p.path)
 
 
 def _remove_if_empty(path: Path) -> None:

@@ -9,6 +9,7 @@ import cift.store.lake as lake_module
 from cift.data.bars import time_bars
 from cift.data.schema import BARS, QUOTES, TICKS
 from cift.errors import DataError, ParameterError, StoreError
+from cift.store.base import TimeRange
 from cift.store.lake import Lake
 
 DAY1, DAY2 = dt.date(2024, 1, 2), dt.date(2024, 1, 3)
@@ -212,8 +213,9 @@ def test_which_small_parts_a_write_merges(monkeypatch):
     assert run(parts_of(900, 64, 32, 16, 8, 4, 2)) == parts_of(900, 64, 32, 16, 8, 4, 2)[1:]
 
 
-def test_small_appends_are_merged_as_they_come(lake, market):
+def test_small_appends_are_merged_as_they_come(lake, market, monkeypatch):
     # a live runner writing every few ticks: parts stay few, reads and re-sends as before
+    monkeypatch.setattr(lake_module, "_MERGED_S", 0)  # parts merged away go at once
     acme = market.ticks.filter(pl.col("symbol") == "ACME", pl.col("ts").dt.date() == DAY1)
     acme = acme.head(2_000).with_columns(ts=pl.col("ts").dt.truncate("1s"))  # ties across
     cuts = [0, *sorted({(i * 7919) % acme.height for i in range(1, 200)}), acme.height]
@@ -266,6 +268,33 @@ def test_what_killed_writers_left_is_removed(tmp_path, market):
     lake.compact()  # compact removes a partition's stale temp files
     assert not leftovers[".tmp-dead"].exists() and leftovers[".tmp-busy"].exists()
     assert lake.ticks().equals(before)
+
+
+def test_a_reader_that_listed_parts_before_a_merge_still_reads_them(lake, market,
+                                                                    monkeypatch):
+    acme = market.ticks.filter(pl.col("symbol") == "ACME", pl.col("ts").dt.date() == DAY1)
+    batches = [acme[i * 50:(i + 1) * 50] for i in range(17)]
+    for batch in batches[:15]:
+        lake.write_ticks(batch)
+    listed = lake._parts("ticks", ["ACME"], TimeRange())  # a reader in another process
+    lake.write_ticks(batches[15])  # the 16th small part: merged with the 15 before
+    assert [p.rows for _, p in lake._parts("ticks", ["ACME"], TimeRange())] == [800]
+    # the parts it listed are still there: its read gives what it listed (it started over
+    # after a merge, and a read of many symbols written every second kept starting over)
+    got = lake._read("ticks", "ACME", None, None, None, time_order=True, listed=listed)
+    assert got.equals(pl.concat(batches[:15]))
+    assert len(list(lake.root.rglob("p_*.parquet"))) == 17
+    monkeypatch.setattr(lake_module, "_MERGED_S", 0)  # once the merge is that old,
+    lake.write_ticks(batches[16])  # the next write removes them
+    assert len(list(lake.root.rglob("p_*.parquet"))) == 2
+    assert lake.ticks("ACME").equals(pl.concat(batches))
+    # a delete removes them at once, and never brings them back
+    monkeypatch.setattr(lake_module, "_MERGED_S", 60)
+    for batch in batches[:15]:
+        lake.write_ticks(batch.with_columns(pl.col("price") + 1))
+    assert len(list(lake.root.rglob("p_*.parquet"))) > 2
+    lake.delete("ACME")
+    assert lake.ticks("ACME").height == 0 and not list(lake.root.rglob("p_*.parquet"))
 
 
 def test_delete_range_then_reingest(filled_lake, market):
