@@ -449,8 +449,8 @@ class Lake(Store):
             with self._locked(table, sym):
                 for partition in self._partitions(table, sym, TimeRange()):
                     _remove_stale(partition, _TMP)
-                    _remove_merged(*_sorted_parts(partition), after=0)  # (as it removes
-                    # what it merges itself)
+                    # parts merged away go at once, as compact's own merges' parts do
+                    _remove_merged(*_sorted_parts(partition), after=0)
                     n = len(_live_parts(partition))
                     if n > 1:
                         self._rewrite(partition, None)
