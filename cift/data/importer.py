@@ -103,6 +103,11 @@ class ImportOptions:
         if sep is not None and (not isinstance(sep, str) or len(sep) != 1 or sep in "\"\r\n"):
             raise ParameterError(f"separator: expected one character other than a quote or a "
                                  f"line break, got {sep!r}")
+        # switches taken as truthy would read a file otherwise than asked ("no" is true)
+        for name in ("header", "decimal_comma", "day_first"):
+            value = getattr(self, name)
+            if not (isinstance(value, bool) or (value is None and name == "day_first")):
+                raise ParameterError(f"{name}: expected True or False, got {value!r}")
 
 
 def parse_column_map(text: str | None) -> dict[str, str]:

@@ -60,6 +60,14 @@ def test_explicit_separator_wins_and_bad_ones_are_refused(tmp_path):
             ImportOptions(separator=bad)
 
 
+@pytest.mark.parametrize("option", ["header", "decimal_comma", "day_first"])
+def test_switches_take_true_or_false_only(option):
+    for bad in ("no", 0, 1, "False"):  # "no" and "False" are truthy: read as True
+        with pytest.raises(ParameterError, match=f"{option}: expected True or False"):
+            ImportOptions(**{option: bad})
+    assert getattr(ImportOptions(**{option: False}), option) is False
+
+
 def test_decimal_commas(tmp_path):
     path = tmp_path / "de.csv"
     path.write_text("ts;symbol;price;size\n2024-01-02T08:00:01Z;A,B;185,30;100\n"
