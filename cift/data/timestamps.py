@@ -168,9 +168,13 @@ def day_month_order(column: pl.Series) -> bool | None:
     fields = _day_month_fields(column)
     if fields is None:
         return None
-    _, first, second = fields
-    day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+    day_first, month_first = _proven(*fields[1:])
     return None if day_first == month_first else day_first
+
+
+def _proven(first: pl.Series, second: pl.Series) -> tuple[bool, bool]:
+    """(whether the values prove day first, month first): a field over 12 is a day."""
+    return bool((first > 12).any()), bool((second > 12).any())
 
 
 def _day_month_as_iso(column: pl.Series, source: str, name: str,
@@ -185,7 +189,7 @@ def _day_month_as_iso(column: pl.Series, source: str, name: str,
         return None
     parts, first, second = fields
     if day_first is None:
-        day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+        day_first, month_first = _proven(first, second)
         if day_first == month_first:
             row = int((second > 12).arg_max()) if day_first else 0
             sep = "." if "." in column[row].strip()[:6] else "/"

@@ -171,21 +171,23 @@ def _merge_run(parts: list[_Part]) -> list[_Part]:
     simulated), and a partition keeps a few dozen parts. Should sizes defeat the rule (each
     part larger than all newer ones), the newest parts merge anyway once three runs' worth of
     them fit in ``_MERGE_ROWS``. Larger parts are ``compact()``'s to merge."""
+    run = _newest(parts, lambda part, newer: part.rows <= newer)
+    if len(run) >= _MERGE_FAN:
+        return run
+    tail = _newest(parts, lambda part, newer: True)
+    return tail if len(tail) >= 3 * _MERGE_FAN else []
+
+
+def _newest(parts: list[_Part], joins) -> list[_Part]:
+    """The newest parts, in write order, that fit in ``_MERGE_ROWS`` together, going back
+    while ``joins(part, rows of the newer ones)``."""
     run, rows = [], 0
     for p in reversed(parts):
-        if (run and p.rows > rows) or rows + p.rows > _MERGE_ROWS:
+        if (run and not joins(p, rows)) or rows + p.rows > _MERGE_ROWS:
             break
         run.append(p)
         rows += p.rows
-    if len(run) >= _MERGE_FAN:
-        return run[::-1]
-    tail, rows = [], 0
-    for p in reversed(parts):
-        if rows + p.rows > _MERGE_ROWS:
-            break
-        tail.append(p)
-        rows += p.rows
-    return tail[::-1] if len(tail) >= 3 * _MERGE_FAN else []
+    return run[::-1]
 
 
 def _holds(partition: Path, parts: list[_Part], chunk: Chunk) -> bool:
