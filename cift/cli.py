@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
                         "column_2... for --map, e.g. ts=column_5,price=column_2")
     i.add_argument("--decimal-comma", action="store_true",
                    help="CSV numbers with a decimal comma (185,30), as European exports")
+    i.add_argument("--buyer-maker", action="store_true",
+                   help="the side column is a buyer-is-maker flag (Binance's trades: true = "
+                        "a sell, false = a buy), e.g. --map side=is_buyer_maker")
     store_arg(i)
 
     c = sub.add_parser("catalog", help="list what is stored")
@@ -142,7 +145,7 @@ def _cmd_ingest(args: argparse.Namespace) -> None:
                           columns=parse_column_map(args.columns), symbol=args.symbol,
                           ts_unit=args.ts_unit, tz=args.tz, ts_format=args.ts_format,
                           day_first=args.day_first, separator=args.separator, header=args.header,
-                          decimal_comma=args.decimal_comma)
+                          decimal_comma=args.decimal_comma, buyer_maker=args.buyer_maker)
     print(f"ingested {result.rows:,} rows into {store.url}"
           + (f" ({result.skipped_rows:,} already there, skipped)" if result.skipped_rows else ""))
 

@@ -7,6 +7,7 @@ import sys
 import polars as pl
 import pytest
 
+import cift
 from cift.data.schema import BARS
 
 
@@ -121,6 +122,14 @@ def test_ingest_a_headerless_file(run, tmp_path):
     bars = pl.read_csv(tmp_path / "b.csv")
     assert bars["close"].to_list() == [64000.5, 64001.0]
     assert bars["ts"][0].startswith("2024-01-02T14:30:00")
+    # its fifth column is Binance's is_buyer_maker: true is a sell
+    proc = run("ingest", "btc.csv", "--no-header", "--symbol", "BTCUSDT", "--map",
+               "price=column_2,size=column_3,ts=column_4,side=column_5", ok=False)
+    assert proc.returncode == 2 and "--buyer-maker" in proc.stderr
+    run("ingest", "btc.csv", "--no-header", "--symbol", "ETHUSDT", "--buyer-maker", "--map",
+        "price=column_2,size=column_3,ts=column_4,side=column_5")
+    ticks = cift.connect(f"lake://{tmp_path / 'home' / 'lake'}").ticks("ETHUSDT")
+    assert ticks["side"].to_list() == [-1, 1]
 
 
 def test_ingest_a_european_export(run, tmp_path):

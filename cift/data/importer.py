@@ -1,7 +1,7 @@
 """Import CSV and Parquet files of ticks or quotes into the data model.
 
-CSV files may come compressed (``.csv.gz``, ``.bz2``, ``.zst``, ``.lz4``, as vendors ship
-them): they are decompressed as they are read.
+CSV files may come compressed (``.csv.gz``, ``.bz2``, ``.zst``, ``.lz4``, or a ``.zip`` of
+one CSV file, as vendors and exchanges ship them): they are decompressed as they are read.
 
 A file is read whole, mapped to cift's column names, and validated before anything is written,
 so a bad file leaves the store exactly as it was; a file too large for that is read and
@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 import polars as pl
 import pyarrow as pa
@@ -35,6 +37,10 @@ _PARQUET_SUFFIXES = {".parquet", ".pq"}
 # CSV compressions Arrow decompresses as it reads, known by the last suffix (vendors ship
 # tick files as .csv.gz)
 _COMPRESSED_SUFFIXES = {".gz", ".bz2", ".zst", ".lz4"}
+# a .zip holding one CSV file, as Binance's and HistData's downloads come
+_ZIP = ".zip"
+# what a file that cannot be read at all raises (a truncated download, a corrupt archive)
+_UNREADABLE = (OSError, pa.ArrowException, zipfile.BadZipFile)
 _SEPARATORS = (",", ";", "\t", "|")  # what _separator counts; ties go to the first
 
 #: Files from these sizes on are read in pieces (:func:`read_market_pieces`): reading a CSV
@@ -85,6 +91,12 @@ class ImportOptions:
     decimal_comma : bool
         Whether a CSV file's numbers use a decimal comma (``185,30``), as European exports
         do (with ``;`` between fields, or the numbers quoted).
+    buyer_maker : bool
+        Whether a ticks file's side column is a buyer-is-maker flag, as Binance's trade
+        files have it (``is_buyer_maker``): true where the buyer's order rested in the book,
+        so the seller hit it (side -1), false where the buyer took the offer (+1). Map the
+        flag's column to ``side`` (``{"side": "is_buyer_maker"}``); ``true``/``false`` as
+        text and 1/0 are read too.
     """
 
     table: str | None = None
@@ -97,6 +109,7 @@ class ImportOptions:
     separator: str | None = None
     header: bool = True
     decimal_comma: bool = False
+    buyer_maker: bool = False
 
     def __post_init__(self) -> None:
         sep = self.separator
@@ -104,7 +117,7 @@ class ImportOptions:
             raise ParameterError(f"separator: expected one character other than a quote or a "
                                  f"line break, got {sep!r}")
         # switches taken as truthy would read a file otherwise than asked ("no" is true)
-        for name in ("header", "decimal_comma", "day_first"):
+        for name in ("header", "decimal_comma", "day_first", "buyer_maker"):
             value = getattr(self, name)
             if not (isinstance(value, bool) or (value is None and name == "day_first")):
                 raise ParameterError(f"{name}: expected True or False, got {value!r}")
@@ -130,6 +143,8 @@ def parse_column_map(text: str | None) -> dict[str, str]:
 def _kind_by_name(path: Path) -> str | None:
     """"parquet" or "csv" by the file's last suffixes (``.csv.gz`` is CSV), else None."""
     suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == _ZIP:
+        return "csv"
     if suffixes and suffixes[-1] in _COMPRESSED_SUFFIXES:
         return "csv" if len(suffixes) > 1 and suffixes[-2] in _CSV_SUFFIXES else None
     last = suffixes[-1] if suffixes else ""
@@ -141,12 +156,52 @@ def _file_kind(path: Path) -> str:
     kind = _kind_by_name(path)
     if kind is None:
         raise DataError("unknown file type; expected .csv, .tsv or .txt (optionally compressed: "
-                        ".gz, .bz2, .zst, .lz4) or .parquet", source=str(path))
+                        ".gz, .bz2, .zst, .lz4), a .zip of one such file, or .parquet",
+                        source=str(path))
     return kind
 
 
 def _compressed(path: Path) -> bool:
-    return path.suffix.lower() in _COMPRESSED_SUFFIXES
+    return path.suffix.lower() in _COMPRESSED_SUFFIXES or path.suffix.lower() == _ZIP
+
+
+def _zip_member(path: Path) -> zipfile.ZipInfo:
+    """The one file a .zip of CSV holds (macOS's ``__MACOSX/`` copies and folders aside),
+    or its one .csv/.tsv file (HistData's come with a .txt report)."""
+    with zipfile.ZipFile(path) as archive:
+        members = [m for m in archive.infolist() if not m.is_dir()
+                   and not any(part.startswith((".", "__MACOSX"))
+                               for part in m.filename.split("/"))]
+    tables = [m for m in members if Path(m.filename).suffix.lower() in (".csv", ".tsv")]
+    if len(tables) == 1:
+        return tables[0]
+    if len(members) != 1:
+        names = [m.filename for m in members][:5]
+        raise DataError(f"a .zip must hold one CSV file; this one holds {len(members)}"
+                        + (f" ({names}...)" if members else "") + ": unpack it",
+                        source=str(path))
+    return members[0]
+
+
+@contextmanager
+def _csv_stream(path: Path) -> Iterator[tuple[IO[bytes], Callable[[], float]]]:
+    """A CSV file's text as a stream, decompressed by its suffix as it is read (a .zip: its
+    one file), with a function giving the share of the file read so far."""
+    if path.suffix.lower() == _ZIP:
+        member = _zip_member(path)
+        with zipfile.ZipFile(path) as archive, archive.open(member) as text:
+            yield text, lambda: min(text.tell() / max(member.file_size, 1), 1.0)
+        return
+    size = max(path.stat().st_size, 1)
+    with pa.OSFile(str(path)) as raw:
+        yield ((pa.CompressedInputStream(raw, pa.Codec.detect(str(path)).name)
+                if _compressed(path) else raw), lambda: min(raw.tell() / size, 1.0))
+
+
+def _csv_text(path: Path) -> bytes:
+    """A compressed CSV file's whole text."""
+    with _csv_stream(path) as (text, _):
+        return text.read()
 
 
 def _read_raw(path: Path | bytes, separator: str | None, options: ImportOptions, *,
@@ -155,12 +210,11 @@ def _read_raw(path: Path | bytes, separator: str | None, options: ImportOptions,
     CSV."""
     if separator is None:
         return pl.read_parquet(path, glob=False)
+    if isinstance(path, Path) and path.suffix.lower() == _ZIP:
+        path = _csv_text(path)  # (Arrow opens the other compressions itself)
     if as_text:
         # (Polars reads gzip and zstd, not bz2 or lz4: a compressed file comes decompressed)
-        source = path
-        if isinstance(path, Path) and _compressed(path):
-            with pa.input_stream(str(path)) as f:
-                source = f.read()
+        source = _csv_text(path) if isinstance(path, Path) and _compressed(path) else path
         # (without a header, Polars names the columns column_1, column_2...)
         df = pl.read_csv(source, separator=separator, infer_schema=False,
                          has_header=options.header)
@@ -219,8 +273,8 @@ def _separator(path: Path, options: ImportOptions, header: bytes) -> str:
 
 def _first_line(path: Path) -> bytes:
     """A CSV file's first line (decompressed by its suffix, as the reader will)."""
-    with pa.input_stream(str(path)) as f:
-        return f.read(1 << 16).split(b"\n", 1)[0]
+    with _csv_stream(path) as (text, _):
+        return text.read(1 << 16).split(b"\n", 1)[0]
 
 
 def _csv_names(header: bytes, sep: str) -> list[str]:
@@ -399,7 +453,7 @@ def read_market_pieces(path: str | Path, options: ImportOptions | None = None, *
             if isinstance(held[1], DataError):
                 raise held[1].rows_later(rows)
             yield held[1]
-    except (OSError, pa.ArrowException) as exc:
+    except _UNREADABLE as exc:
         raise DataError(f"cannot read the file: {exc}", source=source) from None
 
 
@@ -421,9 +475,11 @@ def is_large_file(path: str | Path) -> bool:
     try:
         if _kind_by_name(path) == "parquet":
             return _parquet_rows(path) > LARGE_PARQUET_ROWS
+        if path.suffix.lower() == _ZIP:  # (an archive knows its file's size)
+            return _zip_member(path).file_size > LARGE_CSV_BYTES
         ratio = _COMPRESSION_RATIO if _compressed(path) else 1
         return path.is_file() and path.stat().st_size * ratio > LARGE_CSV_BYTES
-    except (OSError, pl.exceptions.PolarsError):
+    except (*_UNREADABLE, pl.exceptions.PolarsError, DataError):
         return False  # (reading it whole then names what is wrong)
 
 
@@ -439,7 +495,7 @@ def _open(path: Path, options: ImportOptions) -> tuple[str | None, ImportOptions
             sep = _separator(path, options, header)
             return sep, _loose_names(_csv_names(header, sep) if options.header else None,
                                      options)
-    except (OSError, pa.ArrowException) as exc:
+    except _UNREADABLE as exc:
         raise DataError(f"cannot read the file: {exc}", source=str(path)) from None
     try:
         names = pl.scan_parquet(path, glob=False).collect_schema().names()
@@ -471,6 +527,8 @@ def _validated(raw: pl.DataFrame, options: ImportOptions, source: str, *,
     days 1 to 12 proves neither)."""
     df = _map_columns(raw, options, source)
     table = _table_of(df, options, source)
+    if options.buyer_maker:
+        df = df.with_columns(side=_side_of_buyer_maker(df, table, source))
     if table == "ticks" and "side" not in df.columns:
         df = df.with_columns(side=pl.lit(0, pl.Int8))
     if table == "quotes" and not {"bid_sz", "ask_sz"} & set(df.columns):
@@ -483,14 +541,41 @@ def _validated(raw: pl.DataFrame, options: ImportOptions, source: str, *,
     return table, df, replace(options, table=table)
 
 
+_FLAG_WORDS = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _side_of_buyer_maker(df: pl.DataFrame, table: str, source: str) -> pl.Series:
+    """The trade side of a buyer-is-maker flag in the side column: true (the seller took
+    the resting bid) -1, false (the buyer took the offer) +1; a missing flag stays missing,
+    for validation to name."""
+    if table != "ticks" or "side" not in df.columns:
+        raise DataError("buyer_maker: no side column to read the buyer-is-maker flag from "
+                        "(map the flag's column to side, e.g. side=is_buyer_maker)",
+                        source=source, field="side")
+    col = df.get_column("side")
+    if col.dtype == pl.String:
+        words = col.str.strip_chars().str.to_lowercase()
+        flag = words.replace_strict(_FLAG_WORDS, default=None, return_dtype=pl.Boolean)
+        bad = words.is_not_null() & flag.is_null()
+    elif col.dtype.is_integer():
+        flag, bad = col.cast(pl.Boolean), ~col.is_in([0, 1])
+    elif col.dtype in (pl.Boolean, pl.Null):
+        flag, bad = col.cast(pl.Boolean), None
+    else:
+        raise DataError(f"buyer_maker: expected a true/false flag, got a column of {col.dtype}",
+                        source=source, field=col.name)
+    if bad is not None and bad.any():
+        row = int(bad.arg_true()[0])
+        raise DataError(f"buyer_maker: expected true or false, got {col[row]!r}",
+                        source=source, row=row + 1, field=col.name)
+    return (1 - 2 * flag.cast(pl.Int8)).alias("side")  # (null stays null)
+
+
 def _csv_pieces(path: Path, header: bool, piece_bytes: int
                 ) -> Iterator[tuple[bytes, float]]:
     """The file's text in pieces of whole lines (each after the header line, when the file
     has one), with the share of the file read."""
-    size = max(path.stat().st_size, 1)
-    with pa.OSFile(str(path)) as raw:
-        stream = (pa.CompressedInputStream(raw, pa.Codec.detect(str(path)).name)
-                  if _compressed(path) else raw)
+    with _csv_stream(path) as (stream, share):
         head, carry, yielded = b"", b"", False
         while True:
             block = stream.read(piece_bytes)
@@ -504,7 +589,7 @@ def _csv_pieces(path: Path, header: bool, piece_bytes: int
                 end = text.find(b"\n") + 1 or len(text)
                 head, text = text[:end], text[end:]
             if text.strip() or (not block and not yielded):  # (a file of no rows: one piece)
-                yield head + text, min(raw.tell() / size, 1.0)
+                yield head + text, share()
                 yielded = True
             if not block:
                 return

@@ -161,6 +161,11 @@ def validate_frame(
             col = parse_ts_column(col, unit=ts_unit, tz=tz, source=source, format=ts_format,
                                   day_first=day_first)
         else:
+            if name == "side" and col.dtype == pl.Boolean:
+                raise DataError("expected -1, 0, +1, buy or sell, got true/false (a "
+                                "buyer-is-maker flag, as in Binance's trades? the "
+                                "buyer_maker option reads it, --buyer-maker on the command "
+                                "line)", source=source, field=name)
             col = (_side_from_text(col, source) if name == "side" and col.dtype == pl.String
                    else _cast_column(col, dtype, source))
             if col.null_count():

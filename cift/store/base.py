@@ -263,7 +263,8 @@ class Store(ABC):
             when there are several files or a large one.
         **options
             :class:`cift.data.importer.ImportOptions` fields: table, columns, symbol,
-            ts_unit, tz, ts_format, day_first, separator, header, decimal_comma.
+            ts_unit, tz, ts_format, day_first, separator, header, decimal_comma,
+            buyer_maker.
         """
         files = expand_paths([paths] if isinstance(paths, (str, Path)) else paths)
         if not files:

@@ -1,3 +1,5 @@
+import zipfile
+from dataclasses import replace
 from datetime import date, time
 
 import polars as pl
@@ -60,7 +62,7 @@ def test_explicit_separator_wins_and_bad_ones_are_refused(tmp_path):
             ImportOptions(separator=bad)
 
 
-@pytest.mark.parametrize("option", ["header", "decimal_comma", "day_first"])
+@pytest.mark.parametrize("option", ["header", "decimal_comma", "day_first", "buyer_maker"])
 def test_switches_take_true_or_false_only(option):
     for bad in ("no", 0, 1, "False"):  # "no" and "False" are truthy: read as True
         with pytest.raises(ParameterError, match=f"{option}: expected True or False"):
@@ -86,6 +88,54 @@ def test_decimal_commas(tmp_path):
     with pytest.raises(DataError, match="row 1, field 'price'") as e:
         read_market_file(bad)
     assert "decimal comma?" not in str(e.value)  # no hint for what is no number at all
+
+
+def test_binance_buyer_maker_flags_are_sides(tmp_path):
+    # Binance's aggTrades downloads: a zip of one CSV, no header, epoch us (spot since
+    # 2025), is_buyer_maker True where the seller hit the resting bid: a sell (-1)
+    path = tmp_path / "BTCUSDT-aggTrades-2025-01-02.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("BTCUSDT-aggTrades-2025-01-02.csv",
+                         "1,94000.1,0.01,1,1,1735776000123456,True,True\n"
+                         "2,94000.2,0.50,2,3,1735776000223456,False,True\n")
+    columns = {"price": "column_2", "size": "column_3", "ts": "column_6", "side": "column_7"}
+    told = ImportOptions(header=False, symbol="BTCUSDT", columns=columns)
+    with pytest.raises(DataError, match=r"field 'side'.*got true/false.*--buyer-maker"):
+        read_market_file(path, told)  # true/false is no side until told what it means
+    df = read_market_file(path, replace(told, buyer_maker=True))[1]
+    assert df["side"].to_list() == [-1, 1] and df["price"].to_list() == [94000.1, 94000.2]
+    assert df["ts"].dt.epoch("us").to_list() == [1735776000123456, 1735776000223456]
+
+
+@pytest.mark.parametrize("flags,sides", [
+    (pl.Series([True, False, True]), [-1, 1, -1]),
+    (pl.Series(["true", " FALSE", "1"]), [-1, 1, -1]),  # text (a Parquet export, or "0")
+    (pl.Series([0, 1, 0], dtype=pl.UInt8), [1, -1, 1]),
+])
+def test_buyer_maker_reads_flags_of_any_type(tmp_path, flags, sides):
+    path = tmp_path / "t.parquet"
+    pl.DataFrame({"ts": [1, 2, 3], "symbol": "X", "price": 1.0, "size": 1.0,
+                  "m": flags}).write_parquet(path)
+    options = ImportOptions(columns={"side": "m"}, buyer_maker=True)
+    assert read_market_file(path, options)[1]["side"].to_list() == sides
+
+
+def test_buyer_maker_refuses_what_is_no_flag(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("ts,symbol,price,size,m\n1,X,1.0,1,true\n2,X,1.0,1,maybe\n3,X,1.0,1,\n")
+    options = ImportOptions(columns={"side": "m"}, buyer_maker=True)
+    with pytest.raises(DataError, match=r"row 2, field 'side': buyer_maker: expected true "
+                                        r"or false, got 'maybe'"):
+        read_market_file(path, options)
+    path.write_text("ts,symbol,price,size,m\n1,X,1.0,1,true\n2,X,1.0,1,\n")
+    with pytest.raises(DataError, match="row 2, field 'side': missing value"):
+        read_market_file(path, options)
+    path.write_text("ts,symbol,price,size,m\n1,X,1.0,1,2\n")
+    with pytest.raises(DataError, match="row 1, field 'side': buyer_maker: expected true"):
+        read_market_file(path, options)
+    path.write_text("ts,symbol,price,size\n1,X,1.0,1\n")  # no flag column mapped
+    with pytest.raises(DataError, match="no side column to read the buyer-is-maker flag"):
+        read_market_file(path, ImportOptions(buyer_maker=True))
 
 
 def test_quotes_without_sizes_get_unknown_sizes(tmp_path):
@@ -240,6 +290,10 @@ def test_a_file_with_a_header_and_no_rows_imports_nothing(tmp_path):
 
 
 def _compress(path, text: str, codec: str) -> None:
+    if codec == "zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("file.csv", text)
+        return
     with pa.CompressedOutputStream(str(path), codec) as out:
         out.write(text.encode())
 
@@ -253,7 +307,28 @@ def test_compressed_csv_reads_as_the_plain_file(tmp_path, ticks, suffix, codec):
     assert expand_paths([tmp_path]) == [path]
 
 
-@pytest.mark.parametrize("suffix,codec", [(".csv.gz", "gzip"), (".csv.bz2", "bz2")])
+def test_a_zip_of_one_csv_reads_as_the_file(tmp_path, ticks):
+    path = tmp_path / "t.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("t/ticks.csv", ticks.write_csv(separator=";"))
+        archive.writestr("__MACOSX/t/._ticks.csv", b"\x00\x05\x16\x07")  # (a Mac's zip)
+    assert read_market_file(path)[1].equals(ticks)
+    assert expand_paths([tmp_path]) == [path]
+    with zipfile.ZipFile(path, "a") as archive:  # (HistData's: the data and a report)
+        archive.writestr("t/report.txt", "file: ticks.csv\ngaps: none\n")
+    assert read_market_file(path)[1].equals(ticks)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("t/more.csv", ticks.write_csv())
+    with pytest.raises(DataError, match=r"t.zip: a .zip must hold one CSV file; this one "
+                                        r"holds 3 \(\['t/ticks.csv', 't/report.txt', "):
+        read_market_file(path)
+    path.write_bytes(b"PK\x03\x04 cut short")  # a download that stopped
+    with pytest.raises(DataError, match="t.zip: cannot read the file"):
+        read_market_file(path)
+
+
+@pytest.mark.parametrize("suffix,codec", [(".csv.gz", "gzip"), (".csv.bz2", "bz2"),
+                                          (".zip", "zip")])
 def test_bad_rows_of_compressed_files_are_named(tmp_path, suffix, codec):
     path = tmp_path / f"bad{suffix}"
     _compress(path, "ts,symbol,price,size,side\n1,A,1.0,1,1\n2,A,1.0,x,1\n", codec)

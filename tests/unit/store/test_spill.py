@@ -1,6 +1,7 @@
 """Files too large to read whole: validated in pieces, written in whole (symbol, day) chunks."""
 
 import datetime as dt
+import zipfile
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -182,6 +183,16 @@ def test_pieces_place_the_hour_the_clocks_repeated(tmp_path, piece_bytes):
         list(importer.read_market_pieces(path, opts, piece_bytes=piece_bytes))
 
 
+def test_a_zip_in_pieces_reads_as_the_file(tmp_path, market, in_pieces):
+    path = tmp_path / "ticks.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ticks.csv", market.ticks.write_csv())
+    pieces = list(importer.read_market_pieces(path))
+    done = [p.done for p in pieces]
+    assert len(pieces) > 10 and done == sorted(done) and done[-1] == 1.0 and done[0] < 0.1
+    assert pl.concat([p.frame for p in pieces]).equals(market.ticks)
+
+
 def test_a_line_longer_than_a_piece_is_read_whole(tmp_path):
     path = tmp_path / "t.csv"
     symbol = "X" * 5_000
@@ -195,9 +206,14 @@ def test_which_files_are_large(tmp_path, market, monkeypatch):
     plain.write_bytes(b"x" * 1000)
     gz.write_bytes(b"x" * 1000)
     market.ticks.head(500).write_parquet(pq)
+    small, large = tmp_path / "small.zip", tmp_path / "large.zip"  # (by the file they hold)
+    for path, size in ((small, 2_000), (large, 2_001)):
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("t.csv", b"x" * size)
     monkeypatch.setattr(importer, "LARGE_CSV_BYTES", 2_000)
     monkeypatch.setattr(importer, "LARGE_PARQUET_ROWS", 499)
-    assert [importer.is_large_file(p) for p in (plain, gz, pq)] == [False, True, True]
+    assert [importer.is_large_file(p) for p in (plain, gz, pq, small, large)] == \
+        [False, True, True, False, True]
     monkeypatch.setattr(importer, "LARGE_PARQUET_ROWS", 500)
     assert not importer.is_large_file(pq) and not importer.is_large_file(tmp_path / "none.csv")
 
