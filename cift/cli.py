@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -247,6 +248,11 @@ _COMMANDS = {"demo": _cmd_demo, "ingest": _cmd_ingest, "catalog": _cmd_catalog,
              "version": lambda args: print(f"cift {__version__}")}
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line, as errors are (not the source line Python shows)."""
+    print(f"cift: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = _parser()
@@ -255,7 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        _COMMANDS[args.command](args)
+        with warnings.catch_warnings():  # (restores the usual display after)
+            warnings.showwarning = _show_warning
+            _COMMANDS[args.command](args)
     except JobError as exc:
         print(f"cift: error: {exc}", file=sys.stderr)
         return 1

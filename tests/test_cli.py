@@ -132,6 +132,13 @@ def test_ingest_a_headerless_file(run, tmp_path):
     assert ticks["side"].to_list() == [-1, 1]
 
 
+def test_warnings_are_one_line(run, tmp_path):
+    (tmp_path / "s.csv").write_text("ts,price,size\n1704205800,1.0,1\n")  # seconds
+    err = run("ingest", "s.csv", "--symbol", "X", "--ts-unit", "ms").stderr
+    assert err.startswith("cift: warning: s.csv, field 'ts': epoch values up to")
+    assert err.count("\n") == 1 and "UserWarning" not in err
+
+
 def test_ingest_a_european_export(run, tmp_path):
     (tmp_path / "sap.csv").write_text("Zeit;Kurs;Menge\n02.01.2024 09:00:01;185,30;1,5\n")
     run("ingest", "sap.csv", "--symbol", "SAP", "--tz", "Europe/Berlin", "--decimal-comma",

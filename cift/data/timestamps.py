@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import warnings
 import zoneinfo
 from typing import Literal
 
@@ -82,6 +83,12 @@ def _infer_epoch_unit(magnitude: float) -> EpochUnit:
     if magnitude < 1e17:
         return "us"
     return "ns"
+
+
+def _epoch_text(value: float, unit: EpochUnit) -> str:
+    """An epoch number as an ISO UTC time, to the second."""
+    ns = int(value * EPOCH_UNITS[unit])
+    return pl.Series([ns]).cast(TS).dt.strftime("%Y-%m-%dT%H:%M:%SZ")[0]
 
 
 def _first_bad_row(mask: pl.Series) -> int:
@@ -312,10 +319,21 @@ def parse_ts_column(
             raise DataError(f"timestamp {column[row - 1]} is not finite", source=source,
                             row=row, field=name)
         magnitude = float(column.abs().max() or 0)
-        factor = EPOCH_UNITS[unit or _infer_epoch_unit(magnitude)]
+        likely = _infer_epoch_unit(magnitude)
+        factor = EPOCH_UNITS[unit or likely]
         if magnitude * factor > 9.2e18:
+            fits = unit not in (None, likely) and magnitude * EPOCH_UNITS[likely] <= 9.2e18
+            hint = "" if not fits else (
+                f" (in {likely} it is {_epoch_text(magnitude, likely)}: ts_unit {likely!r}, or "
+                f"leave ts_unit out to infer it)")
             raise DataError(f"epoch value {magnitude:g} overflows nanoseconds with unit "
-                            f"{unit or 'inferred'}", source=source, field=name)
+                            f"{unit or 'inferred'}{hint}", source=source, field=name)
+        if unit is not None and unit != likely and magnitude >= 1e8:
+            # values of a present-day epoch in a larger unit than they are: times in 1970
+            warnings.warn(f"{source}, field {name!r}: epoch values up to {magnitude:g} in "
+                          f"{unit} end at {_epoch_text(magnitude, unit)}; in {likely} they "
+                          f"would end at {_epoch_text(magnitude, likely)} (is ts_unit right?)",
+                          stacklevel=2)
         if dtype.is_float():
             # a float epoch near 2024 resolves ~0.24 us at best: round to the microsecond,
             # which keeps the values people write (1704205800.25 -> .250000000 exactly)

@@ -1,5 +1,6 @@
 import datetime as dt
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -219,8 +220,27 @@ def test_missing_and_nonfinite_timestamps():
 
 
 def test_epoch_overflow():
-    with pytest.raises(DataError, match="overflows"):
-        parse_ts_column(pl.Series("ts", [10**17]), unit="s")
+    with pytest.raises(DataError, match="overflows") as e:
+        parse_ts_column(pl.Series("ts", [10**19]), unit="s")
+    assert "(in" not in str(e.value)  # (no unit holds it)
+    # microseconds read as milliseconds: the unit that fits is named, with its time
+    # (1704205800 s after the epoch is 2024-01-02T14:30:00Z)
+    with pytest.raises(DataError, match=r"1\.70421e\+15 overflows nanoseconds with unit ms \(in "
+                                        r"us it is 2024-01-02T14:30:00Z: ts_unit 'us'"):
+        parse_ts_column(pl.Series("ts", [1704205800_000000]), unit="ms", source="f.csv")
+
+
+def test_a_unit_too_large_for_the_values_warns():
+    # seconds read as milliseconds end in January 1970: stored, but said
+    with pytest.warns(UserWarning, match=r"f.csv, field 'ts': epoch values up to 1\.70421e\+09 "
+                                         r"in ms end at 1970-01-20T17:23:25Z; in s they would "
+                                         r"end at 2024-01-02T14:30:00Z"):
+        out = parse_ts_column(pl.Series("ts", [1704205800]), unit="ms", source="f.csv")
+    assert out.dt.epoch("ms").to_list() == [1704205800]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # small counts in a unit, and the right unit: quiet
+        parse_ts_column(pl.Series("ts", [1, 2, 99_999_999]), unit="ns")
+        parse_ts_column(pl.Series("ts", [1704205800_123]), unit="ms")
 
 
 @pytest.mark.parametrize("text,ns", [
