@@ -155,6 +155,8 @@ def _parse_uniform_iso(column: pl.Series) -> pl.Series | None:
 _DAY_MONTH = r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})(.*)$"
 _COMPACT_DATE = r"^\s*(\d{4})(\d{2})(\d{2})[ T](\d{2}):(\d{2}):(\d{2})"
 _COMMA_FRACTION = r"(\d{2}:\d{2}:\d{2}),(\d)"
+# 20240102 093000123: the time's digits run on into its milliseconds, as HistData writes
+_DIGITS_TIME = r"^\s*(\d{4})(\d{2})(\d{2})[ T](\d{2})(\d{2})(\d{2})(\d{1,9})\s*$"
 
 
 def _day_month_fields(column: pl.Series) -> tuple[pl.DataFrame, pl.Series, pl.Series] | None:
@@ -289,6 +291,8 @@ def parse_ts_column(
             )
         if re.match(_COMPACT_DATE, column[0]):  # 20240102 09:30:00.123, as forex feeds write
             column = column.str.replace(_COMPACT_DATE, "${1}-${2}-${3}T${4}:${5}:${6}")
+        elif re.match(_DIGITS_TIME, column[0]):
+            column = column.str.replace(_DIGITS_TIME, "${1}-${2}-${3}T${4}:${5}:${6}.${7}")
         if re.search(_COMMA_FRACTION, column[0]):  # 09:30:00,123: ISO allows it, Python logs it
             column = column.str.replace(_COMMA_FRACTION, "${1}.${2}")
         fast = _parse_uniform_iso(column)

@@ -142,6 +142,12 @@ def test_compact_dates_and_comma_fractions():
     assert commas.to_physical().to_list() == [second + 500_000_000, second + 1_250_000_000]
     with pytest.raises(DataError, match=r"row 2.*'20240102 25:00:00'"):
         parse_ts_column(pl.Series("ts", ["20240102 09:30:00", "20240102 25:00:00"]))
+    # HistData's ticks: the milliseconds run on from the seconds, EST all year
+    histdata = parse_ts_column(pl.Series("ts", ["20240102 043000123", "20240102 043001000"]),
+                               tz="Etc/GMT+5")
+    assert histdata.to_physical().to_list() == [second + 123_000_000, second + 1_000_000_000]
+    with pytest.raises(DataError, match=r"row 2.*'20240102 253000000'"):
+        parse_ts_column(pl.Series("ts", ["20240102 043000123", "20240102 253000000"]))
 
 
 @pytest.mark.parametrize("values,row", [(["Jan 2 2024 9:30", "Jan 2 2024 9:31"], 1),
