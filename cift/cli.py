@@ -82,8 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--decimal-comma", action="store_true",
                    help="CSV numbers with a decimal comma (185,30), as European exports")
     i.add_argument("--buyer-maker", action="store_true",
-                   help="the side column is a buyer-is-maker flag (Binance's trades: true = "
-                        "a sell, false = a buy), e.g. --map side=is_buyer_maker")
+                   help="read the side from a buyer-is-maker flag (Binance's trades: true = "
+                        "a sell, false = a buy): the is_buyer_maker column, or the one "
+                        "mapped to side")
     store_arg(i)
 
     c = sub.add_parser("catalog", help="list what is stored")

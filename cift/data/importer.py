@@ -94,9 +94,9 @@ class ImportOptions:
     buyer_maker : bool
         Whether a ticks file's side column is a buyer-is-maker flag, as Binance's trade
         files have it (``is_buyer_maker``): true where the buyer's order rested in the book,
-        so the seller hit it (side -1), false where the buyer took the offer (+1). Map the
-        flag's column to ``side`` (``{"side": "is_buyer_maker"}``); ``true``/``false`` as
-        text and 1/0 are read too.
+        so the seller hit it (side -1), false where the buyer took the offer (+1). The flag
+        is the column ``is_buyer_maker`` (Binance's header name) or the one mapped to
+        ``side``; ``true``/``false`` as text and 1/0 are read too.
     """
 
     table: str | None = None
@@ -548,11 +548,12 @@ def _side_of_buyer_maker(df: pl.DataFrame, table: str, source: str) -> pl.Series
     """The trade side of a buyer-is-maker flag in the side column: true (the seller took
     the resting bid) -1, false (the buyer took the offer) +1; a missing flag stays missing,
     for validation to name."""
-    if table != "ticks" or "side" not in df.columns:
+    name = "side" if "side" in df.columns else "is_buyer_maker"  # (Binance's header name)
+    if table != "ticks" or name not in df.columns:
         raise DataError("buyer_maker: no side column to read the buyer-is-maker flag from "
-                        "(map the flag's column to side, e.g. side=is_buyer_maker)",
-                        source=source, field="side")
-    col = df.get_column("side")
+                        "(map the flag's column to side, e.g. side=m)", source=source,
+                        field="side")
+    col = df.get_column(name)
     if col.dtype == pl.String:
         words = col.str.strip_chars().str.to_lowercase()
         flag = words.replace_strict(_FLAG_WORDS, default=None, return_dtype=pl.Boolean)

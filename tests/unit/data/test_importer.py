@@ -105,6 +105,13 @@ def test_binance_buyer_maker_flags_are_sides(tmp_path):
     df = read_market_file(path, replace(told, buyer_maker=True))[1]
     assert df["side"].to_list() == [-1, 1] and df["price"].to_list() == [94000.1, 94000.2]
     assert df["ts"].dt.epoch("us").to_list() == [1735776000123456, 1735776000223456]
+    # the files with a header line name the flag is_buyer_maker: found without a map
+    path = tmp_path / "BTCUSDT-trades-2025-01-02.csv"
+    path.write_text("id,price,qty,quote_qty,time,is_buyer_maker,is_best_match\n"
+                    "1,94000.1,0.01,940.001,1735776000123456,true,true\n")
+    df = read_market_file(path, ImportOptions(symbol="BTCUSDT", buyer_maker=True,
+                                              columns={"size": "qty", "ts": "time"}))[1]
+    assert df["side"].to_list() == [-1] and df["size"].to_list() == [0.01]
 
 
 @pytest.mark.parametrize("flags,sides", [
