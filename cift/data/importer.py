@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -529,6 +530,11 @@ def _validated(raw: pl.DataFrame, options: ImportOptions, source: str, *,
     table = _table_of(df, options, source)
     if options.buyer_maker:
         df = df.with_columns(side=_side_of_buyer_maker(df, table, source))
+    elif table == "ticks" and "side" not in df.columns and "is_buyer_maker" in df.columns:
+        # (one line for a directory of such files: the text names no file)
+        warnings.warn("the trades' sides are in is_buyer_maker (Binance's flag), read with "
+                      "buyer_maker=True (--buyer-maker); without it they are 0, unknown",
+                      stacklevel=2)
     if table == "ticks" and "side" not in df.columns:
         df = df.with_columns(side=pl.lit(0, pl.Int8))
     if table == "quotes" and not {"bid_sz", "ask_sz"} & set(df.columns):

@@ -112,6 +112,10 @@ def test_binance_buyer_maker_flags_are_sides(tmp_path):
     df = read_market_file(path, ImportOptions(symbol="BTCUSDT", buyer_maker=True,
                                               columns={"size": "qty", "ts": "time"}))[1]
     assert df["side"].to_list() == [-1] and df["size"].to_list() == [0.01]
+    with pytest.warns(UserWarning, match="sides are in is_buyer_maker.*--buyer-maker"):
+        df = read_market_file(path, ImportOptions(symbol="BTCUSDT", columns={
+            "size": "qty", "ts": "time"}))[1]
+    assert df["side"].to_list() == [0]  # (stored as unknown, if that is what is wanted)
 
 
 @pytest.mark.parametrize("flags,sides", [
