@@ -142,6 +142,12 @@ def test_compact_dates_and_comma_fractions():
     assert commas.to_physical().to_list() == [second + 500_000_000, second + 1_250_000_000]
     with pytest.raises(DataError, match=r"row 2.*'20240102 25:00:00'"):
         parse_ts_column(pl.Series("ts", ["20240102 09:30:00", "20240102 25:00:00"]))
+    # BigQuery's and Spark's exports name the zone in a word
+    worded = parse_ts_column(pl.Series("ts", ["2024-01-02 14:30:00.25 UTC",
+                                              "2024-01-02 14:30:01 GMT", "2024-01-02 14:30:02utc"]))
+    assert worded.to_physical().to_list() == [to_utc_ns("2024-01-02T14:30:00.25Z"),
+                                              to_utc_ns("2024-01-02T14:30:01Z"),
+                                              to_utc_ns("2024-01-02T14:30:02Z")]
     # HistData's ticks: the milliseconds run on from the seconds, EST all year
     histdata = parse_ts_column(pl.Series("ts", ["20240102 043000123", "20240102 043001000"]),
                                tz="Etc/GMT+5")
