@@ -75,6 +75,10 @@ def _cast_column(col: pl.Series, dtype: pl.DataType, source: str) -> pl.Series:
     name, src = col.name, col.dtype
     if src == dtype:
         return col
+    if src == pl.Float32 and dtype == pl.Float64:
+        # by the shortest text that reads back as the same float32, as it prints: a price
+        # 185.3 kept as float32 is 185.3, not its widened 185.3000030517578
+        return col.cast(pl.String).cast(pl.Float64)
     castable = src == pl.String or (src.is_numeric() and src != pl.Boolean)
     if dtype == pl.String:  # symbols: text, categories, or codes like 1301
         castable = castable or isinstance(src, (pl.Categorical, pl.Enum))

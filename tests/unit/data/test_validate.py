@@ -96,6 +96,19 @@ def test_wrong_column_type_is_named():
         validate_ticks(ticks(symbol=[[1], [2], [3]]))
 
 
+def test_float32_values_are_the_decimals_they_print_as():
+    # prices kept as float32 (a frame downcast to save memory) widen to noise: 185.3 is
+    # 185.3000030517578 as a float64; each is the float64 of its shortest float32 text
+    f32 = ticks(price=pl.Series([185.3, 94000.12, 0.1], dtype=pl.Float32),
+                size=pl.Series([0.001, 2.5, 1e6], dtype=pl.Float32))
+    out = validate_ticks(f32)
+    assert out["price"].to_list() == [185.3, 94000.12, 0.1]
+    assert out["size"].to_list() == [0.001, 2.5, 1e6]
+    assert (out["price"].cast(pl.Float32) == f32["price"]).all()  # the same float32s
+    with pytest.raises(DataError, match="row 2, field 'price': value nan"):
+        validate_ticks(ticks(price=pl.Series([1.5, float("nan"), 1.0], dtype=pl.Float32)))
+
+
 def test_sides_written_as_words_are_read():
     # as exchanges export trades: buy/sell in any case, b/s, or the numbers as text
     out = validate_ticks(ticks(side=["BUY", " Sell", "b"]))["side"]
