@@ -195,6 +195,8 @@ _ONE_SIDED = dict.fromkeys(("bid_px", "ask_px"), " (a quote needs both sides: dr
 
 
 def _missing(table: str, name: str) -> str:
+    if name == "side":
+        return "missing value (side 0 is unknown: fill_null(0) where that is what it means)"
     return "missing value" + (_ONE_SIDED.get(name, "") if table == "quotes" else "")
 
 

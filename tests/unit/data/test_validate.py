@@ -35,7 +35,7 @@ def test_valid_ticks_come_out_in_schema_order_and_dtypes():
     ({"price": [1.0, None, 2.0]}, 2, "price", "missing value"),
     ({"side": ["buy", "sell", "hold"]}, 3, "side",
      "expected -1, 0, \\+1, buy, sell or unknown, got 'hold'"),
-    ({"side": ["buy", None, "sell"]}, 2, "side", "missing value"),
+    ({"side": ["buy", None, "sell"]}, 2, "side", r"missing value \(side 0 is unknown: fill_null"),
 ])
 def test_bad_values_name_row_and_field(overrides, row, field, match):
     with pytest.raises(DataError, match=match) as e:
