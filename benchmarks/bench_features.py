@@ -86,8 +86,8 @@ def main() -> None:
     h = c * (1 + rng.uniform(0, 0.01, m))
     lo = c * (1 - rng.uniform(0, 0.01, m))
     v = rng.integers(1, 10_000, m).astype(float)
-    hs, ls, cs = pl.Series(h), pl.Series(lo), pl.Series(c)
-    hp, lp, cp = pd.Series(h), pd.Series(lo), pd.Series(c)
+    hs, ls, cs, vs = pl.Series(h), pl.Series(lo), pl.Series(c), pl.Series(v)
+    hp, lp, cp, vp = pd.Series(h), pd.Series(lo), pd.Series(c), pd.Series(v)
 
     # name, elements, cift, TA-Lib, Polars, pandas (None: no direct equivalent)
     cases: list[tuple[str, int, Callable, Callable, Callable | None, Callable | None]] = [
@@ -125,6 +125,9 @@ def main() -> None:
         ("mfi(14)", m, lambda: ta.mfi(h, lo, c, v, 14), lambda: talib.MFI(h, lo, c, v, 14),
          None, None),
         ("obv", m, lambda: ta.obv(c, v), lambda: talib.OBV(c, v), None, None),
+        ("vwap", m, lambda: ta.vwap(h, lo, c, v), lambda: talib.VWAP(h, lo, c, v),
+         lambda: ((hs + ls + cs) / 3 * vs).cum_sum() / vs.cum_sum(),
+         lambda: ((hp + lp + cp) / 3 * vp).cumsum() / vp.cumsum()),
     ]
     # cift and TA-Lib first, every feature, in alternation (drifts in machine load hit both
     # alike); Polars and pandas after. Their temporaries churn the allocators, and the first
@@ -208,7 +211,7 @@ def bench_streams(repeat: int, n_one: int = 200_000, n_many: int = 5_000_000) ->
                  "roc": lambda: tp.ROC(10), "atr": lambda: tp.ATR(14), "natr": lambda: tp.NATR(14),
                  "stoch": lambda: tp.Stoch(5, 3), "cci": lambda: tp.CCI(14),
                  "obv": lambda: tp.OBV(), "adx": lambda: tp.ADX(14, 14),
-                 "willr": lambda: tp.Williams(14)}
+                 "willr": lambda: tp.Williams(14), "vwap": lambda: tp.VWAP()}
     bars = [OHLCV(c[i], h[i], lo[i], c[i], v[i]) for i in range(20_000)]
     print(f"\n{'stream':<17} {'update':>8} {'talipp':>8} {'ratio':>7} {'many':>7}   "
           "ns/update (target <= 300), many ns/element (target <= 20)")

@@ -26,14 +26,14 @@ from cift.features.registry import REGISTRY, FeatureSpec, Param, raise_param
 
 __all__ = [  # the functions are defined below by _define
     "adx", "atr", "bbands", "cci", "ema", "logret", "macd", "mfi", "natr", "obv", "roc", "rsi",
-    "sma", "stddev", "stoch", "trange", "var", "vwap", "willr", "wma", "zscore",
+    "rolling_vwap", "sma", "stddev", "stoch", "trange", "var", "vwap", "willr", "wma", "zscore",
 ]
 
 # Features whose kernels already make every output from the first NaN input on NaN (their
 # running sums or recursions carry it, or they check; the NaN-run tests check each); the
 # others get the policy applied after their kernel.
 _NAN_STICKY = frozenset({"sma", "ema", "wma", "bbands", "rsi", "macd", "atr", "natr", "stoch",
-                         "zscore", "vwap", "obv", "mfi", "willr", "cci", "roc",
+                         "zscore", "vwap", "rolling_vwap", "obv", "mfi", "willr", "cci", "roc",
                          "var", "stddev",
                          # these check their inputs in their own pass (micro_kernels)
                          "ofi_time", "vwap_time", "kyle_lambda", "vpin", "spread", "spread_bps",
@@ -233,6 +233,9 @@ _define("zscore", k.zscore_into, ("real",), (_period(20),), ("real",),
         "Rolling z-score: (x - mean) / population std, 0 on a constant window.", "statistics")
 _define("logret", k.logret_into, ("real",), (), ("real",), lambda: 1,
         "Log return log(x / previous x).", "statistics")
-_define("vwap", k.vwap_into, ("price", "volume"), (_period(20, 1),), ("real",),
-        lambda timeperiod: timeperiod - 1,
+_define("vwap", k.vwap_into, ("high", "low", "close", "volume"), (), ("real",), lambda: 0,
+        "Volume-weighted average of the typical price (high + low + close) / 3 since the "
+        "first bar (TA-Lib's VWAP; rolling_vwap and vwap_time look back a window).")
+_define("rolling_vwap", k.rolling_vwap_into, ("price", "volume"), (_period(20, 1),),
+        ("real",), lambda timeperiod: timeperiod - 1,
         "Volume-weighted average price of the last timeperiod ticks.", "statistics")

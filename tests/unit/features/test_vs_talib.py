@@ -5,6 +5,7 @@ import pytest
 import talib
 
 from cift import features as ta
+from cift.features import stream
 
 # name -> (cift call, TA-Lib call), both taking the OHLCV dict
 CASES = {
@@ -51,6 +52,8 @@ CASES = {
             lambda d: talib.MFI(d["high"], d["low"], d["close"], d["volume"], 14)),
     "adx": (lambda d: ta.adx(d["high"], d["low"], d["close"], 14),
             lambda d: talib.ADX(d["high"], d["low"], d["close"], 14)),
+    "vwap": (lambda d: ta.vwap(d["high"], d["low"], d["close"], d["volume"]),
+             lambda d: talib.VWAP(d["high"], d["low"], d["close"], d["volume"])),
 }
 
 
@@ -75,6 +78,25 @@ def test_matches_talib(name, ohlcv):
     # up to the first NaN after the start: TA-Lib's values; from it on: NaN (cift's policy)
     assert_matches(got[:, :gap], theirs({c: v[:gap] for c, v in ohlcv.items()}))
     assert np.isnan(got[:, gap:]).all()
+
+
+@pytest.mark.parametrize("volume", [
+    [0, 0, 3, 4, 5, 6],  # no volume yet: 0
+    [1, -2, 3, 4, 5, 6],  # the volume so far not positive: the last value stays
+    [-1, 0, 0, 1, 1, 1],
+    [1, 2, 3, np.inf, 5, 6],  # an infinite bar adds nothing
+    [1, 2, 3, 4, 5, 6],
+])
+@pytest.mark.parametrize("close0", [9.5, np.inf, -np.inf])
+def test_vwap_keeps_talibs_rules_for_volume_and_infinities(volume, close0):
+    high = np.array([10.0, 11, 12, 13, 14, 15])
+    low, close = high - 1, high - 0.5
+    close[0] = close0
+    volume = np.array(volume, float)
+    theirs = talib.VWAP(high, low, close, volume)
+    np.testing.assert_allclose(ta.vwap(high, low, close, volume), theirs, rtol=1e-14)
+    np.testing.assert_allclose(stream.vwap().update_many(high, low, close, volume), theirs,
+                               rtol=1e-14)
 
 
 @pytest.fixture(scope="module")
