@@ -554,9 +554,9 @@ _FLAG_WORDS = {"true": True, "false": False, "1": True, "0": False}
 
 
 def _side_of_buyer_maker(df: pl.DataFrame, table: str, source: str) -> pl.Series:
-    """The trade side of a buyer-is-maker flag in the side column: true (the seller took
-    the resting bid) -1, false (the buyer took the offer) +1; a missing flag stays missing,
-    for validation to name."""
+    """The trade side of a buyer-is-maker flag (the side column, else is_buyer_maker): true
+    (the seller took the resting bid) -1, false (the buyer took the offer) +1; a missing
+    flag stays missing, for validation to name."""
     name = "side" if "side" in df.columns else "is_buyer_maker"  # (Binance's header name)
     if table != "ticks" or name not in df.columns:
         raise DataError("buyer_maker: no side column to read the buyer-is-maker flag from "
