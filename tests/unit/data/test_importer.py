@@ -149,6 +149,37 @@ def test_buyer_maker_refuses_what_is_no_flag(tmp_path):
         read_market_file(path, ImportOptions(buyer_maker=True))
 
 
+def test_only_the_columns_cift_reads_are_parsed(tmp_path):
+    # Polygon's trades: 13 columns, of which cift reads ticker, sip_timestamp, price, size
+    path = tmp_path / "2024-01-02.csv"
+    path.write_text("ticker,conditions,correction,exchange,id,participant_timestamp,price,"
+                    "sequence_number,sip_timestamp,size,tape,trf_id,trf_timestamp\n"
+                    'AAPL,"12,37",0,4,52983525034,1704205800123456000,185.5,1,'
+                    "1704205800123457000,100,3,,\n")
+    options = ImportOptions(columns={"symbol": "ticker", "ts": "sip_timestamp"})
+    raw = importer._read_raw(path, ",", options, as_text=False)
+    assert raw.columns == ["ticker", "price", "sip_timestamp", "size"]
+    df = read_market_file(path, options)[1]
+    assert df.row(0)[1:] == ("AAPL", 185.5, 100.0, 0)
+    assert df["ts"].dt.epoch("ns").to_list() == [1704205800123457000]
+    # without a header: the mapped positions, named as the map names them
+    headerless = tmp_path / "h.csv"
+    headerless.write_text("x,1704205800123,y,185.5,z,100,w\n")
+    options = ImportOptions(header=False, symbol="A", columns={
+        "ts": "column_2", "price": "column_4", "size": "column_6"})
+    raw = importer._read_raw(headerless, ",", options, as_text=False)
+    assert raw.columns == ["column_2", "column_4", "column_6"]
+    assert read_market_file(headerless, options)[1]["price"].to_list() == [185.5]
+    # Parquet alike, whole and in pieces
+    wide = tmp_path / "wide.parquet"
+    pl.read_csv(path).write_parquet(wide)
+    options = ImportOptions(columns={"symbol": "ticker", "ts": "sip_timestamp"})
+    assert importer._read_raw(wide, None, options, as_text=False).columns == \
+        ["ticker", "price", "sip_timestamp", "size"]
+    pieces = list(importer.read_market_pieces(wide, options, piece_rows=1))
+    assert [p.frame.row(0) for p in pieces] == [df.row(0)]
+
+
 def test_quotes_without_sizes_get_unknown_sizes(tmp_path):
     # a forex feed (TrueFX): no header, no sizes, compact dates
     path = tmp_path / "EURUSD-2024-01.csv"
