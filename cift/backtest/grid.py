@@ -113,6 +113,7 @@ def signal_grid(close: ArrayLike, entries: np.ndarray, exits: np.ndarray, *,
     Parameters
     ----------
     entries, exits : 2D arrays of bool, shape (bars, combinations)
+        exits None: no exit signals (each position held to the end).
     labels : pl.DataFrame, optional
         One row per combination (e.g. its parameters), put in front of the metrics.
     engine : "numba", "processes" or a ``dask.distributed.Client``
@@ -127,6 +128,8 @@ def signal_grid(close: ArrayLike, entries: np.ndarray, exits: np.ndarray, *,
     """
     c, price = _prices(close, open)
     n = len(c)
+    if exits is None:
+        exits = np.zeros(np.shape(entries), bool)
     grids = []
     for name, arr in (("entries", entries), ("exits", exits)):
         arr = np.asarray(arr)

@@ -356,8 +356,9 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
     ----------
     close : array
         Close prices, one per bar.
-    entries, exits : array of bool
-        Signals on each bar's close; acted on at the next bar.
+    entries, exits : array of bool, or None
+        Signals on each bar's close; acted on at the next bar. None: no such signal (exits
+        None holds each position to the end, as vectorbt's).
     open : array, optional
         Open prices: fills at the next bar's open (else at its close).
     fees_bps, fixed_fee : float
@@ -388,7 +389,7 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
     short = short_entries is not None or short_exits is not None
     arrays = {}
     for name, values in signals.items():
-        if values is None and not short:
+        if values is None and not short and name.startswith("short"):
             continue  # long/flat: no short signals to make
         arr = np.zeros(n, bool) if values is None else _series(name, values, bool)
         if len(arr) != n:

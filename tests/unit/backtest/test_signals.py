@@ -66,6 +66,11 @@ def test_an_open_trade_is_valued_at_the_last_close():
     assert t["open"] and t["exit_bar"] is None
     assert t["pnl"] == pytest.approx(100 / 11 * 14 - 100)
     assert r.metrics["trades"] == 1 and np.isnan(r.metrics["hit_rate"])
+    # exits None: no exit signals (as in vectorbt); entries None: nothing happens
+    held = from_signals(CLOSE, signals(2), None, init_cash=100)
+    np.testing.assert_array_equal(held.equity, r.equity)
+    idle = from_signals(CLOSE, None, signals(3), init_cash=100)
+    assert idle.trades.height == 0 and (idle.equity == 100).all()
 
 
 def test_no_look_ahead():
@@ -285,6 +290,11 @@ def test_signal_grid_equals_from_signals_per_column():
         one = from_signals(close, e, x, open=open_, fees_bps=2, slippage_bps=1).metrics
         for name in GRID_METRICS:
             assert grid[name][j] == pytest.approx(one[name], rel=1e-12, nan_ok=True), name
+    held = signal_grid(close, entries, None, open=open_)  # no exits: held to the end
+    for j, (e, _) in enumerate(sig):
+        one = from_signals(close, e, None, open=open_).metrics
+        assert held["total_return"][j] == pytest.approx(one["total_return"], rel=1e-12)
+        assert held["trades"][j] == one["trades"] == 1
 
 
 def test_signal_grid_bad_shapes():
