@@ -448,6 +448,8 @@ def _bar_times(index: ArrayLike, n: int) -> np.ndarray:
 def _prices(close: ArrayLike, open: ArrayLike | None) -> tuple[np.ndarray, np.ndarray]:
     """Validated close prices and fill prices (the opens, else the closes)."""
     c = _series("close", close, float)
+    if not len(c):
+        raise ParameterError("close: no bars")
     if open is None:
         return c, c
     price = _series("open", open, float)
@@ -458,6 +460,11 @@ def _prices(close: ArrayLike, open: ArrayLike | None) -> tuple[np.ndarray, np.nd
 
 def _check_costs(fees_bps: float, fixed_fee: float, slippage_bps: float, init_cash: float,
                  periods_per_year: float) -> None:
+    for name, value in (("fees_bps", fees_bps), ("fixed_fee", fixed_fee),
+                        ("slippage_bps", slippage_bps), ("init_cash", init_cash),
+                        ("periods_per_year", periods_per_year)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise ParameterError(f"{name}: expected a number, got {value!r}")
     for name, value in (("fees_bps", fees_bps), ("fixed_fee", fixed_fee),
                         ("slippage_bps", slippage_bps)):
         if not np.isfinite(value) or value < 0:

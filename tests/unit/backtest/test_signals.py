@@ -96,6 +96,10 @@ def test_no_look_ahead():
     ({"init_cash": 0}, "init_cash"),
     ({"close": np.ones((3, 2))}, "one series, got shape \\(3, 2\\) .*signal_grid"),
     ({"entries": np.ones((3, 1, 1), bool)}, "entries: expected one series"),
+    ({"fees_bps": "1"}, "fees_bps: expected a number, got '1'"),
+    ({"init_cash": None}, "init_cash: expected a number, got None"),
+    ({"close": np.array([]), "entries": np.array([], bool), "exits": np.array([], bool)},
+     "close: no bars"),
 ])
 def test_bad_input_is_a_clear_error(kwargs, match):
     args = {"close": np.array([1.0, 2.0, 3.0]), "entries": np.array([True, False, False]),
