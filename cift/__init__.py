@@ -4,9 +4,9 @@
 >>> store = cift.connect()            # the embedded lake under CIFT_HOME   # doctest: +SKIP
 >>> store.bars("AAPL", "1m", "2024-01-02", "2024-01-03")                   # doctest: +SKIP
 
-The names below the errors are imported on first use: ``import cift`` alone (and so every
-``import cift.<module>``) stays cheap, and a process that only computes features never loads
-the stores.
+The names below the errors, and the subpackages (``cift.features``, ``cift.backtest``...),
+are imported on first use: ``import cift`` alone (and so every ``import cift.<module>``)
+stays cheap, and a process that only computes features never loads the stores.
 """
 
 from importlib import import_module
@@ -22,7 +22,11 @@ _LAZY = {
     **dict.fromkeys(("apply_tick_rule", "dollar_bars", "tick_rule", "time_bars",
                      "volume_bars"), "cift.data.bars"),
     "synthetic_market": "cift.data.synthetic",
+    "sweep": "cift.backtest",
+    **dict.fromkeys(("Param", "Strategy", "Use"), "cift.strategy"),
 }
+#: ``cift.features.rsi(...)`` after a plain ``import cift``
+_SUBPACKAGES = ("backtest", "data", "features", "jobs", "store", "strategy")
 
 __all__ = [
     "AsyncStore",
@@ -31,11 +35,14 @@ __all__ = [
     "DataError",
     "JobError",
     "Lake",
+    "Param",
     "ParameterError",
     "Settings",
     "Store",
     "StoreError",
+    "Strategy",
     "Trade",
+    "Use",
     "__version__",
     "apply_tick_rule",
     "connect",
@@ -43,6 +50,7 @@ __all__ = [
     "dollar_bars",
     "load_settings",
     "register_store",
+    "sweep",
     "synthetic_market",
     "tick_rule",
     "time_bars",
@@ -51,6 +59,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
+    if name in _SUBPACKAGES:
+        return import_module(f"cift.{name}")  # (the import binds it here too)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'cift' has no attribute {name!r}")
@@ -60,4 +70,4 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_SUBPACKAGES))

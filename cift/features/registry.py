@@ -7,6 +7,7 @@ parameter, never a Numba typing traceback.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,7 +37,8 @@ class Param:
         if self.duration:
             value = _nanoseconds(self.name, value)
         kind = "an integer" if self.integer else "a number"
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+        # (NumPy's numbers too: a grid of np.arange(5, 50, 5) holds np.int64s)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or (
                 self.integer and not float(value).is_integer()):
             raise_param(self.name, f"expected {kind}, got {value!r}")
         if not self.lo <= value <= self.hi:

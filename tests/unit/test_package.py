@@ -25,3 +25,15 @@ def test_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         cift.nope  # noqa: B018
     assert cift.Lake is cift.store.Lake and "connect" in dir(cift)
+
+
+def test_subpackages_and_the_backtest_names_resolve_after_a_plain_import():
+    # cift.features.rsi(...), cift.backtest.from_signals(...), cift.sweep(...) as the docs
+    # write them, with nothing but `import cift` before
+    code = ("import cift\n"
+            "print(cift.features.rsi([1.0, 2.0, 3.0], 2).tolist()[-1],"
+            " cift.backtest.from_signals.__name__, cift.sweep is cift.backtest.sweep,"
+            " cift.Strategy is cift.strategy.Strategy, 'features' in dir(cift))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["100.0", "from_signals", "True", "True", "True"]

@@ -51,6 +51,18 @@ def test_series_in_gives_series_out_as_talib_does():
     assert isinstance(ta.bbands(close, 20), tuple) and len(ta.bbands(close, 20)) == 3
 
 
+def test_numpy_numbers_are_parameters_as_in_talib():
+    # a grid of np.arange(5, 50, 5) holds np.int64s; TA-Lib takes them
+    import talib
+
+    x = np.random.default_rng(5).normal(size=100).cumsum() + 50
+    np.testing.assert_allclose(ta.sma(x, np.int64(20)), talib.SMA(x, np.int64(20)), rtol=1e-12)
+    np.testing.assert_array_equal(ta.bbands(x, np.int32(20), np.float32(1.5))[0],
+                                  ta.bbands(x, 20, 1.5)[0])
+    with pytest.raises(ParameterError, match="timeperiod: expected an integer, got np.True_"):
+        ta.sma(x, np.bool_(True))
+
+
 def test_short_input_is_all_nan_and_empty_is_empty():
     assert np.isnan(ta.rsi(np.arange(5.0), 14)).all()
     assert ta.sma(np.array([]), 3).shape == (0,)
