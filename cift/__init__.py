@@ -9,8 +9,10 @@ are imported on first use: ``import cift`` alone (and so every ``import cift.<mo
 stays cheap, and a process that only computes features never loads the stores.
 """
 
+import sys
 from importlib import import_module
 
+from cift._namespace import register as _register_namespace
 from cift._version import __version__
 from cift.config import Settings, load_settings
 from cift.errors import CiftError, ConfigError, DataError, JobError, ParameterError, StoreError
@@ -58,12 +60,18 @@ __all__ = [
 ]
 
 
+if "polars" in sys.modules:  # pl.col(...).cift in a session that has Polars already
+    _register_namespace()
+
+
 def __getattr__(name: str) -> object:
     if name in _SUBPACKAGES:
+        _register_namespace()  # (each loads Polars anyway)
         return import_module(f"cift.{name}")  # (the import binds it here too)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'cift' has no attribute {name!r}")
+    _register_namespace()
     value = getattr(import_module(module), name)
     globals()[name] = value  # read once: later reads are plain attribute lookups
     return value

@@ -15,8 +15,11 @@ from cift.features.micro import (
     kyle_lambda, microprice, ofi, ofi_time, quote_imbalance, realized_vol, spread, spread_bps,
     trade_imbalance, volume_imbalance, vpin, vwap_time, weighted_mid,
 )
-from cift.features.namespace import FeatureNamespace  # registers pl.col(...).cift
+from cift._namespace import register as _register_namespace
+from cift.features.namespace import FeatureNamespace
 from cift.features.registry import REGISTRY, FeatureSpec, Param, describe
+
+_register_namespace()  # pl.col(...).cift
 
 __all__ = [
     "FeatureNamespace", "FeatureSpec", "Param", "REGISTRY", "adx", "atr", "bbands", "cci",

@@ -57,9 +57,9 @@ def _method(spec: FeatureSpec):
     return method
 
 
-@pl.api.register_expr_namespace("cift")
 class FeatureNamespace:
-    """``pl.col(...).cift.<feature>(...)``: see the module docstring."""
+    """``pl.col(...).cift.<feature>(...)``: see the module docstring (registered on Polars
+    by :func:`cift._namespace.register`, which loads this module on first use)."""
 
     def __init__(self, expr: pl.Expr) -> None:
         self._expr = expr

@@ -37,3 +37,14 @@ def test_subpackages_and_the_backtest_names_resolve_after_a_plain_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["100.0", "from_signals", "True", "True", "True"]
+
+
+@pytest.mark.parametrize("first", ["import polars as pl, cift",  # a notebook's order
+                                   "import cift; import polars as pl; cift.connect"])
+def test_the_polars_namespace_needs_no_import_of_cift_features(first):
+    code = (f"{first}\nimport sys\nloaded = 'cift.features' in sys.modules\n"
+            "out = pl.DataFrame({'c': [1.0, 2.0, 4.0]}).select(pl.col('c').cift.sma(2))\n"
+            "print(loaded, out.to_series().to_list()[1:], 'ema' in dir(pl.col('c').cift))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split(maxsplit=1)
+    assert out == ["False", "[1.5, 3.0] True\n"]  # (the features loaded on first use)
