@@ -9,8 +9,6 @@ Numba thread, so workers sharing a machine do not oversubscribe its cores.
 
 from __future__ import annotations
 
-import concurrent.futures
-import multiprocessing
 import os
 from dataclasses import astuple, dataclass
 
@@ -19,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from cift.backtest.metrics import METRICS, stats_finish
+from cift.backtest.pool import process_pool
 from cift.backtest.signals import ArrayLike, _check_costs, _long_flat, _prices, _trade_stats
 from cift.errors import ParameterError
 
@@ -79,10 +78,7 @@ def run_grid(close: np.ndarray, price: np.ndarray, entries: np.ndarray, exits: n
     if isinstance(engine, str) and engine == "processes":
         workers = min(os.cpu_count() or 1, max(m, 1))
         blocks = np.array_split(np.arange(m), workers * 2)
-        # spawn: a fresh interpreter per worker (forking a process that runs Numba and
-        # asyncio threads is not safe)
-        with concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with process_pool(workers) as pool:
             parts = list(pool.map(run_block, *zip(*[
                 (close, price, entries[b], exits[b], costs, 1) for b in blocks], strict=True)))
         return np.concatenate(parts) if parts else np.empty((0, len(GRID_METRICS)))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import concurrent.futures
 import itertools
 import math
-import multiprocessing
 import os
 
 import numba as nb
@@ -23,6 +22,7 @@ from tqdm.auto import tqdm
 
 from cift.backtest.engine import run
 from cift.backtest.grid import GRID_METRICS
+from cift.backtest.pool import process_pool
 from cift.errors import ParameterError
 from cift.strategy import Strategy
 
@@ -110,13 +110,11 @@ def _run_on(engine: str | object, strategy: Strategy, bars: pl.DataFrame, settin
                 threads = None
             else:
                 workers = os.cpu_count() or 1
-                # spawn: forking a process that runs Numba and asyncio threads is not safe
-                pool = concurrent.futures.ProcessPoolExecutor(
-                    workers, mp_context=multiprocessing.get_context("spawn"))
+                pool = process_pool(workers)
                 blocks = [combos[i::workers * 2] for i in range(workers * 2)]
                 threads = 1
-            with pool:
-                futures = [pool.submit(_metrics_block, strategy, bars, settings, b, threads)
+            with pool as executor:
+                futures = [executor.submit(_metrics_block, strategy, bars, settings, b, threads)
                            for b in blocks if b]
                 for f in futures:  # (a failed block raises below, from f.result())
                     f.add_done_callback(lambda f: f.exception() or bar.update(len(f.result())))
