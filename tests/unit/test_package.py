@@ -33,10 +33,11 @@ def test_subpackages_and_the_backtest_names_resolve_after_a_plain_import():
     code = ("import cift\n"
             "print(cift.features.rsi([1.0, 2.0, 3.0], 2).tolist()[-1],"
             " cift.backtest.from_signals.__name__, cift.sweep is cift.backtest.sweep,"
-            " cift.Strategy is cift.strategy.Strategy, 'features' in dir(cift))")
+            " cift.Strategy is cift.strategy.Strategy, 'features' in dir(cift),"
+            " cift.data.synthetic.synthetic_market is cift.synthetic_market)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
-    assert out == ["100.0", "from_signals", "True", "True", "True"]
+    assert out == ["100.0", "from_signals", "True", "True", "True", "True"]
 
 
 @pytest.mark.parametrize("first", ["import polars as pl, cift",  # a notebook's order
