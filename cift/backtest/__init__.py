@@ -13,4 +13,15 @@ from cift.backtest.simulate import SimulationResult, simulate
 from cift.backtest.sweep import sweep
 
 __all__ = ["GRID_METRICS", "BacktestResult", "SimulationResult", "crossings", "from_signals",
-           "return_metrics", "run", "signal_grid", "simulate", "sweep"]
+           "monthly_heatmap", "return_metrics", "run", "signal_grid", "simulate", "sweep",
+           "sweep_heatmap", "tearsheet"]
+
+_FIGURES = ("monthly_heatmap", "sweep_heatmap", "tearsheet")  # (Plotly loads on first use)
+
+
+def __getattr__(name: str) -> object:
+    if name in _FIGURES:
+        from cift.backtest import report
+
+        return getattr(report, name)
+    raise AttributeError(f"module 'cift.backtest' has no attribute {name!r}")

@@ -1,12 +1,16 @@
-"""Plotly tearsheet of a backtest: price with trades, equity, drawdown."""
+"""Plotly figures of backtests: the tearsheet (price with trades, equity, drawdown), monthly
+returns, and a sweep's metric over two parameters."""
 
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+import polars as pl
 from plotly.subplots import make_subplots
 
-__all__ = ["equity_figure", "monthly_heatmap", "tearsheet"]
+from cift.errors import ParameterError
+
+__all__ = ["equity_figure", "monthly_heatmap", "sweep_heatmap", "tearsheet"]
 
 
 def tearsheet(result, title: str = "Backtest") -> go.Figure:
@@ -52,6 +56,40 @@ def monthly_heatmap(monthly, title: str = "Monthly returns") -> go.Figure:
                                            for row in z],
         texttemplate="%{text}", colorbar={"tickformat": ".0%"}))
     fig.update_layout(title=title, height=120 + 40 * table.height)
+    return fig
+
+
+def sweep_heatmap(grid: pl.DataFrame, x: str, y: str, metric: str = "sharpe",
+                  title: str | None = None) -> go.Figure:
+    """``metric`` of a sweep (or a labelled :func:`signal_grid`) over two of its parameters:
+    ``x`` across, ``y`` down, one cell per combination, empty where none ran.
+
+    >>> grid = sweep(sma_cross, bars, fast=[5, 10, 20], slow=[50, 100, 200])  # doctest: +SKIP
+    >>> sweep_heatmap(grid, "slow", "fast")                                      # doctest: +SKIP
+    """
+    if not isinstance(grid, pl.DataFrame):
+        raise ParameterError(f"grid: expected the Polars frame of a sweep, got "
+                             f"{type(grid).__name__}")
+    for name, column in (("x", x), ("y", y), ("metric", metric)):
+        if column not in grid.columns:
+            raise ParameterError(f"{name}: {column!r} is not a column of the grid (it has "
+                                 f"{grid.columns})")
+    if grid.select(x, y).is_duplicated().any():
+        raise ParameterError(f"grid: several rows for one ({x}, {y}); keep one value of the "
+                             f"other swept parameters first (grid.filter(...))")
+    xs, ys = grid[x].unique().sort().to_numpy(), grid[y].unique().sort().to_numpy()
+    z = np.full((len(ys), len(xs)), np.nan)
+    z[np.searchsorted(ys, grid[y].to_numpy()), np.searchsorted(xs, grid[x].to_numpy())] = \
+        grid[metric].cast(pl.Float64).to_numpy()
+    signed = np.nanmin(z, initial=0.0) < 0.0 < np.nanmax(z, initial=0.0)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[str(v) for v in xs], y=[str(v) for v in ys], colorscale="RdYlGn",
+        zmid=0.0 if signed else None, colorbar_title=metric,
+        text=[[f"{v:.3g}" if np.isfinite(v) else "" for v in row] for row in z],
+        texttemplate="%{text}"))
+    fig.update_layout(title=title or f"{metric} by {y} and {x}", xaxis_title=x,
+                      yaxis_title=y, xaxis_type="category", yaxis_type="category",
+                      height=160 + 40 * len(ys))
     return fig
 
 
