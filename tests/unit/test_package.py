@@ -6,6 +6,12 @@ import sys
 import pytest
 
 
+def _output(code: str) -> str:
+    """What a fresh interpreter running ``code`` prints."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout
+
+
 def test_import_cift_loads_no_store_and_names_resolve_on_use():
     code = ("import sys, cift\n"
             "print(sorted(m for m in ('cift.store', 'cift.data.bars', 'numba', 'polars')"
@@ -14,8 +20,7 @@ def test_import_cift_loads_no_store_and_names_resolve_on_use():
             "exec('from cift import *', ns)\n"
             "print(all(n in ns for n in cift.__all__), callable(cift.connect),"
             " 'cift.store' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.splitlines()
+    out = _output(code).splitlines()
     assert out == ["[]", "True True True"]
 
 
@@ -35,8 +40,7 @@ def test_subpackages_and_the_backtest_names_resolve_after_a_plain_import():
             " cift.backtest.from_signals.__name__, cift.sweep is cift.backtest.sweep,"
             " cift.Strategy is cift.strategy.Strategy, 'features' in dir(cift),"
             " cift.data.synthetic.synthetic_market is cift.synthetic_market)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = _output(code).split()
     assert out == ["100.0", "from_signals", "True", "True", "True", "True"]
 
 
@@ -46,6 +50,5 @@ def test_the_polars_namespace_needs_no_import_of_cift_features(first):
     code = (f"{first}\nimport sys\nloaded = 'cift.features' in sys.modules\n"
             "out = pl.DataFrame({'c': [1.0, 2.0, 4.0]}).select(pl.col('c').cift.sma(2))\n"
             "print(loaded, out.to_series().to_list()[1:], 'ema' in dir(pl.col('c').cift))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split(maxsplit=1)
+    out = _output(code).split(maxsplit=1)
     assert out == ["False", "[1.5, 3.0] True\n"]  # (the features loaded on first use)
