@@ -54,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--no-notebook", action="store_true", help="only build the market")
 
     i = sub.add_parser("ingest", help="import CSV/Parquet files of ticks or quotes")
-    i.add_argument("paths", nargs="+", type=Path, help="files, or directories of files")
+    i.add_argument("paths", nargs="+", type=Path,
+                   help="files (.csv, .tsv, .txt, compressed .gz .bz2 .zst .lz4, a .zip of "
+                        "one CSV, .parquet), or directories of them")
     i.add_argument("--table", choices=["ticks", "quotes"],
                    help="what the files hold (default: inferred from the columns)")
     i.add_argument("--map", dest="columns", metavar="NAME=COLUMN,...",
