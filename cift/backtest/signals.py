@@ -27,7 +27,7 @@ from cift.backtest.metrics import (stats_dict, stats_finish, stats_new, stats_pu
 from cift.data.checks import POSITIVE, first_breaking
 from cift.data.schema import TS
 from cift.errors import ParameterError
-from cift.features.api import as_input, as_timestamps
+from cift.features.api import as_input, as_timestamps, numbers_of
 
 __all__ = ["BacktestResult", "crossings", "from_signals"]
 
@@ -333,6 +333,7 @@ def _series(name: str, values: ArrayLike, dtype: type) -> np.ndarray:
                                       or not np.isin(arr, (0, 1)).all()):
             raise ParameterError(f"{name}: expected booleans (or 0/1)")
         return np.ascontiguousarray(arr, dtype=np.bool_)
+    arr = numbers_of(arr)
     if not np.issubdtype(arr.dtype, np.number):
         raise ParameterError(f"{name}: expected numbers, got dtype {arr.dtype}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)

@@ -53,9 +53,20 @@ def _one_dimensional(value: object, name: str) -> np.ndarray:
     return arr
 
 
+def numbers_of(arr: np.ndarray) -> np.ndarray:
+    """``arr``, its objects as float64 where they are numbers: Decimals (a database's
+    NUMERIC read by Polars) or Python numbers; else as it is, for the caller to refuse."""
+    if arr.dtype == object:
+        try:
+            return arr.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    return arr
+
+
 def as_input(value: object, name: str) -> np.ndarray:
     """A 1-D contiguous float64 array, or a ParameterError naming the input."""
-    arr = _one_dimensional(value, name)
+    arr = numbers_of(_one_dimensional(value, name))
     if arr.dtype.kind not in "iuf":
         raise_param(name, f"expected numbers, got dtype {arr.dtype}")
     return np.ascontiguousarray(arr, dtype=np.float64)

@@ -109,6 +109,14 @@ def test_bad_input_is_a_clear_error(kwargs, match):
         from_signals(close, entries, exits, **args)
 
 
+def test_decimal_prices_are_numbers():
+    # PostgreSQL's NUMERIC read by Polars is a Decimal column
+    close = pl.Series(CLOSE).cast(pl.Decimal(10, 2))
+    got = from_signals(close, signals(0), signals(2), init_cash=100)
+    np.testing.assert_array_equal(got.equity, from_signals(CLOSE, signals(0), signals(2),
+                                                           init_cash=100).equity)
+
+
 def test_a_frame_of_one_column_is_a_series():
     close = np.array([1.0, 2.0, 3.0, 2.5])
     entries, exits = np.array([True, False, False, False]), np.array([False, False, True, False])

@@ -63,6 +63,15 @@ def test_numpy_numbers_are_parameters_as_in_talib():
         ta.sma(x, np.bool_(True))
 
 
+def test_decimal_columns_are_numbers():
+    # PostgreSQL's NUMERIC read by Polars is a Decimal column (to NumPy: Python Decimals)
+    prices = pl.Series([10.25, 10.5, 10.75, 11.0]).cast(pl.Decimal(10, 2))
+    np.testing.assert_array_equal(ta.sma(prices, 2).to_numpy(), [np.nan, 10.375, 10.625,
+                                                                   10.875])
+    with pytest.raises(ParameterError, match="real: expected numbers, got dtype object"):
+        ta.sma(np.array(["a", 1.0], dtype=object), 2)
+
+
 def test_short_input_is_all_nan_and_empty_is_empty():
     assert np.isnan(ta.rsi(np.arange(5.0), 14)).all()
     assert ta.sma(np.array([]), 3).shape == (0,)
