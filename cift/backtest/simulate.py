@@ -15,6 +15,7 @@ fills.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -183,9 +184,11 @@ def _grow(st: tuple) -> tuple:
             bigger(eq, ist[ex.I_SAMPLES]), kq2, kt2, n_active, bigger(oc, n_orders))
 
 
-def _ns(value: int | str, name: str) -> int:
+def _ns(value: int | str | dt.timedelta, name: str) -> int:
     if isinstance(value, str):
         return parse_duration(value, name=name)
+    if isinstance(value, dt.timedelta):  # (exact to the microsecond it holds)
+        value = value // dt.timedelta(microseconds=1) * 1_000
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ParameterError(f"{name}: expected nanoseconds >= 0 or a duration like '50us', "
                              f"got {value!r}")

@@ -3,6 +3,7 @@ slippage, latency, queue and limit rule, then the Python path against the compil
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import sys
 
@@ -113,6 +114,12 @@ def test_latency_delays_the_fill_to_the_book_of_its_arrival():
     # arrives at 35: the next event is the trade at 40, the book then is the quote of 30
     assert (res.fills["price"].to_list(), ns(res.fills)) == ([102.0], [40])
     assert ns(res.orders, "arrival_ts") == [35]
+    # a timedelta is a latency too (whole microseconds)
+    later = run(script((0, o.MARKET, 10.0)), ticks=T, quotes=Q,
+                latency=dt.timedelta(microseconds=1))
+    assert ns(later.orders, "arrival_ts") == [10 + 1_000]
+    with pytest.raises(ParameterError, match="latency: expected nanoseconds >= 0"):
+        run(script(), ticks=T, latency=dt.timedelta(microseconds=-1))
 
 
 def test_market_sell_without_quotes_fills_at_the_next_trade_with_slippage():
