@@ -271,6 +271,11 @@ def _wanted(names: list[str] | None, options: ImportOptions) -> list[str] | None
     keep = [name for name in names or [] if name in wanted]
     if not names or len(set(names)) != len(names) or len(keep) == len(names):
         return None
+    try:  # the map and the table as the read file will be checked
+        header = pl.DataFrame(schema=dict.fromkeys(keep, pl.String))
+        _table_of(_map_columns(header, options, ""), options, "")
+    except DataError:  # all of them, then: the error lists every column the file has
+        return None  # (a map naming px where the file has px_usd)
     return keep
 
 

@@ -170,6 +170,15 @@ def test_only_the_columns_cift_reads_are_parsed(tmp_path):
     raw = importer._read_raw(headerless, ",", options, as_text=False)
     assert raw.columns == ["column_2", "column_4", "column_6"]
     assert read_market_file(headerless, options)[1]["price"].to_list() == [185.5]
+    # an error about the columns lists all the file's, not only those parsed
+    with pytest.raises(DataError, match=r"\['tickr'\] named in the column map are not in "
+                                        r"the file \(it has \['ticker', 'conditions', "):
+        read_market_file(path, ImportOptions(columns={"ts": "sip_timestamp",
+                                                      "symbol": "tickr"}))
+    no_price = ImportOptions(columns={"ts": "sip_timestamp", "last": "price"})  # (renamed)
+    with pytest.raises(DataError, match=r"cannot tell ticks from quotes by the columns "
+                                        r"\['ticker', 'conditions', .*'trf_timestamp'\]"):
+        read_market_file(path, no_price)
     # Parquet alike, whole and in pieces
     wide = tmp_path / "wide.parquet"
     pl.read_csv(path).write_parquet(wide)
