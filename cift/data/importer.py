@@ -205,12 +205,12 @@ def _csv_text(path: Path) -> bytes:
         return text.read()
 
 
-def _read_raw(path: Path | bytes, separator: str | None, options: ImportOptions, *,
-              as_text: bool) -> pl.DataFrame:
+def _read_raw(path: Path | bytes, separator: str | None, options: ImportOptions,
+              keep: list[str] | None = None, *, as_text: bool) -> pl.DataFrame:
     """The file (or a piece of CSV text) as it is: Parquet when ``separator`` is None, else
-    CSV."""
+    CSV; typed, only the columns ``keep`` (None: all; see :func:`_wanted`)."""
     if separator is None:
-        return pl.read_parquet(path, glob=False, columns=_wanted(_parquet_names(path), options))
+        return pl.read_parquet(path, glob=False, columns=keep)
     if as_text:
         # (Polars reads gzip and zstd, not bz2 or lz4: a compressed file comes decompressed)
         source = _csv_text(path) if isinstance(path, Path) and _compressed(path) else path
@@ -228,10 +228,7 @@ def _read_raw(path: Path | bytes, separator: str | None, options: ImportOptions,
     if not options.header:  # Arrow names them f0, f1...: the Polars names, 1-based, after
         as_string = [f"f{int(name[7:]) - 1}" for name in as_string
                      if re.fullmatch(r"column_[1-9]\d*", name)]
-    names = _csv_names(_first_line(path), separator)
-    if not options.header:
-        names = [f"column_{i + 1}" for i in range(len(names))]
-    keep = _wanted(names, options)  # (Arrow names a headerless file's columns f0, f1...)
+    # (Arrow names a headerless file's columns f0, f1...)
     include = keep if keep is None or options.header else [f"f{int(n[7:]) - 1}" for n in keep]
     with ExitStack() as opened:
         if isinstance(path, bytes):
@@ -259,7 +256,8 @@ def _read_raw(path: Path | bytes, separator: str | None, options: ImportOptions,
 
 
 def _wanted(names: list[str] | None, options: ImportOptions) -> list[str] | None:
-    """Of a file's columns ``names`` (a CSV without a header: column_1, column_2...), those
+    """Of a file's columns ``names`` (a CSV without a header: column_1, column_2...; None:
+    not known), those
     cift reads, in the file's order; None: all of them. Vendors' files carry many more
     (Polygon's trades have 13, cift reads 4 or 5): parsing only these took 1.0 s, not 1.9,
     for 5M of Polygon's rows as CSV, and a column cift does not read cannot fail the typed
@@ -309,12 +307,8 @@ def _separator(path: Path, options: ImportOptions, header: bytes) -> str:
     return max(_SEPARATORS, key=counts.__getitem__) if any(counts.values()) else ","
 
 
-def _first_line(path: Path | bytes) -> bytes:
-    """A CSV file's (or piece's) first line (decompressed by its suffix, as the reader
-    will)."""
-    if isinstance(path, bytes):
-        end = path.find(b"\n")
-        return path if end < 0 else path[:end]
+def _first_line(path: Path) -> bytes:
+    """A CSV file's first line (decompressed by its suffix, as the reader will)."""
     with _csv_stream(path) as (text, _):
         return text.read(1 << 16).split(b"\n", 1)[0]
 
@@ -424,8 +418,9 @@ def read_market_file(path: str | Path, options: ImportOptions | None = None
     """
     options = options or ImportOptions()
     path = Path(path)
-    sep, options = _open(path, options)
-    table, df, _ = _validated(_read_any(path, sep, options, str(path)), options, str(path))
+    sep, options, keep = _open(path, options)
+    table, df, _ = _validated(_read_any(path, sep, options, keep, str(path)), options,
+                              str(path))
     return table, df
 
 
@@ -453,18 +448,18 @@ def read_market_pieces(path: str | Path, options: ImportOptions | None = None, *
     options = options or ImportOptions()
     path = Path(path)
     source = str(path)
-    sep, options = _open(path, options)
+    sep, options, keep = _open(path, options)
     rows = 0
     try:
         texts = (_csv_pieces(path, sep is not None and options.header, piece_bytes)
-                 if sep is not None else _parquet_pieces(path, piece_rows, options))
+                 if sep is not None else _parquet_pieces(path, piece_rows, keep))
         # a piece ending in an hour the clocks repeated is read again with the next one: its
         # times there are placed by where they step back, which may come in the next piece
         held: tuple[pl.DataFrame, Piece | DataError] | None = None
         for raw, done in texts:
             try:
                 if not isinstance(raw, pl.DataFrame):
-                    raw = _read_any(raw, sep, options, source)
+                    raw = _read_any(raw, sep, options, keep, source)
             except DataError as exc:
                 raise exc.rows_later(rows) from None
             if held is not None:
@@ -525,29 +520,37 @@ def is_large_file(path: str | Path) -> bool:
         return False  # (reading it whole then names what is wrong)
 
 
-def _open(path: Path, options: ImportOptions) -> tuple[str | None, ImportOptions]:
-    """The file's CSV separator (None: Parquet) and the options with its loosely named
-    columns mapped (:func:`_loose_names`), once it is known to be a file to read: the
-    header line read once for both."""
+def _open(path: Path, options: ImportOptions
+          ) -> tuple[str | None, ImportOptions, list[str] | None]:
+    """The file's CSV separator (None: Parquet), the options with its loosely named columns
+    mapped (:func:`_loose_names`) and the columns to parse (:func:`_wanted`; the same for
+    every piece of a large file), once it is known to be a file to read: the header line or
+    the Parquet schema read once for all three."""
     if not path.is_file():
         raise DataError("no such file", source=str(path))
     try:
         if _file_kind(path) == "csv":
             header = _first_line(path)
             sep = _separator(path, options, header)
-            return sep, _loose_names(_csv_names(header, sep) if options.header else None,
-                                     options)
+            names = _csv_names(header, sep)
+            if options.header:
+                options = _loose_names(names, options)
+            else:  # (as the reader names them)
+                names = [f"column_{i + 1}" for i in range(len(names))]
+            return sep, options, _wanted(names, options)
     except _UNREADABLE as exc:
         raise DataError(f"cannot read the file: {exc}", source=str(path)) from None
-    return None, _loose_names(_parquet_names(path), options)
+    names = _parquet_names(path)
+    options = _loose_names(names, options)
+    return None, options, _wanted(names, options)
 
 
 def _read_any(path: Path | bytes, sep: str | None, options: ImportOptions,
-              source: str) -> pl.DataFrame:
-    """The file or piece read typed; failing that, as text, for validation to name the
-    value that did not fit."""
+              keep: list[str] | None, source: str) -> pl.DataFrame:
+    """The file or piece read typed (the columns ``keep``); failing that, as text, for
+    validation to name the value that did not fit."""
     try:
-        return _read_raw(path, sep, options, as_text=False)
+        return _read_raw(path, sep, options, keep, as_text=False)
     except (pl.exceptions.PolarsError, pa.ArrowException, OSError):
         try:
             return _read_raw(path, sep, options, as_text=True)
@@ -639,11 +642,10 @@ def _csv_pieces(path: Path, header: bool, piece_bytes: int
                 return
 
 
-def _parquet_pieces(path: Path, piece_rows: int, options: ImportOptions
+def _parquet_pieces(path: Path, piece_rows: int, keep: list[str] | None
                     ) -> Iterator[tuple[pl.DataFrame, float]]:
     rows = _parquet_rows(path)
     scan = pl.scan_parquet(path, glob=False)
-    keep = _wanted(_parquet_names(path), options)
     scan = scan if keep is None else scan.select(keep)
     for start in range(0, max(rows, 1), piece_rows):
         done = min((start + piece_rows) / max(rows, 1), 1.0)

@@ -149,6 +149,12 @@ def test_buyer_maker_refuses_what_is_no_flag(tmp_path):
         read_market_file(path, ImportOptions(buyer_maker=True))
 
 
+def _parsed(path, options):
+    """The columns the typed read parses, the file opened as read_market_file opens it."""
+    sep, options, keep = importer._open(path, options)
+    return importer._read_raw(path, sep, options, keep, as_text=False).columns
+
+
 def test_only_the_columns_cift_reads_are_parsed(tmp_path):
     # Polygon's trades: 13 columns, of which cift reads ticker, sip_timestamp, price, size
     path = tmp_path / "2024-01-02.csv"
@@ -157,8 +163,7 @@ def test_only_the_columns_cift_reads_are_parsed(tmp_path):
                     'AAPL,"12,37",0,4,52983525034,1704205800123456000,185.5,1,'
                     "1704205800123457000,100,3,,\n")
     options = ImportOptions(columns={"symbol": "ticker", "ts": "sip_timestamp"})
-    raw = importer._read_raw(path, ",", options, as_text=False)
-    assert raw.columns == ["ticker", "price", "sip_timestamp", "size"]
+    assert _parsed(path, options) == ["ticker", "price", "sip_timestamp", "size"]
     df = read_market_file(path, options)[1]
     assert df.row(0)[1:] == ("AAPL", 185.5, 100.0, 0)
     assert df["ts"].dt.epoch("ns").to_list() == [1704205800123457000]
@@ -167,8 +172,7 @@ def test_only_the_columns_cift_reads_are_parsed(tmp_path):
     headerless.write_text("x,1704205800123,y,185.5,z,100,w\n")
     options = ImportOptions(header=False, symbol="A", columns={
         "ts": "column_2", "price": "column_4", "size": "column_6"})
-    raw = importer._read_raw(headerless, ",", options, as_text=False)
-    assert raw.columns == ["column_2", "column_4", "column_6"]
+    assert _parsed(headerless, options) == ["column_2", "column_4", "column_6"]
     assert read_market_file(headerless, options)[1]["price"].to_list() == [185.5]
     # an error about the columns lists all the file's, not only those parsed
     with pytest.raises(DataError, match=r"\['tickr'\] named in the column map are not in "
@@ -183,8 +187,7 @@ def test_only_the_columns_cift_reads_are_parsed(tmp_path):
     wide = tmp_path / "wide.parquet"
     pl.read_csv(path).write_parquet(wide)
     options = ImportOptions(columns={"symbol": "ticker", "ts": "sip_timestamp"})
-    assert importer._read_raw(wide, None, options, as_text=False).columns == \
-        ["ticker", "price", "sip_timestamp", "size"]
+    assert _parsed(wide, options) == ["ticker", "price", "sip_timestamp", "size"]
     pieces = list(importer.read_market_pieces(wide, options, piece_rows=1))
     assert [p.frame.row(0) for p in pieces] == [df.row(0)]
 
