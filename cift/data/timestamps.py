@@ -153,11 +153,18 @@ def _parse_uniform_iso(column: pl.Series) -> pl.Series | None:
 
 
 _DAY_MONTH = r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})(.*)$"
-_COMPACT_DATE = r"^\s*(\d{4})(\d{2})(\d{2})[ T](\d{2}):(\d{2}):(\d{2})"
-_COMMA_FRACTION = r"(\d{2}:\d{2}:\d{2}),(\d)"
-_ZONE_WORD = r"(?i)(\d)\s*(?:UTC|GMT)\s*$"
-# 20240102 093000123: the time's digits run on into its milliseconds, as HistData writes
-_DIGITS_TIME = r"^\s*(\d{4})(\d{2})(\d{2})[ T](\d{2})(\d{2})(\d{2})(\d{1,9})\s*$"
+# text layouts rewritten as ISO 8601 before parsing, in this order
+_TO_ISO = (
+    # 20240102 09:30:00.123, as forex feeds write it
+    (r"^\s*(\d{4})(\d{2})(\d{2})[ T](\d{2}):(\d{2}):(\d{2})", "${1}-${2}-${3}T${4}:${5}:${6}"),
+    # 20240102 093000123: the time's digits run on into its milliseconds, as HistData writes
+    (r"^\s*(\d{4})(\d{2})(\d{2})[ T](\d{2})(\d{2})(\d{2})(\d{1,9})\s*$",
+     "${1}-${2}-${3}T${4}:${5}:${6}.${7}"),
+    # 09:30:00,123: ISO allows it, Python's logging writes it
+    (r"(\d{2}:\d{2}:\d{2}),(\d)", "${1}.${2}"),
+    # 2024-01-02 14:30:00 UTC, as BigQuery and Spark export
+    (r"(?i)(\d)\s*(?:UTC|GMT)\s*$", "${1}Z"),
+)
 
 
 def _day_month_fields(column: pl.Series) -> tuple[pl.DataFrame, pl.Series, pl.Series] | None:
@@ -290,14 +297,9 @@ def parse_ts_column(
                                               else pl.Int64),
                 unit=unit, tz=tz, source=source,
             )
-        if re.match(_COMPACT_DATE, column[0]):  # 20240102 09:30:00.123, as forex feeds write
-            column = column.str.replace(_COMPACT_DATE, "${1}-${2}-${3}T${4}:${5}:${6}")
-        elif re.match(_DIGITS_TIME, column[0]):
-            column = column.str.replace(_DIGITS_TIME, "${1}-${2}-${3}T${4}:${5}:${6}.${7}")
-        if re.search(_COMMA_FRACTION, column[0]):  # 09:30:00,123: ISO allows it, Python logs it
-            column = column.str.replace(_COMMA_FRACTION, "${1}.${2}")
-        if re.search(_ZONE_WORD, column[0]):  # 2024-01-02 14:30:00 UTC, as BigQuery exports
-            column = column.str.replace(_ZONE_WORD, "${1}Z")
+        for layout, iso in _TO_ISO:  # (the first value tells; every value is rewritten)
+            if re.search(layout, column[0]):
+                column = column.str.replace(layout, iso)
         fast = _parse_uniform_iso(column)
         if fast is not None:
             return parse_ts_column(fast.rename(name), unit=unit, tz=tz, source=source)
