@@ -135,7 +135,8 @@ def test_ingest_a_headerless_file(run, tmp_path):
 def test_warnings_are_one_line(run, tmp_path):
     (tmp_path / "s.csv").write_text("ts,price,size\n1704205800,1.0,1\n")  # seconds
     err = run("ingest", "s.csv", "--symbol", "X", "--ts-unit", "ms").stderr
-    assert err.startswith("cift: warning: s.csv, field 'ts': epoch values up to")
+    assert err.startswith("cift: warning: s.csv, field 'ts': epoch values read in ms are "
+                          "times in 1970")
     assert err.count("\n") == 1 and "UserWarning" not in err
 
 

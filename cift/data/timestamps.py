@@ -338,10 +338,12 @@ def parse_ts_column(
             raise DataError(f"epoch value {magnitude:g} overflows nanoseconds with unit "
                             f"{unit or 'inferred'}{hint}", source=source, field=name)
         if unit is not None and unit != likely and magnitude >= 1e8:
-            # values of a present-day epoch in a larger unit than they are: times in 1970
-            warnings.warn(f"{source}, field {name!r}: epoch values up to {magnitude:g} in "
-                          f"{unit} end at {_epoch_text(magnitude, unit)}; in {likely} they "
-                          f"would end at {_epoch_text(magnitude, likely)} (is ts_unit right?)",
+            # values of a present-day epoch in a larger unit than they are: times in 1970.
+            # Years, not the values: the same text for every piece of a large file, which
+            # Python's warning filter then shows once
+            warnings.warn(f"{source}, field {name!r}: epoch values read in {unit} are times "
+                          f"in {_epoch_text(magnitude, unit)[:4]}; in {likely} they would be "
+                          f"in {_epoch_text(magnitude, likely)[:4]} (is ts_unit right?)",
                           stacklevel=2)
         if dtype.is_float():
             # a float epoch near 2024 resolves ~0.24 us at best: round to the microsecond,

@@ -244,9 +244,8 @@ def test_epoch_overflow():
 
 def test_a_unit_too_large_for_the_values_warns():
     # seconds read as milliseconds end in January 1970: stored, but said
-    with pytest.warns(UserWarning, match=r"f.csv, field 'ts': epoch values up to 1\.70421e\+09 "
-                                         r"in ms end at 1970-01-20T17:23:25Z; in s they would "
-                                         r"end at 2024-01-02T14:30:00Z"):
+    with pytest.warns(UserWarning, match=r"f.csv, field 'ts': epoch values read in ms are "
+                                         r"times in 1970; in s they would be in 2024"):
         out = parse_ts_column(pl.Series("ts", [1704205800]), unit="ms", source="f.csv")
     assert out.dt.epoch("ms").to_list() == [1704205800]
     with warnings.catch_warnings():

@@ -1,6 +1,7 @@
 """Files too large to read whole: validated in pieces, written in whole (symbol, day) chunks."""
 
 import datetime as dt
+import warnings
 import zipfile
 from zoneinfo import ZoneInfo
 
@@ -159,6 +160,22 @@ def test_pieces_keep_the_day_month_order_the_file_proved(tmp_path):
     told = importer.ImportOptions(day_first=True)
     got = pl.concat([p.frame for p in importer.read_market_pieces(path, told, piece_bytes=200)])
     assert got["ts"].dt.strftime("%d/%m/%Y %H:%M:%S").to_list() == days[1:]
+
+
+def test_a_wrong_unit_is_said_once_for_a_file_of_many_pieces(tmp_path):
+    # epoch seconds over a week read as milliseconds: each piece's values end somewhere else
+    # in January 1970, and the warning once named that end: one line per piece
+    secs = range(1704205800, 1704205800 + 7 * 86_400, 3_600)
+    path = tmp_path / "s.csv"
+    path.write_text("ts,symbol,price,size\n" + "".join(f"{t},A,1.5,1\n" for t in secs))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # Python's own filter, as a notebook or the CLI has
+        pieces = list(importer.read_market_pieces(
+            path, importer.ImportOptions(ts_unit="ms"), piece_bytes=300))
+    assert len(pieces) > 5
+    assert [str(w.message) for w in caught] == [
+        f"{path}, field 'ts': epoch values read in ms are times in 1970; in s they would be "
+        f"in 2024 (is ts_unit right?)"]
 
 
 @pytest.mark.parametrize("piece_bytes", [150, 233, 400, 1_000, 10_000])
