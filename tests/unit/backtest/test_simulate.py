@@ -404,6 +404,12 @@ def test_bad_market_data_and_arguments_are_clear_errors():
         run([], ticks=T, latency=-1)
     with pytest.raises(ParameterError, match="fees_bps"):
         run([], ticks=T, fees_bps=math.nan)
+    with pytest.raises(ParameterError, match="fees_bps: expected a number, got '0.5'"):
+        run([], ticks=T, fees_bps="0.5")  # (as from_signals: text is not a number)
+    with pytest.raises(ParameterError, match="init_cash: expected a number, got True"):
+        run([], ticks=T, init_cash=True)
+    with pytest.raises(ParameterError, match="periods_per_year: must be > 0, got 0"):
+        run([], ticks=T, periods_per_year=0)  # (was taken as 252, after the whole run)
     with pytest.raises(ParameterError, match="decide"):
         simulate(42, ticks=T)
     with pytest.raises(ParameterError, match=r"ticks: .*pandas.DataFrame \(polars.from_pandas"):
