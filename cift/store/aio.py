@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import functools
 import threading
 import weakref
 from abc import ABC, abstractmethod
@@ -307,11 +308,12 @@ class SyncStore(Store):
 
 
 def _in_thread(name: str):
-    """A coroutine method that runs the wrapped store's ``name`` in a worker thread."""
+    """A coroutine method that runs the wrapped store's ``name`` in a worker thread (with
+    AsyncStore's docstring and signature, for ``help()`` and a notebook's ``?``)."""
+    @functools.wraps(getattr(AsyncStore, name), updated=())  # (not its abstract mark)
     async def call(self: ThreadedAsyncStore, *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(getattr(self.store, name), *args, **kwargs)
 
-    call.__name__ = name
     return call
 
 

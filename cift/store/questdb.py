@@ -210,6 +210,7 @@ class AsyncQuestDB(AsyncStore):
         return created
 
     async def version(self) -> int:
+        """The schema version (QuestDB's tables have had one shape so far)."""
         return 1
 
     async def _wait_applied(self, table: str) -> None:

@@ -64,3 +64,27 @@ def test_questdb_url_parameters_it_does_not_read_are_named(recwarn):
     with pytest.raises(StoreError, match="cannot connect to QuestDB"):
         cift.connect("questdb://127.0.0.1:1?http_prot=9001", cache=False)
     assert "['http_prot'] ignored" in str(recwarn.pop(UserWarning).message)
+
+
+def test_the_async_lake_documents_its_methods(tmp_path):
+    # its methods are made by one helper: help() and a notebook's "?" showed (*args,
+    # **kwargs) and no docstring
+    import asyncio
+    import inspect
+
+    from cift.store.aio import AsyncStore
+
+    async def open_and_read():
+        store = await cift.connect_async(str(tmp_path / "lake"))
+        try:
+            return store, await store.ticks("X", "2024-01-01", columns=["ts", "price"])
+        finally:
+            await store.close()
+
+    store, frame = asyncio.run(open_and_read())
+    assert frame.columns == ["ts", "price"] and frame.height == 0
+    for name in ("ticks", "bars", "write_ticks", "latest"):
+        method = getattr(type(store), name)
+        assert method.__doc__ == getattr(AsyncStore, name).__doc__
+        assert "symbols" in inspect.signature(method).parameters or name == "write_ticks"
+        assert inspect.iscoroutinefunction(method)
