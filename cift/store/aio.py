@@ -304,7 +304,11 @@ class SyncStore(Store):
         attr = getattr(self.aio, name)
         if not asyncio.iscoroutinefunction(attr):
             return attr
-        return lambda *args, **kwargs: run_sync(attr(*args, **kwargs))
+
+        @functools.wraps(attr)  # (its docstring and signature, for help() and "?")
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return run_sync(attr(*args, **kwargs))
+        return call
 
 
 def _in_thread(name: str):
@@ -347,4 +351,8 @@ class ThreadedAsyncStore(AsyncStore):
         attr = getattr(self.store, name)
         if not callable(attr):
             return attr
-        return lambda *args, **kwargs: asyncio.to_thread(attr, *args, **kwargs)
+
+        @functools.wraps(attr)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await asyncio.to_thread(attr, *args, **kwargs)
+        return call

@@ -92,6 +92,8 @@ def test_migrations_are_versioned_and_idempotent(pg_url):
     with cift.connect(pg_url) as store:
         assert store.version() == max(v for v, _, _ in MIGRATIONS)
         assert store.migrate() == []
+        # (the adapter's extras, run to completion, keep their docstrings for help())
+        assert store.migrate.__doc__ == store.aio.migrate.__doc__ and store.migrate.__doc__
 
 
 def test_a_read_only_role_reads_a_schema_made_by_another(postgres_server, pg_url, market):

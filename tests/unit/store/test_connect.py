@@ -77,6 +77,7 @@ def test_the_async_lake_documents_its_methods(tmp_path):
     async def open_and_read():
         store = await cift.connect_async(str(tmp_path / "lake"))
         try:
+            assert await store.compact() == 0  # an extra of the lake's, in a thread
             return store, await store.ticks("X", "2024-01-01", columns=["ts", "price"])
         finally:
             await store.close()
@@ -88,3 +89,6 @@ def test_the_async_lake_documents_its_methods(tmp_path):
         assert method.__doc__ == getattr(AsyncStore, name).__doc__
         assert "symbols" in inspect.signature(method).parameters or name == "write_ticks"
         assert inspect.iscoroutinefunction(method)
+    assert store.compact.__doc__ == Lake.compact.__doc__ and Lake.compact.__doc__
+    assert list(inspect.signature(store.compact).parameters) == list(
+        inspect.signature(store.store.compact).parameters)
