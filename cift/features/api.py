@@ -186,12 +186,12 @@ def _macd_order(values: dict) -> None:
         values["fastperiod"], values["slowperiod"] = values["slowperiod"], values["fastperiod"]
 
 
-_define("sma", k.sma_into, ("real",), (_period(30),), ("real",),
+_define("sma", k.sma_into, ("real",), (_period(30, 1),), ("real",),
         lambda timeperiod: timeperiod - 1, "Simple moving average.")
-_define("ema", k.ema_into, ("real",), (_period(30),), ("real",),
+_define("ema", k.ema_into, ("real",), (_period(30, 1),), ("real",),
         lambda timeperiod: timeperiod - 1,
         "Exponential moving average, k = 2/(timeperiod+1), seeded by the SMA of the first values.")
-_define("wma", k.wma_into, ("real",), (_period(30),), ("real",),
+_define("wma", k.wma_into, ("real",), (_period(30, 1),), ("real",),
         lambda timeperiod: timeperiod - 1, "Linearly weighted moving average.")
 _define("var", k.var_nbdev_into, ("real",), (_period(5, 1), _real("nbdev", 1.0)), ("real",),
         lambda timeperiod, nbdev: timeperiod - 1,
@@ -219,7 +219,9 @@ _define("trange", k.trange_into, ("high", "low", "close"), (), ("real",), lambda
 _define("atr", k.atr_into, ("high", "low", "close"), (_period(14, 1),), ("real",),
         lambda timeperiod: timeperiod, "Average true range (Wilder).")
 _define("natr", k.natr_into, ("high", "low", "close"), (_period(14, 1),), ("real",),
-        lambda timeperiod: timeperiod, "Normalized ATR: ATR / close * 100.")
+        lambda timeperiod: timeperiod,
+        "Normalized ATR: ATR / close * 100 (timeperiod 1 too: TA-Lib 0.8 returns the true "
+        "range itself there, not as a percentage).")
 _define("roc", k.roc_into, ("real",), (_period(10, 1),), ("real",),
         lambda timeperiod: timeperiod, "Rate of change: (x / x[-n] - 1) * 100.")
 _define("willr", k.willr_into, ("high", "low", "close"), (_period(14),), ("real",),

@@ -2,10 +2,13 @@
 
 Every kernel follows TA-Lib's algorithm and conventions (SMA-seeded EMA, Wilder smoothing,
 population standard deviation, TA-Lib's lookback: the first ``lookback`` outputs are NaN, and
-its guards: a ratio whose denominator is within 1e-8 of zero gives 0). Rolling variance is the
-one deliberate difference: TA-Lib takes E[x^2] - E[x]^2, which loses digits; here every window
-sums at most p terms taken about a value inside it (:func:`_moving_variance`), which gives
-exactly 0 on a constant window.
+its guards: a ratio whose denominator is exactly zero gives 0, as TA-Lib 0.8 tests them;
+TA-Lib before 0.8 took anything within 1e-8 of zero, and an MFI's money flow under 1, for
+zero, which zeroed those features on prices quoted in fractions of a bitcoin; MFI's rules
+are at :func:`mfi_into`). Rolling
+variance is the one deliberate difference: TA-Lib takes E[x^2] - E[x]^2, which loses digits;
+here every window sums at most p terms taken about a value inside it
+(:func:`_moving_variance`), which gives exactly 0 on a constant window.
 
 Kernels use NumPy's error model: x / 0 is inf or NaN (which the guards then select away), not
 a ZeroDivisionError, and divisions carry no zero check, so their loops vectorize.
@@ -25,14 +28,6 @@ from __future__ import annotations
 import numba as nb
 from numba import literal_unroll
 import numpy as np
-
-_EPS = 1e-8  # TA-Lib's TA_IS_ZERO: |v| < 1e-8 counts as zero
-
-
-@nb.njit(cache=True, error_model="numpy", inline="always")
-def _is_zero(v):
-    return -_EPS < v < _EPS
-
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
 def _bar_has_nan(h, lo, c):
@@ -377,7 +372,7 @@ def rsi_into(x, p, out):
     gain /= p
     loss /= p
     total = gain + loss
-    out[p] = 0.0 if _is_zero(total) else 100.0 * (gain / total)
+    out[p] = 0.0 if total == 0.0 else 100.0 * (gain / total)
     keep = (p - 1) / p  # Wilder smoothing by multiplications: no division in the recursion
     add = 1.0 / p
     # the previous value is carried, not loaded again: a load of x[i - 1] right after the
@@ -392,7 +387,7 @@ def rsi_into(x, p, out):
         gain = gain * keep + max(d, 0.0) * add
         loss = loss * keep + max(-d, 0.0) * add
         total = gain + loss
-        out[i] = 0.0 if _is_zero(total) else 100.0 * (gain / total)
+        out[i] = 0.0 if total == 0.0 else 100.0 * (gain / total)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -458,8 +453,8 @@ def trange_into(high, low, close, out):
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
 def _percent_of(v, close):
-    """v as a percentage of the close; 0 for a close within 1e-8 of zero (TA-Lib's NATR)."""
-    return 0.0 if _is_zero(close) else v / close * 100.0
+    """v as a percentage of the close; 0 for a zero close (TA-Lib's NATR)."""
+    return 0.0 if close == 0.0 else v / close * 100.0
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -516,7 +511,7 @@ def _wilder_natr(h, lo, before, c, o, prev, keep, add):
 @nb.njit(cache=True, error_model="numpy")
 def _atr(high, low, close, p, percent, out):
     """ATR (Wilder, seeded by the mean of the first p true ranges) into out; with
-    ``percent``, as a percentage of the close (0 for a close within 1e-8 of zero). Lookback
+    ``percent``, as a percentage of the close (0 for a zero close). Lookback
     p."""
     n = close.shape[0]
     out[: min(p, n)] = np.nan
@@ -550,7 +545,7 @@ def atr_into(high, low, close, p, out):
 
 @nb.njit(cache=True, error_model="numpy")
 def natr_into(high, low, close, p, out):
-    """ATR as a percentage of the close (0 for a close within 1e-8 of zero); lookback p."""
+    """ATR as a percentage of the close (0 for a zero close); lookback p."""
     _atr(high, low, close, p, True, out)
 
 
@@ -674,7 +669,7 @@ def _cci_around(w, start, p, tp, mean):
     # zero as TA-Lib tests it (exactly), widened to the rounding of the mean (p values
     # summed, an ulp each): the mean of a constant window of large values need not round
     # back to the value (at 1e9 it gave -66.7 where TA-Lib gives 0). Relative, not TA-Lib's
-    # absolute 1e-8 of other features: prices of 1e-5 (some tokens) move by less than that
+    # absolute 1e-8 of TA-Lib before 0.8: prices of 1e-5 (some tokens) move by less than that
     tiny = 2 * p * _ULP * abs(mean)
     if abs(d) <= tiny or dev <= p * tiny:
         return 0.0, dev
@@ -767,9 +762,37 @@ def obv_into(close, volume, out):
         out[i] = total
 
 
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def mfi_flows(tp, prev_tp, volume):
+    """(positive, negative, whole) money flow of a bar, by TA-Lib 0.8's rules: the typical
+    price times the volume, on the side the typical price moved to; none for a move within
+    1e-14 of the two prices' magnitude (h+l+c of equal sums in another order is rounding,
+    not a move)."""
+    move = tp - prev_tp
+    flow = 0.0 if abs(move) <= 1e-14 * (abs(tp) + abs(prev_tp)) else tp * volume
+    if move < 0.0:
+        return 0.0, flow, flow
+    return flow, 0.0, flow
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def mfi_value(pos_sum, neg_sum):
+    """MFI from a window's running sums: 0 for a window without money flow; the positive sum
+    clamped into [0, total], as TA-Lib 0.8 does (the sums drift by a few ulps as the window
+    slides, and one whose true value is 0 can drift below it)."""
+    total = pos_sum + neg_sum
+    if total <= 0.0:
+        return 0.0
+    pos = 0.0 if pos_sum < 0.0 else (total if pos_sum > total else pos_sum)
+    return 100.0 * (pos / total)
+
+
 @nb.njit(cache=True, error_model="numpy")
 def mfi_into(high, low, close, volume, p, out):
-    """Money flow index over p bars; lookback p. Below 1 unit of total flow it gives 0."""
+    """Money flow index over p bars; lookback p. A window of p bars without money flow (no
+    move, or no volume) sets the running sums to exactly 0, dropping their rounding residue,
+    as TA-Lib 0.8 does (its earlier rule, 0 below 1 unit of total flow, zeroed the MFI of
+    anything quoted small)."""
     n = close.shape[0]
     out[: min(p, n)] = np.nan
     if n <= p:
@@ -778,31 +801,31 @@ def mfi_into(high, low, close, volume, p, out):
     neg = np.zeros(p)
     pos_sum = 0.0
     neg_sum = 0.0
+    still = 0  # bars in a row without money flow
+    poison = 0.0  # NaN from the first NaN input on: the sums' reset must not forget it
     prev_tp = (high[0] + low[0] + close[0]) / 3.0
     slot = 0  # i % p, counted: an integer division per bar cost more than the rest
     for i in range(1, n):
         tp = (high[i] + low[i] + close[i]) / 3.0
-        flow = tp * volume[i]
         slot = slot + 1 if slot + 1 < p else 0
         pos_sum -= pos[slot]
         neg_sum -= neg[slot]
-        # a change below 1e-12 of the price is rounding (h+l+c of equal sums in another
-        # order, common on a tick grid), not a move
-        move = tp - prev_tp
-        tie = abs(move) <= 1e-12 * abs(tp)
-        up = flow if move > 0 and not tie else 0.0
-        down = flow if move < 0 and not tie else 0.0
-        carry = flow * 0.0  # 0, or NaN from a NaN input: the sums keep it (the NaN policy)
+        up, down, flow = mfi_flows(tp, prev_tp, volume[i])
+        poison += tp * volume[i] * 0.0
         # the new flows added from registers, then stored: adding them back from the ring
         # right after the store put a store-to-load round trip on the sums' chain (19 -> 9 ns)
-        pos_sum += up + carry
-        neg_sum += down + carry
+        pos_sum += up
+        neg_sum += down
         pos[slot] = up
         neg[slot] = down
+        still = still + 1 if flow == 0.0 else 0
+        if still >= p:
+            still = p
+            pos_sum = 0.0
+            neg_sum = 0.0
         prev_tp = tp
         if i >= p:
-            total = pos_sum + neg_sum
-            out[i] = 0.0 if total < 1.0 else 100.0 * (pos_sum / total)
+            out[i] = mfi_value(pos_sum, neg_sum) + poison
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -841,11 +864,11 @@ def adx_into(high, low, close, p, out):
         minus = minus * keep + dm
         tr = tr * keep + _true_range(high[i], low[i], close[i - 1])
         dx = np.nan
-        if not _is_zero(tr):
+        if tr != 0.0:
             plus_di = 100.0 * (plus / tr)
             minus_di = 100.0 * (minus / tr)
             s = plus_di + minus_di
-            if not _is_zero(s):
+            if s != 0.0:
                 dx = 100.0 * (abs(minus_di - plus_di) / s)
         if i < first:
             if dx == dx:

@@ -72,7 +72,7 @@ _KINDS: dict[str, Layout] = {
                     _range(fastk_period) + _sma(slowk_period) + _sma(slowd_period),
                     sk.stoch_step, sk.stoch_many),
     "cci": Layout(lambda timeperiod: [0.0] * (2 + 2 * timeperiod), sk.cci_step, sk.cci_many),
-    "mfi": Layout(lambda timeperiod: [0.0] * (5 + 2 * timeperiod), sk.mfi_step, sk.mfi_many),
+    "mfi": Layout(lambda timeperiod: [0.0] * (6 + 2 * timeperiod), sk.mfi_step, sk.mfi_many),
     "trange": Layout(lambda: [0.0] * 3, sk.trange_step, sk.trange_many),
     "atr": Layout(lambda timeperiod: [0, 0, timeperiod, 0, 0, 0], sk.atr_step, sk.atr_many),
     "natr": Layout(lambda timeperiod: [0, 0, timeperiod, 0, 0, 0], sk.natr_step, sk.natr_many),

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from cift.features.kernels import (CCI_MATH, _bar_has_nan, _directional, _is_zero, _true_range,
-                                  cci_ring_sum, cci_running, cci_value)
+from cift.features.kernels import (CCI_MATH, _bar_has_nan, _directional, _true_range,
+                                  cci_ring_sum, cci_running, cci_value, mfi_flows, mfi_value)
 
 NAN = np.nan
 H = 2  # header: count, dead
@@ -348,7 +348,7 @@ def rsi_step(s, x):
         s[4] = s[4] * keep + max(d, 0.0) * add
         s[5] = s[5] * keep + max(-d, 0.0) * add
     total = s[4] + s[5]
-    return 0.0 if _is_zero(total) else 100.0 * (s[4] / total)
+    return 0.0 if total == 0.0 else 100.0 * (s[4] / total)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
@@ -629,40 +629,41 @@ def cci_step(s, h, lo, c):
 
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def mfi_step(s, h, lo, c, v):
-    """[count, dead, pos_sum, neg_sum, prev_tp, ring_pos(p), ring_neg(p)]"""
+    """[count, dead, pos_sum, neg_sum, prev_tp, still, ring_pos(p), ring_neg(p)]"""
     dead, n = _advance(s, 0, _bar_has_nan(h, lo, c) | (v != v))
     if dead:
         return NAN
-    p = (s.shape[0] - 5) // 2
-    value, s[2], s[3], s[4] = _mfi_next(s, p, h, lo, c, v, n, n % p, s[2], s[3], s[4])
+    p = (s.shape[0] - 6) // 2
+    value, s[2], s[3], s[4], s[5] = _mfi_next(s, p, h, lo, c, v, n, n % p, s[2], s[3], s[4],
+                                              s[5])
     return value
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _mfi_next(s, p, h, lo, c, v, n, slot, pos_sum, neg_sum, prev):
-    """The n-th bar into an MFI state (slot = n % p; its sums and last typical price passed
-    in and returned, so a bulk loop keeps them in locals): (the MFI, NaN in the warm-up;
-    pos_sum, neg_sum, prev)."""
+def _mfi_next(s, p, h, lo, c, v, n, slot, pos_sum, neg_sum, prev, still):
+    """The n-th bar into an MFI state (slot = n % p; its sums, last typical price and run of
+    bars without flow passed in and returned, so a bulk loop keeps them in locals): (the MFI,
+    NaN in the warm-up; pos_sum, neg_sum, prev, still). kernels.mfi_into's arithmetic."""
     tp = (h + lo + c) / 3.0
     if n == 0:
-        return NAN, pos_sum, neg_sum, tp
-    flow = tp * v
-    pos = 5 + slot
+        return NAN, pos_sum, neg_sum, tp, still
+    pos = 6 + slot
     neg = pos + p
     pos_sum -= s[pos]
     neg_sum -= s[neg]
-    move = tp - prev
-    tie = abs(move) <= 1e-12 * abs(tp)
-    up = flow if move > 0 and not tie else 0.0
-    down = flow if move < 0 and not tie else 0.0
+    up, down, flow = mfi_flows(tp, prev, v)
     s[pos] = up
     s[neg] = down
     pos_sum += up
     neg_sum += down
+    still = still + 1.0 if flow == 0.0 else 0.0
+    if still >= p:
+        still = float(p)
+        pos_sum = 0.0
+        neg_sum = 0.0
     if n < p:
-        return NAN, pos_sum, neg_sum, tp
-    total = pos_sum + neg_sum
-    return (0.0 if total < 1.0 else 100.0 * (pos_sum / total)), pos_sum, neg_sum, tp
+        return NAN, pos_sum, neg_sum, tp, still
+    return mfi_value(pos_sum, neg_sum), pos_sum, neg_sum, tp, still
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
@@ -701,7 +702,7 @@ def natr_step(s, h, lo, c):
     a = atr_step(s, h, lo, c)
     if a != a:
         return NAN
-    return 0.0 if _is_zero(c) else a / c * 100.0
+    return 0.0 if c == 0.0 else a / c * 100.0
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
@@ -732,11 +733,11 @@ def _adx_next(p, h, lo, c, n, plus, minus, tr_sum, adx, ph, pl, pc):
     minus = minus * keep + dm
     tr_sum = tr_sum * keep + tr
     dx = NAN
-    if not _is_zero(tr_sum):
+    if tr_sum != 0.0:
         plus_di = 100.0 * (plus / tr_sum)
         minus_di = 100.0 * (minus / tr_sum)
         total = plus_di + minus_di
-        if not _is_zero(total):
+        if total != 0.0:
             dx = 100.0 * (abs(minus_di - plus_di) / total)
     first = 2 * p - 1
     if n <= first:
@@ -951,8 +952,8 @@ def cci_many(s, h, lo, c, out):
 def mfi_many(s, h, lo, c, v, out):
     """mfi_step over the arrays, sums, last typical price, count and flag in locals and the
     ring's slot counted for the run."""
-    count, dead, pos_sum, neg_sum, prev = s[0], s[1] != 0.0, s[2], s[3], s[4]
-    p = (s.shape[0] - 5) // 2
+    count, dead, pos_sum, neg_sum, prev, still = s[0], s[1] != 0.0, s[2], s[3], s[4], s[5]
+    p = (s.shape[0] - 6) // 2
     slot = int(count) % p
     for i in range(c.shape[0]):
         hi, low, close, vol = h[i], lo[i], c[i], v[i]
@@ -961,10 +962,10 @@ def mfi_many(s, h, lo, c, v, out):
         if dead:
             out[i] = NAN
             continue
-        out[i], pos_sum, neg_sum, prev = _mfi_next(s, p, hi, low, close, vol, n, slot,
-                                                   pos_sum, neg_sum, prev)
+        out[i], pos_sum, neg_sum, prev, still = _mfi_next(s, p, hi, low, close, vol, n, slot,
+                                                          pos_sum, neg_sum, prev, still)
         slot = _next_slot(slot, p)
-    s[0], s[1], s[2], s[3], s[4] = count, 1.0 if dead else 0.0, pos_sum, neg_sum, prev
+    s[0], s[1], s[2], s[3], s[4], s[5] = count, 1.0 if dead else 0.0, pos_sum, neg_sum, prev, still
 
 
 @nb.njit(cache=True, error_model="numpy")

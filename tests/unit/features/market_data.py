@@ -38,6 +38,15 @@ def _datasets() -> dict[str, dict]:
     sets["zero run"] = zeros
     sets["huge magnitudes"] = _ohlcv_from_walk(rng, 1500, 1e9)
     sets["tiny magnitudes"] = _ohlcv_from_walk(rng, 1500, 1e-3)
+    # a token quoted in bitcoin (1e-7, ten satoshis): moves of 1e-9, below the 1e-8 that
+    # TA-Lib before 0.8 took for zero (its RSI and MFI were 0 here; 0.8's are not)
+    sets["satoshi magnitudes"] = _ohlcv_from_walk(rng, 1500, 1e-9)
+    quiet = _ohlcv_from_walk(rng, 800)
+    for key in ("high", "low", "close"):  # a coarse tick grid: typical prices that repeat
+        quiet[key] = np.round(quiet[key] * 4) / 4
+    quiet["volume"][300:340] = 0.0  # a halt: no volume for longer than any window
+    quiet["volume"][500:800:3] = 0.0  # and a thin market
+    sets["halts and a coarse tick grid"] = quiet
     # real-shaped: 1-minute bars of one synthetic symbol (overnight gaps, maybe a halt)
     ticks = synthetic_market(2, 3, ticks_per_session=4000, seed=5).ticks
     bars = time_bars(ticks.filter(pl.col("symbol") == "ACME"), "1m")

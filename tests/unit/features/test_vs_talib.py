@@ -13,6 +13,10 @@ CASES = {
     "ema": (lambda d: ta.ema(d["close"], 20), lambda d: talib.EMA(d["close"], 20)),
     "ema default": (lambda d: ta.ema(d["close"]), lambda d: talib.EMA(d["close"])),
     "wma": (lambda d: ta.wma(d["close"], 15), lambda d: talib.WMA(d["close"], 15)),
+    # a period of 1 is no smoothing: the input (TA-Lib 0.7.1 on; it refused 1 before)
+    "sma 1": (lambda d: ta.sma(d["close"], 1), lambda d: talib.SMA(d["close"], 1)),
+    "ema 1": (lambda d: ta.ema(d["close"], 1), lambda d: talib.EMA(d["close"], 1)),
+    "wma 1": (lambda d: ta.wma(d["close"], 1), lambda d: talib.WMA(d["close"], 1)),
     "var": (lambda d: ta.var(d["close"], 10), lambda d: talib.VAR(d["close"], 10)),
     # windows of up to 8 are summed one by one (kernels._short_windows)
     "var 3": (lambda d: ta.var(d["close"], 3), lambda d: talib.VAR(d["close"], 3)),
@@ -97,6 +101,17 @@ def test_vwap_keeps_talibs_rules_for_volume_and_infinities(volume, close0):
     np.testing.assert_allclose(ta.vwap(high, low, close, volume), theirs, rtol=1e-14)
     np.testing.assert_allclose(stream.vwap().update_many(high, low, close, volume), theirs,
                                rtol=1e-14)
+
+
+def test_natr_of_one_bar_is_a_percentage_where_talib_forgets_to_divide(ohlcv):
+    # TA-Lib 0.8's NATR(1) is its TRANGE, not normalized; cift's stays ATR / close * 100
+    h, lo, c = ohlcv["high"], ohlcv["low"], ohlcv["close"]
+    ours = ta.natr(h, lo, c, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # (a zero close gives 0)
+        expected = np.where(c == 0, 0.0, ta.trange(h, lo, c) / c * 100)
+    expected[np.isnan(ours)] = np.nan
+    np.testing.assert_allclose(ours, expected, rtol=1e-12)
+    assert np.isnan(ours[: int(np.argmax(~np.isnan(c))) + 1]).all()
 
 
 @pytest.fixture(scope="module")
