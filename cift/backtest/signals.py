@@ -372,7 +372,8 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
         Bars per year, for the annualized metrics.
     index : array of datetimes or int64 ns, optional
         The bars' timestamps (strictly increasing): they label the equity curve and the
-        tearsheet, and give :meth:`BacktestResult.monthly_returns`.
+        tearsheet, and give :meth:`BacktestResult.monthly_returns`. Default: the
+        DatetimeIndex of a pandas ``close``, as vectorbt takes it.
     short_entries, short_exits : array of bool, optional
         Short-side signals: a short entry sells short all the cash can cover (reversing a
         long position), a short exit buys it back. Trades of shorts have negative sizes.
@@ -397,6 +398,8 @@ def from_signals(close: ArrayLike, entries: ArrayLike, exits: ArrayLike, *,
             raise ParameterError(f"{name}: {len(arr)} bars, close has {n}")
         arrays[name] = arr
     _check_costs(fees_bps, fixed_fee, slippage_bps, init_cash, periods_per_year)
+    if index is None:
+        index = _datetime_index(close)
     ts = None if index is None else _bar_times(index, n)
 
     args = (c, price, *arrays.values(), float(init_cash), fees_bps * 1e-4, float(fixed_fee),
@@ -432,6 +435,13 @@ def _equity_curve(short: bool, args: tuple) -> np.ndarray:
     equity = np.empty(len(args[0]))
     _rules(short)(*args, equity)
     return equity
+
+
+def _datetime_index(close: ArrayLike) -> object | None:
+    """The DatetimeIndex of a pandas Series or frame of closes (with or without a zone),
+    else None."""
+    index = getattr(close, "index", None)
+    return index if getattr(getattr(index, "dtype", None), "kind", "") == "M" else None
 
 
 def _bar_times(index: ArrayLike, n: int) -> np.ndarray:

@@ -75,6 +75,10 @@ def as_input(value: object, name: str) -> np.ndarray:
 def as_timestamps(value: object, name: str = "ts") -> np.ndarray:
     """UTC nanoseconds as a 1-D int64 array (from int64 epochs, datetime64 or a Polars/pandas
     datetime column), checked to never decrease; else a ParameterError naming the input."""
+    if getattr(getattr(value, "dtype", None), "tz", None) is not None:
+        # pandas times with a zone (yfinance's index): NumPy would make Timestamp objects of
+        # them; their UTC instants instead
+        value = value.to_numpy(dtype="datetime64[ns]")
     arr = _one_dimensional(value, name)
     if arr.dtype.kind == "M":
         if np.isnat(arr).any():

@@ -351,6 +351,21 @@ def test_index_labels_the_run_and_gives_monthly_returns():
     assert np.datetime64(r.plot().data[0].x[0], "ns") == np.datetime64("2024-01-29T00:00")
 
 
+@pytest.mark.parametrize("tz", [None, "America/New_York"])
+def test_a_pandas_close_brings_its_dates(tz):
+    # vectorbt's workflow: a pandas Series on a DatetimeIndex (yfinance's has a zone, which
+    # was refused as "dtype object" even when passed as index=)
+    pd = pytest.importorskip("pandas")
+    days = pd.date_range("2024-01-29 09:30", periods=40, freq="D", tz=tz)
+    close = pd.Series(np.linspace(100, 120, 40), index=days)
+    r = from_signals(close, signals(0, n=40), signals(n=40))
+    utc = days.tz_convert("UTC") if tz else days.tz_localize("UTC")
+    assert r.equity_frame()["ts"].dt.epoch("ns").to_list() == list(utc.as_unit("ns").asi8)
+    assert r.monthly_returns()["month"].to_list() == [1, 2, 3]
+    given = from_signals(close.to_numpy(), signals(0, n=40), signals(n=40), index=days)
+    assert given.equity_frame().equals(r.equity_frame())
+
+
 @pytest.mark.parametrize("index, match", [
     (np.array([3, 2, 1, 4, 5, 6]), "must not decrease"),
     (np.array([1, 2, 2, 3, 4, 5]), "bar 2 repeats"),

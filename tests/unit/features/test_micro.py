@@ -232,6 +232,11 @@ def test_time_features_take_datetimes_and_reject_unsorted(book):
     as_datetimes = ts.astype("datetime64[ns]")
     np.testing.assert_array_equal(ft.vwap_time(as_datetimes, t["price"][:100], t["size"][:100]),
                                   ft.vwap_time(ts, t["price"][:100], t["size"][:100]))
+    # pandas times on a zone (NumPy makes Timestamp objects of them: they were refused)
+    pd = pytest.importorskip("pandas")
+    zoned = pd.Series(pd.to_datetime(ts, utc=True)).dt.tz_convert("Asia/Tokyo")
+    np.testing.assert_array_equal(ft.vwap_time(zoned, t["price"][:100], t["size"][:100]),
+                                  ft.vwap_time(ts, t["price"][:100], t["size"][:100]))
     shuffled = ts.copy()
     shuffled[[10, 11]] = shuffled[[11, 10]] + np.array([0, 1])
     with pytest.raises(ParameterError, match="ts: timestamps must not decrease; row 12"):
