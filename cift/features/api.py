@@ -239,7 +239,7 @@ _define("stoch", k.stoch_into, ("high", "low", "close"),
         "Slow stochastic oscillator (%K and %D).")
 _define("cci", k.cci_into, ("high", "low", "close"), (_period(14),), ("real",),
         lambda timeperiod: timeperiod - 1, "Commodity channel index.")
-_define("obv", k.obv_into, ("close", "volume"), (), ("real",), lambda: 0,
+_define("obv", k.obv_into, ("real", "volume"), (), ("real",), lambda: 0,
         "On-balance volume.")
 _define("mfi", k.mfi_into, ("high", "low", "close", "volume"), (_period(14),), ("real",),
         lambda timeperiod: timeperiod, "Money flow index.")

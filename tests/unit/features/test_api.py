@@ -1,10 +1,12 @@
 """The NumPy API: TA-Lib's call shapes, validation that names the parameter, the registry."""
 
 import inspect
+import re
 
 import numpy as np
 import polars as pl
 import pytest
+import talib
 from talib import abstract
 
 from cift import features as ta
@@ -17,6 +19,12 @@ def test_signatures_mirror_talib_names_order_and_defaults():
             continue
         ours = inspect.signature(getattr(ta, name))
         theirs = abstract.Function(name.upper())
+        # TA-Lib's function API, as its docstring writes it: "OBV(real, volume)" (obv took
+        # close= where TA-Lib's takes real=)
+        line = next(x for x in getattr(talib, name.upper()).__doc__.splitlines()
+                    if x.startswith(f"{name.upper()}(") and "ndarray" not in x)
+        names = re.findall(r"(\w+)(?:=[^,)]+)?", line[len(name) + 1:])
+        assert list(ours.parameters) == names, name
         assert list(ours.parameters)[: len(spec.inputs)] == list(spec.inputs)
         defaults = {k: p.default for k, p in ours.parameters.items()
                     if p.default is not inspect.Parameter.empty}
