@@ -5,10 +5,9 @@ population standard deviation, TA-Lib's lookback: the first ``lookback`` outputs
 its guards: a ratio whose denominator is exactly zero gives 0, as TA-Lib 0.8 tests them;
 TA-Lib before 0.8 took anything within 1e-8 of zero, and an MFI's money flow under 1, for
 zero, which zeroed those features on prices quoted in fractions of a bitcoin; MFI's rules
-are at :func:`mfi_into`). Rolling
-variance is the one deliberate difference: TA-Lib takes E[x^2] - E[x]^2, which loses digits;
-here every window sums at most p terms taken about a value inside it
-(:func:`_moving_variance`), which gives exactly 0 on a constant window.
+are at :func:`mfi_into`). Rolling variance is the one deliberate difference: TA-Lib takes
+E[x^2] - E[x]^2, which loses digits; here every window sums at most p terms taken about a
+value inside it (:func:`_moving_variance`), which gives exactly 0 on a constant window.
 
 Kernels use NumPy's error model: x / 0 is inf or NaN (which the guards then select away), not
 a ZeroDivisionError, and divisions carry no zero check, so their loops vectorize.
@@ -668,8 +667,8 @@ def _cci_around(w, start, p, tp, mean):
         dev += abs(w[start + j] - mean)
     # zero as TA-Lib tests it (exactly), widened to the rounding of the mean (p values
     # summed, an ulp each): the mean of a constant window of large values need not round
-    # back to the value (at 1e9 it gave -66.7 where TA-Lib gives 0). Relative, not TA-Lib's
-    # absolute 1e-8 of TA-Lib before 0.8: prices of 1e-5 (some tokens) move by less than that
+    # back to the value (at 1e9 it gave -66.7 where TA-Lib gives 0). Relative, not the
+    # absolute 1e-8 TA-Lib took before 0.8: prices of 1e-5 (some tokens) move by less than that
     tiny = 2 * p * _ULP * abs(mean)
     if abs(d) <= tiny or dev <= p * tiny:
         return 0.0, dev
