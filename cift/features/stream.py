@@ -187,7 +187,8 @@ def _checked_state(snapshot: object, stream: Stream) -> np.ndarray:
     state = np.asarray(snapshot["state"], dtype=np.float64)
     if state.shape != stream._state.shape:
         raise ParameterError(f"snapshot: state of {state.size} values, expected "
-                             f"{stream._state.size}")
+                             f"{stream._state.size} (a snapshot of another cift version, whose "
+                             f"{stream.name} kept other state? rebuild the stream from history)")
     return state
 
 

@@ -208,6 +208,9 @@ def test_restore_in_place_continues():
     (lambda: stream.ema(5).restore(stream.ema(6).snapshot()), "parameters"),
     (lambda: stream.restore({"feature": "nope"}), "snapshot"),
     (lambda: stream.ema(5).restore({**stream.ema(5).snapshot(), "state": [1.0]}), "state of 1"),
+    # an MFI snapshot of before it kept its run of bars without flow: one value short
+    (lambda: stream.mfi(3).restore({**stream.mfi(3).snapshot(), "state": [0.0] * 11}),
+     "state of 11 values, expected 12 .*rebuild the stream from history"),
 ])
 def test_bad_input_is_a_parameter_error(make, match):
     with pytest.raises(ParameterError, match=match):
