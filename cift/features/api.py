@@ -182,7 +182,8 @@ def _real(name: str, default: float) -> Param:
 
 
 def _sma_only(name: str) -> Param:
-    return Param(name, 0, 0, 0, to_kernel=False)  # TA-Lib's MA types: only 0 (SMA) so far
+    return Param(name, 0, 0, 0, to_kernel=False,
+                 hint=" (0 is SMA; cift has none of TA-Lib's other moving-average types yet)")
 
 
 def _macd_order(values: dict) -> None:

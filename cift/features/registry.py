@@ -31,6 +31,7 @@ class Param:
     integer: bool = True
     to_kernel: bool = True  # False: validated for TA-Lib's signature, not passed on
     duration: bool = False  # a time span: "5s", "100ms", a timedelta or integer nanoseconds
+    hint: str = ""  # said after an out-of-range value
 
     def check(self, value: object) -> int | float:
         """The value, validated (ints for integer parameters, nanoseconds for durations)."""
@@ -42,8 +43,8 @@ class Param:
                 self.integer and not float(value).is_integer()):
             raise_param(self.name, f"expected {kind}, got {value!r}")
         if not self.lo <= value <= self.hi:
-            span = f"{self.lo:g}" if self.lo == self.hi else f"[{self.lo:g}, {self.hi:g}]"
-            raise_param(self.name, f"expected {kind} in {span}, got {value!r}")
+            span = f"{self.lo:g}" if self.lo == self.hi else f"{kind} in [{self.lo:g}, {self.hi:g}]"
+            raise_param(self.name, f"expected {span}, got {value!r}{self.hint}")
         return int(value) if self.integer else float(value)
 
 

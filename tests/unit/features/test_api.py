@@ -151,3 +151,12 @@ def test_natr_after_a_nan_stays_nan_through_a_zero_close():
     assert np.isfinite(out[14:1000]).all()
     twin = ta.stream.natr(14).update_many(high, low, close)
     np.testing.assert_array_equal(np.isnan(twin), np.isnan(out))
+
+
+def test_an_ma_type_other_than_sma_is_refused_saying_so():
+    # TA-Lib takes 0-8 (SMA, EMA, WMA, ...); cift only 0, and says that is why
+    with pytest.raises(ParameterError, match=r"^matype: expected 0, got 1 \(0 is SMA; cift "
+                                             r"has none of TA-Lib's other moving-average"):
+        ta.bbands(np.ones(30), 20, 2.0, 2.0, 1)
+    with pytest.raises(ParameterError, match=r"^slowd_matype: expected 0, got 2 \(0 is SMA"):
+        ta.stoch(np.ones(30), np.ones(30), np.ones(30), 5, 3, 0, 3, 2)
