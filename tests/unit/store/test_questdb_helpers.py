@@ -159,20 +159,20 @@ def test_a_lost_connection_is_retried_once_on_a_fresh_one():
 
 
 class _IlpSink:
-    """A local HTTP endpoint that takes ILP/HTTP writes (204) and records their sizes: it
+    """A local HTTP endpoint that takes ILP/HTTP writes (204) and keeps their bodies: it
     stands in for QuestDB's /write around the adapter's use of the ``questdb`` client."""
 
     def __init__(self) -> None:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-        sizes = self.sizes = []
+        bodies = self.bodies = []
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self):  # noqa: N802 (the http.server name)
-                sizes.append(len(self.rfile.read(int(self.headers["Content-Length"]))))
+                bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -207,8 +207,9 @@ def test_a_large_batch_goes_in_requests_the_ilp_client_can_buffer():
     finally:
         sink.server.shutdown()
         sink.server.server_close()
-    assert len(sink.sizes) == -(-n // _ILP_ROWS)
-    assert sum(sink.sizes) > 100 * 2**20 > max(sink.sizes)
+    sizes = [len(b) for b in sink.bodies]
+    assert len(sizes) == -(-n // _ILP_ROWS)
+    assert sum(sizes) > 100 * 2**20 > max(sizes)
 
 
 def test_a_chunks_rows_get_the_same_keys_in_any_batch(market):
@@ -229,3 +230,32 @@ def test_a_chunks_rows_get_the_same_keys_in_any_batch(market):
     assert together["symbol"].astype(str).tolist() == ticks["symbol"].to_list()
     ts = together["ts"].dt.tz_convert(None).to_numpy().astype("int64")
     assert (ts == ticks["ts"].dt.epoch("ns").to_numpy()).all()
+
+
+def test_ticks_go_over_ilp_with_nanosecond_times_and_symbol_tags(market):
+    # what the installed questdb client makes of cift's frame: a line per tick, the symbol
+    # as a tag, side and seq as integers, the designated time in nanoseconds ("n"), which
+    # the TIMESTAMP_NS column keeps (a client sending microseconds would drop the last
+    # three digits in silence)
+    import re
+
+    from cift.store.batches import Batch
+    from cift.store.questdb import AsyncQuestDB, _ilp_frame, _sender_conf
+
+    ticks = market.ticks
+    batch = Batch.of(ticks)
+    sink = _IlpSink()
+    store = AsyncQuestDB("questdb://127.0.0.1/qdb", None,
+                         _sender_conf("127.0.0.1", sink.port, None, None), "")
+    try:
+        store._send("ticks", _ilp_frame("ticks", batch, batch.frame))
+    finally:
+        sink.server.shutdown()
+        sink.server.server_close()
+    wire = b"".join(sink.bodies)
+    symbols = [m.decode() for m in re.findall(rb"(?:^|\n)ticks,symbol=([^ ,]+) ", wire)]
+    tails = re.findall(rb",side=(-?\d+)i,seq=(-?\d+)i (\d+)n\n", wire)
+    assert symbols == ticks["symbol"].to_list()
+    assert [int(t) for _, _, t in tails] == ticks["ts"].dt.epoch("ns").to_list()
+    assert [int(side) for side, _, _ in tails] == ticks["side"].to_list()
+    assert len({seq for _, seq, _ in tails}) == ticks.height
