@@ -14,6 +14,7 @@ Conventions (vectorbt's, so results can be compared):
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -469,13 +470,20 @@ def _prices(close: ArrayLike, open: ArrayLike | None) -> tuple[np.ndarray, np.nd
     return c, price
 
 
+def as_number(name: str, value: object) -> float:
+    """``value`` as a float; text, bools and None are refused (float() takes "0.5" and
+    True), NumPy's numbers taken."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParameterError(f"{name}: expected a number, got {value!r}")
+    return float(value)
+
+
 def _check_costs(fees_bps: float, fixed_fee: float, slippage_bps: float, init_cash: float,
                  periods_per_year: float) -> None:
     for name, value in (("fees_bps", fees_bps), ("fixed_fee", fixed_fee),
                         ("slippage_bps", slippage_bps), ("init_cash", init_cash),
                         ("periods_per_year", periods_per_year)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-            raise ParameterError(f"{name}: expected a number, got {value!r}")
+        as_number(name, value)
     for name, value in (("fees_bps", fees_bps), ("fixed_fee", fixed_fee),
                         ("slippage_bps", slippage_bps)):
         if not np.isfinite(value) or value < 0:

@@ -31,6 +31,7 @@ from cift.backtest import orders as o
 from cift.backtest.entry import entry_point
 from cift.backtest.market import MarketSources, market_sources
 from cift.backtest.metrics import return_metrics
+from cift.backtest.signals import as_number
 from cift.data.schema import TS
 from cift.data.timestamps import parse_duration
 from cift.errors import ParameterError
@@ -196,10 +197,7 @@ def _ns(value: int | str | dt.timedelta, name: str) -> int:
 
 
 def _number(name: str, value: float, low: float = 0.0, *, finite: bool = True) -> float:
-    # (not float(value): it takes "0.5" and True, which from_signals refuses)
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise ParameterError(f"{name}: expected a number, got {value!r}")
-    v = float(value)
+    v = as_number(name, value)
     if math.isnan(v) or v < low or (finite and math.isinf(v)):
         raise ParameterError(f"{name}: expected a number >= {low}, got {value!r}")
     return v
@@ -317,9 +315,10 @@ def simulate(decide: Strategy | Callable, *, ticks: pl.DataFrame | None = None,
     if cash <= 0:
         raise ParameterError(f"init_cash: expected a positive amount, got {init_cash!r}")
     ppy = 252.0 if every_ns == 0 else 252 * 23_400e9 / every_ns
-    if periods_per_year is not None and not (
-            ppy := _number("periods_per_year", periods_per_year)) > 0:
-        raise ParameterError(f"periods_per_year: must be > 0, got {periods_per_year!r}")
+    if periods_per_year is not None:
+        ppy = _number("periods_per_year", periods_per_year)
+        if ppy == 0:
+            raise ParameterError(f"periods_per_year: must be > 0, got {periods_per_year!r}")
     if not isinstance(state_size, int) or state_size < 0:
         raise ParameterError(f"state_size: expected an int >= 0, got {state_size!r}")
     lcfg = np.array([lat, every_ns], dtype=np.int64)

@@ -43,8 +43,9 @@ class Param:
                 self.integer and not float(value).is_integer()):
             raise_param(self.name, f"expected {kind}, got {value!r}")
         if not self.lo <= value <= self.hi:
-            span = f"{self.lo:g}" if self.lo == self.hi else f"{kind} in [{self.lo:g}, {self.hi:g}]"
-            raise_param(self.name, f"expected {span}, got {value!r}{self.hint}")
+            wanted = (f"{self.lo:g}" if self.lo == self.hi else
+                      f"{kind} in [{self.lo:g}, {self.hi:g}]")
+            raise_param(self.name, f"expected {wanted}, got {value!r}{self.hint}")
         return int(value) if self.integer else float(value)
 
 
