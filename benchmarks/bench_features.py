@@ -26,6 +26,7 @@ from timing import best, best_pair  # benchmarks/timing.py: scripts run from thi
 
 from cift import features as ta
 from cift.features import stream
+from cift.features.ma_kernels import NAMES
 
 
 def cold_start() -> float:
@@ -118,6 +119,12 @@ def main() -> None:
          None, None),
         ("stoch(5,3,3)", m, lambda: ta.stoch(h, lo, c), lambda: talib.STOCH(h, lo, c),
          None, None),
+        # TA-Lib's other moving-average types (matype) as the middle band and smoothings
+        *[(f"bbands/{NAMES[t]}", args.n, lambda t=t: ta.bbands(x, 20, 2.0, 2.0, t),
+           lambda t=t: talib.BBANDS(x, 20, 2.0, 2.0, t), None, None)
+          for t in (1, 2, 3, 4, 5, 6, 8)],
+        *[(f"stoch/{NAMES[t]}", m, lambda t=t: ta.stoch(h, lo, c, 5, 3, t, 3, t),
+           lambda t=t: talib.STOCH(h, lo, c, 5, 3, t, 3, t), None, None) for t in (1, 5, 6, 8)],
         ("cci(14)", m, lambda: ta.cci(h, lo, c, 14), lambda: talib.CCI(h, lo, c, 14),
          None, None),
         ("adx(14)", m, lambda: ta.adx(h, lo, c, 14), lambda: talib.ADX(h, lo, c, 14),

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from cift.features import kernels as k
+from cift.features.ma_kernels import MISSING, NAMES, ma_lookback
 from cift.features.registry import REGISTRY, FeatureSpec, Param, raise_param
 
 __all__ = [  # the functions are defined below by _define
@@ -149,7 +150,7 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
         # outputs and the rest is computed as if it were not there
         start = first_complete(arrays)
         ins = [a[start:] for a in arrays] if start else arrays
-        kernel(*ins, *(values[p.name] for p in params if p.to_kernel),
+        kernel(*ins, *(values[p.name] for p in params),
                *(out[start:] for out in outs), *(np.empty(n - start) for _ in range(work)))
         for out in outs:
             out[:start] = np.nan
@@ -181,9 +182,19 @@ def _real(name: str, default: float) -> Param:
     return Param(name, default, -_ANY, _ANY, integer=False)
 
 
-def _sma_only(name: str) -> Param:
-    return Param(name, 0, 0, 0, to_kernel=False,
-                 hint=" (0 is SMA; cift has none of TA-Lib's other moving-average types yet)")
+def _matype(name: str) -> Param:
+    return Param(name, 0, 0, 8, hint=" (TA-Lib's MAType: 0 SMA, 1 EMA, 2 WMA, 3 DEMA, 4 TEMA, "
+                 "5 TRIMA, 6 KAMA, 8 T3)")
+
+
+def _no_mama(*names: str) -> Callable[[dict], None]:
+    """A check that refuses the one MAType cift does not compute."""
+    def check(values: dict) -> None:
+        for name in names:
+            if values[name] in MISSING:
+                raise_param(name, f"{values[name]} ({NAMES[values[name]]}) is the one TA-Lib "
+                            "moving-average type cift does not have; 0-6 and 8 are there")
+    return check
 
 
 def _macd_order(values: dict) -> None:
@@ -206,10 +217,11 @@ _define("stddev", k.stddev_into, ("real",), (_period(5), _real("nbdev", 1.0)), (
         lambda timeperiod, nbdev: timeperiod - 1,
         "Population standard deviation times nbdev (stable, exactly 0 on constant windows).")
 _define("bbands", k.bbands_into, ("real",),
-        (_period(20), _real("nbdevup", 2.0), _real("nbdevdn", 2.0), _sma_only("matype")),
+        (_period(20), _real("nbdevup", 2.0), _real("nbdevdn", 2.0), _matype("matype")),
         ("upperband", "middleband", "lowerband"),
-        lambda timeperiod, nbdevup, nbdevdn, matype: timeperiod - 1,
-        "Bollinger bands: SMA +/- nbdev * population standard deviation.")
+        lambda timeperiod, nbdevup, nbdevdn, matype: ma_lookback(timeperiod, matype),
+        "Bollinger bands: a moving average (the SMA; matype as TA-Lib's) +/- nbdev * "
+        "population standard deviation.", prepare=_no_mama("matype"), work=1)
 _define("rsi", k.rsi_into, ("real",), (_period(14),), ("real",),
         lambda timeperiod: timeperiod, "Relative strength index (Wilder).")
 _define("macd", k.macd_into, ("real",),
@@ -232,12 +244,14 @@ _define("roc", k.roc_into, ("real",), (_period(10, 1),), ("real",),
 _define("willr", k.willr_into, ("high", "low", "close"), (_period(14),), ("real",),
         lambda timeperiod: timeperiod - 1, "Williams' %R.")
 _define("stoch", k.stoch_into, ("high", "low", "close"),
-        (_period(5, 1, "fastk_period"), _period(3, 1, "slowk_period"), _sma_only("slowk_matype"),
-         _period(3, 1, "slowd_period"), _sma_only("slowd_matype")),
+        (_period(5, 1, "fastk_period"), _period(3, 1, "slowk_period"), _matype("slowk_matype"),
+         _period(3, 1, "slowd_period"), _matype("slowd_matype")),
         ("slowk", "slowd"),
         lambda fastk_period, slowk_period, slowk_matype, slowd_period, slowd_matype:
-        fastk_period + slowk_period + slowd_period - 3,
-        "Slow stochastic oscillator (%K and %D).")
+        fastk_period - 1 + ma_lookback(slowk_period, slowk_matype)
+        + ma_lookback(slowd_period, slowd_matype),
+        "Slow stochastic oscillator (%K and %D; moving averages by TA-Lib's matype).",
+        prepare=_no_mama("slowk_matype", "slowd_matype"), work=1)
 _define("cci", k.cci_into, ("high", "low", "close"), (_period(14),), ("real",),
         lambda timeperiod: timeperiod - 1, "Commodity channel index.")
 _define("obv", k.obv_into, ("real", "volume"), (), ("real",), lambda: 0,

@@ -19,14 +19,18 @@ every output is NaN -- what running sums and recursions do anyway (and TA-Lib wi
 made uniform for the features whose arithmetic would skip or forget a NaN. cift's stores
 never hold NaN prices; fill or drop gaps before computing.
 
-This module imports nothing of cift (DESIGN.md): it is the bottom of the features stack.
+This module imports nothing of cift but :mod:`cift.features.ma_kernels` (DESIGN.md): they are
+the bottom of the features stack.
 """
 
 from __future__ import annotations
 
 import numba as nb
-from numba import literal_unroll
 import numpy as np
+from numba import literal_unroll
+
+from cift.features.ma_kernels import kama_next, ma_lookback, ma_next, ma_size, t3_coefficients
+
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
 def _bar_has_nan(h, lo, c):
@@ -348,9 +352,109 @@ def stddev_into(x, p, nbdev, out):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def bbands_into(x, p, up, dn, upper, middle, lower):
-    """Bollinger bands around the SMA: middle +/- nbdev * population std; lookback p-1."""
-    _moving_variance(x, p, lower, middle, _BANDS, up, dn, upper)
+def kama_into(x, p, out):
+    """Kaufman's adaptive moving average (p >= 2; ma_kernels' KAMA step over an array, the
+    window's values read from x): lookback p."""
+    n = x.shape[0]
+    out[: min(p, n)] = np.nan
+    if n <= p:
+        return
+    changes = 0.0
+    for i in range(1, p + 1):
+        changes += abs(x[i] - x[i - 1])
+    kama = x[p - 1]
+    for i in range(p, n):
+        if i > p:
+            changes -= abs(x[i - p - 1] - x[i - p])
+            changes += abs(x[i] - x[i - 1])
+        kama = kama_next(kama, x[i], x[i] - x[i - p], changes)
+        out[i] = kama  # (a NaN stays in the recursion: the NaN policy)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def ema_cascade_into(x, p, t, out):
+    """DEMA (t = 3), TEMA (4) or T3 (8): ma_kernels' step through the warm-up, up to the
+    first output; from there on the chained EMAs in registers, one pass (the step's very
+    arithmetic, so the streams give these values exactly)."""
+    n = x.shape[0]
+    first = ma_lookback(p, t)
+    s = np.zeros(ma_size(p, t))
+    s[0], s[1] = t, p
+    for i in range(min(first + 1, n)):
+        if x[i] != x[i]:  # the NaN policy (the step is fed numbers only)
+            out[i:] = np.nan
+            return
+        out[i] = ma_next(s, 0, x[i])
+    k = 2.0 / (p + 1.0)
+    keep = 1.0 - k
+    e = s[3::2]  # each EMA stage's [count, value]: the values
+    e1, e2 = e[0], e[1]
+    if t == 3:
+        for i in range(first + 1, n):
+            e1 = k * x[i] + keep * e1
+            e2 = k * e1 + keep * e2
+            out[i] = 2.0 * e1 - e2
+    elif t == 4:
+        e3 = e[2]
+        for i in range(first + 1, n):
+            e1 = k * x[i] + keep * e1
+            e2 = k * e1 + keep * e2
+            e3 = k * e2 + keep * e3
+            out[i] = 3.0 * e1 - 3.0 * e2 + e3
+    else:
+        e3, e4, e5, e6 = e[2], e[3], e[4], e[5]
+        c1, c2, c3, c4 = t3_coefficients()
+        for i in range(first + 1, n):
+            e1 = k * x[i] + keep * e1
+            e2 = k * e1 + keep * e2
+            e3 = k * e2 + keep * e3
+            e4 = k * e3 + keep * e4
+            e5 = k * e4 + keep * e5
+            e6 = k * e5 + keep * e6
+            out[i] = c1 * e6 + c2 * e5 + c3 * e4 + c4 * e3
+
+
+@nb.njit(cache=True, error_model="numpy")
+def ma_into(x, p, t, out, inner):
+    """TA-Lib's moving average of type t (ma_kernels) over x; lookback ma_lookback(p, t).
+    The values of ma_kernels' steps (to rounding), in loops over the arrays. ``inner``:
+    scratch of at least len(x) for TRIMA's first SMA (NumPy's: see api._define)."""
+    n = x.shape[0]
+    if p == 1 and t != 0:
+        out[:] = x
+    elif t == 0:
+        sma_into(x, p, out)
+    elif t == 1:
+        ema_into(x, p, out)
+    elif t == 2:
+        wma_into(x, p, out)
+    elif t == 5:  # TRIMA: an SMA of an SMA
+        a = (p + 1) // 2
+        inner = inner[:n]
+        sma_into(x, a, inner)
+        out[: min(a - 1, n)] = np.nan
+        if a - 1 < n:
+            sma_into(inner[a - 1:], p + 1 - a, out[a - 1:])
+    elif t == 6:
+        kama_into(x, p, out)
+    else:  # DEMA, TEMA, T3
+        ema_cascade_into(x, p, t, out)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def bbands_into(x, p, up, dn, t, upper, middle, lower, work):
+    """Bollinger bands: the moving average of type t +/- nbdev * population std; lookback
+    ma_lookback(p, t). Around the SMA, one pass gives the mean and the deviation; around
+    another average the deviation is still about the window's mean, as in TA-Lib."""
+    if t == 0:
+        _moving_variance(x, p, lower, middle, _BANDS, up, dn, upper)
+        return
+    ma_into(x, p, t, middle, work)
+    stddev_into(x, p, 1.0, lower)
+    for i in range(x.shape[0]):
+        sd = lower[i]
+        upper[i] = middle[i] + up * sd
+        lower[i] = middle[i] - dn * sd
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -629,20 +733,21 @@ def willr_into(high, low, close, p, out):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def stoch_into(high, low, close, fastk_p, slowk_p, slowd_p, slowk, slowd):
-    """Slow stochastic: %K smoothed by an SMA of slowk_p, %D an SMA of that; lookback
-    fastk_p + slowk_p + slowd_p - 3."""
+def stoch_into(high, low, close, fastk_p, slowk_p, slowk_t, slowd_p, slowd_t, slowk, slowd,
+               work):
+    """Slow stochastic: %K smoothed by a moving average of slowk_p (type slowk_t), %D one of
+    slowd_p over that; lookback fastk_p - 1 plus the two averages' lookbacks."""
     n = close.shape[0]
     _range_position(high, low, close, fastk_p, False, slowd)  # fast %K, in slowd for now
     k0 = fastk_p - 1
     slowk[: min(k0, n)] = np.nan
     if k0 < n:
-        sma_into(slowd[k0:], slowk_p, slowk[k0:])
-    d0 = k0 + slowk_p - 1
+        ma_into(slowd[k0:], slowk_p, slowk_t, slowk[k0:], work)
+    d0 = k0 + ma_lookback(slowk_p, slowk_t)
     if d0 < n:
-        sma_into(slowk[d0:], slowd_p, slowd[d0:])
+        ma_into(slowk[d0:], slowd_p, slowd_t, slowd[d0:], work)
     slowd[: min(d0, n)] = np.nan
-    first = min(d0 + slowd_p - 1, n)
+    first = min(d0 + ma_lookback(slowd_p, slowd_t), n)
     slowk[:first] = np.nan
 
 

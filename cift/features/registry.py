@@ -29,7 +29,6 @@ class Param:
     lo: float
     hi: float
     integer: bool = True
-    to_kernel: bool = True  # False: validated for TA-Lib's signature, not passed on
     duration: bool = False  # a time span: "5s", "100ms", a timedelta or integer nanoseconds
     hint: str = ""  # said after an out-of-range value
 

@@ -28,6 +28,7 @@ import numpy as np
 from cift.errors import ParameterError
 from cift.features import stream_kernels as sk
 from cift.features.api import as_input, as_timestamps, first_complete
+from cift.features.ma_kernels import ma_state
 from cift.features.micro import LAYOUTS
 from cift.features.registry import REGISTRY, FeatureSpec, Layout, raise_param
 
@@ -51,6 +52,13 @@ def _range(p: int) -> list[float]:
     return [0, 0, p, -inf, inf] + suffix_hi + suffix_lo + [0.0] * (2 * p)  # + high/low rings
 
 
+def _smoothing(pk: int, tk: int, pd: int, td: int) -> list[float]:
+    """stoch's two averages: SMA states, or -1 then the states of other types (ma_kernels)."""
+    if tk == td == 0:
+        return _sma(pk) + _sma(pd)
+    return [-1.0] + ma_state(pk, tk) + ma_state(pd, td)
+
+
 _KINDS: dict[str, Layout] = {
     "sma": Layout(lambda timeperiod: _sma(timeperiod), sk.sma_step, sk.sma_many),
     "ema": Layout(lambda timeperiod: [0, 0, timeperiod, 0, 0], sk.ema_step, sk.ema_many),
@@ -59,7 +67,8 @@ _KINDS: dict[str, Layout] = {
     "stddev": Layout(lambda timeperiod, nbdev: [nbdev] + _var(timeperiod),
                     sk.stddev_step, sk.stddev_many, count_at=1),
     "bbands": Layout(lambda timeperiod, nbdevup, nbdevdn, matype:
-                    [nbdevup, nbdevdn] + _var(timeperiod),
+                    [nbdevup, nbdevdn] + _var(timeperiod)
+                    + (ma_state(timeperiod, matype) if matype else []),
                     sk.bbands_step, sk.bbands_many, count_at=2),
     "zscore": Layout(lambda timeperiod: _var(timeperiod),
                     sk.zscore_step, sk.zscore_many),
@@ -69,7 +78,8 @@ _KINDS: dict[str, Layout] = {
                   sk.macd_step, sk.macd_many),
     "willr": Layout(lambda timeperiod: _range(timeperiod), sk.willr_step, sk.willr_many),
     "stoch": Layout(lambda fastk_period, slowk_period, slowk_matype, slowd_period, slowd_matype:
-                    _range(fastk_period) + _sma(slowk_period) + _sma(slowd_period),
+                    _range(fastk_period) + _smoothing(slowk_period, slowk_matype,
+                                                      slowd_period, slowd_matype),
                     sk.stoch_step, sk.stoch_many),
     "cci": Layout(lambda timeperiod: [0.0] * (2 + 2 * timeperiod), sk.cci_step, sk.cci_many),
     "mfi": Layout(lambda timeperiod: [0.0] * (6 + 2 * timeperiod), sk.mfi_step, sk.mfi_many),

@@ -24,6 +24,7 @@ import numpy as np
 
 from cift.features.kernels import (CCI_MATH, _bar_has_nan, _directional, _true_range,
                                   cci_ring_sum, cci_running, cci_value, mfi_flows, mfi_value)
+from cift.features.ma_kernels import ma_next, ma_size
 
 NAN = np.nan
 H = 2  # header: count, dead
@@ -208,7 +209,8 @@ def range_size(p):
     return 5 + 2 * (p + 1) + 2 * p
 
 
-def var_size(p: int) -> int:
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def var_size(p):
     """Floats in a variance state of window p: header, two suffix-sum buffers, the ring."""
     return _V + 2 * (p + 1) + p
 
@@ -307,8 +309,12 @@ def stddev_step(s, x):
 
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def bbands_step(s, x):
-    """[up, dn, var state] -> (upper, middle, lower)"""
+    """[up, dn, var state(, MA state)] -> (upper, middle, lower); the MA state (ma_kernels)
+    when the average is not the SMA, the variance state's mean."""
     middle, sd = _var(s, 2, x, True, 1.0)
+    end = 2 + var_size(int(s[4]))
+    if s.shape[0] > end:  # fed only what the variance counted, alive
+        middle = ma_next(s, end, x) if x == x and s[3] == 0.0 else NAN
     return middle + s[0] * sd, middle, middle - s[1] * sd
 
 
@@ -596,12 +602,22 @@ def willr_step(s, h, lo, c):
 
 @nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
 def stoch_step(s, h, lo, c):
-    """[range state, sma state(slowk), sma state(slowd)] -> (slowk, slowd)"""
+    """[range state, sma state(slowk), sma state(slowd)] -> (slowk, slowd); with other
+    moving averages than the SMA, [range state, -1, MA state(slowk), MA state(slowd)]."""
     at_k = range_size(int(s[2]))
-    at_d = at_k + 4 + int(s[at_k + 2])
     fastk = _range(s, 0, h, lo, c, False)
     if fastk != fastk:  # warming up, or dead (the range state keeps the NaN flag)
         return NAN, NAN
+    if s[at_k] < 0.0:  # (an SMA state starts with its count)
+        at_k += 1
+        slowk = ma_next(s, at_k, fastk)
+        if slowk != slowk:
+            return NAN, NAN
+        slowd = ma_next(s, at_k + ma_size(int(s[at_k + 1]), int(s[at_k])), slowk)
+        if slowd != slowd:
+            return NAN, NAN
+        return slowk, slowd
+    at_d = at_k + 4 + int(s[at_k + 2])
     slowk = _sma(s, at_k, fastk)
     if slowk != slowk:
         return NAN, NAN
@@ -858,6 +874,10 @@ def stddev_many(s, x, out):
 
 @nb.njit(cache=True, error_model="numpy")
 def bbands_many(s, x, upper, middle, lower):
+    if s.shape[0] > 2 + var_size(int(s[4])):  # around another average than the SMA
+        for i in range(x.shape[0]):
+            upper[i], middle[i], lower[i] = bbands_step(s, x[i])
+        return
     _var_run(s, 2, x, middle, lower, 1, 1.0)  # the deviations, then the bands from them
     up, dn = s[0], s[1]
     for i in range(x.shape[0]):
@@ -906,8 +926,13 @@ def willr_many(s, h, lo, c, out):
 def stoch_many(s, h, lo, c, slowk, slowd):
     """stoch_step over the arrays, one state at a time (fast %K into slowd, its SMA into
     slowk, that one's SMA into slowd): each pass keeps one state's fields in flight instead of
-    three, the same operations in the same order per state."""
+    three, the same operations in the same order per state. Other averages than the SMA
+    step by step."""
     at_k = range_size(int(s[2]))
+    if s[at_k] < 0.0:
+        for i in range(c.shape[0]):
+            slowk[i], slowd[i] = stoch_step(s, h[i], lo[i], c[i])
+        return
     at_d = at_k + 4 + int(s[at_k + 2])
     _range_run(s, 0, h, lo, c, False, slowd)
     _sma_run(s, at_k, slowd, slowk, True, False)

@@ -92,7 +92,7 @@ def test_short_input_is_all_nan_and_empty_is_empty():
     (lambda: ta.ema(np.ones(10), 2.5), "timeperiod"),
     (lambda: ta.ema(np.ones(10), "20"), "timeperiod"),
     (lambda: ta.rsi(np.ones(10), True), "timeperiod"),
-    (lambda: ta.bbands(np.ones(10), 5, 2.0, 2.0, 1), "matype"),
+    (lambda: ta.bbands(np.ones(10), 5, 2.0, 2.0, 9), "matype"),
     (lambda: ta.rsi(["a", "b"], 2), "real"),
     (lambda: ta.rsi(np.ones((3, 3)), 2), "real"),
     (lambda: ta.atr(np.ones(5), np.ones(4), np.ones(5)), "low"),
@@ -153,10 +153,17 @@ def test_natr_after_a_nan_stays_nan_through_a_zero_close():
     np.testing.assert_array_equal(np.isnan(twin), np.isnan(out))
 
 
-def test_an_ma_type_other_than_sma_is_refused_saying_so():
-    # TA-Lib takes 0-8 (SMA, EMA, WMA, ...); cift only 0, and says that is why
-    with pytest.raises(ParameterError, match=r"^matype: expected 0, got 1 \(0 is SMA; cift "
-                                             r"has none of TA-Lib's other moving-average"):
-        ta.bbands(np.ones(30), 20, 2.0, 2.0, 1)
-    with pytest.raises(ParameterError, match=r"^slowd_matype: expected 0, got 2 \(0 is SMA"):
-        ta.stoch(np.ones(30), np.ones(30), np.ones(30), 5, 3, 0, 3, 2)
+def test_mama_is_the_one_ma_type_refused_saying_so():
+    # TA-Lib takes 0-8; cift all but 7 (MAMA), and says so, naming the parameter
+    with pytest.raises(ParameterError, match=r"^matype: 7 \(MAMA\) is the one TA-Lib "
+                                             r"moving-average type cift does not have"):
+        ta.bbands(np.ones(30), 20, 2.0, 2.0, 7)
+    with pytest.raises(ParameterError, match=r"^slowd_matype: 7 \(MAMA\)"):
+        ta.stoch(np.ones(30), np.ones(30), np.ones(30), 5, 3, 0, 3, 7)
+    with pytest.raises(ParameterError, match=r"^slowk_matype: 7 \(MAMA\)"):
+        ta.stream.stoch(5, 3, 7)
+    with pytest.raises(ParameterError, match=r"^matype: expected an integer in \[0, 8\], "
+                                             r"got 9 \(TA-Lib's MAType: 0 SMA, 1 EMA"):
+        ta.bbands(np.ones(30), 20, 2.0, 2.0, 9)
+
+

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from cift import features as ta
 from cift.errors import ParameterError
 from cift.features import stream
+from cift.features.ma_kernels import MISSING
 
 from market_data import DATASETS
 
@@ -53,6 +54,8 @@ def params(draw, name):
     for p in ta.REGISTRY[name].params:
         if p.duration:  # from below one update apart to many
             values[p.name] = draw(st.integers(int(p.lo), 3_000_000_000))
+        elif p.name.endswith("matype"):  # TA-Lib's moving-average types that cift has
+            values[p.name] = draw(st.sampled_from([t for t in range(9) if t not in MISSING]))
         elif p.integer:
             values[p.name] = draw(st.integers(int(p.lo), int(min(p.hi, 30))))
         elif p.lo > 0:  # a size such as VPIN's bucket volume

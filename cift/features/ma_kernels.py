@@ -1,0 +1,241 @@
+"""TA-Lib's moving-average types (its ``MAType``), one value at a time.
+
+BBANDS and STOCH take the moving average they smooth with as a number (``matype``). The
+streams take each new value into a state held in a float64 array at an offset
+(:func:`ma_next`); kernels.ma_into computes the same over arrays a pass per stage. A state is
+``[type, period, stages...]``; each stage keeps its own count, so a stage fed by another
+starts when that one has its first value, as TA-Lib chains them.
+
+=====  ======  =============================================  ==============
+type   name    what                                           lookback
+=====  ======  =============================================  ==============
+0      SMA     mean of the last p values                      p - 1
+1      EMA     k = 2/(p+1), seeded by the SMA of the first p  p - 1
+2      WMA     weights 1..p, newest heaviest                  p - 1
+3      DEMA    2 EMA - EMA(EMA)                               2 (p - 1)
+4      TEMA    3 EMA - 3 EMA(EMA) + EMA(EMA(EMA))             3 (p - 1)
+5      TRIMA   SMA of an SMA (weights 1, 2, .., 2, 1)         p - 1
+6      KAMA    Kaufman's adaptive MA (efficiency ratio)       p
+8      T3      Tillson's T3, volume factor 0.7 (six EMAs)     6 (p - 1)
+=====  ======  =============================================  ==============
+
+Type 7 (MAMA) is not here. A period of 1 is the input itself for every type, as in TA-Lib.
+Like kernels.py, this module imports nothing of cift.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+NAN = np.nan
+NAMES = ("SMA", "EMA", "WMA", "DEMA", "TEMA", "TRIMA", "KAMA", "MAMA", "T3")
+MISSING = (7,)  # TA-Lib types cift does not compute
+_EMAS = (0, 1, 0, 2, 3, 0, 0, 0, 6)  # EMA stages of each type
+_KAMA_FAST = 2.0 / (2.0 + 1.0)
+_KAMA_SLOW = 2.0 / (30.0 + 1.0)
+_T3_V = 0.7  # TA-Lib's volume factor of T3 as a moving-average type
+
+
+@nb.njit(cache=True)
+def ma_lookback(p, t):
+    """Values before the first output of type t over period p (TA-Lib's MA lookback)."""
+    if p == 1:
+        return 0
+    if t == 3:
+        return 2 * (p - 1)
+    if t == 4:
+        return 3 * (p - 1)
+    if t == 6:
+        return p
+    if t == 8:
+        return 6 * (p - 1)
+    return p - 1
+
+
+@nb.njit(cache=True)
+def _trima_periods(p):
+    """TRIMA's two box widths: their convolution has the weights 1, 2, .., 2, 1 over p."""
+    return (p + 1) // 2, p // 2 + 1 if p % 2 == 0 else (p + 1) // 2
+
+
+@nb.njit(cache=True)
+def ma_size(p, t):
+    """Floats in the state of type t over period p."""
+    if t == 0:
+        body = 2 + p
+    elif t == 2:
+        body = 3 + p
+    elif t == 5:
+        a, b = _trima_periods(p)
+        body = 4 + a + b
+    elif t == 6:
+        body = 4 + p
+    else:
+        body = 2 * _EMAS[t]
+    return 2 + body
+
+
+def ma_state(p: int, t: int) -> list[float]:
+    """A new state of type t over period p (all stages empty)."""
+    return [float(t), float(p)] + [0.0] * (ma_size(p, t) - 2)
+
+
+# --- stages: each at offset b, with its count first ------------------------------------------
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _box(s, b, p, x):
+    """Mean of the last p values: [count, running sum, ring(p)], the sum taken afresh once a
+    turn of the ring so it never drifts."""
+    n = int(s[b])
+    s[b] = n + 1.0
+    slot = n % p
+    ring = b + 2
+    s[ring + slot] = x
+    total = s[b + 1] + x
+    if n < p - 1:
+        s[b + 1] = total
+        return NAN
+    if slot == p - 1:
+        total = 0.0
+        for j in range(p):
+            total += s[ring + j]
+    s[b + 1] = total - s[ring + (slot + 1 if slot < p - 1 else 0)]  # the oldest leaves
+    return total / p
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _ema(s, b, p, x):
+    """EMA seeded by the mean of its first p inputs: [count, sum, then the average]."""
+    n = s[b]
+    s[b] = n + 1.0
+    if n < p:
+        total = s[b + 1] + x
+        if n < p - 1:
+            s[b + 1] = total
+            return NAN
+        total /= p
+        s[b + 1] = total
+        return total
+    k = 2.0 / (p + 1.0)
+    value = k * x + (1.0 - k) * s[b + 1]
+    s[b + 1] = value
+    return value
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _wma(s, b, p, x):
+    """Weights 1..p: [count, weighted sum, plain sum, ring(p)], both sums afresh once a turn."""
+    n = int(s[b])
+    s[b] = n + 1.0
+    slot = n % p
+    ring = b + 3
+    s[ring + slot] = x
+    if n < p - 1:
+        s[b + 1] += (n + 1) * x
+        s[b + 2] += x
+        return NAN
+    if slot == p - 1:  # the ring holds the window in order
+        weighted = 0.0
+        plain = 0.0
+        for j in range(p):
+            weighted += (j + 1) * s[ring + j]
+            plain += s[ring + j]
+    else:
+        weighted = s[b + 1] + p * x
+        plain = s[b + 2] + x
+    out = weighted / (p * (p + 1) / 2.0)
+    s[b + 1] = weighted - plain  # every weight drops by one
+    s[b + 2] = plain - s[ring + (slot + 1 if slot < p - 1 else 0)]
+    return out
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def kama_next(kama, x, change, changes):
+    """KAMA after x, from the change over the window and the sum of its one-step changes."""
+    # TA-Lib's test: signed, and zero within its epsilon
+    ratio = 1.0 if changes <= change or abs(changes) < 1e-14 else abs(change / changes)
+    sc = ratio * (_KAMA_FAST - _KAMA_SLOW) + _KAMA_SLOW
+    sc *= sc
+    return (x - kama) * sc + kama
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _kama(s, b, p, x):
+    """[count, sum of |one-step changes| over p, KAMA, ring(p + 1)]: TA-Lib's KAMA, its first
+    value at the p-th input from the one before it, its sum of changes kept running."""
+    n = int(s[b])
+    s[b] = n + 1.0
+    size = p + 1
+    ring = b + 3
+    slot = n % size
+    dropped = s[ring + slot]  # x[n - p - 1], about to be overwritten
+    s[ring + slot] = x
+    if n == 0:
+        return NAN
+    prev = s[ring + (n - 1) % size]
+    if n > p:
+        s[b + 1] -= abs(dropped - s[ring + (n - p) % size])
+    s[b + 1] += abs(x - prev)
+    if n < p:
+        return NAN
+    kama = kama_next(prev if n == p else s[b + 2], x, x - s[ring + (n - p) % size], s[b + 1])
+    s[b + 2] = kama
+    return kama
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def t3_coefficients():
+    """T3's weights of EMAs 6, 5, 4 and 3 at TA-Lib's volume factor, in its arithmetic."""
+    v2 = _T3_V * _T3_V
+    c1 = -v2 * _T3_V
+    return c1, 3.0 * (v2 - c1), -6.0 * v2 - 3.0 * (_T3_V - c1), 1.0 + 3.0 * _T3_V - c1 + 3.0 * v2
+
+
+# --- the types -------------------------------------------------------------------------------
+
+@nb.njit(cache=True, error_model="numpy")
+def ma_next(s, o, x):
+    """The state at offset o takes x (a number: callers keep NaN away); its value, NaN while
+    it warms up."""
+    t = int(s[o])
+    p = int(s[o + 1])
+    b = o + 2
+    if p == 1:
+        return x
+    if t == 0:
+        return _box(s, b, p, x)
+    if t == 2:
+        return _wma(s, b, p, x)
+    if t == 5:
+        a, _ = _trima_periods(p)
+        inner = _box(s, b, a, x)
+        if inner != inner:
+            return NAN
+        return _box(s, b + 2 + a, p + 1 - a, inner)
+    if t == 6:
+        return _kama(s, b, p, x)
+    e1 = _ema(s, b, p, x)
+    if t == 1 or e1 != e1:
+        return e1
+    e2 = _ema(s, b + 2, p, e1)
+    if e2 != e2:
+        return NAN
+    if t == 3:
+        return 2.0 * e1 - e2
+    e3 = _ema(s, b + 4, p, e2)
+    if e3 != e3:
+        return NAN
+    if t == 4:
+        return 3.0 * e1 - 3.0 * e2 + e3
+    e4 = _ema(s, b + 6, p, e3)  # T3
+    if e4 != e4:
+        return NAN
+    e5 = _ema(s, b + 8, p, e4)
+    if e5 != e5:
+        return NAN
+    e6 = _ema(s, b + 10, p, e5)
+    if e6 != e6:
+        return NAN
+    c1, c2, c3, c4 = t3_coefficients()
+    return c1 * e6 + c2 * e5 + c3 * e4 + c4 * e3
