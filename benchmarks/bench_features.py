@@ -97,6 +97,11 @@ def main() -> None:
         ("ema(30)", args.n, lambda: ta.ema(x, 30), lambda: talib.EMA(x, 30),
          lambda: xs.ewm_mean(span=30, adjust=False), lambda: xp.ewm(span=30, adjust=False).mean()),
         ("wma(30)", args.n, lambda: ta.wma(x, 30), lambda: talib.WMA(x, 30), None, None),
+        ("dema(30)", args.n, lambda: ta.dema(x, 30), lambda: talib.DEMA(x, 30), None, None),
+        ("tema(30)", args.n, lambda: ta.tema(x, 30), lambda: talib.TEMA(x, 30), None, None),
+        ("trima(30)", args.n, lambda: ta.trima(x, 30), lambda: talib.TRIMA(x, 30), None, None),
+        ("kama(30)", args.n, lambda: ta.kama(x, 30), lambda: talib.KAMA(x, 30), None, None),
+        ("t3(5)", args.n, lambda: ta.t3(x, 5), lambda: talib.T3(x, 5), None, None),
         ("rsi(14)", args.n, lambda: ta.rsi(x, 14), lambda: talib.RSI(x, 14),
          lambda: polars_rsi(xs, 14), lambda: pandas_rsi(xp, 14)),
         ("macd(12,26,9)", args.n, lambda: ta.macd(x), lambda: talib.MACD(x),
@@ -218,7 +223,9 @@ def bench_streams(repeat: int, n_one: int = 200_000, n_many: int = 5_000_000) ->
                  "roc": lambda: tp.ROC(10), "atr": lambda: tp.ATR(14), "natr": lambda: tp.NATR(14),
                  "stoch": lambda: tp.Stoch(5, 3), "cci": lambda: tp.CCI(14),
                  "obv": lambda: tp.OBV(), "adx": lambda: tp.ADX(14, 14),
-                 "willr": lambda: tp.Williams(14), "vwap": lambda: tp.VWAP()}
+                 "willr": lambda: tp.Williams(14), "vwap": lambda: tp.VWAP(),
+                 "dema": lambda: tp.DEMA(30), "tema": lambda: tp.TEMA(30),
+                 "kama": lambda: tp.KAMA(30, 2, 30), "t3": lambda: tp.T3(5, 0.7)}
     bars = [OHLCV(c[i], h[i], lo[i], c[i], v[i]) for i in range(20_000)]
     print(f"\n{'stream':<17} {'update':>8} {'talipp':>8} {'ratio':>7} {'many':>7}   "
           "ns/update (target <= 300), many ns/element (target <= 20)")

@@ -26,14 +26,16 @@ from cift.features.ma_kernels import MISSING, NAMES, ma_lookback
 from cift.features.registry import REGISTRY, FeatureSpec, Param, raise_param
 
 __all__ = [  # the functions are defined below by _define
-    "adx", "atr", "bbands", "cci", "ema", "logret", "macd", "mfi", "natr", "obv", "roc", "rsi",
-    "rolling_vwap", "sma", "stddev", "stoch", "trange", "var", "vwap", "willr", "wma", "zscore",
+    "adx", "atr", "bbands", "cci", "dema", "ema", "kama", "logret", "ma", "macd", "mfi", "natr",
+    "obv", "roc", "rsi", "rolling_vwap", "sma", "stddev", "stoch", "t3", "tema", "trange",
+    "trima", "var", "vwap", "willr", "wma", "zscore",
 ]
 
 # Features whose kernels already make every output from the first NaN input on NaN (their
 # running sums or recursions carry it, or they check; the NaN-run tests check each); the
 # others get the policy applied after their kernel.
-_NAN_STICKY = frozenset({"sma", "ema", "wma", "bbands", "rsi", "macd", "atr", "natr", "stoch",
+_NAN_STICKY = frozenset({"sma", "ema", "wma", "bbands", "ma", "dema", "tema", "trima", "kama",
+                         "t3", "rsi", "macd", "atr", "natr", "stoch",
                          "zscore", "vwap", "rolling_vwap", "obv", "mfi", "willr", "cci", "roc",
                          "var", "stddev",
                          # these check their inputs in their own pass (micro_kernels)
@@ -209,6 +211,26 @@ _define("ema", k.ema_into, ("real",), (_period(30, 1),), ("real",),
         "Exponential moving average, k = 2/(timeperiod+1), seeded by the SMA of the first values.")
 _define("wma", k.wma_into, ("real",), (_period(30, 1),), ("real",),
         lambda timeperiod: timeperiod - 1, "Linearly weighted moving average.")
+_define("ma", k.ma_into, ("real",), (_period(30, 1), _matype("matype")), ("real",),
+        lambda timeperiod, matype: ma_lookback(timeperiod, matype),
+        "Moving average of TA-Lib's type matype (0 SMA, 1 EMA, 2 WMA, 3 DEMA, 4 TEMA, 5 TRIMA, "
+        "6 KAMA, 8 T3).", prepare=_no_mama("matype"), work=1)
+_define("dema", k.dema_into, ("real",), (_period(30, 1),), ("real",),
+        lambda timeperiod: 2 * (timeperiod - 1),
+        "Double exponential moving average: 2 EMA - EMA(EMA).")
+_define("tema", k.tema_into, ("real",), (_period(30, 1),), ("real",),
+        lambda timeperiod: 3 * (timeperiod - 1),
+        "Triple exponential moving average: 3 EMA - 3 EMA(EMA) + EMA(EMA(EMA)).")
+_define("trima", k.trima_into, ("real",), (_period(30, 1),), ("real",),
+        lambda timeperiod: timeperiod - 1,
+        "Triangular moving average: an SMA of an SMA (weights 1, 2, .., 2, 1).", work=1)
+_define("kama", k.kama_into, ("real",), (_period(30, 1),), ("real",),
+        lambda timeperiod: timeperiod if timeperiod > 1 else 0,
+        "Kaufman's adaptive moving average (efficiency ratio over timeperiod, EMA speeds "
+        "2 to 30).")
+_define("t3", k.t3_into, ("real",), (_period(5, 1), Param("vfactor", 0.7, 0.0, 1.0, False)),
+        ("real",), lambda timeperiod, vfactor: 6 * (timeperiod - 1),
+        "Tillson's T3: six chained EMAs weighted by the volume factor.")
 _define("var", k.var_nbdev_into, ("real",), (_period(5, 1), _real("nbdev", 1.0)), ("real",),
         lambda timeperiod, nbdev: timeperiod - 1,
         "Population variance (stable; nbdev is accepted for TA-Lib's signature and ignored "

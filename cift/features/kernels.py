@@ -29,7 +29,8 @@ import numba as nb
 import numpy as np
 from numba import literal_unroll
 
-from cift.features.ma_kernels import kama_next, ma_lookback, ma_next, ma_size, t3_coefficients
+from cift.features.ma_kernels import (T3_VFACTOR, kama_drop, kama_next, ma_lookback, ma_next,
+                                      ma_size, t3_coefficients)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -352,10 +353,20 @@ def stddev_into(x, p, nbdev, out):
 
 
 @nb.njit(cache=True, error_model="numpy")
+def _unsmoothed(x, out):
+    """A moving average of period 1: the input, NaN from its first NaN on (the NaN policy)."""
+    out[:] = x
+    out[first_nan(x):] = np.nan
+
+
+@nb.njit(cache=True, error_model="numpy")
 def kama_into(x, p, out):
-    """Kaufman's adaptive moving average (p >= 2; ma_kernels' KAMA step over an array, the
-    window's values read from x): lookback p."""
+    """Kaufman's adaptive moving average (ma_kernels' KAMA step over an array, the window's
+    values read from x): lookback p; a period of 1 is the input."""
     n = x.shape[0]
+    if p == 1:
+        _unsmoothed(x, out)
+        return
     out[: min(p, n)] = np.nan
     if n <= p:
         return
@@ -365,21 +376,23 @@ def kama_into(x, p, out):
     kama = x[p - 1]
     for i in range(p, n):
         if i > p:
-            changes -= abs(x[i - p - 1] - x[i - p])
+            changes = kama_drop(changes, abs(x[i - p - 1] - x[i - p]))
             changes += abs(x[i] - x[i - 1])
         kama = kama_next(kama, x[i], x[i] - x[i - p], changes)
         out[i] = kama  # (a NaN stays in the recursion: the NaN policy)
 
 
 @nb.njit(cache=True, error_model="numpy")
-def ema_cascade_into(x, p, t, out):
-    """DEMA (t = 3), TEMA (4) or T3 (8): ma_kernels' step through the warm-up, up to the
-    first output; from there on the chained EMAs in registers, one pass (the step's very
-    arithmetic, so the streams give these values exactly)."""
+def ema_cascade_into(x, p, t, v, out):
+    """DEMA (t = 3), TEMA (4) or T3 (8, volume factor v), p >= 2: ma_kernels' step through
+    the warm-up, up to the first output; from there on the chained EMAs in registers, one
+    pass (the step's very arithmetic, so the streams give these values exactly)."""
     n = x.shape[0]
     first = ma_lookback(p, t)
     s = np.zeros(ma_size(p, t))
     s[0], s[1] = t, p
+    if t == 8:
+        s[-1] = v  # T3's volume factor
     for i in range(min(first + 1, n)):
         if x[i] != x[i]:  # the NaN policy (the step is fed numbers only)
             out[i:] = np.nan
@@ -403,7 +416,7 @@ def ema_cascade_into(x, p, t, out):
             out[i] = 3.0 * e1 - 3.0 * e2 + e3
     else:
         e3, e4, e5, e6 = e[2], e[3], e[4], e[5]
-        c1, c2, c3, c4 = t3_coefficients()
+        c1, c2, c3, c4 = t3_coefficients(v)
         for i in range(first + 1, n):
             e1 = k * x[i] + keep * e1
             e2 = k * e1 + keep * e2
@@ -421,7 +434,7 @@ def ma_into(x, p, t, out, inner):
     scratch of at least len(x) for TRIMA's first SMA (NumPy's: see api._define)."""
     n = x.shape[0]
     if p == 1 and t != 0:
-        out[:] = x
+        _unsmoothed(x, out)
     elif t == 0:
         sma_into(x, p, out)
     elif t == 1:
@@ -438,7 +451,34 @@ def ma_into(x, p, t, out, inner):
     elif t == 6:
         kama_into(x, p, out)
     else:  # DEMA, TEMA, T3
-        ema_cascade_into(x, p, t, out)
+        ema_cascade_into(x, p, t, T3_VFACTOR, out)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def dema_into(x, p, out):
+    """Double EMA: 2 EMA - EMA(EMA); lookback 2(p - 1)."""
+    ma_into(x, p, 3, out, out)  # (no scratch used)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def tema_into(x, p, out):
+    """Triple EMA: 3 EMA - 3 EMA(EMA) + EMA(EMA(EMA)); lookback 3(p - 1)."""
+    ma_into(x, p, 4, out, out)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def trima_into(x, p, out, inner):
+    """Triangular MA: an SMA of an SMA, weights 1, 2, .., 2, 1; lookback p - 1."""
+    ma_into(x, p, 5, out, inner)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def t3_into(x, p, v, out):
+    """Tillson's T3 at volume factor v; lookback 6(p - 1)."""
+    if p == 1:
+        _unsmoothed(x, out)
+    else:
+        ema_cascade_into(x, p, 8, v, out)
 
 
 @nb.njit(cache=True, error_model="numpy")

@@ -16,7 +16,7 @@ type   name    what                                           lookback
 4      TEMA    3 EMA - 3 EMA(EMA) + EMA(EMA(EMA))             3 (p - 1)
 5      TRIMA   SMA of an SMA (weights 1, 2, .., 2, 1)         p - 1
 6      KAMA    Kaufman's adaptive MA (efficiency ratio)       p
-8      T3      Tillson's T3, volume factor 0.7 (six EMAs)     6 (p - 1)
+8      T3      Tillson's T3 (six EMAs; volume factor 0.7)     6 (p - 1)
 =====  ======  =============================================  ==============
 
 Type 7 (MAMA) is not here. A period of 1 is the input itself for every type, as in TA-Lib.
@@ -34,7 +34,7 @@ MISSING = (7,)  # TA-Lib types cift does not compute
 _EMAS = (0, 1, 0, 2, 3, 0, 0, 0, 6)  # EMA stages of each type
 _KAMA_FAST = 2.0 / (2.0 + 1.0)
 _KAMA_SLOW = 2.0 / (30.0 + 1.0)
-_T3_V = 0.7  # TA-Lib's volume factor of T3 as a moving-average type
+T3_VFACTOR = 0.7  # TA-Lib's volume factor of T3 as a moving-average type (and T3's default)
 
 
 @nb.njit(cache=True)
@@ -71,14 +71,19 @@ def ma_size(p, t):
         body = 4 + a + b
     elif t == 6:
         body = 4 + p
+    elif t == 8:
+        body = 2 * _EMAS[t] + 1  # + the volume factor
     else:
         body = 2 * _EMAS[t]
     return 2 + body
 
 
-def ma_state(p: int, t: int) -> list[float]:
-    """A new state of type t over period p (all stages empty)."""
-    return [float(t), float(p)] + [0.0] * (ma_size(p, t) - 2)
+def ma_state(p: int, t: int, vfactor: float = T3_VFACTOR) -> list[float]:
+    """A new state of type t over period p (all stages empty; T3's volume factor last)."""
+    state = [float(t), float(p)] + [0.0] * (ma_size(p, t) - 2)
+    if t == 8:
+        state[-1] = vfactor
+    return state
 
 
 # --- stages: each at offset b, with its count first ------------------------------------------
@@ -151,10 +156,19 @@ def _wma(s, b, p, x):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
+def kama_drop(changes, term):
+    """The running sum of changes less the one leaving the window: 0 within 1e-14 of the
+    operands, as TA-Lib 0.8 takes it (probed), so a window gone flat has exactly no changes,
+    not the rounding its sum kept (which would read as an efficiency ratio of 0)."""
+    left = changes - term
+    return 0.0 if abs(left) <= 1e-14 * (abs(changes) + term) else left
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def kama_next(kama, x, change, changes):
     """KAMA after x, from the change over the window and the sum of its one-step changes."""
-    # TA-Lib's test: signed, and zero within its epsilon
-    ratio = 1.0 if changes <= change or abs(changes) < 1e-14 else abs(change / changes)
+    # TA-Lib's test, signed; zero is zero (as in TA-Lib 0.8: probed down to 1e-15)
+    ratio = 1.0 if changes <= change or changes == 0.0 else abs(change / changes)
     sc = ratio * (_KAMA_FAST - _KAMA_SLOW) + _KAMA_SLOW
     sc *= sc
     return (x - kama) * sc + kama
@@ -175,7 +189,7 @@ def _kama(s, b, p, x):
         return NAN
     prev = s[ring + (n - 1) % size]
     if n > p:
-        s[b + 1] -= abs(dropped - s[ring + (n - p) % size])
+        s[b + 1] = kama_drop(s[b + 1], abs(dropped - s[ring + (n - p) % size]))
     s[b + 1] += abs(x - prev)
     if n < p:
         return NAN
@@ -185,11 +199,11 @@ def _kama(s, b, p, x):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def t3_coefficients():
-    """T3's weights of EMAs 6, 5, 4 and 3 at TA-Lib's volume factor, in its arithmetic."""
-    v2 = _T3_V * _T3_V
-    c1 = -v2 * _T3_V
-    return c1, 3.0 * (v2 - c1), -6.0 * v2 - 3.0 * (_T3_V - c1), 1.0 + 3.0 * _T3_V - c1 + 3.0 * v2
+def t3_coefficients(v):
+    """T3's weights of EMAs 6, 5, 4 and 3 at volume factor v, in TA-Lib's arithmetic."""
+    v2 = v * v
+    c1 = -v2 * v
+    return c1, 3.0 * (v2 - c1), -6.0 * v2 - 3.0 * (v - c1), 1.0 + 3.0 * v - c1 + 3.0 * v2
 
 
 # --- the types -------------------------------------------------------------------------------
@@ -237,5 +251,5 @@ def ma_next(s, o, x):
     e6 = _ema(s, b + 10, p, e5)
     if e6 != e6:
         return NAN
-    c1, c2, c3, c4 = t3_coefficients()
+    c1, c2, c3, c4 = t3_coefficients(s[b + 12])
     return c1 * e6 + c2 * e5 + c3 * e4 + c4 * e3

@@ -63,6 +63,13 @@ _KINDS: dict[str, Layout] = {
     "sma": Layout(lambda timeperiod: _sma(timeperiod), sk.sma_step, sk.sma_many),
     "ema": Layout(lambda timeperiod: [0, 0, timeperiod, 0, 0], sk.ema_step, sk.ema_many),
     "wma": Layout(lambda timeperiod: [0.0] * (4 + timeperiod), sk.wma_step, sk.wma_many),
+    "ma": Layout(lambda timeperiod, matype: [0.0, 0.0] + ma_state(timeperiod, matype),
+                 sk.ma_step, sk.ma_many),
+    **{name: Layout(lambda timeperiod, t=t: [0.0, 0.0] + ma_state(timeperiod, t),
+                    sk.ma_step, sk.ma_many)
+       for name, t in (("dema", 3), ("tema", 4), ("trima", 5), ("kama", 6))},
+    "t3": Layout(lambda timeperiod, vfactor: [0.0, 0.0] + ma_state(timeperiod, 8, vfactor),
+                 sk.ma_step, sk.ma_many),
     "var": Layout(lambda timeperiod, nbdev: _var(timeperiod), sk.var_step, sk.var_many),
     "stddev": Layout(lambda timeperiod, nbdev: [nbdev] + _var(timeperiod),
                     sk.stddev_step, sk.stddev_many, count_at=1),

@@ -197,6 +197,15 @@ def wma_step(s, x):
     return out
 
 
+@nb.njit(cache=True, error_model="numpy", inline="always", _nrt=False)
+def ma_step(s, x):
+    """[count, dead, MA state (ma_kernels)]: ma, dema, tema, trima, kama and t3."""
+    dead, _ = _advance(s, 0, x != x)
+    if dead:
+        return NAN
+    return ma_next(s, 2, x)
+
+
 # --- variance and what stands on it ---------------------------------------------------------
 
 _V = 6  # var header: count, dead, p, shift, prefix sums of x - shift and of its squares
@@ -860,6 +869,12 @@ def ema_many(s, x, out):
 def wma_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = wma_step(s, x[i])
+
+
+@nb.njit(cache=True, error_model="numpy")
+def ma_many(s, x, out):
+    for i in range(x.shape[0]):
+        out[i] = ma_step(s, x[i])
 
 
 @nb.njit(cache=True, error_model="numpy")

@@ -60,8 +60,8 @@ def params(draw, name):
             values[p.name] = draw(st.integers(int(p.lo), int(min(p.hi, 30))))
         elif p.lo > 0:  # a size such as VPIN's bucket volume
             values[p.name] = draw(st.floats(0.5, 500.0))
-        else:
-            values[p.name] = draw(st.floats(-3, 3, allow_nan=False))
+        else:  # (T3's volume factor is in [0, 1])
+            values[p.name] = draw(st.floats(max(p.lo, -3), min(p.hi, 3), allow_nan=False))
     return values
 
 

@@ -17,6 +17,13 @@ CASES = {
     "sma 1": (lambda d: ta.sma(d["close"], 1), lambda d: talib.SMA(d["close"], 1)),
     "ema 1": (lambda d: ta.ema(d["close"], 1), lambda d: talib.EMA(d["close"], 1)),
     "wma 1": (lambda d: ta.wma(d["close"], 1), lambda d: talib.WMA(d["close"], 1)),
+    # TA-Lib's other moving averages, defaults and a period of 1 (the input) included
+    **{f"{name} {args}": (lambda d, n=name, a=args: getattr(ta, n)(d["close"], *a),
+                          lambda d, n=name, a=args: getattr(talib, n.upper())(d["close"], *a))
+       for name, args in [("dema", ()), ("dema", (1,)), ("tema", ()), ("tema", (5,)),
+                          ("trima", ()), ("trima", (1,)), ("kama", ()), ("kama", (1,)),
+                          ("kama", (10,)), ("t3", ()), ("t3", (1,)), ("t3", (9, 0.3)),
+                          ("ma", ()), ("ma", (20, 2)), ("ma", (10, 6)), ("ma", (1, 8))]},
     "var": (lambda d: ta.var(d["close"], 10), lambda d: talib.VAR(d["close"], 10)),
     # windows of up to 8 are summed one by one (kernels._short_windows)
     "var 3": (lambda d: ta.var(d["close"], 3), lambda d: talib.VAR(d["close"], 3)),
