@@ -29,7 +29,7 @@ import numba as nb
 import numpy as np
 from numba import literal_unroll
 
-from cift.features.ma_kernels import (T3_VFACTOR, kama_drop, kama_next, ma_lookback, ma_next,
+from cift.features.ma_kernels import (MA_MATH, T3_VFACTOR, kama_flat, kama_next, ma_lookback, ma_next,
                                       ma_size, t3_coefficients)
 
 
@@ -359,10 +359,13 @@ def _unsmoothed(x, out):
     out[first_nan(x):] = np.nan
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH)
 def kama_into(x, p, out):
-    """Kaufman's adaptive moving average (ma_kernels' KAMA step over an array, the window's
-    values read from x): lookback p; a period of 1 is the input."""
+    """Kaufman's adaptive moving average (ma_kernels' KAMA step over an array): lookback p; a
+    period of 1 is the input. The window's one-step changes sit in a ring, each taken once;
+    a flat window (ma_kernels.kama_flat) ends the inner loop rather than sitting on the sum's
+    chain as a select: a branch out of the loop, almost never taken (1.9 against 4.8 ns a
+    value with the select and the leaving change computed afresh)."""
     n = x.shape[0]
     if p == 1:
         _unsmoothed(x, out)
@@ -370,23 +373,39 @@ def kama_into(x, p, out):
     out[: min(p, n)] = np.nan
     if n <= p:
         return
+    ring = np.empty(p)  # the window's one-step changes, the oldest at ``slot``
     changes = 0.0
     for i in range(1, p + 1):
-        changes += abs(x[i] - x[i - 1])
-    kama = x[p - 1]
-    for i in range(p, n):
-        if i > p:
-            changes = kama_drop(changes, abs(x[i - p - 1] - x[i - p]))
-            changes += abs(x[i] - x[i - 1])
-        kama = kama_next(kama, x[i], x[i] - x[i - p], changes)
-        out[i] = kama  # (a NaN stays in the recursion: the NaN policy)
+        ring[i - 1] = abs(x[i] - x[i - 1])
+        changes += ring[i - 1]
+    kama = out[p] = kama_next(x[p - 1], x[p], x[p] - x[0], changes)
+    slot, last = 0, p - 1
+    i = p + 1
+    while i < n:
+        while i < n:
+            leaving = ring[slot]
+            if kama_flat(changes, leaving):
+                break
+            step = abs(x[i] - x[i - 1])
+            changes = (changes - leaving) + step
+            ring[slot] = step
+            slot = slot + 1 if slot < last else 0
+            kama = out[i] = kama_next(kama, x[i], x[i] - x[i - p], changes)
+            i += 1
+        if i < n:  # flat: the sum starts afresh
+            changes = ring[slot] = abs(x[i] - x[i - 1])
+            slot = slot + 1 if slot < last else 0
+            kama = out[i] = kama_next(kama, x[i], x[i] - x[i - p], changes)
+            i += 1
+    # (a NaN stays in the recursion: the NaN policy)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH)
 def ema_cascade_into(x, p, t, v, out):
     """DEMA (t = 3), TEMA (4) or T3 (8, volume factor v), p >= 2: ma_kernels' step through
     the warm-up, up to the first output; from there on the chained EMAs in registers, one
-    pass (the step's very arithmetic, so the streams give these values exactly)."""
+    pass (the step's arithmetic: the streams give these values to an ulp or so, as fused
+    multiply-adds fall)."""
     n = x.shape[0]
     first = ma_lookback(p, t)
     s = np.zeros(ma_size(p, t))

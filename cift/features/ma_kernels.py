@@ -32,8 +32,13 @@ NAN = np.nan
 NAMES = ("SMA", "EMA", "WMA", "DEMA", "TEMA", "TRIMA", "KAMA", "MAMA", "T3")
 MISSING = (7,)  # TA-Lib types cift does not compute
 _EMAS = (0, 1, 0, 2, 3, 0, 0, 0, 6)  # EMA stages of each type
+_FLAT = (1.0 + 1e-14) / (1.0 - 1e-14)  # kama_flat's bound
 _KAMA_FAST = 2.0 / (2.0 + 1.0)
 _KAMA_SLOW = 2.0 / (30.0 + 1.0)
+#: Floating-point licence of the moving averages' arithmetic, batch and stream alike: a * b + c
+#: may be one fused multiply-add, as TA-Lib's wheel computes it (its KAMA bit for bit), and
+#: a recursion's step is one rounding shorter on its chain.
+MA_MATH = {"contract"}
 T3_VFACTOR = 0.7  # TA-Lib's volume factor of T3 as a moving-average type (and T3's default)
 
 
@@ -156,12 +161,13 @@ def _wma(s, b, p, x):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def kama_drop(changes, term):
-    """The running sum of changes less the one leaving the window: 0 within 1e-14 of the
-    operands, as TA-Lib 0.8 takes it (probed), so a window gone flat has exactly no changes,
-    not the rounding its sum kept (which would read as an efficiency ratio of 0)."""
-    left = changes - term
-    return 0.0 if abs(left) <= 1e-14 * (abs(changes) + term) else left
+def kama_flat(changes, leaving):
+    """Whether the window's sum of one-step changes is 0 once ``leaving`` leaves it: when that
+    change is all of the sum to 2e-14. TA-Lib 0.8 takes changes - leaving for 0 within 1e-14
+    of the operands (probed), so a window gone flat has exactly no changes, not the rounding
+    its running sum kept (an efficiency ratio of 0); a sum short of the change leaving, which
+    only rounding makes, is 0 too. One multiply and compare: it runs on every value."""
+    return changes <= leaving * _FLAT
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -189,7 +195,9 @@ def _kama(s, b, p, x):
         return NAN
     prev = s[ring + (n - 1) % size]
     if n > p:
-        s[b + 1] = kama_drop(s[b + 1], abs(dropped - s[ring + (n - p) % size]))
+        changes = s[b + 1]
+        leaving = abs(dropped - s[ring + (n - p) % size])
+        s[b + 1] = 0.0 if kama_flat(changes, leaving) else changes - leaving
     s[b + 1] += abs(x - prev)
     if n < p:
         return NAN
@@ -208,7 +216,7 @@ def t3_coefficients(v):
 
 # --- the types -------------------------------------------------------------------------------
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH)
 def ma_next(s, o, x):
     """The state at offset o takes x (a number: callers keep NaN away); its value, NaN while
     it warms up."""

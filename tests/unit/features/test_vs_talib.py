@@ -185,3 +185,17 @@ def test_cci_of_a_window_that_turns_constant_is_zero(magnitude, period):
     for twin in (bulk, single):
         assert (twin[inside] == 0).all()
         assert_matches(twin, batch)
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, 1000.0])
+@pytest.mark.parametrize("tick", [1e-15, 1e-12, 1e-9])
+def test_kama_takes_a_flat_window_as_talib_does(level, tick):
+    """A window whose changes are all tiny is not flat (TA-Lib 0.8 has no absolute threshold:
+    changes of 1e-15 count), and one that went flat after large moves is: its running sum's
+    rounding is not a change (TA-Lib's zero dead zone), in batch and streaming."""
+    moves = np.r_[np.zeros(40), np.tile([tick, 0.0], 20)]
+    after_jump = np.r_[np.linspace(0, 117, 40), np.zeros(40), moves]
+    for x in (level + moves, level + after_jump):
+        theirs = talib.KAMA(x, 5)
+        assert_matches(ta.kama(x, 5), theirs)
+        assert_matches(stream.kama(5).update_many(x), theirs)
