@@ -29,8 +29,8 @@ import numba as nb
 import numpy as np
 from numba import literal_unroll
 
-from cift.features.ma_kernels import (MA_MATH, T3_VFACTOR, kama_flat, kama_next, ma_lookback, ma_next,
-                                      ma_size, t3_coefficients)
+from cift.features.ma_kernels import (MA_MATH, T3_VFACTOR, kama_flat, kama_next, ma_lookback,
+                                      ma_next, ma_size, t3_coefficients)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
