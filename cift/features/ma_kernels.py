@@ -1,10 +1,11 @@
 """TA-Lib's moving-average types (its ``MAType``), one value at a time.
 
-BBANDS and STOCH take the moving average they smooth with as a number (``matype``). The
-streams take each new value into a state held in a float64 array at an offset
-(:func:`ma_next`); kernels.ma_into computes the same over arrays a pass per stage. A state is
-``[type, period, stages...]``; each stage keeps its own count, so a stage fed by another
-starts when that one has its first value, as TA-Lib chains them.
+TA-Lib's MA, BBANDS and STOCH take the moving average as a number (``matype``); DEMA, TEMA,
+TRIMA, KAMA and T3 are also features of their own. The streams take each new value into a
+state held in a float64 array at an offset (:func:`ma_next`); kernels.ma_into computes the
+same over arrays in loops of their own. A state is ``[type, period, stages...]``; each stage
+keeps its own count, so a stage fed by another starts when that one has its first value, as
+TA-Lib chains them.
 
 =====  ======  =============================================  ==============
 type   name    what                                           lookback
@@ -60,8 +61,10 @@ def ma_lookback(p, t):
 
 @nb.njit(cache=True)
 def _trima_periods(p):
-    """TRIMA's two box widths: their convolution has the weights 1, 2, .., 2, 1 over p."""
-    return (p + 1) // 2, p // 2 + 1 if p % 2 == 0 else (p + 1) // 2
+    """TRIMA's two box widths (equal for an odd p, one apart for an even one): their
+    convolution has the weights 1, 2, .., 2, 1 over p."""
+    a = (p + 1) // 2
+    return a, p + 1 - a
 
 
 @nb.njit(cache=True)
