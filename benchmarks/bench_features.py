@@ -102,6 +102,7 @@ def main() -> None:
         ("trima(30)", args.n, lambda: ta.trima(x, 30), lambda: talib.TRIMA(x, 30), None, None),
         ("kama(30)", args.n, lambda: ta.kama(x, 30), lambda: talib.KAMA(x, 30), None, None),
         ("t3(5)", args.n, lambda: ta.t3(x, 5), lambda: talib.T3(x, 5), None, None),
+        ("mama", args.n, lambda: ta.mama(x), lambda: talib.MAMA(x), None, None),
         ("rsi(14)", args.n, lambda: ta.rsi(x, 14), lambda: talib.RSI(x, 14),
          lambda: polars_rsi(xs, 14), lambda: pandas_rsi(xp, 14)),
         ("macd(12,26,9)", args.n, lambda: ta.macd(x), lambda: talib.MACD(x),
@@ -127,7 +128,7 @@ def main() -> None:
         # TA-Lib's other moving-average types (matype) as the middle band and smoothings
         *[(f"bbands/{NAMES[t]}", args.n, lambda t=t: ta.bbands(x, 20, 2.0, 2.0, t),
            lambda t=t: talib.BBANDS(x, 20, 2.0, 2.0, t), None, None)
-          for t in (1, 2, 3, 4, 5, 6, 8)],
+          for t in (1, 2, 3, 4, 5, 6, 7, 8)],
         *[(f"stoch/{NAMES[t]}", m, lambda t=t: ta.stoch(h, lo, c, 5, 3, t, 3, t),
            lambda t=t: talib.STOCH(h, lo, c, 5, 3, t, 3, t), None, None) for t in (1, 5, 6, 8)],
         ("cci(14)", m, lambda: ta.cci(h, lo, c, 14), lambda: talib.CCI(h, lo, c, 14),

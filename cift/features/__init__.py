@@ -7,8 +7,8 @@ the Polars namespace ``pl.col("close").cift.ema(20)`` (:mod:`cift.features.names
 """
 
 from cift.features.api import (
-    adx, atr, bbands, cci, dema, ema, kama, logret, ma, macd, mfi, natr, obv, roc, rolling_vwap,
-    rsi, sma, stddev, stoch, t3, tema, trange, trima, var, vwap, willr, wma, zscore,
+    adx, atr, bbands, cci, dema, ema, kama, logret, ma, macd, mama, mfi, natr, obv, roc,
+    rolling_vwap, rsi, sma, stddev, stoch, t3, tema, trange, trima, var, vwap, willr, wma, zscore,
 )
 from cift.features import stream
 from cift.features.micro import (
@@ -23,7 +23,7 @@ _register_namespace()  # pl.col(...).cift
 
 __all__ = [
     "FeatureNamespace", "FeatureSpec", "Param", "REGISTRY", "adx", "atr", "bbands", "cci",
-    "dema", "describe", "ema", "kama", "kyle_lambda", "logret", "ma", "macd", "mfi",
+    "dema", "describe", "ema", "kama", "kyle_lambda", "logret", "ma", "macd", "mama", "mfi",
     "microprice", "natr", "obv", "ofi", "ofi_time", "quote_imbalance", "realized_vol", "roc",
     "rolling_vwap", "rsi", "sma", "spread", "spread_bps", "stddev", "stoch", "stream", "t3",
     "tema", "trade_imbalance", "trange", "trima", "var", "volume_imbalance", "vpin", "vwap",

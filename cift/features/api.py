@@ -22,20 +22,20 @@ from collections.abc import Callable
 import numpy as np
 
 from cift.features import kernels as k
-from cift.features.ma_kernels import MISSING, NAMES, ma_lookback
+from cift.features.ma_kernels import MAMA_FAST, MAMA_LOOKBACK, MAMA_SLOW, ma_lookback
 from cift.features.registry import REGISTRY, FeatureSpec, Param, raise_param
 
 __all__ = [  # the functions are defined below by _define
-    "adx", "atr", "bbands", "cci", "dema", "ema", "kama", "logret", "ma", "macd", "mfi", "natr",
-    "obv", "roc", "rsi", "rolling_vwap", "sma", "stddev", "stoch", "t3", "tema", "trange",
-    "trima", "var", "vwap", "willr", "wma", "zscore",
+    "adx", "atr", "bbands", "cci", "dema", "ema", "kama", "logret", "ma", "macd", "mama", "mfi",
+    "natr", "obv", "roc", "rsi", "rolling_vwap", "sma", "stddev", "stoch", "t3", "tema",
+    "trange", "trima", "var", "vwap", "willr", "wma", "zscore",
 ]
 
 # Features whose kernels already make every output from the first NaN input on NaN (their
 # running sums or recursions carry it, or they check; the NaN-run tests check each); the
 # others get the policy applied after their kernel.
 _NAN_STICKY = frozenset({"sma", "ema", "wma", "bbands", "ma", "dema", "tema", "trima", "kama",
-                         "t3", "rsi", "macd", "atr", "natr", "stoch",
+                         "t3", "mama", "rsi", "macd", "atr", "natr", "stoch",
                          "zscore", "vwap", "rolling_vwap", "obv", "mfi", "willr", "cci", "roc",
                          "var", "stddev",
                          # these check their inputs in their own pass (micro_kernels)
@@ -186,17 +186,7 @@ def _real(name: str, default: float) -> Param:
 
 def _matype(name: str) -> Param:
     return Param(name, 0, 0, 8, hint=" (TA-Lib's MAType: 0 SMA, 1 EMA, 2 WMA, 3 DEMA, 4 TEMA, "
-                 "5 TRIMA, 6 KAMA, 8 T3)")
-
-
-def _no_mama(*names: str) -> Callable[[dict], None]:
-    """A check that refuses the one MAType cift does not compute."""
-    def check(values: dict) -> None:
-        for name in names:
-            if values[name] in MISSING:
-                raise_param(name, f"{values[name]} ({NAMES[values[name]]}) is the one TA-Lib "
-                            "moving-average type cift does not have; 0-6 and 8 are there")
-    return check
+                 "5 TRIMA, 6 KAMA, 7 MAMA, 8 T3)")
 
 
 def _macd_order(values: dict) -> None:
@@ -214,7 +204,7 @@ _define("wma", k.wma_into, ("real",), (_period(30, 1),), ("real",),
 _define("ma", k.ma_into, ("real",), (_period(30, 1), _matype("matype")), ("real",),
         lambda timeperiod, matype: ma_lookback(timeperiod, matype),
         "Moving average of TA-Lib's type matype (0 SMA, 1 EMA, 2 WMA, 3 DEMA, 4 TEMA, 5 TRIMA, "
-        "6 KAMA, 8 T3).", prepare=_no_mama("matype"), work=1)
+        "6 KAMA, 7 MAMA, 8 T3).", work=1)
 _define("dema", k.dema_into, ("real",), (_period(30, 1),), ("real",),
         lambda timeperiod: 2 * (timeperiod - 1),
         "Double exponential moving average: 2 EMA - EMA(EMA).")
@@ -231,6 +221,12 @@ _define("kama", k.kama_into, ("real",), (_period(30, 1),), ("real",),
 _define("t3", k.t3_into, ("real",), (_period(5, 1), Param("vfactor", 0.7, 0.0, 1.0, False)),
         ("real",), lambda timeperiod, vfactor: 6 * (timeperiod - 1),
         "Tillson's T3: six chained EMAs weighted by the volume factor.")
+_define("mama", k.mama_into, ("real",),
+        (Param("fastlimit", MAMA_FAST, 0.01, 0.99, False),
+         Param("slowlimit", MAMA_SLOW, 0.01, 0.99, False)), ("mama", "fama"),
+        lambda fastlimit, slowlimit: MAMA_LOOKBACK,
+        "MESA adaptive moving average (Ehlers) and its following average: alpha set by the "
+        "phase's rate of change, between the two limits.")
 _define("var", k.var_nbdev_into, ("real",), (_period(5, 1), _real("nbdev", 1.0)), ("real",),
         lambda timeperiod, nbdev: timeperiod - 1,
         "Population variance (stable; nbdev is accepted for TA-Lib's signature and ignored "
@@ -241,9 +237,10 @@ _define("stddev", k.stddev_into, ("real",), (_period(5), _real("nbdev", 1.0)), (
 _define("bbands", k.bbands_into, ("real",),
         (_period(20), _real("nbdevup", 2.0), _real("nbdevdn", 2.0), _matype("matype")),
         ("upperband", "middleband", "lowerband"),
-        lambda timeperiod, nbdevup, nbdevdn, matype: ma_lookback(timeperiod, matype),
+        lambda timeperiod, nbdevup, nbdevdn, matype:
+        max(ma_lookback(timeperiod, matype), timeperiod - 1),
         "Bollinger bands: a moving average (the SMA; matype as TA-Lib's) +/- nbdev * "
-        "population standard deviation.", prepare=_no_mama("matype"), work=1)
+        "population standard deviation.", work=1)
 _define("rsi", k.rsi_into, ("real",), (_period(14),), ("real",),
         lambda timeperiod: timeperiod, "Relative strength index (Wilder).")
 _define("macd", k.macd_into, ("real",),
@@ -272,8 +269,7 @@ _define("stoch", k.stoch_into, ("high", "low", "close"),
         lambda fastk_period, slowk_period, slowk_matype, slowd_period, slowd_matype:
         fastk_period - 1 + ma_lookback(slowk_period, slowk_matype)
         + ma_lookback(slowd_period, slowd_matype),
-        "Slow stochastic oscillator (%K and %D; moving averages by TA-Lib's matype).",
-        prepare=_no_mama("slowk_matype", "slowd_matype"), work=1)
+        "Slow stochastic oscillator (%K and %D; moving averages by TA-Lib's matype).", work=1)
 _define("cci", k.cci_into, ("high", "low", "close"), (_period(14),), ("real",),
         lambda timeperiod: timeperiod - 1, "Commodity channel index.")
 _define("obv", k.obv_into, ("real", "volume"), (), ("real",), lambda: 0,

@@ -29,8 +29,9 @@ import numba as nb
 import numpy as np
 from numba import literal_unroll
 
-from cift.features.ma_kernels import (MA_MATH, T3_VFACTOR, kama_flat, kama_next, ma_lookback,
-                                      ma_next, ma_size, t3_coefficients)
+from cift.features.ma_kernels import (MA_MATH, MAMA_FAST, MAMA_SIZE, MAMA_SLOW, T3_VFACTOR,
+                                      kama_flat, kama_next, ma_lookback, ma_next, ma_size,
+                                      mama_limits, mama_next, t3_coefficients)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -401,6 +402,21 @@ def kama_into(x, p, out):
 
 
 @nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH)
+def mama_into(x, fast, slow, mama, fama):
+    """MESA adaptive moving average and its following average (ma_kernels.mama_next, whose
+    state is a few dozen floats: it runs as it is, two arctangents a value cost more);
+    lookback 32."""
+    s = np.zeros(MAMA_SIZE)
+    mama_limits(s, 0, fast, slow)
+    for i in range(x.shape[0]):
+        if x[i] != x[i]:  # the NaN policy (the step is fed numbers only)
+            mama[i:] = np.nan
+            fama[i:] = np.nan
+            return
+        mama[i], fama[i] = mama_next(s, 0, x[i])
+
+
+@nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH)
 def ema_cascade_into(x, p, t, v, out):
     """DEMA (t = 3), TEMA (4) or T3 (8, volume factor v), p >= 2: ma_kernels' step through
     the warm-up, up to the first output; from there on the chained EMAs in registers, one
@@ -469,6 +485,8 @@ def ma_into(x, p, t, out, inner):
             sma_into(inner[a - 1:], p + 1 - a, out[a - 1:])
     elif t == 6:
         kama_into(x, p, out)
+    elif t == 7:
+        mama_into(x, MAMA_FAST, MAMA_SLOW, out, inner[:n])
     else:  # DEMA, TEMA, T3
         ema_cascade_into(x, p, t, T3_VFACTOR, out)
 
@@ -510,6 +528,7 @@ def bbands_into(x, p, up, dn, t, upper, middle, lower, work):
         return
     ma_into(x, p, t, middle, work)
     stddev_into(x, p, 1.0, lower)
+    middle[: min(p - 1, x.shape[0])] = np.nan  # (MAMA's 32 may come before the deviation's)
     for i in range(x.shape[0]):
         sd = lower[i]
         upper[i] = middle[i] + up * sd

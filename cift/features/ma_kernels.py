@@ -17,10 +17,11 @@ type   name    what                                           lookback
 4      TEMA    3 EMA - 3 EMA(EMA) + EMA(EMA(EMA))             3 (p - 1)
 5      TRIMA   SMA of an SMA (weights 1, 2, .., 2, 1)         p - 1
 6      KAMA    Kaufman's adaptive MA (efficiency ratio)       p
+7      MAMA    Ehlers' MESA adaptive MA (limits 0.5, 0.05)    32 (any p)
 8      T3      Tillson's T3 (six EMAs; volume factor 0.7)     6 (p - 1)
 =====  ======  =============================================  ==============
 
-Type 7 (MAMA) is not here. A period of 1 is the input itself for every type, as in TA-Lib.
+A period of 1 is the input itself for every type, as in TA-Lib.
 Like kernels.py, this module imports nothing of cift.
 """
 
@@ -31,7 +32,6 @@ import numpy as np
 
 NAN = np.nan
 NAMES = ("SMA", "EMA", "WMA", "DEMA", "TEMA", "TRIMA", "KAMA", "MAMA", "T3")
-MISSING = (7,)  # TA-Lib types cift does not compute
 _EMAS = (0, 1, 0, 2, 3, 0, 0, 0, 6)  # EMA stages of each type
 _FLAT = (1.0 + 1e-14) / (1.0 - 1e-14)  # kama_flat's bound
 _KAMA_FAST = 2.0 / (2.0 + 1.0)
@@ -54,6 +54,8 @@ def ma_lookback(p, t):
         return 3 * (p - 1)
     if t == 6:
         return p
+    if t == 7:
+        return MAMA_LOOKBACK
     if t == 8:
         return 6 * (p - 1)
     return p - 1
@@ -79,6 +81,8 @@ def ma_size(p, t):
         body = 4 + a + b
     elif t == 6:
         body = 4 + p
+    elif t == 7:
+        body = MAMA_SIZE
     elif t == 8:
         body = 2 * _EMAS[t] + 1  # + the volume factor
     else:
@@ -88,6 +92,8 @@ def ma_size(p, t):
 
 def ma_state(p: int, t: int, vfactor: float = T3_VFACTOR) -> list[float]:
     """A new state of type t over period p (all stages empty; T3's volume factor last)."""
+    if t == 7:  # TA-Lib's limits for MAMA as a moving-average type
+        return [float(t), float(p)] + mama_state(MAMA_FAST, MAMA_SLOW)
     state = [float(t), float(p)] + [0.0] * (ma_size(p, t) - 2)
     if t == 8:
         state[-1] = vfactor
@@ -217,6 +223,141 @@ def t3_coefficients(v):
     return c1, 3.0 * (v2 - c1), -6.0 * v2 - 3.0 * (v - c1), 1.0 + 3.0 * v - c1 + 3.0 * v2
 
 
+# --- MAMA: Ehlers' MESA adaptive moving average, as TA-Lib computes it ----------------------
+
+_RAD2DEG = 180.0 / (4.0 * np.arctan(1.0))
+_HA, _HB = 0.0962, 0.5769  # the Hilbert transform's coefficients
+# a MAMA state at offset b: [count, the price WMA's two sums and trailing value, hilbert slot,
+# four Hilbert transforms (detrender, Q1, jI, jQ) of _HT floats each, then _SCALARS, the last
+# three inputs]
+_HT = 10  # odd ring(3), even ring(3), previous odd, even, previous input odd, even
+_M_HT = 5  # where the transforms start
+# the scalars: previous Q2 and I2, Re, Im, I1 of odd bars 2 and 3 back, of even bars, period,
+# previous phase, MAMA, FAMA, fast limit, slow limit
+_M_SC = _M_HT + 4 * _HT
+_SCALARS = 14
+MAMA_SIZE = _M_SC + _SCALARS + 3
+MAMA_LOOKBACK = 32
+MAMA_FAST, MAMA_SLOW = 0.5, 0.05  # TA-Lib's limits (MAMA's defaults, and as a type)
+
+
+@nb.njit(cache=True)
+def mama_limits(s, b, fast, slow):
+    """Set the limits of the MAMA state at offset b."""
+    s[b + _M_SC + 12] = fast
+    s[b + _M_SC + 13] = slow
+
+
+def mama_state(fast: float, slow: float) -> list[float]:
+    """A new MAMA state with its limits."""
+    state = np.zeros(MAMA_SIZE)
+    mama_limits(state, 0, fast, slow)
+    return state.tolist()
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _hilbert(s, at, even, slot, value, adjust):
+    """One of MAMA's Hilbert transforms (state at ``at``) of ``value``: TA-Lib's
+    operations in its order, odd and even bars in rings of their own."""
+    ring = at + 3 * even
+    prev = at + 6 + even
+    prev_in = at + 8 + even
+    scaled = _HA * value
+    out = 0.0 - s[ring + slot]
+    s[ring + slot] = scaled
+    out += scaled
+    out -= s[prev]
+    s[prev] = _HB * s[prev_in]
+    out += s[prev]
+    s[prev_in] = value
+    return out * adjust
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def mama_next(s, b, x):
+    """(MAMA, FAMA) after x (NaN, NaN for the first MAMA_LOOKBACK values), TA-Lib's MAMA:
+    a 4-bar WMA of the price, its Hilbert transforms on odd and even bars, the phase's rate
+    of change setting alpha between the fast and the slow limit."""
+    n = int(s[b])
+    s[b] = n + 1.0
+    inputs = b + _M_SC + _SCALARS
+    if n < 3:  # the WMA's first three weights
+        s[b + 1] += x
+        s[b + 2] += x * (n + 1.0)
+        s[inputs + n] = x
+        return NAN, NAN
+    sub = s[b + 1] + x
+    sub -= s[b + 3]  # the trailing value
+    total = s[b + 2] + x * 4.0
+    s[b + 3] = s[inputs + n % 3]  # x[n - 3]
+    s[inputs + n % 3] = x
+    smoothed = total * 0.1
+    s[b + 1] = sub
+    s[b + 2] = total - sub
+    if n < 12:
+        return NAN, NAN
+    c = b + _M_SC
+    period = s[c + 8]
+    adjust = 0.075 * period + 0.54
+    even = 1 if n % 2 == 0 else 0
+    slot = int(s[b + 4])
+    ht = b + _M_HT
+    i1_prev3 = s[c + 7] if even else s[c + 5]
+    detrender = _hilbert(s, ht, even, slot, smoothed, adjust)
+    q1 = _hilbert(s, ht + _HT, even, slot, detrender, adjust)
+    ji = _hilbert(s, ht + 2 * _HT, even, slot, i1_prev3, adjust)
+    jq = _hilbert(s, ht + 3 * _HT, even, slot, q1, adjust)
+    if even:
+        s[b + 4] = slot + 1 if slot < 2 else 0
+    q2 = 0.2 * (q1 + ji) + 0.8 * s[c]
+    i2 = 0.2 * (i1_prev3 - jq) + 0.8 * s[c + 1]
+    if even:  # the detrender, three bars on, is the odd bars' I1 (and the other way round)
+        s[c + 5] = s[c + 4]
+        s[c + 4] = detrender
+    else:
+        s[c + 7] = s[c + 6]
+        s[c + 6] = detrender
+    phase = np.arctan(q1 / i1_prev3) * _RAD2DEG if i1_prev3 != 0.0 else 0.0
+    delta = s[c + 9] - phase
+    s[c + 9] = phase
+    if delta < 1.0:
+        delta = 1.0
+    fast, slow = s[c + 12], s[c + 13]
+    if delta > 1.0:
+        alpha = fast / delta
+        if alpha < slow:
+            alpha = slow
+    else:
+        alpha = fast
+    mama = alpha * x + (1 - alpha) * s[c + 10]
+    alpha *= 0.5
+    fama = alpha * mama + (1 - alpha) * s[c + 11]
+    s[c + 10] = mama
+    s[c + 11] = fama
+    prev_q2, prev_i2 = s[c], s[c + 1]
+    s[c + 2] = 0.2 * (i2 * prev_i2 + q2 * prev_q2) + 0.8 * s[c + 2]
+    s[c + 3] = 0.2 * (i2 * prev_q2 - q2 * prev_i2) + 0.8 * s[c + 3]
+    s[c], s[c + 1] = q2, i2
+    re, im = s[c + 2], s[c + 3]
+    last = period
+    if im != 0.0 and re != 0.0:
+        period = 360.0 / (np.arctan(im / re) * _RAD2DEG)
+    bound = 1.5 * last
+    if period > bound:
+        period = bound
+    bound = 0.67 * last
+    if period < bound:
+        period = bound
+    if period < 6:
+        period = 6.0
+    elif period > 50:
+        period = 50.0
+    s[c + 8] = 0.2 * period + 0.8 * last
+    if n < MAMA_LOOKBACK:
+        return NAN, NAN
+    return mama, fama
+
+
 # --- the types -------------------------------------------------------------------------------
 
 @nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH)
@@ -240,6 +381,8 @@ def ma_next(s, o, x):
         return _box(s, b + 2 + a, p + 1 - a, inner)
     if t == 6:
         return _kama(s, b, p, x)
+    if t == 7:
+        return mama_next(s, b, x)[0]
     e1 = _ema(s, b, p, x)
     if t == 1 or e1 != e1:
         return e1

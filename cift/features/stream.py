@@ -28,7 +28,7 @@ import numpy as np
 from cift.errors import ParameterError
 from cift.features import stream_kernels as sk
 from cift.features.api import as_input, as_timestamps, first_complete
-from cift.features.ma_kernels import ma_state
+from cift.features.ma_kernels import ma_state, mama_state
 from cift.features.micro import LAYOUTS
 from cift.features.registry import REGISTRY, FeatureSpec, Layout, raise_param
 
@@ -70,6 +70,8 @@ _KINDS: dict[str, Layout] = {
        for name, t in (("dema", 3), ("tema", 4), ("trima", 5), ("kama", 6))},
     "t3": Layout(lambda timeperiod, vfactor: [0.0, 0.0] + ma_state(timeperiod, 8, vfactor),
                  sk.ma_step, sk.ma_many),
+    "mama": Layout(lambda fastlimit, slowlimit: [0.0, 0.0] + mama_state(fastlimit, slowlimit),
+                   sk.mama_step, sk.mama_many),
     "var": Layout(lambda timeperiod, nbdev: _var(timeperiod), sk.var_step, sk.var_many),
     "stddev": Layout(lambda timeperiod, nbdev: [nbdev] + _var(timeperiod),
                     sk.stddev_step, sk.stddev_many, count_at=1),

@@ -24,7 +24,7 @@ import numpy as np
 
 from cift.features.kernels import (CCI_MATH, _bar_has_nan, _directional, _true_range,
                                   cci_ring_sum, cci_running, cci_value, mfi_flows, mfi_value)
-from cift.features.ma_kernels import ma_next, ma_size
+from cift.features.ma_kernels import MA_MATH, ma_next, ma_size, mama_next
 
 NAN = np.nan
 H = 2  # header: count, dead
@@ -206,6 +206,15 @@ def ma_step(s, x):
     return ma_next(s, 2, x)
 
 
+@nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH, inline="always", _nrt=False)
+def mama_step(s, x):
+    """[count, dead, MAMA state (ma_kernels)] -> (mama, fama)"""
+    dead, _ = _advance(s, 0, x != x)
+    if dead:
+        return NAN, NAN
+    return mama_next(s, 2, x)
+
+
 # --- variance and what stands on it ---------------------------------------------------------
 
 _V = 6  # var header: count, dead, p, shift, prefix sums of x - shift and of its squares
@@ -322,8 +331,10 @@ def bbands_step(s, x):
     when the average is not the SMA, the variance state's mean."""
     middle, sd = _var(s, 2, x, True, 1.0)
     end = 2 + var_size(int(s[4]))
-    if s.shape[0] > end:  # fed only what the variance counted, alive
+    if s.shape[0] > end:  # fed only what the variance counted, alive; from the deviation's
+        # first value on (MAMA's 32 may come before it)
         middle = ma_next(s, end, x) if x == x and s[3] == 0.0 else NAN
+        middle = middle if sd == sd else NAN
     return middle + s[0] * sd, middle, middle - s[1] * sd
 
 
@@ -875,6 +886,12 @@ def wma_many(s, x, out):
 def ma_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = ma_step(s, x[i])
+
+
+@nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH)
+def mama_many(s, x, mama, fama):
+    for i in range(x.shape[0]):
+        mama[i], fama[i] = mama_step(s, x[i])
 
 
 @nb.njit(cache=True, error_model="numpy")

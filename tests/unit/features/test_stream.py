@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from cift import features as ta
 from cift.errors import ParameterError
 from cift.features import stream
-from cift.features.ma_kernels import MISSING
 
 from market_data import DATASETS
 
@@ -54,13 +53,11 @@ def params(draw, name):
     for p in ta.REGISTRY[name].params:
         if p.duration:  # from below one update apart to many
             values[p.name] = draw(st.integers(int(p.lo), 3_000_000_000))
-        elif p.name.endswith("matype"):  # TA-Lib's moving-average types that cift has
-            values[p.name] = draw(st.sampled_from([t for t in range(9) if t not in MISSING]))
         elif p.integer:
             values[p.name] = draw(st.integers(int(p.lo), int(min(p.hi, 30))))
-        elif p.lo > 0:  # a size such as VPIN's bucket volume
+        elif p.lo > 0 and p.hi > 500:  # a size such as VPIN's bucket volume
             values[p.name] = draw(st.floats(0.5, 500.0))
-        else:  # (T3's volume factor is in [0, 1])
+        else:  # (T3's volume factor is in [0, 1], MAMA's limits in [0.01, 0.99])
             values[p.name] = draw(st.floats(max(p.lo, -3), min(p.hi, 3), allow_nan=False))
     return values
 
