@@ -466,7 +466,8 @@ def ema_cascade_into(x, p, t, v, out):
 def ma_into(x, p, t, out, inner):
     """TA-Lib's moving average of type t (ma_kernels) over x; lookback ma_lookback(p, t).
     The values of ma_kernels' steps (to rounding), in loops over the arrays. ``inner``:
-    scratch of at least len(x) for TRIMA's first SMA (NumPy's: see api._define)."""
+    scratch of at least len(x), for TRIMA's first SMA or MAMA's FAMA (NumPy's: see
+    api._define)."""
     n = x.shape[0]
     if p == 1 and t != 0:
         _unsmoothed(x, out)
@@ -521,8 +522,9 @@ def t3_into(x, p, v, out):
 @nb.njit(cache=True, error_model="numpy")
 def bbands_into(x, p, up, dn, t, upper, middle, lower, work):
     """Bollinger bands: the moving average of type t +/- nbdev * population std; lookback
-    ma_lookback(p, t). Around the SMA, one pass gives the mean and the deviation; around
-    another average the deviation is still about the window's mean, as in TA-Lib."""
+    the later of ma_lookback(p, t) and p - 1. Around the SMA, one pass gives the mean and the
+    deviation; around another average the deviation is still about the window's mean, as in
+    TA-Lib."""
     if t == 0:
         _moving_variance(x, p, lower, middle, _BANDS, up, dn, upper)
         return
