@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from cift.features import kernels as k
-from cift.features.ma_kernels import MAMA_FAST, MAMA_LOOKBACK, MAMA_SLOW, ma_lookback
+from cift.features import ma_kernels
 from cift.features.registry import REGISTRY, FeatureSpec, Param, raise_param
 
 __all__ = [  # the functions are defined below by _define
@@ -202,29 +202,29 @@ _define("ema", k.ema_into, ("real",), (_period(30, 1),), ("real",),
 _define("wma", k.wma_into, ("real",), (_period(30, 1),), ("real",),
         lambda timeperiod: timeperiod - 1, "Linearly weighted moving average.")
 _define("ma", k.ma_into, ("real",), (_period(30, 1), _matype("matype")), ("real",),
-        lambda timeperiod, matype: ma_lookback(timeperiod, matype),
+        lambda timeperiod, matype: ma_kernels.lookback(timeperiod, matype),
         "Moving average of TA-Lib's type matype (0 SMA, 1 EMA, 2 WMA, 3 DEMA, 4 TEMA, 5 TRIMA, "
         "6 KAMA, 7 MAMA, 8 T3).", work=1)
 _define("dema", k.dema_into, ("real",), (_period(30, 1),), ("real",),
-        lambda timeperiod: 2 * (timeperiod - 1),
+        lambda timeperiod: ma_kernels.lookback(timeperiod, 3),
         "Double exponential moving average: 2 EMA - EMA(EMA).")
 _define("tema", k.tema_into, ("real",), (_period(30, 1),), ("real",),
-        lambda timeperiod: 3 * (timeperiod - 1),
+        lambda timeperiod: ma_kernels.lookback(timeperiod, 4),
         "Triple exponential moving average: 3 EMA - 3 EMA(EMA) + EMA(EMA(EMA)).")
 _define("trima", k.trima_into, ("real",), (_period(30, 1),), ("real",),
-        lambda timeperiod: timeperiod - 1,
+        lambda timeperiod: ma_kernels.lookback(timeperiod, 5),
         "Triangular moving average: an SMA of an SMA (weights 1, 2, .., 2, 1).", work=1)
 _define("kama", k.kama_into, ("real",), (_period(30, 1),), ("real",),
-        lambda timeperiod: timeperiod if timeperiod > 1 else 0,
+        lambda timeperiod: ma_kernels.lookback(timeperiod, 6),
         "Kaufman's adaptive moving average (efficiency ratio over timeperiod, EMA speeds "
         "2 to 30).")
 _define("t3", k.t3_into, ("real",), (_period(5, 1), Param("vfactor", 0.7, 0.0, 1.0, False)),
-        ("real",), lambda timeperiod, vfactor: 6 * (timeperiod - 1),
+        ("real",), lambda timeperiod, vfactor: ma_kernels.lookback(timeperiod, 8),
         "Tillson's T3: six chained EMAs weighted by the volume factor.")
 _define("mama", k.mama_into, ("real",),
-        (Param("fastlimit", MAMA_FAST, 0.01, 0.99, False),
-         Param("slowlimit", MAMA_SLOW, 0.01, 0.99, False)), ("mama", "fama"),
-        lambda fastlimit, slowlimit: MAMA_LOOKBACK,
+        (Param("fastlimit", ma_kernels.MAMA_FAST, 0.01, 0.99, False),
+         Param("slowlimit", ma_kernels.MAMA_SLOW, 0.01, 0.99, False)), ("mama", "fama"),
+        lambda fastlimit, slowlimit: ma_kernels.MAMA_LOOKBACK,
         "MESA adaptive moving average (Ehlers) and its following average: alpha set by the "
         "phase's rate of change, between the two limits.")
 _define("var", k.var_nbdev_into, ("real",), (_period(5, 1), _real("nbdev", 1.0)), ("real",),
@@ -238,7 +238,7 @@ _define("bbands", k.bbands_into, ("real",),
         (_period(20), _real("nbdevup", 2.0), _real("nbdevdn", 2.0), _matype("matype")),
         ("upperband", "middleband", "lowerband"),
         lambda timeperiod, nbdevup, nbdevdn, matype:
-        max(ma_lookback(timeperiod, matype), timeperiod - 1),
+        max(ma_kernels.lookback(timeperiod, matype), timeperiod - 1),
         "Bollinger bands: a moving average (the SMA; matype as TA-Lib's) +/- nbdev * "
         "population standard deviation.", work=1)
 _define("rsi", k.rsi_into, ("real",), (_period(14),), ("real",),
@@ -267,8 +267,8 @@ _define("stoch", k.stoch_into, ("high", "low", "close"),
          _period(3, 1, "slowd_period"), _matype("slowd_matype")),
         ("slowk", "slowd"),
         lambda fastk_period, slowk_period, slowk_matype, slowd_period, slowd_matype:
-        fastk_period - 1 + ma_lookback(slowk_period, slowk_matype)
-        + ma_lookback(slowd_period, slowd_matype),
+        fastk_period - 1 + ma_kernels.lookback(slowk_period, slowk_matype)
+        + ma_kernels.lookback(slowd_period, slowd_matype),
         "Slow stochastic oscillator (%K and %D; moving averages by TA-Lib's matype).", work=1)
 _define("cci", k.cci_into, ("high", "low", "close"), (_period(14),), ("real",),
         lambda timeperiod: timeperiod - 1, "Commodity channel index.")

@@ -30,8 +30,9 @@ import numpy as np
 from numba import literal_unroll
 
 from cift.features.ma_kernels import (MA_MATH, MAMA_FAST, MAMA_SIZE, MAMA_SLOW, T3_VFACTOR,
-                                      kama_flat, kama_next, ma_lookback, ma_next, ma_size,
-                                      mama_limits, mama_next, t3_coefficients)
+                                      kama_flat, kama_next, ma_init, ma_lookback, ma_next,
+                                      ma_size, mama_limits, mama_next, t3_coefficients,
+                                      trima_periods)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -425,9 +426,7 @@ def ema_cascade_into(x, p, t, v, out):
     n = x.shape[0]
     first = ma_lookback(p, t)
     s = np.zeros(ma_size(p, t))
-    s[0], s[1] = t, p
-    if t == 8:
-        s[-1] = v  # T3's volume factor
+    ma_init(s, 0, p, t, v)
     for i in range(min(first + 1, n)):
         if x[i] != x[i]:  # the NaN policy (the step is fed numbers only)
             out[i:] = np.nan
@@ -478,12 +477,12 @@ def ma_into(x, p, t, out, inner):
     elif t == 2:
         wma_into(x, p, out)
     elif t == 5:  # TRIMA: an SMA of an SMA
-        a = (p + 1) // 2
+        a, b = trima_periods(p)
         inner = inner[:n]
         sma_into(x, a, inner)
         out[: min(a - 1, n)] = np.nan
         if a - 1 < n:
-            sma_into(inner[a - 1:], p + 1 - a, out[a - 1:])
+            sma_into(inner[a - 1:], b, out[a - 1:])
     elif t == 6:
         kama_into(x, p, out)
     elif t == 7:

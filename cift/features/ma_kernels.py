@@ -43,9 +43,10 @@ MA_MATH = {"contract"}
 T3_VFACTOR = 0.7  # TA-Lib's volume factor of T3 as a moving-average type (and T3's default)
 
 
-@nb.njit(cache=True)
-def ma_lookback(p, t):
-    """Values before the first output of type t over period p (TA-Lib's MA lookback)."""
+def lookback(p, t):
+    """Values before the first output of type t over period p (TA-Lib's MA lookback). Plain
+    Python for the registry (called when cift is imported: no compiled code to load then);
+    ma_lookback is the same function compiled, for the kernels."""
     if p == 1:
         return 0
     if t == 3:
@@ -61,8 +62,11 @@ def ma_lookback(p, t):
     return p - 1
 
 
+ma_lookback = nb.njit(cache=True)(lookback)
+
+
 @nb.njit(cache=True)
-def _trima_periods(p):
+def trima_periods(p):
     """TRIMA's two box widths (equal for an odd p, one apart for an even one): their
     convolution has the weights 1, 2, .., 2, 1 over p."""
     a = (p + 1) // 2
@@ -77,7 +81,7 @@ def ma_size(p, t):
     elif t == 2:
         body = 3 + p
     elif t == 5:
-        a, b = _trima_periods(p)
+        a, b = trima_periods(p)
         body = 4 + a + b
     elif t == 6:
         body = 4 + p
@@ -90,14 +94,23 @@ def ma_size(p, t):
     return 2 + body
 
 
+@nb.njit(cache=True)
+def ma_init(s, o, p, t, vfactor):
+    """Make the zeroed state of type t over period p at offset o a new one: its type and
+    period, and T3's volume factor (its last float) or TA-Lib's limits for MAMA."""
+    s[o] = t
+    s[o + 1] = p
+    if t == 7:
+        mama_limits(s, o + 2, MAMA_FAST, MAMA_SLOW)
+    elif t == 8:
+        s[o + ma_size(p, t) - 1] = vfactor
+
+
 def ma_state(p: int, t: int, vfactor: float = T3_VFACTOR) -> list[float]:
-    """A new state of type t over period p (all stages empty; T3's volume factor last)."""
-    if t == 7:  # TA-Lib's limits for MAMA as a moving-average type
-        return [float(t), float(p)] + mama_state(MAMA_FAST, MAMA_SLOW)
-    state = [float(t), float(p)] + [0.0] * (ma_size(p, t) - 2)
-    if t == 8:
-        state[-1] = vfactor
-    return state
+    """A new state of type t over period p (all stages empty)."""
+    state = np.zeros(ma_size(p, t))
+    ma_init(state, 0, p, t, vfactor)
+    return state.tolist()
 
 
 # --- stages: each at offset b, with its count first ------------------------------------------
@@ -374,7 +387,7 @@ def ma_next(s, o, x):
     if t == 2:
         return _wma(s, b, p, x)
     if t == 5:
-        a, _ = _trima_periods(p)
+        a, _ = trima_periods(p)
         inner = _box(s, b, a, x)
         if inner != inner:
             return NAN
