@@ -157,8 +157,32 @@ def main() -> None:
                  for f in (polars_fn, pandas_fn)]
         print(f"{name:<15} {t[0]:>8.2f} {t[1]:>8.2f} {t[2]:>8.2f} {t[3]:>8.2f}   "
               f"{'':>10}   {t[0] / t[1]:.2f}", flush=True)
+    bench_small(args.repeat)
     bench_micro(args.n, args.repeat)
     bench_streams(args.repeat)
+
+
+def _calls(fn: Callable, args: tuple, times: int) -> None:
+    for _ in range(times):
+        fn(*args)  # (each result dropped, as a loop over symbols would)
+
+
+def bench_small(repeat: int, calls: int = 2000) -> None:
+    """Short series, where a call's own cost shows: a year and ten years of daily bars."""
+    print(f"\n{'short series':<17} {'cift':>8} {'TA-Lib':>8}   us per call   cift/TA-Lib")
+    rng = np.random.default_rng(3)
+    for n in (250, 2500):
+        c = 100 * np.exp(np.cumsum(rng.normal(0, 1e-2, n)))
+        h, lo = c * 1.01, c * 0.99
+        for name, ours, theirs, inputs in (("sma(30)", ta.sma, talib.SMA, (c, 30)),
+                                           ("rsi(14)", ta.rsi, talib.RSI, (c, 14)),
+                                           ("kama(30)", ta.kama, talib.KAMA, (c, 30)),
+                                           ("bbands(20)", ta.bbands, talib.BBANDS, (c, 20)),
+                                           ("atr(14)", ta.atr, talib.ATR, (h, lo, c, 14))):
+            a, b = best_pair(lambda f=ours, i=inputs: _calls(f, i, calls),
+                             lambda f=theirs, i=inputs: _calls(f, i, calls), repeat)
+            print(f"{f'{name} n={n}':<17} {a / calls * 1e6:>8.2f} {b / calls * 1e6:>8.2f}"
+                  f"   {'':>11}   {a / b:.2f}", flush=True)
 
 
 def _book(n: int) -> dict[str, np.ndarray]:

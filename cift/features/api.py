@@ -69,6 +69,9 @@ def numbers_of(arr: np.ndarray) -> np.ndarray:
 
 def as_input(value: object, name: str) -> np.ndarray:
     """A 1-D contiguous float64 array, or a ParameterError naming the input."""
+    if (type(value) is np.ndarray and value.dtype == np.float64 and value.ndim == 1
+            and value.flags.c_contiguous):
+        return value  # (the common case, in a few tests)
     arr = numbers_of(_one_dimensional(value, name))
     if arr.dtype.kind not in "iuf":
         raise_param(name, f"expected numbers, got dtype {arr.dtype}")
@@ -100,9 +103,12 @@ def as_timestamps(value: object, name: str = "ts") -> np.ndarray:
 def first_complete(arrays: list[np.ndarray]) -> int:
     """The first row where no float input is NaN (TA-Lib's begin index), len if none is: the
     row a feature's series starts at."""
+    for a in arrays:  # (the common case, no NaN in the first row, without a pass)
+        if len(a) and a.dtype == np.float64 and a[0] != a[0]:
+            break
+    else:
+        return 0
     values = [a for a in arrays if a.dtype == np.float64]
-    if not len(values[0]) or not any(np.isnan(a[0]) for a in values):
-        return 0  # (the common case, without a pass over the data)
     complete = ~np.logical_or.reduce([np.isnan(a) for a in values])
     return int(complete.argmax()) if complete.any() else len(values[0])
 
@@ -133,36 +139,37 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
         + [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default)
            for p in params])
 
+    bind = _binder(name, signature)
+
     def feature(*args, **kwargs):
-        try:
-            bound = signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise_param(name, str(exc))
-        bound.apply_defaults()
-        values = spec.check(bound.arguments)
-        arrays = [as_timestamps(bound.arguments[i], i) if i == "ts"
-                  else as_input(bound.arguments[i], i) for i in inputs]
+        arguments = bind(args, kwargs)
+        values = spec.check(arguments)
+        arrays = [as_timestamps(arguments[i], i) if i == "ts"
+                  else as_input(arguments[i], i) for i in inputs]
         n = len(arrays[0])
-        for i, arr in zip(inputs[1:], arrays[1:], strict=True):
+        for i, arr in zip(inputs, arrays, strict=True):
             if len(arr) != n:
                 raise_param(i, f"length {len(arr)} differs from {inputs[0]}'s {n}")
-        outs = tuple(np.empty(n) for _ in outputs)
+        outs = [np.empty(n) for _ in outputs]
         # the series starts at its first bar with every input present, as in TA-Lib: a
         # leading NaN run (a symbol listed later than the rest of a panel) is NaN in the
         # outputs and the rest is computed as if it were not there
         start = first_complete(arrays)
-        ins = [a[start:] for a in arrays] if start else arrays
-        kernel(*ins, *(values[p.name] for p in params),
-               *(out[start:] for out in outs), *(np.empty(n - start) for _ in range(work)))
-        for out in outs:
-            out[:start] = np.nan
+        ins, into = ([a[start:] for a in arrays], [o[start:] for o in outs]) if start else (
+            arrays, outs)
+        if work:
+            into = into + [np.empty(n - start) for _ in range(work)]
+        kernel(*ins, *values.values(), *into)  # (values: the parameters in their order)
+        if start:
+            for out in outs:
+                out[:start] = np.nan
         if not spec.carries_nan:  # the NaN policy (kernels.py)
             gap = start + min(k.first_nan(a) for a in ins if a.dtype == np.float64)
             for out in outs:
                 out[gap:] = np.nan
-        if type(bound.arguments[inputs[0]]) is not np.ndarray:
-            outs = tuple(_like(bound.arguments[inputs[0]], out) for out in outs)
-        return outs[0] if len(outs) == 1 else outs
+        if type(arguments[inputs[0]]) is not np.ndarray:
+            outs = [_like(arguments[inputs[0]], out) for out in outs]
+        return outs[0] if len(outs) == 1 else tuple(outs)
 
     feature.__name__ = feature.__qualname__ = name
     feature.__signature__ = signature
@@ -174,6 +181,33 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
                        "defaults).")
     feature.spec = spec
     globals()[name] = feature
+
+
+def _binder(name: str, signature: inspect.Signature) -> Callable[[tuple, dict], dict]:
+    """A function of (args, kwargs) to the arguments by name, defaults filled in: the
+    common calls (positional, or keywords for the later parameters) in a dict update, a
+    microsecond or two less than ``Signature.bind`` on every call; anything else through it,
+    which also words the errors."""
+    names = tuple(signature.parameters)
+    required = sum(p.default is inspect.Parameter.empty for p in signature.parameters.values())
+    defaults = {p.name: p.default for p in signature.parameters.values()
+                if p.default is not inspect.Parameter.empty}
+    after = [frozenset(names[i:]) for i in range(len(names) + 1)]  # names after i positionals
+
+    def bind(args: tuple, kwargs: dict) -> dict:
+        if required <= len(args) <= len(names) and kwargs.keys() <= after[len(args)]:
+            arguments = dict(defaults)
+            arguments.update(zip(names, args, strict=False))  # (the rest: defaults)
+            arguments.update(kwargs)
+            return arguments
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise_param(name, str(exc))
+        bound.apply_defaults()
+        return bound.arguments
+
+    return bind
 
 
 def _period(default: int, lo: int = 2, name: str = "timeperiod") -> Param:

@@ -37,9 +37,10 @@ class Param:
         if self.duration:
             value = _nanoseconds(self.name, value)
         kind = "an integer" if self.integer else "a number"
-        # (NumPy's numbers too: a grid of np.arange(5, 50, 5) holds np.int64s)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or (
-                self.integer and not float(value).is_integer()):
+        # (NumPy's numbers too: a grid of np.arange(5, 50, 5) holds np.int64s; a plain int,
+        # the common case, skips the slower ABC test)
+        if type(value) is not int and (isinstance(value, bool) or not isinstance(
+                value, numbers.Real) or (self.integer and not float(value).is_integer())):
             raise_param(self.name, f"expected {kind}, got {value!r}")
         if not self.lo <= value <= self.hi:
             wanted = (f"{self.lo:g}" if self.lo == self.hi else

@@ -105,6 +105,34 @@ def test_bad_input_names_the_parameter(call, param):
     assert isinstance(e.value, CiftError) and isinstance(e.value, ValueError)
 
 
+def test_arguments_by_position_and_keyword_as_talib_takes_them():
+    rng = np.random.default_rng(5)
+    c = 100 + np.cumsum(rng.normal(0, 1, 300))
+    h, lo = c + 1, c - 1
+    for ours, theirs in [
+        (ta.bbands(c, 10, nbdevdn=1.5), talib.BBANDS(c, 10, nbdevdn=1.5)),
+        (ta.bbands(real=c, matype=1), talib.BBANDS(real=c, matype=1)),
+        (ta.atr(h, lo, close=c, timeperiod=7), talib.ATR(h, lo, close=c, timeperiod=7)),
+        (ta.atr(high=h, low=lo, close=c), talib.ATR(high=h, low=lo, close=c)),
+        (ta.stoch(h, lo, c, 7, slowd_period=4), talib.STOCH(h, lo, c, 7, slowd_period=4)),
+    ]:
+        for a, b in zip(np.atleast_2d(ours), np.atleast_2d(theirs), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("args, kwargs, says", [
+    ((), {}, "missing a required argument: 'real'"),
+    ((np.ones(9),), {"real": np.ones(9)}, "multiple values for argument 'real'"),
+    ((np.ones(9), 3), {"timeperiod": 4}, "multiple values for argument 'timeperiod'"),
+    ((np.ones(9), 3, 4), {}, "too many positional arguments"),
+    ((np.ones(9),), {"period": 3}, "got an unexpected keyword argument 'period'"),
+    ((), {"timeperiod": 3}, "missing a required argument: 'real'"),
+])
+def test_a_call_talib_would_refuse_is_refused_naming_the_feature(args, kwargs, says):
+    with pytest.raises(ParameterError, match=f"^sma: {says}"):
+        ta.sma(*args, **kwargs)
+
+
 def test_describe_lists_every_feature():
     table = ta.describe()
     assert set(table["name"]) == set(ta.REGISTRY) >= {"sma", "rsi", "macd", "bbands", "adx"}
