@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from cift.features import kernels as k
-from cift.features import ma_kernels
+from cift.features import ma_kernels, prefault
 from cift.features.registry import REGISTRY, FeatureSpec, Param, raise_param
 
 __all__ = [  # the functions are defined below by _define
@@ -130,7 +130,8 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
             work: int = 0) -> None:
     """Register a feature and make its NumPy function. ``work``: scratch arrays of n the
     kernel takes after its outputs (made here: NumPy backs large buffers with huge pages,
-    Numba's own allocations are not, and page faults would cost more than the kernel)."""
+    Numba's own allocations are not, and page faults would cost more than the kernel). The
+    kernel releases the GIL (nogil=True), so that prefault can map its outputs meanwhile."""
     spec = FeatureSpec(name, inputs, params, outputs, lookback, summary, group,
                        carries_nan=name in _NAN_STICKY, prepare=prepare)
     REGISTRY[name] = spec
@@ -150,15 +151,15 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
         for i, arr in zip(inputs, arrays, strict=True):
             if len(arr) != n:
                 raise_param(i, f"length {len(arr)} differs from {inputs[0]}'s {n}")
-        outs = [np.empty(n) for _ in outputs]
+        into = prefault.empty(n, len(outputs) + work)  # the outputs, then any scratch
+        outs = into[:len(outputs)]
         # the series starts at its first bar with every input present, as in TA-Lib: a
         # leading NaN run (a symbol listed later than the rest of a panel) is NaN in the
         # outputs and the rest is computed as if it were not there
         start = first_complete(arrays)
-        ins, into = ([a[start:] for a in arrays], [o[start:] for o in outs]) if start else (
-            arrays, outs)
-        if work:
-            into = into + [np.empty(n - start) for _ in range(work)]
+        ins = arrays
+        if start:
+            ins, into = [a[start:] for a in arrays], [o[start:] for o in into]
         kernel(*ins, *values.values(), *into)  # (values: the parameters in their order)
         if start:
             for out in outs:

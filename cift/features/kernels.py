@@ -10,7 +10,9 @@ E[x^2] - E[x]^2, which loses digits; here every window sums at most p terms take
 value inside it (:func:`_moving_variance`), which gives exactly 0 on a constant window.
 
 Kernels use NumPy's error model: x / 0 is inf or NaN (which the guards then select away), not
-a ZeroDivisionError, and divisions carry no zero check, so their loops vectorize.
+a ZeroDivisionError, and divisions carry no zero check, so their loops vectorize. The ones
+called from Python release the GIL (``nogil=True``): the OS maps their large outputs on
+another core meanwhile (:mod:`cift.features.prefault`), and users may run them in threads.
 
 NaN policy (the API applies it, :func:`first_nan`): a series starts at its first row with
 every input present, as TA-Lib's functions start theirs (a leading NaN run is NaN in the
@@ -41,7 +43,7 @@ def _bar_has_nan(h, lo, c):
     return (h != h) | (lo != lo) | (c != c)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def has_nan(x):
     """Whether x holds a NaN: an or-reduction without an early exit, which vectorizes."""
     found = False
@@ -64,7 +66,7 @@ def first_decrease(t):
     return -1
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def first_nan(x):
     """Index of the first NaN in x, or len(x). Clean data pays one vectorized pass; only data
     with a NaN pays for the search."""
@@ -77,7 +79,7 @@ def first_nan(x):
     return n
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def sma_into(x, p, out):
     """Simple moving average; lookback p-1. The running sum takes in x[i] - x[i-p] two
     values a step: one addition per two values sits on the loop-carried chain, the odd value
@@ -116,7 +118,7 @@ def sma_into(x, p, out):
         out[first_nan(x):] = np.nan
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def ema_from(x, start, p, k, out):
     """EMA whose first output, at ``start``, is the mean of the p values ending there."""
     n = x.shape[0]
@@ -146,13 +148,13 @@ def ema_from(x, start, p, k, out):
         out[i] = prev
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def ema_into(x, p, out):
     """Exponential moving average (k = 2/(p+1)), seeded by the SMA of the first p; lookback p-1."""
     ema_from(x, p - 1, p, 2.0 / (p + 1), out)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def wma_into(x, p, out):
     """Linearly weighted moving average (weights 1..p, newest heaviest); lookback p-1.
 
@@ -237,7 +239,7 @@ def _short_windows(x, p, out, mean, what, up, dn, upper, with_mean):
     return found
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def var_into(x, p, out):
     """Population variance over p values; lookback p-1 (see _moving_variance)."""
     _moving_variance(x, p, out, out[:0], _VARIANCE, 1.0, 1.0, out[:0])
@@ -342,26 +344,26 @@ def _warm_up(p, out, mean, upper, what, with_mean):
         upper[:k] = np.nan
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def var_nbdev_into(x, p, nbdev, out):
     """TA-Lib's VAR signature: nbdev is accepted and, as there, not applied."""
     var_into(x, p, out)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def stddev_into(x, p, nbdev, out):
     """Population standard deviation over p values times nbdev; lookback p-1."""
     _moving_variance(x, p, out, out[:0], _STD, nbdev, 1.0, out[:0])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def _unsmoothed(x, out):
     """A moving average of period 1: the input, NaN from its first NaN on (the NaN policy)."""
     out[:] = x
     out[first_nan(x):] = np.nan
 
 
-@nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH)
+@nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH, nogil=True)
 def kama_into(x, p, out):
     """Kaufman's adaptive moving average (ma_kernels' KAMA step over an array): lookback p; a
     period of 1 is the input. The window's one-step changes sit in a ring, each taken once;
@@ -402,7 +404,7 @@ def kama_into(x, p, out):
     # (a NaN stays in the recursion: the NaN policy)
 
 
-@nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH)
+@nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH, nogil=True)
 def mama_into(x, fast, slow, mama, fama):
     """MESA adaptive moving average and its following average (ma_kernels.mama_next, whose
     state is a few dozen floats: it runs as it is, two arctangents a value cost more);
@@ -417,7 +419,7 @@ def mama_into(x, fast, slow, mama, fama):
         mama[i], fama[i] = mama_next(s, 0, x[i])
 
 
-@nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH)
+@nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH, nogil=True)
 def ema_cascade_into(x, p, t, v, out):
     """DEMA (t = 3), TEMA (4) or T3 (8, volume factor v), p >= 2: ma_kernels' step through
     the warm-up, up to the first output; from there on the chained EMAs in registers, one
@@ -470,7 +472,7 @@ def ema_cascade_into(x, p, t, v, out):
             out[i] = c1 * u6 + c2 * u5 + c3 * u4 + c4 * u3
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def ma_into(x, p, t, out, inner):
     """TA-Lib's moving average of type t (ma_kernels) over x; lookback ma_lookback(p, t).
     The values of ma_kernels' steps (to rounding), in loops over the arrays. ``inner``:
@@ -500,25 +502,25 @@ def ma_into(x, p, t, out, inner):
         ema_cascade_into(x, p, t, T3_VFACTOR, out)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def dema_into(x, p, out):
     """Double EMA: 2 EMA - EMA(EMA); lookback 2(p - 1)."""
     ma_into(x, p, 3, out, out)  # (no scratch used)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def tema_into(x, p, out):
     """Triple EMA: 3 EMA - 3 EMA(EMA) + EMA(EMA(EMA)); lookback 3(p - 1)."""
     ma_into(x, p, 4, out, out)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def trima_into(x, p, out, inner):
     """Triangular MA: an SMA of an SMA, weights 1, 2, .., 2, 1; lookback p - 1."""
     ma_into(x, p, 5, out, inner)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def t3_into(x, p, v, out):
     """Tillson's T3 at volume factor v; lookback 6(p - 1)."""
     if p == 1:
@@ -527,7 +529,7 @@ def t3_into(x, p, v, out):
         ema_cascade_into(x, p, 8, v, out)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def bbands_into(x, p, up, dn, t, upper, middle, lower, work):
     """Bollinger bands: the moving average of type t +/- nbdev * population std; lookback
     the later of ma_lookback(p, t) and p - 1. Around the SMA, one pass gives the mean and the
@@ -545,7 +547,7 @@ def bbands_into(x, p, up, dn, t, upper, middle, lower, work):
         lower[i] = middle[i] - dn * sd
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def rsi_into(x, p, out):
     """Relative strength index with Wilder smoothing; lookback p."""
     n = x.shape[0]
@@ -581,7 +583,7 @@ def rsi_into(x, p, out):
         out[i] = 0.0 if total == 0.0 else 100.0 * (gain / total)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def macd_into(x, fast, slow, signal, line, sig, hist):
     """MACD line (fast EMA - slow EMA), its signal EMA and the histogram, in one pass;
     lookback slow + signal - 2. Both EMAs start where the slow one can (TA-Lib's alignment:
@@ -632,7 +634,7 @@ def _true_range(h, lo, prev_close):
     return (max(h, prev_close) - min(lo, prev_close)) + (prev_close - prev_close)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def trange_into(high, low, close, out):
     """True range; lookback 1."""
     n = close.shape[0]
@@ -699,7 +701,7 @@ def _wilder_natr(h, lo, before, c, o, prev, keep, add):
     return prev
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def _atr(high, low, close, p, percent, out):
     """ATR (Wilder, seeded by the mean of the first p true ranges) into out; with
     ``percent``, as a percentage of the close (0 for a zero close). Lookback
@@ -728,19 +730,19 @@ def _atr(high, low, close, p, percent, out):
         out[min(first_nan(high), first_nan(low), first_nan(close)):] = np.nan
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def atr_into(high, low, close, p, out):
     """Average true range with Wilder smoothing, seeded by the mean of the first p; lookback p."""
     _atr(high, low, close, p, False, out)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def natr_into(high, low, close, p, out):
     """ATR as a percentage of the close (0 for a zero close); lookback p."""
     _atr(high, low, close, p, True, out)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def roc_into(x, p, out):
     """Rate of change in percent, (x / x[-p] - 1) * 100; lookback p. The NaN check rides
     along in the same vectorized loop; only data with a NaN pays for a second look."""
@@ -762,7 +764,7 @@ def _change(now, prev):
     return change if prev != 0.0 else 0.0
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def _range_position(high, low, close, p, from_high, out):
     """Where the close sits in the range of the last p bars, in percent, as TA-Lib computes it:
     (close - lowest) / (range / 100), or with ``from_high`` (highest - close) / (range / -100);
@@ -814,13 +816,13 @@ def _range_position(high, low, close, p, from_high, out):
             suffix_lo[q] = bottom
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def willr_into(high, low, close, p, out):
     """Williams' %R over p bars, in [-100, 0]; lookback p-1."""
     _range_position(high, low, close, p, True, out)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def stoch_into(high, low, close, fastk_p, slowk_p, slowk_t, slowd_p, slowd_t, slowk, slowd,
                work):
     """Slow stochastic: %K smoothed by a moving average of slowk_p (type slowk_t), %D one of
@@ -907,7 +909,7 @@ def cci_ring_sum(ring, p):
     return total
 
 
-@nb.njit(cache=True, error_model="numpy", fastmath=CCI_MATH)
+@nb.njit(cache=True, error_model="numpy", fastmath=CCI_MATH, nogil=True)
 def cci_into(high, low, close, p, out):
     """Commodity channel index: (tp - SMA(tp)) / (0.015 * mean deviation); lookback p-1.
 
@@ -940,7 +942,7 @@ def cci_into(high, low, close, p, out):
             out[i] = cci_running(ring, slot + 1, p, tp, total, mass)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def obv_into(close, volume, out):
     """On-balance volume, starting at the first volume; lookback 0. The sign of the close's
     change is a select (np.sign), and NaN's sign is NaN, so a NaN close carries on."""
@@ -979,7 +981,7 @@ def mfi_value(pos_sum, neg_sum):
     return 100.0 * (pos / total)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def mfi_into(high, low, close, volume, p, out):
     """Money flow index over p bars; lookback p. A window of p bars without money flow (no
     move, or no volume) sets the running sums to exactly 0, dropping their rounding residue,
@@ -1031,7 +1033,7 @@ def _directional(h, lo, prev_h, prev_lo):
     return plus, minus
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def adx_into(high, low, close, p, out):
     """Average directional index with Wilder smoothing; lookback 2p-1."""
     n = close.shape[0]
@@ -1076,13 +1078,13 @@ def adx_into(high, low, close, p, out):
             out[i] = adx
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def zscore_into(x, p, out):
     """(x - mean) / population std over p values, 0 on a constant window; lookback p-1."""
     _moving_variance(x, p, out, out[:0], _ZSCORE, 1.0, 1.0, out[:0])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def logret_into(x, out):
     """Log return log(x / x[-1]); lookback 1."""
     n = x.shape[0]
@@ -1092,7 +1094,7 @@ def logret_into(x, out):
         out[i] = np.log(x[i] / x[i - 1])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def vwap_into(high, low, close, volume, out):
     """TA-Lib's VWAP: the volume-weighted typical price (high + low + close) / 3 since the
     first bar; lookback 0. As in TA-Lib, a bar with an infinite input adds nothing, and
@@ -1115,7 +1117,7 @@ def vwap_into(high, low, close, volume, out):
         out[i] = last
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def rolling_vwap_into(price, volume, p, out):
     """Volume-weighted average price of the last p ticks (NaN if they hold no volume);
     lookback p-1."""

@@ -378,37 +378,37 @@ def realized_vol_step(s, ts, price):
 
 # --- bulk drivers and batch kernels ---------------------------------------------------------
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def spread_many(s, bid, ask, out):
     for i in range(bid.shape[0]):
         out[i] = spread_step(s, bid[i], ask[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def spread_bps_many(s, bid, ask, out):
     for i in range(bid.shape[0]):
         out[i] = spread_bps_step(s, bid[i], ask[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def quote_imbalance_many(s, bid_sz, ask_sz, out):
     for i in range(bid_sz.shape[0]):
         out[i] = quote_imbalance_step(s, bid_sz[i], ask_sz[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def microprice_many(s, bid, bid_sz, ask, ask_sz, out):
     for i in range(bid.shape[0]):
         out[i] = microprice_step(s, bid[i], bid_sz[i], ask[i], ask_sz[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def weighted_mid_many(s, bid, bid_sz, ask, ask_sz, out):
     for i in range(bid.shape[0]):
         out[i] = weighted_mid_step(s, bid[i], bid_sz[i], ask[i], ask_sz[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def ofi_many(s, bid, bid_sz, ask, ask_sz, out):
     """ofi_step over the arrays, its scalars in locals for the run (as kyle_lambda_many)."""
     count, dead, p, total = s[0], s[1] != 0.0, int(s[2]), s[3]
@@ -432,7 +432,7 @@ def ofi_many(s, bid, bid_sz, ask, ask_sz, out):
     s[4], s[5], s[6], s[7] = pb, pbs, pa, paz
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def trade_imbalance_many(s, side, out):
     """trade_imbalance_step over the array, its scalars in locals (as ofi_many)."""
     count, dead, p, total = s[0], s[1] != 0.0, int(s[2]), s[3]
@@ -449,7 +449,7 @@ def trade_imbalance_many(s, side, out):
     s[0], s[1], s[3] = count, 1.0 if dead else 0.0, total
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def volume_imbalance_many(s, size, side, out):
     """volume_imbalance_step over the arrays, its scalars in locals (as ofi_many)."""
     count, dead, p, signed, volume = s[0], s[1] != 0.0, int(s[2]), s[3], s[4]
@@ -467,7 +467,7 @@ def volume_imbalance_many(s, size, side, out):
     s[0], s[1], s[3], s[4] = count, 1.0 if dead else 0.0, signed, volume
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def kyle_lambda_many(s, price, size, side, out):
     """kyle_lambda_step over the arrays, its count, flag, last price and four window sums in
     locals for the run (through the state array each step would chain on the last one's
@@ -504,7 +504,7 @@ def kyle_lambda_many(s, price, size, side, out):
     s[4], s[5], s[6], s[7] = sq, sdp, sqq, sqdp
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def vpin_many(s, size, side, out):
     """vpin_step over the arrays, its scalars in locals (as ofi_many)."""
     count, dead, bucket, w = s[0], s[1] != 0.0, s[2], int(s[3])
@@ -529,7 +529,7 @@ def vpin_many(s, size, side, out):
     s[4], s[5], s[6], s[7] = filled, imbalance, total, done
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def _dead_tail(s, o, ts, start, out):
     """The inputs from ``start`` on reach a dead stream (a NaN there or before): each
     output is NaN, each is counted, and the clock moves on as the step's _offset moves it."""
@@ -572,7 +572,7 @@ def _store_clock(s, o, base, last, head, size):
     s[o + 2], s[o + 3], s[o + 4] = last, head, size
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def _moved_base(ts, start, end, base):
     """The clock's base after updates start..end - 1: it moves to an update's ts when its
     offset would reach 2**52 ns (as _offset moves it)."""
@@ -583,7 +583,7 @@ def _moved_base(ts, start, end, base):
     return base
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def _ring_put_times(s, at, ts, end, slot0, cap, base):
     """_ring_put of the updates' offsets from ``base``."""
     first = max(0, end - cap)
@@ -593,7 +593,7 @@ def _ring_put_times(s, at, ts, end, slot0, cap, base):
         slot = _next_slot(slot, cap)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def ofi_time_many(s, ts, bid, bid_sz, ask, ask_sz, out):
     """ofi_time_step over the arrays: the same values (the same terms summed in the same
     order) and the same state, arranged for speed. The flows go into ``out`` first (one
@@ -710,7 +710,7 @@ def _ring_vwap_sums(s, prices, volumes, head, size, cap):
     return notional, vol
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def _ring_put(s, at, x, end, slot0, cap):
     """Write x[:end] into the ring at s[at:] as the steps push them, update k into slot
     (slot0 + k) % cap: only the last ``cap`` of them can still be there."""
@@ -721,7 +721,7 @@ def _ring_put(s, at, x, end, slot0, cap):
         slot = _next_slot(slot, cap)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def vwap_time_many(s, ts, price, volume, out):
     """vwap_time_step over the arrays, the same values and state, arranged as
     ofi_time_many: as the step while trades from before this call are in the window, then
@@ -801,7 +801,7 @@ def vwap_time_many(s, ts, price, volume, out):
     _dead_tail(s, 5, ts, live, out)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def realized_vol_many(s, ts, price, out):
     """realized_vol_step over the arrays, its scalars in locals and the interval's bounds
     kept, so ts // interval runs once per interval (as realized_vol_into)."""
@@ -835,7 +835,7 @@ def realized_vol_many(s, ts, price, out):
 # vectorizes with it), instead of the four scans api.py would make: they cost as much as
 # the kernel. Only data with a NaN pays for a second look, to find where it starts.
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def spread_into(bid, ask, out):
     found = False
     for i in range(bid.shape[0]):
@@ -846,7 +846,7 @@ def spread_into(bid, ask, out):
         out[min(first_nan(bid), first_nan(ask)):] = NAN
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def spread_bps_into(bid, ask, out):
     found = False
     for i in range(bid.shape[0]):
@@ -858,7 +858,7 @@ def spread_bps_into(bid, ask, out):
         out[min(first_nan(bid), first_nan(ask)):] = NAN
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def quote_imbalance_into(bid_sz, ask_sz, out):
     found = False
     for i in range(bid_sz.shape[0]):
@@ -870,12 +870,12 @@ def quote_imbalance_into(bid_sz, ask_sz, out):
         out[min(first_nan(bid_sz), first_nan(ask_sz)):] = NAN
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def microprice_into(bid, bid_sz, ask, ask_sz, out):
     _touch_averages(bid, ask_sz, ask, bid_sz, out)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def weighted_mid_into(bid, bid_sz, ask, ask_sz, out):
     _touch_averages(bid, bid_sz, ask, ask_sz, out)
 
@@ -896,7 +896,7 @@ def _nan_from_first(out, bid, bid_sz, ask, ask_sz):
     out[min(first_nan(bid), first_nan(bid_sz), first_nan(ask), first_nan(ask_sz)):] = NAN
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def _ofi_flows(bid, bid_sz, ask, ask_sz, e):
     """The flow of each update into e (the first has none: 0); False if an input holds a NaN
     (checked in the same pass: the inputs are read once, and api.py skips its own scans; the
@@ -915,7 +915,7 @@ def _ofi_flows(bid, bid_sz, ask, ask_sz, e):
     return clean
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def ofi_into(bid, bid_sz, ask, ask_sz, p, out):
     """OFI over p updates: ofi_step's ring of the last p flows and its refreshes, in locals,
     the ring's slot counted (not k % p); the NaN check rides along (see spread_into)."""
@@ -940,7 +940,7 @@ def ofi_into(bid, bid_sz, ask, ask_sz, p, out):
         _nan_from_first(out, bid, bid_sz, ask, ask_sz)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def trade_imbalance_into(side, p, out):
     """The mean trade sign over p trades: a running sum refreshed from the window every p
     trades (as _window_add), the NaN check riding along."""
@@ -968,7 +968,7 @@ def trade_imbalance_into(side, p, out):
         out[first_nan(side):] = NAN
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def volume_imbalance_into(size, side, p, out):
     """Signed over total volume of the last p trades, as trade_imbalance_into."""
     n = size.shape[0]
@@ -1008,7 +1008,7 @@ def _kyle_terms(price, size, side, j):
     return q, dp, q * q, q * dp
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def kyle_lambda_into(price, size, side, p, out):
     n = price.shape[0]
     out[: min(p, n)] = NAN
@@ -1047,7 +1047,7 @@ def kyle_lambda_into(price, size, side, p, out):
         out[min(first_nan(price), first_nan(size), first_nan(side)):] = NAN
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def vpin_into(size, side, bucket, w, out):
     ring = np.zeros(w)
     filled = 0.0
@@ -1070,7 +1070,7 @@ def vpin_into(size, side, bucket, w, out):
         out[min(first_nan(size), first_nan(side)):] = NAN
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def _squared_log_returns(price, out):
     """out[i] = _log_return(price[i], price[i - 1]) ** 2 for i >= 1: the series for every
     move in one vectorized pass, then _log_return itself where a move was not small."""
@@ -1088,7 +1088,7 @@ def _squared_log_returns(price, out):
                 o[i] = r * r
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def realized_vol_into(ts, price, interval, out):
     """sqrt of the summed squared log returns within each interval so far; the interval's end
     is kept, so ts // interval (an integer division) runs once per interval, not per trade."""
@@ -1108,7 +1108,7 @@ def realized_vol_into(ts, price, interval, out):
         out[i] = np.sqrt(ss)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def ofi_time_into(ts, bid, bid_sz, ask, ask_sz, window, out, e):
     """OFI in (ts - window, ts]: a running sum over the flows (put in ``e``, n long),
     recomputed from the window once as many flows have left it as it holds (amortized O(1)).
@@ -1160,7 +1160,7 @@ def _sum(v, lo, hi):
     return total
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def vwap_time_into(ts, price, volume, window, out):
     """VWAP in (ts - window, ts]: running sums of notional and volume, the trades entering and
     leaving the window merged as in ofi_time_into."""
