@@ -330,23 +330,6 @@ def mama_next(s, b, x):
     else:
         s[c + 7] = s[c + 6]
         s[c + 6] = detrender
-    phase = np.arctan(q1 / i1_prev3) * _RAD2DEG if i1_prev3 != 0.0 else 0.0
-    delta = s[c + 9] - phase
-    s[c + 9] = phase
-    if delta < 1.0:
-        delta = 1.0
-    fast, slow = s[c + 12], s[c + 13]
-    if delta > 1.0:
-        alpha = fast / delta
-        if alpha < slow:
-            alpha = slow
-    else:
-        alpha = fast
-    mama = alpha * x + (1 - alpha) * s[c + 10]
-    alpha *= 0.5
-    fama = alpha * mama + (1 - alpha) * s[c + 11]
-    s[c + 10] = mama
-    s[c + 11] = fama
     prev_q2, prev_i2 = s[c], s[c + 1]
     s[c + 2] = 0.2 * (i2 * prev_i2 + q2 * prev_q2) + 0.8 * s[c + 2]
     s[c + 3] = 0.2 * (i2 * prev_q2 - q2 * prev_i2) + 0.8 * s[c + 3]
@@ -366,6 +349,26 @@ def mama_next(s, b, x):
     elif period > 50:
         period = 50.0
     s[c + 8] = 0.2 * period + 0.8 * last
+    # the phase's rate of change sets alpha: after the period in program order (its
+    # arctangent is off the period's chain from bar to bar, which then goes first: 44 ns a
+    # value against 56 with the phase before it)
+    phase = np.arctan(q1 / i1_prev3) * _RAD2DEG if i1_prev3 != 0.0 else 0.0
+    delta = s[c + 9] - phase
+    s[c + 9] = phase
+    if delta < 1.0:
+        delta = 1.0
+    fast, slow = s[c + 12], s[c + 13]
+    if delta > 1.0:
+        alpha = fast / delta
+        if alpha < slow:
+            alpha = slow
+    else:
+        alpha = fast
+    mama = alpha * x + (1 - alpha) * s[c + 10]
+    alpha *= 0.5
+    fama = alpha * mama + (1 - alpha) * s[c + 11]
+    s[c + 10] = mama
+    s[c + 11] = fama
     if n < MAMA_LOOKBACK:
         return NAN, NAN
     return mama, fama
