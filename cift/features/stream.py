@@ -26,6 +26,7 @@ import numba as nb
 import numpy as np
 
 from cift.errors import ParameterError
+from cift.features import prefault
 from cift.features import stream_kernels as sk
 from cift.features.api import as_input, as_timestamps, first_complete
 from cift.features.ma_kernels import ma_state, mama_state
@@ -154,7 +155,7 @@ class Stream:
         for i, arr in zip(spec.inputs[1:], columns[1:]):
             if len(arr) != n:
                 raise_param(i, f"length {len(arr)} differs from {spec.inputs[0]}'s {n}")
-        outs = tuple(np.empty(n) for _ in spec.outputs)
+        outs = tuple(prefault.empty(n, len(spec.outputs)))  # (the bulk loops release the GIL)
         start = 0
         if self._state[_KINDS[self.name].count_at] == 0.0:
             # nothing counted yet: a leading NaN run is skipped, as update() skips it and the

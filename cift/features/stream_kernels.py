@@ -9,6 +9,8 @@ seeding, same guards), so a stream gives the batch values -- the property tests 
 reference counting (``_nrt=False``: they allocate nothing), so the entry that ``update`` calls
 takes the state array as it is instead of wrapping it in a counted reference on every call
 (60-110 of about 300 ns per call here); inlined into a ``*_many``, a step takes its flags.
+The ``*_many`` loops release the GIL, so that their large outputs are mapped meanwhile
+(:mod:`cift.features.prefault`); the steps keep it (releasing it costs ~45 ns a call).
 
 Every state starts with ``[count, dead]``: ``count`` is the number of inputs seen, ``dead``
 is set by the first NaN input, after which every output is NaN (the batch NaN policy).
@@ -865,46 +867,46 @@ def rolling_vwap_step(s, price, volume):
 
 # --- bulk drivers: one compiled loop per step (a step passed as an argument would not cache) --
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def sma_many(s, x, out):
     _sma_run(s, 0, x, out, False, False)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def ema_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = ema_step(s, x[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def wma_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = wma_step(s, x[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def ma_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = ma_step(s, x[i])
 
 
-@nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH)
+@nb.njit(cache=True, error_model="numpy", fastmath=MA_MATH, nogil=True)
 def mama_many(s, x, mama, fama):
     for i in range(x.shape[0]):
         mama[i], fama[i] = mama_step(s, x[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def var_many(s, x, out):
     _var_run(s, 0, x, out, out, 0, 1.0)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def stddev_many(s, x, out):
     _var_run(s, 1, x, out, out, 1, s[0])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def bbands_many(s, x, upper, middle, lower):
     if s.shape[0] > 2 + var_size(int(s[4])):  # around another average than the SMA
         for i in range(x.shape[0]):
@@ -918,18 +920,18 @@ def bbands_many(s, x, upper, middle, lower):
         lower[i] = middle[i] - dn * sd
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def zscore_many(s, x, out):
     _var_run(s, 0, x, out, out, 2, 1.0)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def rsi_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = rsi_step(s, x[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def macd_many(s, x, line, sig, hist):
     """macd_step over the array, the three averages, count and flag in locals for the run
     (through the state array each step chained on the last one's stores)."""
@@ -949,12 +951,12 @@ def macd_many(s, x, line, sig, hist):
     s[5], s[6], s[7], s[8] = ema_f, ema_s, ema_g, seed
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def willr_many(s, h, lo, c, out):
     _range_run(s, 0, h, lo, c, True, out)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def stoch_many(s, h, lo, c, slowk, slowd):
     """stoch_step over the arrays, one state at a time (fast %K into slowd, its SMA into
     slowk, that one's SMA into slowd): each pass keeps one state's fields in flight instead of
@@ -971,7 +973,7 @@ def stoch_many(s, h, lo, c, slowk, slowd):
     _sma_run(s, at_d, slowk, slowd, True, True)
 
 
-@nb.njit(cache=True, error_model="numpy", fastmath=CCI_MATH)
+@nb.njit(cache=True, error_model="numpy", fastmath=CCI_MATH, nogil=True)
 def cci_many(s, h, lo, c, out):
     """cci_step over the arrays, count and flag in locals (as _sma_run), the window's sum
     running in a local as in kernels.cci_into (taken afresh here and at every turn of the
@@ -1005,7 +1007,7 @@ def cci_many(s, h, lo, c, out):
     s[1] = 1.0 if dead else 0.0
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def mfi_many(s, h, lo, c, v, out):
     """mfi_step over the arrays, sums, last typical price, count and flag in locals and the
     ring's slot counted for the run."""
@@ -1025,25 +1027,25 @@ def mfi_many(s, h, lo, c, v, out):
     s[0], s[1], s[2], s[3], s[4], s[5] = count, 1.0 if dead else 0.0, pos_sum, neg_sum, prev, still
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def trange_many(s, h, lo, c, out):
     for i in range(c.shape[0]):
         out[i] = trange_step(s, h[i], lo[i], c[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def atr_many(s, h, lo, c, out):
     for i in range(c.shape[0]):
         out[i] = atr_step(s, h[i], lo[i], c[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def natr_many(s, h, lo, c, out):
     for i in range(c.shape[0]):
         out[i] = natr_step(s, h[i], lo[i], c[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def adx_many(s, h, lo, c, out):
     """adx_step over the arrays, its sums, last bar, count and flag in locals for the run."""
     count, dead, p = s[0], s[1] != 0.0, int(s[2])
@@ -1064,31 +1066,31 @@ def adx_many(s, h, lo, c, out):
     s[7], s[8], s[9] = ph, pl, pc
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def roc_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = roc_step(s, x[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def logret_many(s, x, out):
     for i in range(x.shape[0]):
         out[i] = logret_step(s, x[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def obv_many(s, c, v, out):
     for i in range(c.shape[0]):
         out[i] = obv_step(s, c[i], v[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def vwap_many(s, h, lo, c, v, out):
     for i in range(c.shape[0]):
         out[i] = vwap_step(s, h[i], lo[i], c[i], v[i])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def rolling_vwap_many(s, price, volume, out):
     for i in range(price.shape[0]):
         out[i] = rolling_vwap_step(s, price[i], volume[i])
