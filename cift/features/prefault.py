@@ -16,6 +16,7 @@ This module imports nothing of cift.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import queue
 import sys
@@ -65,28 +66,36 @@ def _map_ahead(jobs: queue.SimpleQueue) -> None:
         arrays = jobs.get()
         spans = _spans(arrays)
         offset = 0
-        while _advise is not None and any(start + offset < end for start, end in spans):
+        failed = False
+        while not failed and any(start + offset < end for start, end in spans):
             for start, end in spans:
                 if start + offset < end and _advise(
                         start + offset, min(_CHUNK, end - start - offset), _POPULATE_WRITE):
-                    _advise = None  # an older kernel (EINVAL): plain np.empty from now on
+                    failed = True  # (an interrupted call: the kernel's writes map the rest)
+                    if ctypes.get_errno() == errno.EINVAL:  # a kernel before 5.14
+                        _advise = None  # plain np.empty from now on
                     break
             offset += _CHUNK
         del arrays, spans
 
 
+_starting = threading.Lock()  # (features called from several threads at once start one)
+
+
 def _worker() -> queue.SimpleQueue:
     global _jobs
-    if _jobs is None:
-        _jobs = queue.SimpleQueue()
-        threading.Thread(target=_map_ahead, args=(_jobs,), name="cift-prefault",
-                         daemon=True).start()
+    with _starting:
+        if _jobs is None:
+            _jobs = queue.SimpleQueue()
+            threading.Thread(target=_map_ahead, args=(_jobs,), name="cift-prefault",
+                             daemon=True).start()
     return _jobs
 
 
-def _forget_worker() -> None:  # a forked child has the queue but not the thread
-    global _jobs
+def _forget_worker() -> None:  # a forked child has the queue and lock but not the thread
+    global _jobs, _starting
     _jobs = None
+    _starting = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

@@ -1,5 +1,7 @@
 """Outputs mapped ahead on another core: the OS maps them, and what kernels write stays."""
 
+import ctypes
+import errno
 import multiprocessing
 import time
 
@@ -71,3 +73,35 @@ def test_a_forked_child_maps_its_outputs_with_a_worker_of_its_own():
     prefault.empty(N)  # the parent's worker exists before the fork
     with multiprocessing.get_context("fork").Pool(1) as pool:
         assert pool.map(_mapped_in_child, [0])[0] >= 0.9 * 2 * 8 * N
+
+
+def _wait_for(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return condition()
+
+
+@needs_prefault
+@pytest.mark.parametrize("error, gives_up", [(errno.EINVAL, True), (errno.EINTR, False)])
+def test_an_os_without_the_advice_turns_it_off_an_interrupted_call_does_not(
+        monkeypatch, error, gives_up):
+    calls = []
+
+    def refusing(start, length, advice):
+        calls.append(advice)
+        ctypes.set_errno(error)
+        return -1
+
+    monkeypatch.setattr(prefault, "_advise", refusing)
+    prefault.empty(N, 2)
+    assert _wait_for(lambda: calls)  # one refused call drops the job
+    if gives_up:
+        assert _wait_for(lambda: prefault._advise is None)
+        prefault.empty(N, 2)  # plain np.empty from now on
+        time.sleep(0.05)
+        assert calls == [23]
+    else:
+        prefault.empty(N, 2)  # the next call's arrays still go to the worker
+        assert _wait_for(lambda: len(calls) == 2)
+        assert prefault._advise is refusing
