@@ -71,7 +71,7 @@ def as_input(value: object, name: str) -> np.ndarray:
     """A 1-D contiguous float64 array, or a ParameterError naming the input."""
     if (type(value) is np.ndarray and value.dtype == np.float64 and value.ndim == 1
             and value.flags.c_contiguous):
-        return value  # (the common case, in a few tests)
+        return value  # (the common case: nothing to convert, a few checks)
     arr = numbers_of(_one_dimensional(value, name))
     if arr.dtype.kind not in "iuf":
         raise_param(name, f"expected numbers, got dtype {arr.dtype}")
