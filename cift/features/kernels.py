@@ -981,6 +981,17 @@ def mfi_value(pos_sum, neg_sum):
     return 100.0 * (pos / total)
 
 
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def mfi_quiet(still, flow, p):
+    """(bars in a row without money flow after this one, capped at p; whether they fill the
+    window: its sums then restart from exactly 0, dropping their rounding, as TA-Lib 0.8's
+    do)."""
+    still = still + 1 if flow == 0.0 else 0
+    if still >= p:
+        return p, True
+    return still, False
+
+
 @nb.njit(cache=True, error_model="numpy", nogil=True)
 def mfi_into(high, low, close, volume, p, out):
     """Money flow index over p bars; lookback p. A window of p bars without money flow (no
@@ -1012,9 +1023,8 @@ def mfi_into(high, low, close, volume, p, out):
         neg_sum += down
         pos[slot] = up
         neg[slot] = down
-        still = still + 1 if flow == 0.0 else 0
-        if still >= p:
-            still = p
+        still, quiet = mfi_quiet(still, flow, p)
+        if quiet:
             pos_sum = 0.0
             neg_sum = 0.0
         prev_tp = tp

@@ -25,7 +25,8 @@ import numba as nb
 import numpy as np
 
 from cift.features.kernels import (CCI_MATH, _bar_has_nan, _directional, _true_range,
-                                  cci_ring_sum, cci_running, cci_value, mfi_flows, mfi_value)
+                                  cci_ring_sum, cci_running, cci_value, mfi_flows, mfi_quiet,
+                                  mfi_value)
 from cift.features.ma_kernels import MA_MATH, ma_next, ma_size, mama_next
 
 NAN = np.nan
@@ -694,9 +695,8 @@ def _mfi_next(s, p, h, lo, c, v, n, slot, pos_sum, neg_sum, prev, still):
     s[neg] = down
     pos_sum += up
     neg_sum += down
-    still = still + 1.0 if flow == 0.0 else 0.0
-    if still >= p:
-        still = float(p)
+    still, quiet = mfi_quiet(still, flow, p)
+    if quiet:
         pos_sum = 0.0
         neg_sum = 0.0
     if n < p:
