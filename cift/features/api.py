@@ -140,13 +140,23 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
         + [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default)
            for p in params])
 
-    bind = _binder(name, signature)
+    n_in = len(inputs)
+    # the parameters a call may still name after k positional arguments
+    nameable = [frozenset(p.name for p in params[max(k - n_in, 0):])
+                for k in range(n_in + len(params) + 1)]
 
     def feature(*args, **kwargs):
-        arguments = bind(args, kwargs)
-        values = spec.check(arguments)
-        arrays = [as_timestamps(arguments[i], i) if i == "ts"
-                  else as_input(arguments[i], i) for i in inputs]
+        if n_in <= len(args) < len(nameable) and kwargs.keys() <= nameable[len(args)]:
+            given, values = args[:n_in], spec.bind(args[n_in:], kwargs)  # the common calls
+        else:  # inputs by name, or a call to refuse: Signature.bind words the error
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise_param(name, str(exc))
+            bound.apply_defaults()
+            given, values = [bound.arguments[i] for i in inputs], spec.check(bound.arguments)
+        arrays = [as_timestamps(a, i) if i == "ts" else as_input(a, i)
+                  for a, i in zip(given, inputs, strict=True)]
         n = len(arrays[0])
         for i, arr in zip(inputs, arrays, strict=True):
             if len(arr) != n:
@@ -168,8 +178,8 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
             gap = start + min(k.first_nan(a) for a in ins if a.dtype == np.float64)
             for out in outs:
                 out[gap:] = np.nan
-        if type(arguments[inputs[0]]) is not np.ndarray:
-            outs = [_like(arguments[inputs[0]], out) for out in outs]
+        if type(given[0]) is not np.ndarray:
+            outs = [_like(given[0], out) for out in outs]
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     feature.__name__ = feature.__qualname__ = name
@@ -182,33 +192,6 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
                        "defaults).")
     feature.spec = spec
     globals()[name] = feature
-
-
-def _binder(name: str, signature: inspect.Signature) -> Callable[[tuple, dict], dict]:
-    """A function of (args, kwargs) to the arguments by name, defaults filled in: the
-    common calls (positional, or keywords for the later parameters) in a dict update, a
-    microsecond or two less than ``Signature.bind`` on every call; anything else through it,
-    which also words the errors."""
-    names = tuple(signature.parameters)
-    required = sum(p.default is inspect.Parameter.empty for p in signature.parameters.values())
-    defaults = {p.name: p.default for p in signature.parameters.values()
-                if p.default is not inspect.Parameter.empty}
-    after = [frozenset(names[i:]) for i in range(len(names) + 1)]  # names after i positionals
-
-    def bind(args: tuple, kwargs: dict) -> dict:
-        if required <= len(args) <= len(names) and kwargs.keys() <= after[len(args)]:
-            arguments = dict(defaults)
-            arguments.update(zip(names, args, strict=False))  # (the rest: defaults)
-            arguments.update(kwargs)
-            return arguments
-        try:
-            bound = signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise_param(name, str(exc))
-        bound.apply_defaults()
-        return bound.arguments
-
-    return bind
 
 
 def _period(default: int, lo: int = 2, name: str = "timeperiod") -> Param:

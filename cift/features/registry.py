@@ -84,6 +84,8 @@ class FeatureSpec:
         for name in kwargs:
             if name not in values:
                 raise_param(self.name, f"unexpected argument {name!r}")
+            if name in (p.name for p in self.params[:len(args)]):
+                raise_param(self.name, f"got multiple values for {name!r}")
         values.update(kwargs)
         return self.check(values)
 

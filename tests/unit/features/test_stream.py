@@ -201,6 +201,7 @@ def test_restore_in_place_continues():
     (lambda: stream.bbands(20, "x"), "nbdevup"),
     (lambda: stream.ema(20, 30), "takes 1 parameters"),
     (lambda: stream.ema(window=5), "unexpected argument"),
+    (lambda: stream.bbands(20, 2.0, nbdevup=3.0), "multiple values for 'nbdevup'"),
     (lambda: stream.atr(14).update_many([1.0], [1.0]), "expected 3 arrays"),
     (lambda: stream.atr(14).update_many([1.0, 2.0], [1.0], [1.0, 2.0]), "low: length 1"),
     (lambda: stream.ema(5).update_many(["a", "b"]), "real: expected numbers"),
