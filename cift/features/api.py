@@ -100,6 +100,10 @@ def as_timestamps(value: object, name: str = "ts") -> np.ndarray:
     return arr
 
 
+def _as_array(value: object, name: str) -> np.ndarray:
+    return as_timestamps(value, name) if name == "ts" else as_input(value, name)
+
+
 def first_complete(arrays: list[np.ndarray]) -> int:
     """The first row where no float input is NaN (TA-Lib's begin index), len if none is: the
     row a feature's series starts at."""
@@ -155,8 +159,7 @@ def _define(name: str, kernel: Callable, inputs: tuple[str, ...], params: tuple[
                 raise_param(name, str(exc))
             bound.apply_defaults()
             given, values = [bound.arguments[i] for i in inputs], spec.check(bound.arguments)
-        arrays = [as_timestamps(a, i) if i == "ts" else as_input(a, i)
-                  for a, i in zip(given, inputs, strict=True)]
+        arrays = list(map(_as_array, given, inputs))
         n = len(arrays[0])
         for i, arr in zip(inputs, arrays, strict=True):
             if len(arr) != n:

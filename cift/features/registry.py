@@ -11,6 +11,7 @@ import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 
 import polars as pl
 
@@ -77,17 +78,27 @@ class FeatureSpec:
 
     def bind(self, args: tuple, kwargs: dict) -> dict:
         """Parameters given by position and name (defaults for the rest), checked."""
-        if len(args) > len(self.params):
-            raise_param(self.name, f"takes {len(self.params)} parameters, got {len(args)}")
-        values = {p.name: p.default for p in self.params}
-        values.update(zip((p.name for p in self.params), args))
-        for name in kwargs:
-            if name not in values:
-                raise_param(self.name, f"unexpected argument {name!r}")
-            if name in (p.name for p in self.params[:len(args)]):
-                raise_param(self.name, f"got multiple values for {name!r}")
-        values.update(kwargs)
+        names = self._names
+        if len(args) > len(names):
+            raise_param(self.name, f"takes {len(names)} parameters, got {len(args)}")
+        values = dict(self._defaults)
+        values.update(zip(names, args))
+        if kwargs:
+            for name in kwargs:
+                if name not in values:
+                    raise_param(self.name, f"unexpected argument {name!r}")
+                if name in names[:len(args)]:
+                    raise_param(self.name, f"got multiple values for {name!r}")
+            values.update(kwargs)
         return self.check(values)
+
+    @cached_property
+    def _names(self) -> tuple[str, ...]:  # (bind runs on every feature call: made once)
+        return tuple(p.name for p in self.params)
+
+    @cached_property
+    def _defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
 
     def check(self, values: dict) -> dict:
         """The parameters by name, each validated, then adjusted as TA-Lib does."""
