@@ -22,6 +22,9 @@ HEADER = _SIGNATURE + struct.pack(">ii", 0, 0)  # flags, header extension length
 TRAILER = struct.pack(">h", -1)
 
 #: PostgreSQL type -> big-endian NumPy type of its binary form.
+#: bytes as a binary COPY stream arrives (or as :func:`encode` returns them)
+Buffer = bytes | bytearray | memoryview | np.ndarray
+
 PG_TYPES = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8"}
 
 
@@ -80,38 +83,68 @@ def _put_rows(out, words, widths):
             at += w
 
 
-def decode(columns: Sequence[tuple[str, str]], *streams: bytes | bytearray | memoryview
+def decode(columns: Sequence[tuple[str, str]], *streams: Buffer | Sequence[Buffer]
            ) -> dict[str, np.ndarray]:
     """Parse binary COPY streams into native-endian column arrays, the streams' rows one
     after the other (each column written once, byte-swapped on the way: no concatenation).
+
+    A stream is its bytes, or the list of chunks it arrived in (read where they lie: joining
+    them first would copy every byte once more).
 
     Raises ValueError when a stream is not binary COPY of exactly these columns (a NULL
     or a different column type would change the record size).
     """
     dtype = record_dtype(columns)
-    records = [_records(dtype, len(columns), data) for data in streams]
-    n = sum(len(rows) for rows in records)
+    pieces = [rows for data in streams for rows in _records(
+        dtype, len(columns), data if isinstance(data, list | tuple) else [data])]
+    n = sum(len(rows) for rows in pieces)
     out = {name: np.empty(n, PG_TYPES[t].replace(">", "=")) for name, t in columns}
     at = 0
-    for rows in records:
+    for rows in pieces:
         for name, _ in columns:
             out[name][at:at + len(rows)] = rows[name]
         at += len(rows)
     return out
 
 
-def _records(dtype: np.dtype, fields: int, data: bytes | bytearray | memoryview) -> np.ndarray:
-    """The rows of one binary COPY stream as a structured view of its bytes."""
-    buf = memoryview(data)
-    if bytes(buf[:len(_SIGNATURE)]) != _SIGNATURE:
+def _records(dtype: np.dtype, fields: int, chunks: Sequence[Buffer]) -> list[np.ndarray]:
+    """The rows of one binary COPY stream, given as its chunks, as structured views of them
+    (a row split between two chunks is copied into one of its own)."""
+    size = dtype.itemsize
+    pieces: list[np.ndarray] = []
+    carry = bytearray()  # the header until it is whole, then a row split between chunks
+    in_header = True
+    for chunk in chunks:
+        buf = memoryview(chunk).cast("B")
+        if in_header:
+            carry += buf
+            if len(carry) < len(HEADER):
+                continue
+            if bytes(carry[:len(_SIGNATURE)]) != _SIGNATURE:
+                raise ValueError("not a PostgreSQL binary COPY stream")
+            (ext,) = struct.unpack_from(">i", carry, len(_SIGNATURE) + 4)
+            if len(carry) < len(HEADER) + ext:
+                continue
+            buf = memoryview(bytes(carry[len(HEADER) + ext:]))
+            carry.clear()
+            in_header = False
+        if carry:
+            take = min(size - len(carry), len(buf))
+            carry += buf[:take]
+            buf = buf[take:]
+            if len(carry) < size:
+                continue
+            pieces.append(np.frombuffer(bytes(carry), dtype))
+            carry.clear()
+        whole = len(buf) - len(buf) % size
+        if whole:
+            pieces.append(np.frombuffer(buf[:whole], dtype))
+        carry += buf[whole:]
+    if in_header:
         raise ValueError("not a PostgreSQL binary COPY stream")
-    (ext,) = struct.unpack_from(">i", buf, len(_SIGNATURE) + 4)
-    start = len(HEADER) + ext
-    body = buf[start:len(buf) - len(TRAILER)]
-    if len(body) % dtype.itemsize:
-        raise ValueError(f"binary COPY body of {len(body)} bytes is not whole rows of "
-                         f"{dtype.itemsize} bytes (a NULL or an unexpected column type)")
-    rows = np.frombuffer(body, dtype)
-    if len(rows) and (rows["_n"] != fields).any():
+    if bytes(carry) != TRAILER:
+        raise ValueError(f"binary COPY body is not whole rows of {size} bytes (a NULL or an "
+                         f"unexpected column type)")
+    if any((rows["_n"] != fields).any() for rows in pieces):
         raise ValueError(f"binary COPY rows do not have {fields} fields")
-    return rows
+    return pieces

@@ -355,8 +355,9 @@ class AsyncPostgres(AsyncStore):
         """Rows of ``table`` by binary COPY, in two streams on two pooled connections.
 
         A COPY is bound by its server process, so two halves, each on its own connection
-        (its own server process), arrive about twice as fast: halves of the symbols, or for
-        one symbol over more than a day, the two halves of its time span.
+        (its own server process), arrive about twice as fast, when the halves are even:
+        the write manifest's row counts per symbol and per day choose between halves of the
+        symbols and halves of the time span (see :func:`_halves`).
         """
         cols = normalize_columns(table, columns)
         syms = normalize_symbols(symbols)
@@ -366,39 +367,38 @@ class AsyncPostgres(AsyncStore):
                     ("ts", "symbol_id", "seq")], ("seq", "int8")]
         lo = rng.start if rng.start is not None else -(2**63)
         hi = rng.end if rng.end is not None else 2**63 - 1
-        t = f"{self.schema}.{table}"
-        sql = (f"SELECT {', '.join(c for c, _ in layout)} FROM {t} "
+        s = self.schema
+        sql = (f"SELECT {', '.join(c for c, _ in layout)} FROM {s}.{table} "
                f"WHERE symbol_id = ANY($1::int[]) AND ts >= $2 AND ts < $3")
 
-        async def symbol_ids(conn) -> list[int]:
+        async def plan(conn) -> list[tuple[list[int], int, int]]:
             if syms is None:
-                return [r[0] for r in await conn.fetch(
-                    f"SELECT id FROM {self.schema}.symbols ORDER BY id")]
-            return sorted((await self._symbol_ids(conn, syms, create=False)).values())
+                ids = [r[0] for r in await conn.fetch(f"SELECT id FROM {s}.symbols ORDER BY id")]
+            else:
+                ids = sorted((await self._symbol_ids(conn, syms, create=False)).values())
+            if len(ids) < 2 and _day(lo) == _day(hi - 1):
+                return [(ids, lo, hi)] if ids else []
+            weights = await conn.fetch(
+                f"SELECT symbol_id, day, sum(rows)::bigint FROM {s}.chunks WHERE tbl = $1 "
+                f"AND symbol_id = ANY($2::int[]) AND day >= $3 AND day <= $4 "
+                f"GROUP BY GROUPING SETS ((symbol_id), (day))",
+                table, ids, _day(lo), _day(hi - 1))
+            by_symbol = {r[0]: r[2] for r in weights if r[0] is not None}
+            by_day = {r[1]: r[2] for r in weights if r[1] is not None}
+            return _halves(ids, by_symbol, by_day, lo, hi)
 
-        ids = await self._with_conn(symbol_ids)
-        if not ids:
+        parts = await self._with_conn(plan)
+        if not parts:
             return _empty(table, cols)
-        parts = [(ids[0::2], lo, hi), (ids[1::2], lo, hi)] if len(ids) > 1 else [(ids, lo, hi)]
-        if len(ids) == 1 and hi - lo > _DAY_NS:
-            first, last = await self._with_conn(lambda conn: conn.fetchrow(
-                f"SELECT (SELECT ts FROM {t} WHERE symbol_id = $1 AND ts >= $2 AND ts < $3 "
-                f"ORDER BY ts LIMIT 1), (SELECT ts FROM {t} WHERE symbol_id = $1 AND "
-                f"ts >= $2 AND ts < $3 ORDER BY ts DESC LIMIT 1)", ids[0], lo, hi))
-            if first is None:
-                return _empty(table, cols)
-            if last - first > _DAY_NS:
-                mid = first + (last - first) // 2
-                parts = [(ids, lo, mid), (ids, mid, hi)]
 
-        async def copy(conn, part: tuple[list[int], int, int]) -> bytes:
+        async def copy(conn, part: tuple[list[int], int, int]) -> list[bytes]:
             chunks: list[bytes] = []
 
             async def sink(data: bytes) -> None:
                 chunks.append(data)
 
             await conn.copy_from_query(sql, *part, output=sink, format="binary")
-            return b"".join(chunks)
+            return chunks
 
         streams = await asyncio.gather(*(
             self._with_conn(functools.partial(copy, part=part)) for part in parts))
@@ -558,6 +558,35 @@ def _encode(table: str, frame: pl.DataFrame, batch: Batch, ids: dict[str, int],
         if name not in values:
             values[name] = frame.get_column(name).to_numpy()
     return pgcopy.encode(COLUMNS[table], values, order)
+
+
+def _halves(ids: list[int], by_symbol: dict[int, int], by_day: dict[int, int], lo: int,
+            hi: int) -> list[tuple[list[int], int, int]]:
+    """Split a read of symbols ``ids`` over [lo, hi) into two parts of about equal rows.
+
+    ``by_symbol`` and ``by_day`` are row counts (from the write manifest; missing: none).
+    Two candidates: the symbols dealt heaviest first to the lighter half, and the day
+    boundary nearest half the rows; the one whose larger half is smaller wins. Without
+    counts the symbols alternate. Returns ``(ids, lo, hi)`` parts (one if no split helps).
+    """
+    total = sum(by_symbol.get(i, 0) for i in ids)
+    if total == 0:
+        return [(ids[0::2], lo, hi), (ids[1::2], lo, hi)] if len(ids) > 1 else [(ids, lo, hi)]
+    halves: tuple[list[int], list[int]] = ([], [])
+    load = [0, 0]
+    for sid in sorted(ids, key=lambda i: -by_symbol.get(i, 0)):
+        j = 0 if load[0] <= load[1] else 1
+        halves[j].append(sid)
+        load[j] += by_symbol.get(sid, 0)
+    best = max(load), [(sorted(h), lo, hi) for h in halves if h]
+    before = 0
+    for day in sorted(by_day):
+        mid = day * _DAY_NS
+        worst = max(before, total - before)
+        if lo < mid < hi and worst < best[0]:
+            best = worst, [(ids, lo, mid), (ids, mid, hi)]
+        before += by_day[day]
+    return best[1]
 
 
 def _empty(table: str, cols: list[str]) -> pl.DataFrame:

@@ -1,5 +1,6 @@
 """The binary COPY codec against PostgreSQL's documented format, byte by byte."""
 
+import itertools
 import struct
 
 import numpy as np
@@ -47,6 +48,27 @@ def test_several_streams_decode_one_after_the_other():
     good = pgcopy.encode(COLS[:2], first)
     with pytest.raises(ValueError, match="not a PostgreSQL binary COPY"):
         pgcopy.decode(COLS[:2], good, b"hello")  # a bad second stream is caught too
+
+
+def test_a_stream_decodes_alike_in_whatever_chunks_it_arrived():
+    rng = np.random.default_rng(4)
+    values = {"a": rng.integers(-2**62, 2**62, 5), "b": rng.integers(-2**31, 2**31, 5),
+              "c": rng.standard_normal(5), "d": rng.integers(-2**15, 2**15, 5)}
+    data = pgcopy.encode(COLS, values).tobytes()
+    cuts_tried = 0
+    for step in (1, 2, 3, 7, 19, 29, 31, 64):  # cuts inside the header, rows and trailer
+        for offset in range(step):
+            cuts = [0, *range(offset or step, len(data), step), len(data)]
+            chunks = [data[i:j] for i, j in itertools.pairwise(cuts)]
+            out = pgcopy.decode(COLS, chunks, [data[:len(data) // 2], data[len(data) // 2:]])
+            for k, v in values.items():
+                np.testing.assert_array_equal(out[k], np.concatenate([v, v]))
+            cuts_tried += 1
+    assert cuts_tried > 100
+    with pytest.raises(ValueError, match="whole rows"):  # a stream cut short
+        pgcopy.decode(COLS, [data[:40], data[40:-1]])
+    with pytest.raises(ValueError, match="not a PostgreSQL binary COPY"):
+        pgcopy.decode(COLS, [data[:5]])  # not even a whole header
 
 
 def test_decode_rejects_what_it_cannot_read():
