@@ -104,3 +104,15 @@ def test_string_views_give_each_row_its_name(names):
 def test_string_views_of_no_rows():
     strings = StringViews(["A"])
     assert strings.column(np.empty((0, 2), np.uint64)).to_list() == []
+
+
+@pytest.mark.parametrize("values", [
+    [], [""], ["A"], [" A"], ["A "], ["AB", "C D"], ["ABCDEFGHIJKL"], ["ABCDEFGHIJK "],
+    [" BCDEFGHIJKL"], ["ABCDEFGHIJKLM"], ["ABCDEFGHIJKL "], ["x" * 30, " y"], ["x" * 30 + " "],
+    ["a", None, " b"], ["a", None], ["", "B", "é "], ["AAPL"] * 1000 + ["MSFT   "]])
+def test_has_padding_agrees_with_polars_strings(values):
+    s = pl.Series(values, dtype=pl.String)
+    want = bool(s.str.starts_with(" ").any() or s.str.ends_with(" ").any())
+    assert codes_mod.has_padding(s) == want
+    assert codes_mod.has_padding(s.slice(1)) == bool(s.slice(1).str.starts_with(" ").any()
+                                                     or s.slice(1).str.ends_with(" ").any())
