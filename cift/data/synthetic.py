@@ -32,6 +32,7 @@ import polars as pl
 
 from cift.data.codes import StringViews
 from cift.data.intrinsics import prefetch
+from cift.data.pages import small_pages
 from cift.data.rand import exponential, geometric, normal, stream_key, uniform_pair
 from cift.data.schema import TS
 from cift.data.timestamps import TimeLike, parse_duration, to_utc_ns
@@ -353,6 +354,7 @@ def synthetic_market(
         np.empty(n) for _ in range(4))
     ticks = (np.empty(n, np.int64), np.empty((n, 2), np.uint64), np.empty(n), np.empty(n),
              np.empty(n, np.int8))
+    small_pages(ts, rec, sides, *quotes, *ticks)  # fresh memory, written once: see pages.py
     at, trades_at = 0, 0
     for d, day in enumerate(days):
         day_ns = (day - _EPOCH).days * _DAY_NS + open_ns

@@ -10,7 +10,7 @@ arrays to a worker thread that asks the OS to map them ahead (``madvise`` with
 kernel reached first is left as it is. ``CIFT_PREFAULT=0`` in the environment (or
 :data:`ENABLED` set False) turns it off, for a machine whose every core is busy.
 
-This module imports nothing of cift.
+This module imports only cift.data.pages.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ import threading
 
 import numpy as np
 
+from cift.data.pages import PAGE as _PAGE
+from cift.data.pages import libc_madvise
+
 MIN_BYTES = 4 << 20  # smaller arrays: the hand-over (~20 us) would cost about what it saves
 _CHUNK = 2 << 20  # a huge page: the worker takes every array of a call a chunk at a time
-_PAGE = 4096
 _POPULATE_WRITE = 23  # MADV_POPULATE_WRITE (Linux 5.14)
 
 
@@ -34,13 +36,7 @@ def _madvise() -> object | None:
     """libc's madvise, where a worker would have a core of its own to run on; else None."""
     if sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2:
         return None
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).madvise
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    fn.restype = ctypes.c_int
-    return fn
+    return libc_madvise()
 
 
 _advise = _madvise()
