@@ -10,12 +10,12 @@ with no per-row Python on either side.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numba as nb
 import numpy as np
 
-__all__ = ["decode", "encode", "record_dtype"]
+__all__ = ["decode", "encode", "encode_pieces", "record_dtype"]
 
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 HEADER = _SIGNATURE + struct.pack(">ii", 0, 0)  # flags, header extension length
@@ -43,21 +43,47 @@ def encode(columns: Sequence[tuple[str, str]], values: Mapping[str, np.ndarray],
     ``order`` (optional) gives the rows to write, by index, in the order to write them.
     Returns the stream as a uint8 array (send ``memoryview(result)``; no copy to bytes).
     """
+    n = len(values[columns[0][0]]) if order is None else len(order)
+    return next(encode_pieces(columns, values, order, piece_rows=max(n, 1)))
+
+
+def encode_pieces(columns: Sequence[tuple[str, str]], values: Mapping[str, np.ndarray],
+                  order: np.ndarray | None = None, piece_rows: int = 1 << 14
+                  ) -> Iterator[np.ndarray]:
+    """The stream of :func:`encode` in pieces of at most ``piece_rows`` rows, each encoded
+    when it is asked for, into one buffer: a piece is valid until the next is asked for.
+
+    Sent as they are made, the pieces are encoded while the server stores the ones before
+    (a whole stream encoded first took ~0.7 s for 5M ticks before the first byte left), in
+    memory that stays warm (a whole stream of 5M ticks is 560 MB of fresh memory, the words
+    and the bytes).
+    """
     dtype = record_dtype(columns)
     widths = np.array([dtype[name].itemsize for name, _ in columns], np.int64)
-    n = len(values[columns[0][0]]) if order is None else len(order)
-    # every column as 64-bit words (floats by their bits), rows already in write order:
-    # one matrix the kernel reads front to back
-    words = np.empty((len(columns), n), np.int64)
-    for j, (name, _) in enumerate(columns):
+    # every column as 64-bit words (floats by their bits)
+    sources = []
+    for name, _ in columns:
         v = np.asarray(values[name])
-        v = v.view(np.int64) if v.dtype == np.float64 else v
-        words[j] = v if order is None else v[order]
-    out = np.empty(len(HEADER) + n * dtype.itemsize + len(TRAILER), np.uint8)
+        sources.append(v.view(np.int64) if v.dtype == np.float64 else v)
+    n = len(sources[0]) if order is None else len(order)
+    most = max(min(piece_rows, n), 1)
+    # a piece's columns in write order, one matrix the kernel reads front to back
+    words = np.empty((len(columns), most), np.int64)
+    out = np.empty(len(HEADER) + most * dtype.itemsize + len(TRAILER), np.uint8)
     out[:len(HEADER)] = np.frombuffer(HEADER, np.uint8)
-    out[len(out) - len(TRAILER):] = np.frombuffer(TRAILER, np.uint8)
-    _put_rows(out[len(HEADER):len(out) - len(TRAILER)], words, widths)
-    return out
+    at = len(HEADER)  # the first piece opens with the header
+    for a in range(0, max(n, 1), most):
+        b = min(a + most, n)
+        rows = None if order is None else order[a:b]
+        for j, v in enumerate(sources):
+            words[j, :b - a] = v[a:b] if rows is None else v[rows]
+        end = at + (b - a) * dtype.itemsize
+        _put_rows(out[at:end], words[:, :b - a], widths)
+        if b == n:  # the last piece closes with the trailer
+            out[end:end + len(TRAILER)] = np.frombuffer(TRAILER, np.uint8)
+            end += len(TRAILER)
+        yield out[:end]
+        at = 0
 
 
 @nb.njit(cache=True)

@@ -25,7 +25,7 @@ import contextlib
 import functools
 import re
 import warnings
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -60,7 +60,7 @@ __all__ = ["MIGRATIONS", "AsyncPostgres"]
 
 _DAY_NS = 86_400 * 1_000_000_000
 _SEQ_SHIFT = 32  # row positions within one write fit below this bit
-_COPY_CHUNK = 1 << 20
+_PIECE_ROWS = 1 << 14  # rows per piece of a COPY stream (~1 MB of ticks)
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 #: Binary COPY layout of each table (the order of its columns in the table).
@@ -139,10 +139,11 @@ def _split_url(url: str) -> tuple[str, str, dict]:
     return dsn, schema, options
 
 
-async def _chunks(payload: np.ndarray) -> AsyncIterator[memoryview]:
-    view = memoryview(payload)
-    for i in range(0, len(view), _COPY_CHUNK):
-        yield view[i:i + _COPY_CHUNK]
+async def _sent(pieces: Iterator[np.ndarray]) -> AsyncIterator[memoryview]:
+    """The pieces of a binary COPY stream for asyncpg's ``copy_to_table``, which copies each
+    into its send buffer before it asks for the next (so each may be reused)."""
+    for piece in pieces:
+        yield memoryview(piece)
 
 
 class AsyncPostgres(AsyncStore):
@@ -301,8 +302,8 @@ class AsyncPostgres(AsyncStore):
                 if len(todo) < len(batch.chunks):
                     frame = frame.filter(pl.col("_chunk").is_in([c.key for c in todo]))
                 base = await conn.fetchval(f"SELECT nextval('{s}.write_seq')")
-                payload = _encode(table, frame, batch, ids, base)
-                await conn.copy_to_table(table, schema_name=s, source=_chunks(payload),
+                pieces = _encode(table, frame, batch, ids, base)
+                await conn.copy_to_table(table, schema_name=s, source=_sent(pieces),
                                          columns=[c for c, _ in COLUMNS[table]],
                                          format="binary")
                 return WriteResult(frame.height, df.height - frame.height)
@@ -538,8 +539,9 @@ def _day(ns: int) -> int:
 
 
 def _encode(table: str, frame: pl.DataFrame, batch: Batch, ids: dict[str, int],
-            base: int) -> np.ndarray:
-    """The binary COPY payload of a batch's rows, in (symbol, day, ts) order.
+            base: int) -> Iterator[np.ndarray]:
+    """The binary COPY stream of a batch's rows, in (symbol, day, ts) order, as pieces
+    encoded while the earlier ones are sent (:func:`pgcopy.encode_pieces`).
 
     ``seq`` numbers rows in arrival order; the rows then go out chunk by chunk (each
     symbol's day in time order), so PostgreSQL appends to each symbol's end of the
@@ -557,7 +559,7 @@ def _encode(table: str, frame: pl.DataFrame, batch: Batch, ids: dict[str, int],
     for name, _ in COLUMNS[table]:
         if name not in values:
             values[name] = frame.get_column(name).to_numpy()
-    return pgcopy.encode(COLUMNS[table], values, order)
+    return pgcopy.encode_pieces(COLUMNS[table], values, order, _PIECE_ROWS)
 
 
 def _halves(ids: list[int], by_symbol: dict[int, int], by_day: dict[int, int], lo: int,

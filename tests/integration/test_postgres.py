@@ -137,16 +137,20 @@ def test_a_timescaledb_that_cannot_be_used_leaves_plain_tables_and_a_warning(
 
 
 def test_a_write_failing_half_way_leaves_nothing(pg_url, market, monkeypatch):
+    monkeypatch.setattr(postgres, "_PIECE_ROWS", 1000)  # the stream in many pieces
     with cift.connect(pg_url) as store:
         acme = pl.col("symbol") == "ACME"
         store.write_ticks(market.ticks.filter(acme))
+        assert store.ticks().equals(market.ticks.filter(acme))
         rest = market.ticks.filter(~acme)
         before, catalog = store.ticks(), store.catalog()
         real = postgres._encode
 
         def truncated(*args, **kwargs):  # the COPY stream breaks after the hashes are claimed
-            payload = real(*args, **kwargs)
-            return payload[: len(payload) // 2]
+            pieces = [piece.copy() for piece in real(*args, **kwargs)]
+            assert len(pieces) > 5
+            yield from pieces[:-2]  # the server has taken thousands of rows when it breaks
+            yield pieces[-2][: len(pieces[-2]) // 2 + 7]  # (mid-row)
 
         monkeypatch.setattr(postgres, "_encode", truncated)
         with pytest.raises(StoreError, match="PostgreSQL"):

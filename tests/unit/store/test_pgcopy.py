@@ -32,6 +32,21 @@ def test_round_trip():
         assert out[k].dtype.isnative
 
 
+@pytest.mark.parametrize("n", [0, 1, 999, 1000, 1001, 4321])
+def test_a_stream_in_pieces_is_the_whole_stream(n):
+    rng = np.random.default_rng(n)
+    values = {"a": rng.integers(-2**62, 2**62, n), "b": rng.integers(-2**31, 2**31, n),
+              "c": rng.standard_normal(n), "d": rng.integers(-2**15, 2**15, n)}
+    order = rng.permutation(n)[: n // 2 + 1] if n else None
+    whole = pgcopy.encode(COLS, values, order).tobytes()
+    pieces = [p.tobytes() for p in pgcopy.encode_pieces(COLS, values, order, piece_rows=1000)]
+    assert b"".join(pieces) == whole
+    assert len(pieces) == max(1, -(-(len(order) if n else 0) // 1000))
+    out = pgcopy.decode(COLS, pieces)  # (as received: the same pieces)
+    for k, v in values.items():
+        np.testing.assert_array_equal(out[k], v if order is None else v[order])
+
+
 def test_order_picks_and_orders_rows():
     values = {"a": np.array([10, 20, 30]), "b": np.array([1, 2, 3])}
     out = pgcopy.decode(COLS[:2], pgcopy.encode(COLS[:2], values, np.array([2, 0])))
