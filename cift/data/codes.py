@@ -120,8 +120,7 @@ def _views(strings: pl.Series) -> np.ndarray | None:
 @nb.njit(cache=True, nogil=True)
 def _inline_edge_is(views, byte):
     """1 if an inline string (<= 12 bytes) starts or ends with ``byte``, else 0; -1 if a
-    string is longer (its view holds only its first 4 bytes). No branch in the loop: it
-    vectorizes."""
+    string is longer (its view holds only its first 4 bytes)."""
     longer = False
     hit = False
     for i in range(views.shape[0]):
@@ -138,8 +137,8 @@ def _inline_edge_is(views, byte):
 
 def has_padding(strings: pl.Series, char: str = " ") -> bool:
     """Whether any value of a String column starts or ends with ``char`` (one ASCII
-    character): ~1 ns a row from the string views where Polars' starts_with and ends_with
-    take ~14."""
+    character): ~4 ns a row from the string views, where Polars' starts_with and ends_with
+    took 11-14 together."""
     views = _views(strings) if strings.null_count() == 0 else None
     found = -1 if views is None else _inline_edge_is(views, np.uint64(ord(char)))
     if found >= 0:

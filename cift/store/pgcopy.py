@@ -21,10 +21,10 @@ _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 HEADER = _SIGNATURE + struct.pack(">ii", 0, 0)  # flags, header extension length
 TRAILER = struct.pack(">h", -1)
 
-#: PostgreSQL type -> big-endian NumPy type of its binary form.
 #: bytes as a binary COPY stream arrives (or as :func:`encode` returns them)
 Buffer = bytes | bytearray | memoryview | np.ndarray
 
+#: PostgreSQL type -> big-endian NumPy type of its binary form.
 PG_TYPES = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8"}
 
 
