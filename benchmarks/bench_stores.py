@@ -220,7 +220,8 @@ def run(pg_url: str, redis_url: str, n_ticks: int, repeat: int) -> None:
 
 
 def bench_questdb(url: str, ticks: pl.DataFrame, repeat: int, report: Report) -> None:
-    """Ingest into QuestDB: cift (validation, hashes, ILP, WAL applied) vs the bare Sender."""
+    """Ingest into QuestDB: cift (validation, hashes, ILP, the manifest) vs the bare Sender,
+    both timed until QuestDB has committed the rows (its WAL applies them after)."""
     import uuid
     from urllib.parse import parse_qsl, urlsplit
 

@@ -20,6 +20,12 @@ part-way can leave some of its rows: writing the batch again completes it withou
 any. QuestDB keeps rows of equal timestamps in the order they arrived, which is the tie
 order cift's stores return.
 
+A write returns once QuestDB has committed its rows to the tables' write-ahead logs (durable,
+as the ILP sender's own flush), not once it has applied them: this store's own reads, and
+its next write's check of the manifest, first wait until what it wrote is applied
+(``wal_tables()``), and so does :meth:`AsyncQuestDB.close`; other clients see the rows once
+QuestDB applies them, as with any WAL table.
+
 QuestDB facts this module is written to (see DESIGN.md): no ``COPY`` (it breaks the
 connection), timestamp parameters as naive UTC datetimes, errors without SQLSTATE, WAL tables
 apply writes asynchronously (a write waits until its rows are visible), no row DELETE (a
@@ -133,6 +139,7 @@ class AsyncQuestDB(AsyncStore):
         self._where = server_address(url, 8812)
         self._pool = pool
         self._sender_conf = sender_conf
+        self._unapplied: set[str] = set()  # tables written, their WAL maybe not applied yet
 
     @classmethod
     async def open(cls, url: str) -> AsyncQuestDB:
@@ -182,7 +189,12 @@ class AsyncQuestDB(AsyncStore):
                                  f"QuestDB at {self._where}")
 
     async def close(self) -> None:
-        await self._pool.close()
+        """Wait until this store's writes are applied (others then see them), then
+        release the connections."""
+        try:
+            await self._applied(*TABLES, "chunks")
+        finally:
+            await self._pool.close()
 
     async def migrate(self) -> list[str]:
         """Create the tables that do not exist yet; returns their names."""
@@ -213,6 +225,13 @@ class AsyncQuestDB(AsyncStore):
         """The schema version (QuestDB's tables have had one shape so far)."""
         return 1
 
+    async def _applied(self, *tables: str) -> None:
+        """Wait until the writes of this store to ``tables`` are visible."""
+        for table in tables:
+            if table in self._unapplied:
+                await self._wait_applied(table)
+                self._unapplied.discard(table)
+
     async def _wait_applied(self, table: str) -> None:
         """Wait until a WAL table has applied every committed write (rows are visible)."""
         deadline = time.monotonic() + _WAL_TIMEOUT_S
@@ -231,11 +250,13 @@ class AsyncQuestDB(AsyncStore):
     # -- writes ---------------------------------------------------------------------------
     async def write(self, table: str, df: pl.DataFrame, *, source: str = "frame",
                     validated: bool = False) -> WriteResult:
-        """Validate, then send the chunks not stored yet over ILP/HTTP (requests of 250k rows)."""
+        """Validate, then send the chunks not stored yet over ILP/HTTP (requests of 250k rows);
+        returns once QuestDB has them in its write-ahead log (see the module's docstring)."""
         df = checked_frame(table, df, source=source, validated=validated)
         if df.height == 0:
             return WriteResult(0)
         batch = Batch.of(df)
+        await self._applied("chunks")  # the manifest as far as this store has written it
         known = set()
         for digests in _in_groups([c.digest for c in batch.chunks]):
             marks = ", ".join(f"${i + 2}" for i in range(len(digests)))
@@ -248,13 +269,14 @@ class AsyncQuestDB(AsyncStore):
         frame = batch.frame
         if len(todo) < len(batch.chunks):
             frame = frame.filter(pl.col("_chunk").is_in([c.key for c in todo]))
+        self._unapplied.add(table)  # (before sending: a request may commit, a later fail)
         await asyncio.to_thread(self._send, table, _ilp_frame(table, batch, frame))
-        await self._wait_applied(table)
+        # the hashes after the rows are committed: a hash never names rows QuestDB lacks
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self._unapplied.add("chunks")
         await self._sql("executemany",
                         f"INSERT INTO {self._t('chunks')} VALUES ($1, $2, $3, $4, $5, $6)",
                         [(now, table, c.symbol, c.day, c.digest, c.rows) for c in todo])
-        await self._wait_applied("chunks")
         return WriteResult(frame.height, df.height - frame.height)
 
     def _send(self, table: str, frame: object) -> None:
@@ -281,6 +303,7 @@ class AsyncQuestDB(AsyncStore):
         if not syms:
             raise StoreError("delete needs at least one symbol")
         rng = TimeRange.of(start, end)
+        await self._applied(*TABLES, "chunks")
         keys = self._t("delete_keys")
         await self._sql("execute", f"DROP TABLE IF EXISTS {keys}")
         await self._sql("execute", f"CREATE TABLE {keys} (symbol SYMBOL)")
@@ -359,6 +382,7 @@ class AsyncQuestDB(AsyncStore):
         syms = normalize_symbols(symbols)
         rng = TimeRange.of(start, end)
         values = _values(table)
+        await self._applied(table)
         rows = await self._fetch(lambda where: (
             f"SELECT cast(ts AS LONG), symbol, {', '.join(values)} "
             f"FROM {self._t(table)}{where}"), syms, rng)
@@ -381,6 +405,7 @@ class AsyncQuestDB(AsyncStore):
         if rng.start is not None and rng.start % 1000 or rng.end is not None and rng.end % 1000:
             # bounds inside a microsecond: bar the exact ticks in cift instead
             return await super().bars(symbols, interval, start, end)
+        await self._applied("ticks")
         rows = await self._fetch(lambda where: (
             f"SELECT cast(ts AS LONG), symbol, open, high, low, close, volume, vwap, trades "
             f"FROM (SELECT ts, symbol, first(price) open, max(price) high, min(price) low, "
@@ -395,6 +420,7 @@ class AsyncQuestDB(AsyncStore):
     async def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
         """The last trade per symbol by ``LATEST ON ts PARTITION BY symbol``."""
         syms = normalize_symbols(symbols)
+        await self._applied("ticks")
         rows = await self._fetch(lambda where: (
             f"SELECT symbol, cast(ts AS LONG), price, size, side FROM {self._t('ticks')}"
             f"{where} LATEST ON ts PARTITION BY symbol"), syms, TimeRange())
@@ -405,6 +431,7 @@ class AsyncQuestDB(AsyncStore):
                                pl.col("side").cast(TICKS["side"])).sort("symbol")
 
     async def catalog(self) -> pl.DataFrame:
+        await self._applied(*TABLES)
         frames = []
         for table in TABLES:
             rows = await self._sql("fetch", (

@@ -259,3 +259,42 @@ def test_ticks_go_over_ilp_with_nanosecond_times_and_symbol_tags(market):
     assert [int(t) for _, _, t in tails] == ticks["ts"].dt.epoch("ns").to_list()
     assert [int(side) for side, _, _ in tails] == ticks["side"].to_list()
     assert len({seq for _, seq, _ in tails}) == ticks.height
+
+
+def test_a_write_returns_when_committed_and_reads_wait_until_it_is_applied(market):
+    # ILP/HTTP answers once the rows are in the WAL; QuestDB applies them after: the write
+    # does not wait for that (neither does the bare sender), this store's next read and
+    # next manifest check do, once each
+    import asyncio
+
+    from cift.store.questdb import AsyncQuestDB, _sender_conf
+
+    pool, sink = _RecordingPool(), _IlpSink()
+    pool.close = lambda: asyncio.sleep(0)
+    store = AsyncQuestDB("questdb://127.0.0.1/qdb", pool,
+                         _sender_conf("127.0.0.1", sink.port, None, None), "t_")
+
+    def waits():  # the tables whose WAL the store waited on, in order
+        return [args[0] for sql, args in pool.calls if "wal_tables()" in sql]
+
+    async def scenario():
+        assert (await store.write_ticks(market.ticks)).rows == market.ticks.height
+        assert waits() == [] and sink.bodies
+        await store.ticks("ACME")
+        assert waits() == ["t_ticks"]
+        sqls = [sql for sql, _ in pool.calls]
+        wait = next(i for i, sql in enumerate(sqls) if "wal_tables()" in sql)
+        assert sqls[wait + 1].startswith("SELECT cast(ts AS LONG)")  # then the read
+        await store.latest()
+        await store.catalog()  # (quotes: never written, nothing to wait for)
+        assert waits() == ["t_ticks"]
+        await store.write_ticks(market.ticks.head(10))  # the manifest first
+        assert waits() == ["t_ticks", "t_chunks"]
+        await store.close()
+        assert waits() == ["t_ticks", "t_chunks", "t_ticks", "t_chunks"]
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        sink.server.shutdown()
+        sink.server.server_close()
