@@ -140,14 +140,14 @@ def group_order(key, k):
 
 
 @nb.njit(cache=True)
-def rank_in_group(key, k):
-    """Each row's place among the rows of its group (0, 1, ...) in row order; groups are
-    ``key`` values 0..k-1."""
-    seen = np.zeros(k, np.int64)
+def rank_in_group(key, first):
+    """Each row numbered within its group in row order, the group's rows from ``first[g]``
+    on (``first[g]``, ``first[g] + 1``, ...); groups are ``key`` values 0..len(first)-1."""
+    next_ = first.copy()
     rank = np.empty(key.shape[0], np.int64)
     for i in range(key.shape[0]):
-        rank[i] = seen[key[i]]
-        seen[key[i]] += 1
+        rank[i] = next_[key[i]]
+        next_[key[i]] += 1
     return rank
 
 

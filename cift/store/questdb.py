@@ -117,7 +117,7 @@ def _ilp_frame(table: str, batch: Batch, frame: pl.DataFrame):
     index = {name: i for i, name in enumerate(names)}
     code = np.array([index[c.symbol] for c in batch.chunks], np.int32)
     out = frame.select("ts", *_values(table)).with_columns(
-        pl.Series("seq", (salt[key] << 32) + rank_in_group(key, len(batch.chunks))),
+        pl.Series("seq", rank_in_group(key, salt << 32)),
         *([pl.col("side").cast(pl.Int64)] if table == "ticks" else [])).to_pandas()
     out.insert(1, "symbol", pd.Categorical.from_codes(code[key], names))
     return out

@@ -109,7 +109,9 @@ def test_rank_in_group_counts_each_groups_rows_in_order():
 
     key = np.random.default_rng(6).integers(0, 7, 5000)
     want = [int((key[:i] == key[i]).sum()) for i in range(len(key))]  # rows of the group before
-    np.testing.assert_array_equal(rank_in_group(key, 7), want)
+    np.testing.assert_array_equal(rank_in_group(key, np.zeros(7, np.int64)), want)
+    first = np.arange(7, dtype=np.int64) << 32  # each group numbered from its own start
+    np.testing.assert_array_equal(rank_in_group(key, first), first[key] + want)
 
 
 @pytest.mark.parametrize("k", [1, 3, 40])
