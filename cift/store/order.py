@@ -2,9 +2,10 @@
 
 Each symbol's rows come back in (ts, seq) order (writes send them so), but the symbols
 interleave arbitrarily. Grouping the rows by symbol rank (a counting sort) turns them into k
-sorted runs laid out in rank order; a stable sort on ts alone (NumPy's timsort, which merges
-runs) then gives (ts, symbol, seq) order: ties on ts keep the rank order, and within a symbol
-the seq order. Measured on 1M rows of 20 symbols: 50 ms, where a heap merge took 90 and a
+sorted runs laid out in rank order; a stable sort on ts alone then gives (ts, symbol, seq)
+order: ties on ts keep the rank order, and within a symbol the seq order. Measured on 1M rows
+of 20 symbols: 29 ms with Polars' stable sort (on both cores) for the last step, 34 with
+NumPy's timsort; a heap merge took 90, a loser-tree merge of the runs in Numba 42, a
 three-key sort 110.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+import polars as pl
 
 __all__ = ["time_order"]
 
@@ -37,7 +39,9 @@ def time_order(ts: np.ndarray, rank: np.ndarray, seq: np.ndarray, k: int
         return None
     if state == _UNSORTED_RUN:  # a symbol's rows out of (ts, seq) order: a full sort
         return np.lexsort((seq, rank, ts))
-    return grouped[np.argsort(ts[grouped], kind="stable")]
+    # a stable sort on ts alone: Polars' (on both cores) takes half of NumPy's timsort
+    by_ts = pl.DataFrame({"ts": ts[grouped]}).select(pl.arg_sort_by("ts", maintain_order=True))
+    return grouped[by_ts.to_series().to_numpy()]
 
 
 _ORDERED, _RUNS, _UNSORTED_RUN = 0, 1, 2

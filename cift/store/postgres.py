@@ -406,9 +406,10 @@ class AsyncPostgres(AsyncStore):
         arrays = pgcopy.decode(layout, *streams)
         if not len(arrays["ts"]):
             return _empty(table, cols)
-        present = np.flatnonzero(np.bincount(arrays["symbol_id"]))
-        names = await self._with_conn(lambda conn: self._symbol_names(conn, present))
-        return _frame(table, cols, arrays, present, names)
+        present = np.array(sorted({i for ids, _, _ in parts for i in ids}))  # (or more)
+        if any(int(i) not in self._names for i in present):
+            await self._with_conn(lambda conn: self._symbol_names(conn, present))
+        return _frame(table, cols, arrays, present, self._names)
 
     async def latest(self, symbols: str | Iterable[str] | None = None) -> pl.DataFrame:
         """The last trade per symbol (symbol, ts, price, size, side), sorted by symbol.
@@ -598,7 +599,7 @@ def _empty(table: str, cols: list[str]) -> pl.DataFrame:
 def _frame(table: str, cols: list[str], arrays: dict[str, np.ndarray], present: np.ndarray,
            names: dict[int, str]) -> pl.DataFrame:
     """Decoded columns -> the table's frame in time order (ties: symbol, arrival);
-    ``present``: the distinct symbol ids among the rows."""
+    ``present``: distinct symbol ids, every row's among them."""
     sid = arrays["symbol_id"]
     by_name = sorted((names[int(i)], int(i)) for i in present)
     # rank of each id by symbol name: ordering on it puts ties between symbols by name
