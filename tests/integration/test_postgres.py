@@ -173,6 +173,42 @@ def test_the_pool_survives_a_server_restart(postgres_server, pg_url, market):
         assert store.latest("ACME").height == 1
 
 
+def test_a_read_in_halves_of_an_analyzed_table_leaves_its_connections_as_they_were(
+        postgres_server, pg_url, market):
+    # halves read by the index (SET LOCAL in a transaction of their own): the rows as
+    # written, and the pooled connections back to plain settings and no open transaction
+    import asyncio
+
+    import asyncpg
+
+    from cift.store.aio import run_sync
+
+    with cift.connect(pg_url, cache=False) as store:
+        store.write_ticks(market.ticks)
+
+        async def analyze():
+            conn = await asyncpg.connect(postgres_server.url)
+            await conn.execute(f"VACUUM ANALYZE {store.aio.schema}.ticks")
+            await conn.close()
+
+        asyncio.run(analyze())
+        assert store.ticks().equals(market.ticks)
+        assert store.ticks(["ACME", "BOLT"]).equals(
+            market.ticks.filter(pl.col("symbol").is_in(["ACME", "BOLT"])))
+
+        async def states():  # every connection the pool holds (the halves' among them)
+            pool = store.aio._pool
+            held = [await pool.acquire() for _ in range(pool.get_max_size())]
+            try:
+                return {(await c.fetchval("SHOW enable_seqscan"), c.is_in_transaction())
+                        for c in held}
+            finally:
+                for c in held:
+                    await pool.release(c)
+
+        assert run_sync(states()) == {("on", False)}
+
+
 def test_bars_of_symbols_read_alone_or_together_are_the_same(pg_url, market, monkeypatch):
     import cift.store.aio as aio
     from cift.data.bars import time_bars
