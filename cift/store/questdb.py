@@ -28,9 +28,9 @@ QuestDB applies them, as with any WAL table.
 
 QuestDB facts this module is written to (see DESIGN.md): no ``COPY`` (it breaks the
 connection), timestamp parameters as naive UTC datetimes, errors without SQLSTATE, WAL tables
-apply writes asynchronously (a write waits until its rows are visible), no row DELETE (a
-delete rewrites the table without the rows), no bind variables in ``INSERT ... SELECT`` or
-``CREATE TABLE ... AS`` (questdb/questdb#5605, open).
+apply writes asynchronously (see above), no row DELETE (a delete rewrites the table without
+the rows), no bind variables in ``INSERT ... SELECT`` or ``CREATE TABLE ... AS``
+(questdb/questdb#5605, open).
 """
 
 from __future__ import annotations
