@@ -54,11 +54,11 @@ def _chunk_index(code, ts, n_codes, index):
     a dense table of symbols x days would be too large (the caller then sorts instead).
     """
     n = ts.shape[0]
-    day_lo, day_hi = ts[0] // _DAY_NS, ts[0] // _DAY_NS
-    for i in range(n):
-        d = ts[i] // _DAY_NS
-        day_lo, day_hi = min(day_lo, d), max(day_hi, d)
-    n_days = day_hi - day_lo + 1
+    lo, hi = ts[0], ts[0]
+    for i in range(n):  # (days of the extremes: no division per row, the loop vectorizes)
+        lo, hi = min(lo, ts[i]), max(hi, ts[i])
+    day_lo = lo // _DAY_NS
+    n_days = hi // _DAY_NS - day_lo + 1
     if n_codes * n_days > 4 * n + 4096:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
     table = np.full(n_codes * n_days, -1, np.int64)
@@ -66,14 +66,16 @@ def _chunk_index(code, ts, n_codes, index):
     chunk_day = np.empty(n_codes * n_days, np.int64)
     k = 0
     for i in range(n):
-        d = ts[i] // _DAY_NS
-        slot = code[i] * n_days + d - day_lo
-        if table[slot] < 0:
+        d = ts[i] // _DAY_NS - day_lo
+        slot = code[i] * n_days + d
+        chunk = table[slot]
+        if chunk < 0:
+            chunk = k
             table[slot] = k
             chunk_code[k] = code[i]
-            chunk_day[k] = d
+            chunk_day[k] = d + day_lo
             k += 1
-        index[i] = table[slot]
+        index[i] = chunk
     return index, chunk_code[:k], chunk_day[:k]
 
 
