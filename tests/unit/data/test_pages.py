@@ -1,5 +1,7 @@
 """Page advice reaches the OS: the kernel's own record of the mapping (/proc/self/smaps)."""
 
+import os
+
 import numpy as np
 
 from cift.data.pages import small_pages
@@ -24,7 +26,11 @@ def test_small_pages_marks_a_large_array_no_huge_pages_and_keeps_its_values():
     before = _vm_flags(a.ctypes.data)
     small_pages(a)
     after = _vm_flags(a.ctypes.data)
-    assert "nh" not in before and "nh" in after and "hg" not in after
+    assert "nh" not in before
+    if os.path.exists("/sys/kernel/mm/transparent_hugepage/enabled"):
+        assert "nh" in after and "hg" not in after
+    else:  # a kernel without huge pages refuses the advice: nothing changes
+        assert after == before
     a[:] = np.arange(len(a))
     assert a[12345] == 12345.0 and a[-1] == len(a) - 1
 
