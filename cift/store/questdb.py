@@ -17,8 +17,9 @@ place in it, so a batch sent again after a failure between the rows and its ``ch
 upserts the same keys instead of doubling rows. A batch goes in requests of 250k rows, each
 committed on its own (QuestDB has no transaction across requests), so a write that fails
 part-way can leave some of its rows: writing the batch again completes it without doubling
-any. QuestDB keeps rows of equal timestamps in the order they arrived, which is the tie
-order cift's stores return.
+any. The requests go on two connections side by side, each with whole symbol-days of the
+batch. QuestDB keeps rows of equal timestamps in the order they arrived (a symbol-day's
+on one connection), which is the tie order cift's stores return.
 
 A write returns once QuestDB has committed its rows to the tables' write-ahead logs (durable,
 as the ILP sender's own flush), not once it has applied them: this store's own reads, and
@@ -72,6 +73,10 @@ _WAL_TIMEOUT_S = 60.0
 # rows per ILP/HTTP request: the client buffers a request whole and refuses more than 100 MiB
 # (~90 bytes a tick: a million-row batch in one request did not fit)
 _ILP_ROWS = 250_000
+# ILP/HTTP connections sending one batch side by side, each its own chunks (a symbol-day's
+# rows keep their order): QuestDB takes requests on several connections at once, a WAL
+# writer each
+_SENDERS = 2
 # values bound in one IN (...) list: the PG wire counts a statement's parameters in 16 bits
 _IN_MAX = 1_000
 
@@ -121,6 +126,18 @@ def _ilp_frame(table: str, batch: Batch, frame: pl.DataFrame):
         *([pl.col("side").cast(pl.Int64)] if table == "ticks" else [])).to_pandas()
     out.insert(1, "symbol", pd.Categorical.from_codes(code[key], names))
     return out
+
+
+def _dealt(chunks: list, parts: int) -> list[list[int]]:
+    """The keys of ``chunks`` dealt into up to ``parts`` lists of about equal rows (heaviest
+    first, each to the lightest list): what each ILP sender sends."""
+    keys: list[list[int]] = [[] for _ in range(min(parts, len(chunks)))]
+    rows = [0] * len(keys)
+    for chunk in sorted(chunks, key=lambda c: -c.rows):
+        j = rows.index(min(rows))
+        keys[j].append(chunk.key)
+        rows[j] += chunk.rows
+    return keys
 
 
 def _sender_conf(host: str, http_port: int, user: str | None, password: str | None) -> str:
@@ -269,8 +286,13 @@ class AsyncQuestDB(AsyncStore):
         frame = batch.frame
         if len(todo) < len(batch.chunks):
             frame = frame.filter(pl.col("_chunk").is_in([c.key for c in todo]))
+
+        def send(keys: list[int]) -> None:  # (in a thread: converts, then sends)
+            part = frame if len(keys) == len(todo) else frame.filter(pl.col("_chunk").is_in(keys))
+            self._send(table, _ilp_frame(table, batch, part))
+
         self._unapplied.add(table)  # (before sending: a request may commit, a later fail)
-        await asyncio.to_thread(self._send, table, _ilp_frame(table, batch, frame))
+        await asyncio.gather(*(asyncio.to_thread(send, keys) for keys in _dealt(todo, _SENDERS)))
         # the hashes after the rows are committed: a hash never names rows QuestDB lacks
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         self._unapplied.add("chunks")

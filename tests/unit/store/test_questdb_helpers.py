@@ -167,12 +167,17 @@ class _IlpSink:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         bodies = self.bodies = []
+        clients = self.clients = []  # the client port of each body (one per connection)
+        lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self):  # noqa: N802 (the http.server name)
-                bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with lock:
+                    bodies.append(body)
+                    clients.append(self.client_address[1])
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -298,3 +303,36 @@ def test_a_write_returns_when_committed_and_reads_wait_until_it_is_applied(marke
     finally:
         sink.server.shutdown()
         sink.server.server_close()
+
+
+def test_a_batch_goes_on_two_connections_each_with_whole_symbol_days(market):
+    # the chunks dealt to two senders side by side: every tick arrives once, and a
+    # symbol-day's ticks all come on one connection, in their order (ties keep it)
+    import asyncio
+    import re
+
+    from cift.store.questdb import AsyncQuestDB, _sender_conf
+
+    pool, sink = _RecordingPool(), _IlpSink()
+    store = AsyncQuestDB("questdb://127.0.0.1/qdb", pool,
+                         _sender_conf("127.0.0.1", sink.port, None, None), "t_")
+    try:
+        asyncio.run(store.write_ticks(market.ticks))
+    finally:
+        sink.server.shutdown()
+        sink.server.server_close()
+    arrived: dict[tuple[str, int], list[tuple[int, int]]] = {}  # symbol-day: (client, ts)
+    for client, body in zip(sink.clients, sink.bodies, strict=True):
+        symbols = re.findall(rb"(?:^|\n)t_ticks,symbol=([^ ,]+) ", body)  # (doubles are binary)
+        times = re.findall(rb",seq=-?\d+i (\d+)n\n", body)
+        assert len(symbols) == len(times)
+        for symbol, ts in zip(symbols, times, strict=True):
+            arrived.setdefault((symbol.decode(), int(ts) // 86_400_000_000_000), []).append(
+                (client, int(ts)))
+    assert len(set(sink.clients)) == 2
+    want = market.ticks.with_columns(day=pl.col("ts").dt.epoch("ns") // 86_400_000_000_000)
+    assert sum(len(v) for v in arrived.values()) == market.ticks.height
+    for (symbol, day), got in arrived.items():
+        assert len({client for client, _ in got}) == 1
+        rows = want.filter((pl.col("symbol") == symbol) & (pl.col("day") == day))
+        assert [ts for _, ts in got] == rows["ts"].dt.epoch("ns").to_list()
