@@ -23,7 +23,7 @@ import polars as pl
 
 from cift.data.codes import symbol_codes
 
-__all__ = ["Batch", "Chunk", "group_order", "rank_in_group", "staged_file"]
+__all__ = ["Batch", "Chunk", "dealt", "group_order", "rank_in_group", "staged_file"]
 
 _DAY_NS = 86_400 * 1_000_000_000
 _KEY = "_chunk"
@@ -123,6 +123,18 @@ def _mix(a, b, v):
     b = (b + v) * _M2
     b = (b << np.uint64(31)) | (b >> np.uint64(33))
     return a, b
+
+
+def dealt(items: list, weight, parts: int) -> tuple[list[list], list[int]]:
+    """``items`` dealt into up to ``parts`` lists of about equal total ``weight(item)``:
+    heaviest first, each to the lightest list so far. Returns the lists and their totals."""
+    lists: list[list] = [[] for _ in range(max(1, min(parts, len(items))))]
+    totals = [0] * len(lists)
+    for item in sorted(items, key=lambda i: -weight(i)):
+        j = totals.index(min(totals))
+        lists[j].append(item)
+        totals[j] += weight(item)
+    return lists, totals
 
 
 @nb.njit(cache=True)

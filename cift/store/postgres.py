@@ -45,7 +45,7 @@ from cift.store.base import (
     normalize_symbols,
     rows_frame,
 )
-from cift.store.batches import Batch, group_order
+from cift.store.batches import Batch, dealt, group_order
 from cift.store.order import time_order
 from cift.store.pools import (
     close_when_dropped,
@@ -584,12 +584,7 @@ def _halves(ids: list[int], by_symbol: dict[int, int], by_day: dict[int, int], l
     total = sum(by_symbol.get(i, 0) for i in ids)
     if total == 0:
         return [(ids[0::2], lo, hi), (ids[1::2], lo, hi)] if len(ids) > 1 else [(ids, lo, hi)]
-    halves: tuple[list[int], list[int]] = ([], [])
-    load = [0, 0]
-    for sid in sorted(ids, key=lambda i: -by_symbol.get(i, 0)):
-        j = 0 if load[0] <= load[1] else 1
-        halves[j].append(sid)
-        load[j] += by_symbol.get(sid, 0)
+    halves, load = dealt(ids, lambda i: by_symbol.get(i, 0), 2)
     best = max(load), [(sorted(h), lo, hi) for h in halves if h]
     before = 0
     for day in sorted(by_day):

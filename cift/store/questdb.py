@@ -60,7 +60,7 @@ from cift.store.base import (
     normalize_symbols,
     rows_frame,
 )
-from cift.store.batches import Batch, rank_in_group
+from cift.store.batches import Batch, dealt, rank_in_group
 from cift.store.pools import close_when_dropped, redact, server_address, with_pooled
 
 __all__ = ["AsyncQuestDB"]
@@ -126,18 +126,6 @@ def _ilp_frame(table: str, batch: Batch, frame: pl.DataFrame):
         *([pl.col("side").cast(pl.Int64)] if table == "ticks" else [])).to_pandas()
     out.insert(1, "symbol", pd.Categorical.from_codes(code[key], names))
     return out
-
-
-def _dealt(chunks: list, parts: int) -> list[list[int]]:
-    """The keys of ``chunks`` dealt into up to ``parts`` lists of about equal rows (heaviest
-    first, each to the lightest list): what each ILP sender sends."""
-    keys: list[list[int]] = [[] for _ in range(min(parts, len(chunks)))]
-    rows = [0] * len(keys)
-    for chunk in sorted(chunks, key=lambda c: -c.rows):
-        j = rows.index(min(rows))
-        keys[j].append(chunk.key)
-        rows[j] += chunk.rows
-    return keys
 
 
 def _sender_conf(host: str, http_port: int, user: str | None, password: str | None) -> str:
@@ -287,12 +275,14 @@ class AsyncQuestDB(AsyncStore):
         if len(todo) < len(batch.chunks):
             frame = frame.filter(pl.col("_chunk").is_in([c.key for c in todo]))
 
-        def send(keys: list[int]) -> None:  # (in a thread: converts, then sends)
-            part = frame if len(keys) == len(todo) else frame.filter(pl.col("_chunk").is_in(keys))
+        def send(chunks: list) -> None:  # (in a thread: converts, then sends)
+            part = frame if len(chunks) == len(todo) else frame.filter(
+                pl.col("_chunk").is_in([c.key for c in chunks]))
             self._send(table, _ilp_frame(table, batch, part))
 
         self._unapplied.add(table)  # (before sending: a request may commit, a later fail)
-        await asyncio.gather(*(asyncio.to_thread(send, keys) for keys in _dealt(todo, _SENDERS)))
+        parts, _ = dealt(todo, lambda c: c.rows, _SENDERS)
+        await asyncio.gather(*(asyncio.to_thread(send, chunks) for chunks in parts))
         # the hashes after the rows are committed: a hash never names rows QuestDB lacks
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         self._unapplied.add("chunks")
