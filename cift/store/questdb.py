@@ -271,12 +271,9 @@ class AsyncQuestDB(AsyncStore):
         todo = [c for c in batch.chunks if c.digest not in known]
         if not todo:
             return WriteResult(0, df.height)
-        frame = batch.frame
-        if len(todo) < len(batch.chunks):
-            frame = frame.filter(pl.col("_chunk").is_in([c.key for c in todo]))
 
-        def send(chunks: list) -> None:  # (in a thread: converts, then sends)
-            part = frame if len(chunks) == len(todo) else frame.filter(
+        def send(chunks: list) -> None:  # (in a thread: picks its rows, converts, sends)
+            part = batch.frame if len(chunks) == len(batch.chunks) else batch.frame.filter(
                 pl.col("_chunk").is_in([c.key for c in chunks]))
             self._send(table, _ilp_frame(table, batch, part))
 
@@ -289,7 +286,8 @@ class AsyncQuestDB(AsyncStore):
         await self._sql("executemany",
                         f"INSERT INTO {self._t('chunks')} VALUES ($1, $2, $3, $4, $5, $6)",
                         [(now, table, c.symbol, c.day, c.digest, c.rows) for c in todo])
-        return WriteResult(frame.height, df.height - frame.height)
+        rows = sum(c.rows for c in todo)
+        return WriteResult(rows, df.height - rows)
 
     def _send(self, table: str, frame: object) -> None:
         import questdb
