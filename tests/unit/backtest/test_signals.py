@@ -259,6 +259,21 @@ def test_signals_as_states_and_refused_entries_follow_the_rules(seed):
             assert ours.trades.height == trades
 
 
+def test_signals_at_every_place_of_short_runs_follow_the_rules():
+    # the signal bars are read 8 at a time, then bar by bar for the rest: every length
+    # around a multiple of 8, with signals in the words and in the rest
+    rng = np.random.default_rng(3)
+    for n in range(1, 27):
+        close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
+        for _ in range(20):
+            entries, exits = rng.random(n) < 0.3, rng.random(n) < 0.3
+            ours = from_signals(close, entries, exits, fees_bps=10, init_cash=1_000)
+            want, trades = reference_long_flat(close, close, entries, exits, 1_000.0, 1e-3,
+                                               0.0, 0.0)
+            np.testing.assert_allclose(ours.equity, want, rtol=1e-12)
+            assert ours.trades.height == trades
+
+
 def test_final_value_turnover_and_exposure_from_the_curve_and_trades():
     rng = np.random.default_rng(6)
     n = 2000
