@@ -63,6 +63,34 @@ def test_python_path_gives_the_compiled_result(bars):
         assert b.metrics[name] == value or (np.isnan(value) and np.isnan(b.metrics[name]))
 
 
+def test_entries_refused_for_want_of_cash_and_warm_up_nans_like_from_signals():
+    # a fixed fee that leaves too little cash to enter again after losses: the target stays
+    # long while nothing is bought; the warm-up's NaN targets are flat
+    rng = np.random.default_rng(8)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, 3000)))
+    open_ = close * np.exp(rng.normal(0, 0.005, 3000))
+    bars = pl.DataFrame({"open": open_, "close": close})
+
+    @nb.njit
+    def spread(row, position, cash, params):
+        return row[0] - row[1]  # NaN in the warm-up
+
+    strategy = Strategy("spread", PARAMS, FEATURES, spread)
+    above = features.sma(close, 5) > features.sma(close, 20)
+    for cash, fixed in ((1_000.0, 0.0), (100.0, 8.0)):
+        want = from_signals(close, above, ~above, open=open_, fees_bps=10, fixed_fee=fixed,
+                            init_cash=cash)
+        for decide in (strategy, Strategy("spread", PARAMS, FEATURES, spread.py_func)):
+            got = run(decide, bars, fees_bps=10, fixed_fee=fixed, init_cash=cash, fast=5,
+                      slow=20)
+            np.testing.assert_allclose(got.equity, want.equity, rtol=1e-12)
+            assert got.trades.height == want.trades.height
+            assert got.metrics["exposure"] == want.metrics["exposure"]
+            assert got.metrics["turnover"] == pytest.approx(want.metrics["turnover"],
+                                                            rel=1e-12)
+    assert 0 < want.trades.height < 20  # (the second case: a few trades, then none)
+
+
 def test_decide_sees_position_and_cash(bars):
     # flat after every entry: enter only when holding nothing, so it alternates bar by bar
     @nb.njit
