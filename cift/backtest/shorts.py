@@ -100,16 +100,23 @@ def _long_short(close, price, long_in, long_out, short_in, short_out, init_cash,
     st[CASH] = init_cash
     stats = stats_new()
     prev, equity_sum = init_cash, 0.0
+    cash, pos = init_cash, 0.0
+    held = 0.0  # bars in a position that the step did not count
     for i in range(n):
-        if i > 0:
+        # a bar after one without a signal is only valued (the state in registers): the
+        # step keeps it in memory, ~25 ns a bar
+        if i > 0 and (long_in[i - 1] or long_out[i - 1] or short_in[i - 1]
+                      or short_out[i - 1]):
             value = step(st, trade_cols, i, long_in[i - 1], long_out[i - 1], short_in[i - 1],
                          short_out[i - 1], price[i], close[i], fee, fixed_fee, slippage)
+            cash, pos = st[CASH], st[POS]
         else:
-            value = st[CASH]
+            value = cash + pos * close[i]
+            held += pos != 0.0
         if equity.shape[0] > 0:
             equity[i] = value
         equity_sum += value
         stats = stats_push(stats, value / prev - 1.0)
         prev = value
     k = close_open_trade(st, trade_cols, close[n - 1])
-    return trade_cols[:, :k], int(st[EXPOSURE]), st[TRADED], equity_sum, stats, prev
+    return trade_cols[:, :k], int(st[EXPOSURE] + held), st[TRADED], equity_sum, stats, prev
