@@ -1,6 +1,6 @@
 """Benchmark cift's signal backtest against vectorbt, end to end, in one process.
 
-Run:  python benchmarks/bench_backtest.py [--bars 1000000] [--repeat 3]
+Run:  python benchmarks/bench_backtest.py [--bars 1000000] [--repeat 5]
 
 SMA(10, 50) long/flat crossover on a synthetic random walk: the two moving averages, the
 crossover signals (cift's ``crossings``, vectorbt's ``ma_crossed_above/below``), the backtest
@@ -176,7 +176,7 @@ def bench_sweep(close: np.ndarray, open_: np.ndarray, grid) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bars", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-grid", action="store_true", help="skip the 10x10 grid")
     args = ap.parse_args()
     rng = np.random.default_rng(7)
