@@ -303,8 +303,9 @@ def test_signal_grid_equals_from_signals_per_column():
     from cift.backtest import GRID_METRICS, signal_grid
 
     rng = np.random.default_rng(9)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 2000)))
-    open_ = close * np.exp(rng.normal(0, 0.002, 2000))
+    # (2003 bars: each combination's row of signals starts off an 8-byte boundary)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 2003)))
+    open_ = close * np.exp(rng.normal(0, 0.002, 2003))
     pairs = [(5, 20), (10, 50), (20, 100), (3, 7)]
     sig = [crossover_of(close, f, s) for f, s in pairs]
     entries = np.stack([e for e, _ in sig], axis=1)
