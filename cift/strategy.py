@@ -24,6 +24,8 @@ order of ``params``; it returns the target: > 0 to be long, <= 0 to be flat, all
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -33,7 +35,7 @@ import polars as pl
 from cift.errors import ParameterError
 from cift.features.registry import REGISTRY, Param
 
-__all__ = ["Param", "Strategy", "Use"]
+__all__ = ["FeatureCache", "Param", "Strategy", "Use"]
 
 #: Bar columns a feature input reads by default (TA-Lib's input names -> bar columns).
 _DEFAULT_COLUMNS = {"real": "close", "high": "high", "low": "low", "close": "close",
@@ -100,23 +102,67 @@ class Strategy:
         return np.array([p.check(values.get(p.name, p.default)) for p in self.params],
                         dtype=np.float64)
 
-    def feature_matrix(self, bars: pl.DataFrame, params: np.ndarray) -> np.ndarray:
-        """Every feature on ``bars`` as the columns of one (bars x features) float64 matrix."""
+    def feature_matrix(self, bars: pl.DataFrame, params: np.ndarray,
+                       cache: FeatureCache | None = None) -> np.ndarray:
+        """Every feature on ``bars`` as the columns of one (bars x features) float64 matrix.
+
+        ``cache``: columns of earlier calls on the same bars (a sweep's runs share those
+        whose parameters they share), and where this call's columns go.
+        """
         from cift import features as ft
 
         by_name = dict(zip((p.name for p in self.params), params.tolist(), strict=True))
         out = np.empty((bars.height, len(self.features)))
         for j, (column, use) in enumerate(self.features.items()):
             spec = REGISTRY[use.feature]
-            args = []
-            for name in spec.inputs:
-                col = use.inputs.get(name, _DEFAULT_COLUMNS.get(name, name))
+            names = tuple(use.inputs.get(name, _DEFAULT_COLUMNS.get(name, name))
+                          for name in spec.inputs)
+            for col in names:
                 if col not in bars.columns:
                     raise ParameterError(f"{self.name}: feature {column!r} needs column "
                                          f"{col!r}, which the bars do not have")
-                args.append(bars.get_column(col).to_numpy())
             kwargs = {k: by_name[v] if isinstance(v, str) else v
                       for k, v in use.params.items()}
-            values = getattr(ft, use.feature)(*args, **kwargs)
-            out[:, j] = values[use.output] if isinstance(values, tuple) else values
+            # (the parameters by repr: always hashable, and exact for numbers)
+            key = (use.feature, use.output, names, repr(sorted(kwargs.items())))
+            values = None if cache is None else cache.get(key)
+            if values is None:
+                values = getattr(ft, use.feature)(
+                    *(bars.get_column(col).to_numpy() for col in names), **kwargs)
+                values = values[use.output] if isinstance(values, tuple) else values
+                if cache is not None:
+                    cache.put(key, values)
+            out[:, j] = values
         return out
+
+
+class FeatureCache:
+    """Feature columns kept for the runs of a sweep on the same bars: a column depends on
+    its feature, inputs and parameters only, so runs that share those share it. Bounded:
+    past ``budget`` bytes the least recently used column goes. Safe to share between
+    threads (a column two threads miss at once is computed twice, kept once)."""
+
+    def __init__(self, budget: int = 256 << 20) -> None:
+        self.budget = budget
+        self._columns: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        """The column kept under ``key``, or None."""
+        with self._lock:
+            values = self._columns.get(key)
+            if values is not None:
+                self._columns.move_to_end(key)
+            return values
+
+    def put(self, key: tuple, values: np.ndarray) -> None:
+        """Keep ``values`` under ``key`` (not when it alone is over the budget)."""
+        with self._lock:
+            if key in self._columns or values.nbytes > self.budget:
+                return
+            self._columns[key] = values
+            self._bytes += values.nbytes
+            while self._bytes > self.budget:
+                _, old = self._columns.popitem(last=False)
+                self._bytes -= old.nbytes

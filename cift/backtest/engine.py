@@ -24,7 +24,7 @@ from cift.backtest.metrics import stats_dict, stats_finish, stats_new, stats_pus
 from cift.backtest.signals import BacktestResult, _check_costs, _prices, _trade_stats
 from cift.data.validate import not_a_frame
 from cift.errors import ParameterError
-from cift.strategy import Strategy
+from cift.strategy import FeatureCache, Strategy
 
 __all__ = ["run"]
 
@@ -32,7 +32,7 @@ __all__ = ["run"]
 def run(strategy: Strategy, bars: pl.DataFrame, *, fees_bps: float = 0.0,
         fixed_fee: float = 0.0, slippage_bps: float = 0.0, init_cash: float = 100_000.0,
         periods_per_year: float = 252.0, allow_short: bool = False,
-        **params: object) -> BacktestResult:
+        feature_cache: FeatureCache | None = None, **params: object) -> BacktestResult:
     """Backtest ``strategy`` on ``bars`` (open, high, low, close, volume, and ts if any).
 
     ``decide`` returns the target: > 0 long, <= 0 flat; with ``allow_short``, < 0 short and
@@ -51,6 +51,9 @@ def run(strategy: Strategy, bars: pl.DataFrame, *, fees_bps: float = 0.0,
         As in :func:`cift.backtest.from_signals`.
     allow_short : bool
         Whether a negative target sells short (else it means flat).
+    feature_cache : FeatureCache, optional
+        Feature columns of earlier runs on the same ``bars``, and where this run's go (what
+        :func:`cift.backtest.sweep` shares between its runs). Not used by the event engine.
     **params
         Strategy parameters (defaults for the rest), checked against their ranges.
     """
@@ -81,7 +84,7 @@ def run(strategy: Strategy, bars: pl.DataFrame, *, fees_bps: float = 0.0,
         from cift.backtest.signals import _bar_times
 
         index = _bar_times(bars["ts"], len(close))
-    features = np.ascontiguousarray(strategy.feature_matrix(bars, p))
+    features = np.ascontiguousarray(strategy.feature_matrix(bars, p, feature_cache))
     return _run(strategy, close, price, features, p, fees_bps * 1e-4, float(fixed_fee),
                 slippage_bps * 1e-4, float(init_cash), float(periods_per_year), index,
                 bool(allow_short))

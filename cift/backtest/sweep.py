@@ -1,6 +1,8 @@
 """Parameter sweeps of a :class:`cift.strategy.Strategy`: metrics per combination.
 
-Memory stays bounded: each run's equity curve is dropped as soon as its metrics are taken.
+Memory stays bounded: each run's equity curve is dropped as soon as its metrics are taken,
+and the feature columns runs share (a run of fast=10, slow=50 reuses fast=10, slow=40's SMA
+of 10) are kept in a :class:`cift.strategy.FeatureCache` of 256 MB at most.
 Engines: ``"numba"`` (this process: runs on threads, the compiled loops release the GIL),
 ``"processes"`` (a spawn pool, one worker per core) or a ``dask.distributed.Client`` (for a
 sweep that outgrows one machine). Work is shipped as the strategy definition (its ``decide``
@@ -24,19 +26,23 @@ from cift.backtest.engine import run
 from cift.backtest.grid import GRID_METRICS
 from cift.backtest.pool import process_pool
 from cift.errors import ParameterError
-from cift.strategy import Strategy
+from cift.strategy import FeatureCache, Strategy
 
 __all__ = ["sweep"]
 
 
 def _metrics_block(strategy: Strategy, bars: pl.DataFrame, settings: dict,
-                   combos: list[dict], threads: int | None = None) -> list[list[float]]:
-    """Metrics of each combination (in :data:`GRID_METRICS` order); a worker's task."""
+                   combos: list[dict], threads: int | None = None,
+                   cache: FeatureCache | None = None) -> list[list[float]]:
+    """Metrics of each combination (in :data:`GRID_METRICS` order); a worker's task. The
+    runs share feature columns through ``cache`` (a new one when None)."""
     if threads is not None:
         nb.set_num_threads(min(threads, nb.config.NUMBA_NUM_THREADS))
+    # (an order strategy's features are per symbol, on the event engine: not shared)
+    shared = {} if strategy.orders else {"feature_cache": cache or FeatureCache()}
     out = []
     for combo in combos:
-        m = run(strategy, bars, **settings, **combo).metrics
+        m = run(strategy, bars, **settings, **shared, **combo).metrics
         # an order-level strategy has no round-trip trade statistics: NaN
         out.append([m.get(k, math.nan) for k in GRID_METRICS])
     return out
@@ -79,9 +85,10 @@ def sweep(strategy: Strategy, bars: pl.DataFrame, *, engine: str | object = "num
         settings["allow_short"] = True
     _check_engine(engine)
     # the first run here: bad bars or settings fail once, plainly, before any pool starts
-    rows = _metrics_block(strategy, bars, settings, combos[:1])
+    cache = FeatureCache()  # this process's runs share feature columns
+    rows = _metrics_block(strategy, bars, settings, combos[:1], cache=cache)
     if len(combos) > 1:
-        rows += _run_on(engine, strategy, bars, settings, combos[1:], progress)
+        rows += _run_on(engine, strategy, bars, settings, combos[1:], progress, cache)
     params = pl.DataFrame(combos)
     metrics = pl.DataFrame(rows, schema=list(GRID_METRICS), orient="row").with_columns(
         pl.col("max_drawdown_duration", "trades").fill_nan(None).cast(pl.Int64))
@@ -99,7 +106,7 @@ def _check_engine(engine: object) -> None:
 
 
 def _run_on(engine: str | object, strategy: Strategy, bars: pl.DataFrame, settings: dict,
-            combos: list[dict], progress: bool) -> list[list[float]]:
+            combos: list[dict], progress: bool, cache: FeatureCache) -> list[list[float]]:
     bar = tqdm(total=len(combos), desc=f"sweep {strategy.name}", unit="run",
                disable=not progress)
     with bar:
@@ -114,7 +121,9 @@ def _run_on(engine: str | object, strategy: Strategy, bars: pl.DataFrame, settin
                 blocks = [combos[i::workers * 2] for i in range(workers * 2)]
                 threads = 1
             with pool as executor:
-                futures = [executor.submit(_metrics_block, strategy, bars, settings, b, threads)
+                # threads share this process's cache; each worker process keeps its own
+                futures = [executor.submit(_metrics_block, strategy, bars, settings, b, threads,
+                                           cache if threads is None else None)
                            for b in blocks if b]
                 for f in futures:  # (a failed block raises below, from f.result())
                     f.add_done_callback(lambda f: f.exception() or bar.update(len(f.result())))

@@ -69,3 +69,16 @@ def test_bad_bars_or_settings_fail_once_before_the_pool(bars, caplog, engine):
     with pytest.raises(CiftError, match="fees_bps"):
         sweep(SMA_CROSS, bars, engine=engine, fees_bps=-1, **GRIDS)
     assert not [r for r in caplog.records if r.name == "concurrent.futures"]
+
+
+def test_runs_share_feature_columns(bars, numba_result, monkeypatch):
+    # 2 fast x 3 slow lengths: 5 distinct SMA columns, not 12; on two threads a column can
+    # be computed twice when both miss it at once, never more
+    from cift import features
+
+    calls = []
+    sma = features.sma
+    monkeypatch.setattr(features, "sma", lambda x, timeperiod: calls.append(timeperiod)
+                        or sma(x, timeperiod))
+    assert sweep(SMA_CROSS, bars, fees_bps=1, **GRIDS).equals(numba_result)
+    assert sorted(set(calls)) == [5, 10, 20, 40, 60] and len(calls) <= 10
