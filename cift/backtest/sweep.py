@@ -39,7 +39,8 @@ def _metrics_block(strategy: Strategy, bars: pl.DataFrame, settings: dict,
     if threads is not None:
         nb.set_num_threads(min(threads, nb.config.NUMBA_NUM_THREADS))
     # (an order strategy's features are per symbol, on the event engine: not shared)
-    shared = {} if strategy.orders else {"feature_cache": cache or FeatureCache()}
+    shared = {} if strategy.orders else {
+        "feature_cache": FeatureCache() if cache is None else cache}
     out = []
     for combo in combos:
         m = run(strategy, bars, **settings, **shared, **combo).metrics
