@@ -114,7 +114,8 @@ _side = nb.njit(cache=True, inline="always")(side_of)  # the same rule in the co
 @nb.njit(nogil=True)  # sweeps run several at once on threads
 def _run_compiled(decide, close, price, features, params, st, trades, fee, fixed_fee,
                   slippage, allow_short, equity):
-    """The whole run with ``decide`` compiled in; returns the statistics state.
+    """The whole run with ``decide`` compiled in; returns the statistics state and the
+    number of bars in a position.
 
     The step runs only on a bar whose side differs from the bar before's: with the same
     side the state cannot change (in that position already, or refused for want of cash,
@@ -125,7 +126,7 @@ def _run_compiled(decide, close, price, features, params, st, trades, fee, fixed
     prev = st[shorts.CASH]
     cash, pos = st[shorts.CASH], st[shorts.POS]
     side = 0  # as the target before the first bar: flat
-    held = 0.0  # bars in a position that the step did not count
+    exposure = 0  # bars in a position
     target = 0.0
     for i in range(close.shape[0]):
         now = _side(target, allow_short)
@@ -136,13 +137,12 @@ def _run_compiled(decide, close, price, features, params, st, trades, fee, fixed
             cash, pos = st[shorts.CASH], st[shorts.POS]
         else:
             value = cash + pos * close[i]
-            held += pos != 0.0
+        exposure += pos != 0.0
         equity[i] = value
         stats = stats_push(stats, value / prev - 1.0)
         prev = value
         target = decide(features[i], pos, cash, params)
-    st[shorts.EXPOSURE] += held
-    return stats
+    return stats, exposure
 
 
 def _run(strategy: Strategy, close: np.ndarray, price: np.ndarray, features: np.ndarray,
@@ -155,7 +155,7 @@ def _run(strategy: Strategy, close: np.ndarray, price: np.ndarray, features: np.
     trades = np.zeros((7, n + 1))
     equity = np.empty(n)
     if isinstance(strategy.decide, CPUDispatcher):
-        stats = _run_compiled(strategy.decide, close, price, features, p, st, trades, fee,
+        stats, exposure = _run_compiled(strategy.decide, close, price, features, p, st, trades, fee,
                               fixed_fee, slip, allow_short, equity)
     else:  # the Python path: the same compiled step, called where the compiled loop does
         target, decide = 0.0, strategy.decide
@@ -163,7 +163,7 @@ def _run(strategy: Strategy, close: np.ndarray, price: np.ndarray, features: np.
                            fee, fixed_fee, slip)
         # Python floats: indexing a list is several times cheaper than a NumPy array
         price_of, close_of = price.tolist(), close.tolist()
-        cash, pos, side, held = init_cash, 0.0, 0, 0
+        cash, pos, side, exposure = init_cash, 0.0, 0, 0
         for i in range(n):
             now = side_of(target, allow_short)
             if now != side:
@@ -173,9 +173,8 @@ def _run(strategy: Strategy, close: np.ndarray, price: np.ndarray, features: np.
                 cash, pos = float(st[shorts.CASH]), float(st[shorts.POS])
             else:
                 equity[i] = cash + pos * close_of[i]
-                held += pos != 0.0
+            exposure += pos != 0.0
             target = decide(features[i], pos, cash, p)
-        st[shorts.EXPOSURE] += held
         # the statistics of the same returns, folded in the same order: the same numbers
         stats = _stats_of(equity, init_cash)
     k = shorts.close_open_trade(st, trades, close[-1])
@@ -183,6 +182,6 @@ def _run(strategy: Strategy, close: np.ndarray, price: np.ndarray, features: np.
     metrics = stats_dict(stats_finish(stats, periods_per_year))
     hit_rate, profit_factor = _trade_stats(cols)
     metrics |= {"trades": k, "hit_rate": hit_rate, "profit_factor": profit_factor,
-                "exposure": st[shorts.EXPOSURE] / n,
+                "exposure": exposure / n,
                 "turnover": st[shorts.TRADED] / float(np.mean(equity))}
     return BacktestResult(cols, metrics, init_cash, float(equity[-1]), close, index, equity)

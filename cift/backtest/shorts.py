@@ -23,8 +23,8 @@ __all__ = ["close_open_trade", "step"]
 
 
 # the state between bars (one float64 array, so run()'s Python path can step it too)
-CASH, POS, TRADES, EXPOSURE, TRADED = range(5)
-FIELDS = 5
+CASH, POS, TRADES, TRADED = range(4)
+FIELDS = 4
 
 
 @nb.njit(cache=True)
@@ -71,8 +71,6 @@ def step(st, trade_cols, i, li, lo, si, so, price_i, close_i, fee, fixed_fee, sl
         trade_cols[2, k], trade_cols[3, k] = pos, fill
         trade_cols[5, k] = -pos * fill - fees
         trade_cols[6, k] = fees
-    if pos != 0.0:
-        st[EXPOSURE] += 1.0
     st[CASH], st[POS], st[TRADES] = cash, pos, k
     return cash + pos * close_i
 
@@ -101,7 +99,7 @@ def _long_short(close, price, long_in, long_out, short_in, short_out, init_cash,
     stats = stats_new()
     prev, equity_sum = init_cash, 0.0
     cash, pos = init_cash, 0.0
-    held = 0.0  # bars in a position that the step did not count
+    exposure = 0  # bars in a position
     for i in range(n):
         # a bar after one without a signal is only valued (the state in registers): the
         # step keeps it in memory, ~25 ns a bar
@@ -112,11 +110,11 @@ def _long_short(close, price, long_in, long_out, short_in, short_out, init_cash,
             cash, pos = st[CASH], st[POS]
         else:
             value = cash + pos * close[i]
-            held += pos != 0.0
+        exposure += pos != 0.0
         if equity.shape[0] > 0:
             equity[i] = value
         equity_sum += value
         stats = stats_push(stats, value / prev - 1.0)
         prev = value
     k = close_open_trade(st, trade_cols, close[n - 1])
-    return trade_cols[:, :k], int(st[EXPOSURE] + held), st[TRADED], equity_sum, stats, prev
+    return trade_cols[:, :k], exposure, st[TRADED], equity_sum, stats, prev
