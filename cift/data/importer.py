@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from cift.data.codes import has_padding
+from cift.data.plaincsv import read_plain_csv
 from cift.data.schema import TABLES
 from cift.data.timestamps import RepeatedTimeError, day_month_order
 from cift.data.validate import validate_frame
@@ -222,10 +223,18 @@ def _read_raw(path: Path | bytes, separator: str | None, options: ImportOptions,
             df = df.with_columns(pl.exclude(options.file_column("symbol"))
                                  .str.replace(",", ".", literal=True))
         return _trimmed_symbols(df, options)
+    ts_parts = _ts_parts(options.file_column("ts"))
+    if ((isinstance(path, bytes) or not (_compressed(path) or path.suffix.lower() == _ZIP))
+            and options.header and not options.decimal_comma and not ts_parts):
+        # a plain file (most are) is read by cift's own parser (10M ticks: 0.75-0.8 s, with
+        # Arrow's reader and its frame 0.95-1.1), else it says None
+        df = read_plain_csv(path, separator, keep, options.file_column("symbol"))
+        if df is not None:
+            return df
     # Arrow's reader parses ISO timestamps while it reads, on all cores: 2-4x faster end to
     # end than reading text and parsing after. Symbols stay text even when they look like
     # numbers (0700, 1301).
-    as_string = [options.file_column("symbol"), *_ts_parts(options.file_column("ts"))]
+    as_string = [options.file_column("symbol"), *ts_parts]
     if not options.header:  # Arrow names them f0, f1...: the Polars names, 1-based, after
         as_string = [f"f{int(name[7:]) - 1}" for name in as_string
                      if re.fullmatch(r"column_[1-9]\d*", name)]
