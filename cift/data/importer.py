@@ -2,6 +2,8 @@
 
 CSV files may come compressed (``.csv.gz``, ``.bz2``, ``.zst``, ``.lz4``, or a ``.zip`` of
 one CSV file, as vendors and exchanges ship them): they are decompressed as they are read.
+Plain CSV text (most tick files: see :mod:`cift.data.plaincsv`) is parsed by cift's own
+reader; anything else by Arrow's, which gives the same frame for what both read.
 
 A file is read whole, mapped to cift's column names, and validated before anything is written,
 so a bad file leaves the store exactly as it was; a file too large for that is read and

@@ -9,7 +9,8 @@ It reads only what it is sure of and gives up (returns None) on anything else â€
 empty field or line, a row with another number of fields, a number it cannot convert exactly
 (see :func:`_number`), a text that is not an ISO timestamp with a time, a column mixing
 zoned and naive times â€” so the caller reads the file with Arrow's reader instead, which
-then gives exactly the frame, or the error, it always gave. What it returns is what Arrow
+then gives exactly the frame, or the error, it always gave. (A file is mapped, not read: one
+cut short by another process while it is parsed ends the process, as with any mapped file.) What it returns is what Arrow
 returns: the same columns, and per column the same values: int64 where every field is an
 integer, else float64 (correctly rounded); a UTC Datetime where every time has a zone, a
 naive one where none has.
@@ -388,8 +389,18 @@ def read_plain_csv(source: Path | bytes, separator: str, keep: list[str] | None,
                 return None
             # (not closed here: the map goes when the last array over it does; closing it
             # while an exception's traceback still holds one would raise over that exception)
-            buf = np.frombuffer(_mapped(fh.fileno()), np.uint8)
-    return _read(buf, sep[0], keep, symbol, threads or os.cpu_count() or 1)
+            try:
+                buf = np.frombuffer(_mapped(fh.fileno()), np.uint8)
+            except (OSError, ValueError):  # a file system that does not map files
+                return None
+    return _read(buf, sep[0], keep, symbol, threads or _cores())
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's share, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _mapped(fileno: int) -> mmap.mmap:
