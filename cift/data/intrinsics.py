@@ -41,36 +41,31 @@ def prefetch(typingctx, array, index):
     return sig, codegen
 
 
-@intrinsic
-def leading_zeros(typingctx, x):
-    """The number of leading zero bits of the uint64 ``x`` (64 when ``x`` is 0)."""
+def _zero_bits(x, llvm_name: str):
+    """(signature, codegen) of an intrinsic counting zero bits of the uint64 ``x`` with
+    LLVM's ``llvm_name`` (ctlz, cttz), asked to give 64 for 0."""
     if x != types.uint64:
         return None
-    sig = types.uint64(x)
 
     def codegen(context, builder, signature, args):
         i64 = ir.IntType(64)
         fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(i64, [i64, ir.IntType(1)]), "llvm.ctlz.i64")
+            builder.module, ir.FunctionType(i64, [i64, ir.IntType(1)]), llvm_name)
         return builder.call(fn, [args[0], ir.Constant(ir.IntType(1), 0)])
 
-    return sig, codegen
+    return types.uint64(x), codegen
+
+
+@intrinsic
+def leading_zeros(typingctx, x):
+    """The number of leading zero bits of the uint64 ``x`` (64 when ``x`` is 0)."""
+    return _zero_bits(x, "llvm.ctlz.i64")
 
 
 @intrinsic
 def trailing_zeros(typingctx, x):
     """The number of trailing zero bits of the uint64 ``x`` (64 when ``x`` is 0)."""
-    if x != types.uint64:
-        return None
-    sig = types.uint64(x)
-
-    def codegen(context, builder, signature, args):
-        i64 = ir.IntType(64)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(i64, [i64, ir.IntType(1)]), "llvm.cttz.i64")
-        return builder.call(fn, [args[0], ir.Constant(ir.IntType(1), 0)])
-
-    return sig, codegen
+    return _zero_bits(x, "llvm.cttz.i64")
 
 
 @intrinsic
