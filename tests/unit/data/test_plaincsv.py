@@ -94,6 +94,12 @@ def test_separators_line_ends_and_padding(tmp_path, sep):
     assert got["symbol"].to_list() == ["ES=F", "BRK.B", "^GSPC"]
 
 
+def test_a_symbol_last_on_crlf_lines(tmp_path):
+    text = "ts,price,symbol\r\n2024-01-02T14:30:00Z,1.5, AAPL \r\n2024-01-02T14:30:01Z,2,MSFT\r\n"
+    got = assert_same(write(tmp_path / "t.csv", text))
+    assert got["symbol"].to_list() == ["AAPL", "MSFT"]
+
+
 def test_only_the_kept_columns_in_their_order(tmp_path):
     text = ("id,symbol,venue,ts,price,size,cond\n"  # (an empty field of a column not read)
             "1,A,XNAS,2024-01-02T14:30:00Z,1.5,100,@ F\n2,B,,2024-01-02T14:30:01Z,2,5,\n")
