@@ -364,12 +364,24 @@ def _cuts(buf: np.ndarray, lo: int, hi: int, parts: int) -> list[int]:
     cuts = [lo]
     for k in range(1, parts):
         at = max(cuts[-1], lo + (hi - lo) * k // parts)
-        nl = buf[at:hi].tobytes().find(b"\n") if at < hi else -1  # (a line is short)
+        nl = _next_newline(buf, at, hi)
         if nl < 0:
             break
-        cuts.append(at + nl + 1)
+        cuts.append(nl + 1)
     cuts.append(hi)
     return sorted(set(cuts))
+
+
+def _next_newline(buf: np.ndarray, at: int, hi: int) -> int:
+    """The offset of the first newline in buf[at:hi], or -1: looked for in windows of 64 KB
+    (a line is short; copying the rest of the file to search it cost 0.2 s at 572 MB)."""
+    while at < hi:
+        window = buf[at:min(at + (1 << 16), hi)].tobytes()
+        nl = window.find(b"\n")
+        if nl >= 0:
+            return at + nl
+        at += len(window)
+    return -1
 
 
 def read_plain_csv(source: Path | bytes, separator: str, keep: list[str] | None, symbol: str,
