@@ -12,9 +12,7 @@ zoned and naive times — so the caller reads the file with Arrow's reader inste
 then gives exactly the frame, or the error, it always gave. What it returns is what Arrow
 returns: the same columns, and per column the same values: int64 where every field is an
 integer, else float64 (correctly rounded); a UTC Datetime where every time has a zone, a
-naive one where none has. (Where Arrow's reader guesses a column's type from its first block
-and fails on a later one, "16" then "16.35", the importer read it again as text: here it is
-float64 from the start, the same values.)
+naive one where none has.
 
 A file is mapped, not read: one cut short by another process while it is parsed ends the
 process, as with any mapped file.
