@@ -117,7 +117,7 @@ def test_text_in_memory_reads_as_the_file(tmp_path):
 
 def test_symbols_beyond_the_first_table_and_in_utf8(tmp_path):
     rng = random.Random(3)
-    names = [f"S{i}" for i in range(5000)] + ["Société", "株式"]
+    names = [f"S{i}" for i in range(5000)] + ["Société", "株式", "ESZ4 C5000 20241220"]
     lines = [f"2024-01-02T14:30:{i % 60:02d}Z,{rng.choice(names)},{i}.25,1,1"
              for i in range(20000)]
     got = assert_same(write(tmp_path / "t.csv", HEADER + "\n".join(lines) + "\n"))
