@@ -29,6 +29,8 @@ from pathlib import Path
 import numba as nb
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from cift.data.intrinsics import load_u64, trailing_zeros
 from cift.data.pages import small_pages
@@ -39,7 +41,8 @@ __all__ = ["read_plain_csv"]
 _INT, _FLOAT, _ZONED, _NAIVE = 1, 2, 4, 8
 # a kernel's verdict
 _OK, _NOT_PLAIN, _TABLE_FULL = 0, 1, 2
-_SKIP, _SYMBOL = -2, -1  # a column's role, else the index of its numeric output row
+# a field's role: the index of its numeric column (>= 0), skipped, or text column _TEXT - role
+_SKIP, _TEXT = -1, -2
 _PART_BYTES = 16 << 20  # the least text worth a thread of its own
 _SEPARATORS = b",;\t|"
 
@@ -236,11 +239,12 @@ def _number(buf, p, hi):
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False, inline="always")
-def _symbol_code(buf, s, e, hi, table, first, length, words, n_codes):
-    """The code of the symbol buf[s:e] (a new one if unseen: returned >= n_codes), or -1 when
-    the table is full. ``table`` is open addressing; ``first``/``length`` hold where each
-    code's text first appeared. A symbol of up to 8 bytes (most) is one word, its bytes in
-    ``words``: hashed by one multiply and compared at once; a longer one byte by byte."""
+def _text_code(buf, s, e, hi, d, table, first, length, words, n_codes):
+    """The code of the text buf[s:e] in text column ``d`` (a new one if unseen: returned ==
+    n_codes), or -1 when the column's table is full. ``table[d]`` is open addressing;
+    ``first``/``length`` hold where each code's text first appeared. A text of up to 8
+    bytes (most: symbols, sides, venues) is one word, its bytes in ``words``: hashed by one
+    multiply and compared at once; a longer one byte by byte."""
     n = e - s
     word = np.uint64(0)
     if n <= 8:
@@ -256,24 +260,24 @@ def _symbol_code(buf, s, e, hi, table, first, length, words, n_codes):
         h = np.uint64(0xCBF29CE484222325)  # FNV-1a
         for i in range(s, e):
             h = (h ^ np.uint64(buf[i])) * np.uint64(0x100000001B3)
-    mask = table.shape[0] - 1
+    mask = table.shape[1] - 1
     slot = np.int64(h >> np.uint64(40)) & mask
     while True:
-        code = table[slot]
+        code = table[d, slot]
         if code < 0:
-            if 2 * (n_codes + 1) > table.shape[0]:
+            if 2 * (n_codes + 1) > table.shape[1]:
                 return -1
-            table[slot] = n_codes
-            first[n_codes] = s
-            length[n_codes] = n
-            words[n_codes] = word
+            table[d, slot] = n_codes
+            first[d, n_codes] = s
+            length[d, n_codes] = n
+            words[d, n_codes] = word
             return n_codes
-        if length[code] == n:
+        if length[d, code] == n:
             if n <= 8:
-                if words[code] == word:
+                if words[d, code] == word:
                     return code
             else:
-                f = first[code]
+                f = first[d, code]
                 same = True
                 for i in range(n):
                     if buf[f + i] != buf[s + i]:
@@ -308,24 +312,25 @@ def _text_end(buf, p, hi, sep, seps):
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
-def _parse(buf, lo, hi, sep, roles, ints, floats, codes, row0, table, first, length, words,
-           kinds, float_from):
+def _parse(buf, lo, hi, sep, roles, trim, ints, floats, codes, row0, table, first, length,
+           words, n_codes, kinds, float_from):
     """Parse the rows of buf[lo:hi] (whole lines) into ``ints`` (a row per numeric column;
-    ``floats`` is the same memory as float64) and ``codes`` from row ``row0`` on.
+    ``floats`` is the same memory as float64) and ``codes`` (a row per text column) from row
+    ``row0`` on. A field's role: >= 0 the numeric column it goes to, _SKIP, or a text column
+    ``_TEXT - role`` (its spaces around trimmed where ``trim[column]``: the symbol's).
 
     A numeric column's integers are stored as int64 until its first float (row
     ``float_from[column]``, -1 if none), as float64 from there on: a column that holds both
     turns its integers before that row into floats after (:func:`_typed`).
 
     A numeric field is parsed where it stands and must end at the separator (the last at
-    the line's end); a text field is scanned for its end. Returns (verdict, rows, symbols):
-    _NOT_PLAIN on anything this reader does not take, _TABLE_FULL when the symbols outgrow
-    ``table``.
+    the line's end); a text field is scanned for its end. Returns (verdict, rows, field):
+    _NOT_PLAIN on anything this reader does not take (``field``: where), _TABLE_FULL when
+    a text column's codes outgrow ``table``.
     """
     n_fields = roles.shape[0]
     seps = np.uint64(sep) * _ONES  # (the separator in every byte)
     r = row0
-    n_codes = 0
     p = lo
     while p < hi:
         for f in range(n_fields):
@@ -344,38 +349,41 @@ def _parse(buf, lo, hi, sep, roles, ints, floats, codes, row0, table, first, len
                     else:
                         floats[role, r] = x
                 if kind == 0:
-                    return _NOT_PLAIN, 0, 0
+                    return _NOT_PLAIN, 0, f
                 kinds[role] |= kind
             else:
                 q = _text_end(buf, p, hi, sep, seps)
                 if q < 0:
-                    return _NOT_PLAIN, 0, 0
-                if role == _SYMBOL:
+                    return _NOT_PLAIN, 0, f
+                if role <= _TEXT:
+                    d = _TEXT - role
                     s = p
                     t = q - 1 if f == n_fields - 1 and q > p and buf[q - 1] == _CR else q
-                    while s < t and buf[s] == _SPACE:
-                        s += 1
-                    while t > s and buf[t - 1] == _SPACE:
-                        t -= 1
+                    if trim[d]:
+                        while s < t and buf[s] == _SPACE:
+                            s += 1
+                        while t > s and buf[t - 1] == _SPACE:
+                            t -= 1
                     if t == s:  # (Arrow: an empty field is missing)
-                        return _NOT_PLAIN, 0, 0
-                    code = _symbol_code(buf, s, t, hi, table, first, length, words, n_codes)
+                        return _NOT_PLAIN, 0, f
+                    code = _text_code(buf, s, t, hi, d, table, first, length, words,
+                                      n_codes[d])
                     if code < 0:
-                        return _TABLE_FULL, 0, 0
-                    if code == n_codes:
-                        n_codes += 1
-                    codes[r] = code
+                        return _TABLE_FULL, 0, f
+                    if code == n_codes[d]:
+                        n_codes[d] += 1
+                    codes[d, r] = code
             if f < n_fields - 1:
                 if q >= hi or buf[q] != sep:
-                    return _NOT_PLAIN, 0, 0
+                    return _NOT_PLAIN, 0, f
             else:
                 if q < hi and buf[q] == _CR:
                     q += 1
                 if q < hi and buf[q] != _NL:
-                    return _NOT_PLAIN, 0, 0
+                    return _NOT_PLAIN, 0, f
             p = q + 1
         r += 1
-    return _OK, r - row0, n_codes
+    return _OK, r - row0, -1
 
 
 def _cuts(buf: np.ndarray, lo: int, hi: int, parts: int) -> list[int]:
@@ -458,12 +466,21 @@ def _read(buf: np.ndarray, sep: int, keep: list[str] | None, symbol: str,
     keep = names if keep is None else keep
     if not keep or len(set(names)) != len(names) or not set(keep) <= set(names):
         return None
-    numeric = [n for n in keep if n != symbol]
-    roles = np.array([_SYMBOL if n == symbol and n in keep else
-                      numeric.index(n) if n in numeric else _SKIP for n in names], np.int64)
     lo, hi = nl + 1, buf.shape[0]
     if hi <= lo:
         return None
+    numeric = [n for n in keep if n != symbol]
+    texts = [symbol] if symbol in keep else []
+    # a column whose first value is not a number or a time is text (Databento's sides A/B/N,
+    # Tardis' buy/sell); a later text in a numeric column still gives up
+    line = _next_newline(buf, lo, hi)
+    while (bad := _probe(buf, lo, hi if line < 0 else line + 1, sep, names, numeric, texts,
+                         symbol)) is not None:
+        if bad < 0 or names[bad] not in numeric:
+            return None
+        numeric.remove(names[bad])
+        texts.append(names[bad])
+    roles, trim = _roles(names, numeric, texts, symbol)
     cuts = _cuts(buf, lo, hi, max(1, min(threads, (hi - lo) // _PART_BYTES)))
     spans = list(zip(cuts[:-1], cuts[1:], strict=True))
     with ThreadPoolExecutor(len(spans)) as pool:
@@ -473,13 +490,13 @@ def _read(buf: np.ndarray, sep: int, keep: list[str] | None, symbol: str,
             return None
         ints = np.empty((len(numeric), rows), np.int64)
         floats = ints.view(np.float64)
-        codes = np.empty(rows, np.int32)
+        codes = np.empty((len(texts), rows), np.int32)
         small_pages(ints, codes)
         starts = np.cumsum([0, *counts[:-1]])
         capacity = 1 << 12
         while True:
-            results = list(pool.map(partial(_parse_span, buf, sep, roles, ints, floats, codes,
-                                            capacity), spans, starts))
+            results = list(pool.map(partial(_parse_span, buf, sep, roles, trim, ints, floats,
+                                            codes, capacity), spans, starts))
             if any(r is not None and r[0] != _OK for r in results):
                 return None
             if all(r is not None for r in results):
@@ -492,49 +509,85 @@ def _read(buf: np.ndarray, sep: int, keep: list[str] | None, symbol: str,
     kinds = np.bitwise_or.reduce([r[3] for r in results])
     columns = {}
     for name in keep:
-        if name == symbol:
-            column = _symbols(buf, codes, results)
-            if column is None:
-                return None
+        if name in texts:
+            column = _text_column(buf, codes, texts.index(name), results, name != symbol)
         else:
             k = numeric.index(name)
-            column = _typed(name, ints[k], int(kinds[k]), [(r[2][2], r[2][3], r[4][k])
+            column = _typed(name, ints[k], int(kinds[k]), [(r[2][4], r[2][5], r[4][k])
                                                            for r in results])
-            if column is None:
-                return None
+        if column is None:
+            return None
         columns[name] = column
     return pl.DataFrame(columns)
 
 
-def _parse_span(buf, sep, roles, ints, floats, codes, capacity, span, row0):
-    """One thread's lines: (verdict, rows, (its symbols' first offsets and lengths, its first
-    row, rows), kinds, float_from) (see :func:`_parse`), or None when its symbols outgrew
-    ``capacity``."""
-    table = np.full(capacity, -1, np.int64)
-    first = np.empty(capacity // 2 + 1, np.int64)
-    length = np.empty(capacity // 2 + 1, np.int64)
-    words = np.empty(capacity // 2 + 1, np.uint64)
+def _roles(names: list[str], numeric: list[str], texts: list[str], symbol: str
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Each of the file's columns' role in :func:`_parse`, and which text columns trim."""
+    roles = np.array([numeric.index(n) if n in numeric else
+                      _TEXT - texts.index(n) if n in texts else _SKIP for n in names], np.int64)
+    return roles, np.array([n == symbol for n in texts], np.int64)
+
+
+def _probe(buf, lo, hi, sep, names, numeric, texts, symbol) -> int | None:
+    """The first line parsed with these roles: None if it parses, else the field it stopped
+    at (-1 when not for a field's value)."""
+    roles, trim = _roles(names, numeric, texts, symbol)
+    ints = np.empty((len(numeric), 1), np.int64)
+    result = _parse_span(buf, sep, roles, trim, ints, ints.view(np.float64),
+                         np.empty((len(texts), 1), np.int32), 1 << 4, (lo, hi), 0)
+    if result is not None and result[0] == _OK:
+        return None
+    return -1 if result is None or result[2][6] < 0 else result[2][6]
+
+
+def _parse_span(buf, sep, roles, trim, ints, floats, codes, capacity, span, row0):
+    """One thread's lines: (verdict, rows, (its text columns' first offsets, lengths and
+    counts of codes, -, its first row, rows, where it stopped), kinds, float_from) (see
+    :func:`_parse`), or None when a text column outgrew ``capacity``."""
+    n_texts = codes.shape[0]
+    table = np.full((n_texts, capacity), -1, np.int64)
+    first = np.empty((n_texts, capacity // 2 + 1), np.int64)
+    length = np.empty((n_texts, capacity // 2 + 1), np.int64)
+    words = np.empty((n_texts, capacity // 2 + 1), np.uint64)
+    n_codes = np.zeros(n_texts, np.int64)
     kinds = np.zeros(ints.shape[0], np.int64)
     float_from = np.full(ints.shape[0], -1, np.int64)
-    verdict, rows, n_codes = _parse(buf, span[0], span[1], sep, roles, ints, floats, codes,
-                                    row0, table, first, length, words, kinds, float_from)
+    verdict, rows, field = _parse(buf, span[0], span[1], sep, roles, trim, ints, floats, codes,
+                                  row0, table, first, length, words, n_codes, kinds,
+                                  float_from)
     if verdict == _TABLE_FULL:
         return None
-    return verdict, rows, (first[:n_codes], length[:n_codes], row0, rows), kinds, float_from
+    return verdict, rows, (first, length, n_codes, None, row0, rows, field), kinds, float_from
 
 
-def _symbols(buf: np.ndarray, codes: np.ndarray, results: list) -> pl.Series | None:
-    """The symbol column: each thread's codes mapped to one list of names."""
+def _text_column(buf: np.ndarray, codes: np.ndarray, d: int, results: list,
+                 typed: bool) -> pl.Series | None:
+    """Text column ``d``: each thread's codes mapped to one list of names; None if a text is
+    not UTF-8, or (``typed``: a column Arrow types by its values) if Arrow would read its
+    values as anything but text (True/False as booleans, dates)."""
     names: dict[str, int] = {}
-    for _, _, (first, length, row0, rows), *_ in results:
+    for _, _, (first, length, n_codes, _, row0, rows, _), *_ in results:
         try:
-            mine = [buf[f:f + n].tobytes().decode() for f, n in zip(first, length, strict=True)]
+            mine = [buf[f:f + n].tobytes().decode()
+                    for f, n in zip(first[d, :n_codes[d]], length[d, :n_codes[d]], strict=True)]
         except UnicodeDecodeError:
             return None
         lut = np.array([names.setdefault(name, len(names)) for name in mine], np.int32)
-        part = codes[row0:row0 + rows]
+        part = codes[d, row0:row0 + rows]
         part[:] = lut[part]
-    return pl.Series(list(names), dtype=pl.String).gather(pl.Series(codes))
+    if typed and not _read_as_text(list(names)):
+        return None
+    return pl.Series(list(names), dtype=pl.String).gather(pl.Series(codes[d]))
+
+
+def _read_as_text(values: list[str]) -> bool:
+    """Whether Arrow's reader types a column of these values as text: asked of Arrow itself,
+    on the distinct values (what it infers from)."""
+    text = "\n".join(["column", *values, ""]).encode()
+    table = pa_csv.read_csv(pa.BufferReader(text),
+                            convert_options=pa_csv.ConvertOptions(null_values=[""]))
+    return table.schema.field(0).type == pa.string()
 
 
 def _typed(name: str, values: np.ndarray, kind: int,

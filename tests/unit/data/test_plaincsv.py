@@ -106,7 +106,30 @@ def test_only_the_kept_columns_in_their_order(tmp_path):
     path = write(tmp_path / "t.csv", text)
     got = assert_same(path, keep=["symbol", "ts", "price", "size"])
     assert got.columns == ["symbol", "ts", "price", "size"]
-    assert read_plain_csv(path, ",", None, "symbol") is None  # venue, cond: text columns
+    assert read_plain_csv(path, ",", None, "symbol") is None  # all: cond is empty in row 2
+
+
+@pytest.mark.parametrize("text", [
+    # Databento's trades (side A/B/N), Tardis' (exchange, buy/sell), text kept as written
+    "ts_event,action,side,price,size,symbol\n"
+    "2024-01-02T14:30:00.000000001Z,T,A,187.5,100,AAPL\n"
+    "2024-01-02T14:30:00.5Z,T,N,187.51,5,MSFT\n2024-01-02T14:30:01Z,T,B,187.5,1,AAPL\n",
+    "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+    "binance,BTCUSDT,1704205800123456,1704205800123999,9001,buy,42000.5,0.012\n"
+    "binance,BTCUSDT,1704205800223456,1704205800223999,9002,sell,42000.4,1\n",
+    "ts,symbol,price,venue\n2024-01-02T14:30:00Z,A,1.5, XNAS\n2024-01-02T14:30:01Z,A,2,7\n",
+])
+def test_text_columns_as_arrow_reads_them(tmp_path, text):
+    assert_same(write(tmp_path / "t.csv", text))
+
+
+@pytest.mark.parametrize("text", [
+    "ts,symbol,price,is_buyer_maker\n2024-01-02T14:30:00Z,A,1.5,True\n",  # Arrow: booleans
+    "ts,symbol,price,day\n2024-01-02T14:30:00Z,A,1.5,2024-01-02\n",  # Arrow: dates
+    "ts,symbol,price,side\n2024-01-02T14:30:00Z,A,1.5,1\n2024-01-02T14:30:00Z,A,1.5,B\n",
+])
+def test_declines_text_arrow_types_otherwise_or_late(tmp_path, text):
+    assert read_plain_csv(write(tmp_path / "t.csv", text), ",", None, "symbol") is None
 
 
 def test_text_in_memory_reads_as_the_file(tmp_path):
@@ -251,6 +274,13 @@ def test_importer_reads_the_synthetic_market_as_before(tmp_path, market):
     ("ts,symbol,price,size,side\n2024-01-02T14:30:00Z,A,1.5,3,2\n", None),  # a bad side
     ("ts,symbol,price,size,side\n2024-01-02T14:30:00Z,A,nan,3,1\n", None),  # declined
     ("ts,symbol,bid_px,ask_px,bid_sz,ask_sz\n2024-01-02T14:30:00Z,A,1.5,1.4,3,3\n", None),
+    ("ts_event,side,price,size,symbol\n2024-01-02T14:30:00Z,A,187.5,100,AAPL\n"
+     "2024-01-02T14:30:01Z,B,187.5,3,AAPL\n2024-01-02T14:30:02Z,N,187.5,3,AAPL\n",
+     ImportOptions(columns={"ts": "ts_event"})),
+    ("ts,symbol,price,size,side\n2024-01-02T14:30:00Z,A,1.5,3,sell\n"
+     "2024-01-02T14:30:01Z,A,1.5,3,hold\n", None),  # a side of no meaning
+    ("ts,symbol,price,size,is_buyer_maker\n2024-01-02T14:30:00Z,A,1.5,3,True\n",
+     ImportOptions(buyer_maker=True)),
 ])
 def test_importer_outcomes_match_arrow(tmp_path, text, options):
     fast, slow = _both(write(tmp_path / "t.csv", text), options)
