@@ -1,18 +1,20 @@
 """A fast reader for plain CSV files of market data, in Numba on the file's mapped bytes.
 
-Tick files are plain: a header line, then rows of an ISO timestamp (or epoch digits), a symbol
-and a few decimal numbers. Arrow's general reader spent 1.8 s of CPU on 10M such rows (572
-MB) and its frame another 0.17 s to become one chunk per column; this reader parses the
-mapped file in one pass per core straight into one array per column.
+Tick files are plain: a header line, then rows of an ISO timestamp (or epoch digits), a symbol,
+a few decimal numbers and maybe a short text or two (a side A/B/N or buy/sell, a venue).
+Arrow's general reader spent 1.8 s of CPU on 10M such rows (572 MB) and its frame another
+0.17 s to become one chunk per column; this reader parses the mapped file in one pass per core
+straight into one array per column (text columns as codes of their distinct values).
 
 It reads only what it is sure of and gives up (returns None) on anything else — quotes, an
 empty field or line, a row with another number of fields, a number it cannot convert exactly
-(see :func:`_number`), a text that is not an ISO timestamp with a time, a column mixing
-zoned and naive times — so the caller reads the file with Arrow's reader instead, which
-then gives exactly the frame, or the error, it always gave. What it returns is what Arrow
-returns: the same columns, and per column the same values: int64 where every field is an
-integer, else float64 (correctly rounded); a UTC Datetime where every time has a zone, a
-naive one where none has.
+(see :func:`_number`), a text where the column's first value was a number or a time, a column
+mixing zoned and naive times, text that Arrow would read as booleans or dates — so the caller
+reads the file with Arrow's reader instead, which then gives exactly the frame, or the error,
+it always gave. What it returns is what Arrow returns: the same columns, and per column the
+same values: int64 where every field is an integer, else float64 (correctly rounded); a UTC
+Datetime where every time has a zone, a naive one where none has; text as written (the
+symbol without spaces around it, as the importer trims it).
 
 A file is mapped, not read: one cut short by another process while it is parsed ends the
 process, as with any mapped file.
