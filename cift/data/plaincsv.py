@@ -27,6 +27,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -499,23 +500,23 @@ def _read(buf: np.ndarray, sep: int, keep: list[str] | None, symbol: str,
         while True:
             results = list(pool.map(partial(_parse_span, buf, sep, roles, trim, ints, floats,
                                             codes, capacity), spans, starts))
-            if any(r is not None and r[0] != _OK for r in results):
+            if any(r is not None and r.verdict != _OK for r in results):
                 return None
             if all(r is not None for r in results):
                 break
             if capacity >= 1 << 24:
                 return None
             capacity <<= 4  # (many symbols: a larger table, and parse again)
-    if sum(r[1] for r in results) != rows:
+    if sum(r.rows for r in results) != rows:
         return None
-    kinds = np.bitwise_or.reduce([r[3] for r in results])
+    kinds = np.bitwise_or.reduce([r.kinds for r in results])
     columns = {}
     for name in keep:
         if name in texts:
             column = _text_column(buf, codes, texts.index(name), results, name != symbol)
         else:
             k = numeric.index(name)
-            column = _typed(name, ints[k], int(kinds[k]), [(r[2][4], r[2][5], r[4][k])
+            column = _typed(name, ints[k], int(kinds[k]), [(r.row0, r.rows, r.float_from[k])
                                                            for r in results])
         if column is None:
             return None
@@ -538,15 +539,28 @@ def _probe(buf, lo, hi, sep, names, numeric, texts, symbol) -> int | None:
     ints = np.empty((len(numeric), 1), np.int64)
     result = _parse_span(buf, sep, roles, trim, ints, ints.view(np.float64),
                          np.empty((len(texts), 1), np.int32), 1 << 4, (lo, hi), 0)
-    if result is not None and result[0] == _OK:
+    if result is not None and result.verdict == _OK:
         return None
-    return -1 if result is None or result[2][6] < 0 else result[2][6]
+    return -1 if result is None else result.field
 
 
-def _parse_span(buf, sep, roles, trim, ints, floats, codes, capacity, span, row0):
-    """One thread's lines: (verdict, rows, (its text columns' first offsets, lengths and
-    counts of codes, -, its first row, rows, where it stopped), kinds, float_from) (see
-    :func:`_parse`), or None when a text column outgrew ``capacity``."""
+class _Span(NamedTuple):
+    """What one thread's parse of its lines gave (see :func:`_parse`)."""
+
+    verdict: int
+    row0: int  # its first row
+    rows: int
+    field: int  # where it stopped, if not _OK (-1: not at a field's value)
+    first: np.ndarray  # per text column and code: where its text first appeared
+    length: np.ndarray  # ... and how long it is
+    n_codes: np.ndarray  # per text column: how many codes
+    kinds: np.ndarray  # per numeric column: what its fields held, or'ed
+    float_from: np.ndarray  # per numeric column: the row of its first float, or -1
+
+
+def _parse_span(buf, sep, roles, trim, ints, floats, codes, capacity, span, row0
+                ) -> _Span | None:
+    """One thread's lines parsed, or None when a text column outgrew ``capacity``."""
     n_texts = codes.shape[0]
     table = np.full((n_texts, capacity), -1, np.int64)
     first = np.empty((n_texts, capacity // 2 + 1), np.int64)
@@ -560,23 +574,24 @@ def _parse_span(buf, sep, roles, trim, ints, floats, codes, capacity, span, row0
                                   float_from)
     if verdict == _TABLE_FULL:
         return None
-    return verdict, rows, (first, length, n_codes, None, row0, rows, field), kinds, float_from
+    return _Span(verdict, row0, rows, field, first, length, n_codes, kinds, float_from)
 
 
-def _text_column(buf: np.ndarray, codes: np.ndarray, d: int, results: list,
+def _text_column(buf: np.ndarray, codes: np.ndarray, d: int, results: list[_Span],
                  typed: bool) -> pl.Series | None:
     """Text column ``d``: each thread's codes mapped to one list of names; None if a text is
     not UTF-8, or (``typed``: a column Arrow types by its values) if Arrow would read its
     values as anything but text (True/False as booleans, dates)."""
     names: dict[str, int] = {}
-    for _, _, (first, length, n_codes, _, row0, rows, _), *_ in results:
+    for r in results:
+        n = r.n_codes[d]
         try:
-            mine = [buf[f:f + n].tobytes().decode()
-                    for f, n in zip(first[d, :n_codes[d]], length[d, :n_codes[d]], strict=True)]
+            mine = [buf[f:f + size].tobytes().decode()
+                    for f, size in zip(r.first[d, :n], r.length[d, :n], strict=True)]
         except UnicodeDecodeError:
             return None
         lut = np.array([names.setdefault(name, len(names)) for name in mine], np.int32)
-        part = codes[d, row0:row0 + rows]
+        part = codes[d, r.row0:r.row0 + r.rows]
         part[:] = lut[part]
     if typed and not _read_as_text(list(names)):
         return None
