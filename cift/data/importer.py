@@ -27,7 +27,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from cift.data.codes import has_padding
+from cift.data.codes import enum_as_text, has_padding
 from cift.data.plaincsv import read_plain_csv
 from cift.data.schema import TABLES
 from cift.data.timestamps import RepeatedTimeError, day_month_order
@@ -300,6 +300,13 @@ def _parquet_names(path: Path) -> list[str] | None:
         return None  # (reading the file names what is wrong)
 
 
+def _text_enums(df: pl.DataFrame) -> pl.DataFrame:
+    """The frame with its Enum columns (the symbols, as cift's CSV reader gives them) as
+    String: two pieces' Enums differ, and do not concatenate."""
+    return df.with_columns(enum_as_text(df.get_column(name))
+                           for name, dtype in df.schema.items() if isinstance(dtype, pl.Enum))
+
+
 def _trimmed_symbols(df: pl.DataFrame, options: ImportOptions) -> pl.DataFrame:
     """A CSV's symbols without the spaces around them (``a, b`` separators, fixed-width
     padding): ``" A"`` and ``"A   "`` would be symbols of their own. Checked first (~4 ns a
@@ -413,8 +420,8 @@ def _table_of(df: pl.DataFrame, options: ImportOptions, source: str) -> str:
                     "name the table or map the columns", source=source)
 
 
-def read_market_file(path: str | Path, options: ImportOptions | None = None
-                     ) -> tuple[str, pl.DataFrame]:
+def read_market_file(path: str | Path, options: ImportOptions | None = None, *,
+                     enum_symbols: bool = False) -> tuple[str, pl.DataFrame]:
     """Read one CSV or Parquet file of ticks or quotes, validated.
 
     A ticks file without a ``side`` column gets side 0 (unknown; see
@@ -425,7 +432,10 @@ def read_market_file(path: str | Path, options: ImportOptions | None = None
     Returns
     -------
     (table, frame)
-        The table name and the frame in that table's exact schema.
+        The table name and the frame in that table's exact schema; with ``enum_symbols``,
+        the symbol column may instead be a ``pl.Enum`` of the file's symbols, as cift's CSV
+        reader codes them (for a store, which codes them anyway: see
+        :func:`cift.data.validate.validate_frame`).
 
     Raises
     ------
@@ -436,7 +446,7 @@ def read_market_file(path: str | Path, options: ImportOptions | None = None
     path = Path(path)
     sep, options, keep = _open(path, options)
     table, df, _ = _validated(_read_any(path, sep, options, keep, str(path)), options,
-                              str(path))
+                              str(path), enum_symbols=enum_symbols)
     return table, df
 
 
@@ -482,7 +492,8 @@ def read_market_pieces(path: str | Path, options: ImportOptions | None = None, *
                 before, outcome = held
                 held = None
                 try:
-                    raw = pl.concat([before, raw], how="vertical_relaxed")
+                    raw = pl.concat([_text_enums(before), _text_enums(raw)],
+                                    how="vertical_relaxed")
                 except pl.exceptions.PolarsError:  # pieces read as different types
                     if isinstance(outcome, DataError):
                         raise outcome.rows_later(rows) from None
@@ -578,7 +589,8 @@ def _read_any(path: Path | bytes, sep: str | None, options: ImportOptions,
 
 
 def _validated(raw: pl.DataFrame, options: ImportOptions, source: str, *,
-               piece: bool = False) -> tuple[str, pl.DataFrame, ImportOptions]:
+               piece: bool = False, enum_symbols: bool = False
+               ) -> tuple[str, pl.DataFrame, ImportOptions]:
     """(table, frame) of a file or ``piece``, and the options the rest of its file reads
     with: its table, and for a piece the day/month order its dates proved (a later piece of
     days 1 to 12 proves neither)."""
@@ -599,7 +611,8 @@ def _validated(raw: pl.DataFrame, options: ImportOptions, source: str, *,
         order = day_month_order(df.get_column("ts"))
         options = options if order is None else replace(options, day_first=order)
     df = validate_frame(df, table, source=source, ts_unit=options.ts_unit, tz=options.tz,
-                        ts_format=options.ts_format, day_first=options.day_first)
+                        ts_format=options.ts_format, day_first=options.day_first,
+                        enum_symbols=enum_symbols)
     return table, df, replace(options, table=table)
 
 

@@ -14,7 +14,10 @@ reads the file with Arrow's reader instead, which then gives exactly the frame, 
 it always gave. What it returns is what Arrow returns: the same columns, and per column the
 same values: int64 where every field is an integer, else float64 (correctly rounded); a UTC
 Datetime where every time has a zone, a naive one where none has; text as written (the
-symbol without spaces around it, as the importer trims it).
+symbol without spaces around it, as the importer trims it). The symbol column alone comes as a
+``pl.Enum`` of its names in order of first appearance, not as String: a store codes symbols
+anyway, and a column of codes costs a fraction of the strings (see
+:func:`cift.data.codes.enum_column`).
 
 A file is mapped, not read: one cut short by another process while it is parsed ends the
 process, as with any mapped file.
@@ -35,6 +38,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from cift.data.codes import enum_column
 from cift.data.intrinsics import load_u64, trailing_zeros
 from cift.data.pages import small_pages
 
@@ -417,9 +421,9 @@ def _next_newline(buf: np.ndarray, at: int, hi: int) -> int:
 def read_plain_csv(source: Path | bytes, separator: str, keep: list[str] | None, symbol: str,
                    threads: int | None = None) -> pl.DataFrame | None:
     """The CSV file ``source`` (a path, or the text itself), with a header line, as Arrow's
-    reader gives it — the columns ``keep`` (None: all), in that order, ``symbol`` as text,
-    the others typed — or None when it is not plain (see the module's docstring): read it
-    another way then."""
+    reader gives it — the columns ``keep`` (None: all), in that order, ``symbol`` as an Enum
+    of its names, the others typed — or None when it is not plain (see the module's
+    docstring): read it another way then."""
     sep = separator.encode()
     if len(sep) != 1 or sep not in _SEPARATORS:
         return None
@@ -513,7 +517,8 @@ def _read(buf: np.ndarray, sep: int, keep: list[str] | None, symbol: str,
     columns = {}
     for name in keep:
         if name in texts:
-            column = _text_column(buf, codes, texts.index(name), results, name != symbol)
+            column = _text_column(name, buf, codes, texts.index(name), results,
+                                  name != symbol)
         else:
             k = numeric.index(name)
             column = _typed(name, ints[k], int(kinds[k]), [(r.row0, r.rows, r.float_from[k])
@@ -577,11 +582,12 @@ def _parse_span(buf, sep, roles, trim, ints, floats, codes, capacity, span, row0
     return _Span(verdict, row0, rows, field, first, length, n_codes, kinds, float_from)
 
 
-def _text_column(buf: np.ndarray, codes: np.ndarray, d: int, results: list[_Span],
-                 typed: bool) -> pl.Series | None:
+def _text_column(name: str, buf: np.ndarray, codes: np.ndarray, d: int,
+                 results: list[_Span], typed: bool) -> pl.Series | None:
     """Text column ``d``: each thread's codes mapped to one list of names; None if a text is
     not UTF-8, or (``typed``: a column Arrow types by its values) if Arrow would read its
-    values as anything but text (True/False as booleans, dates)."""
+    values as anything but text (True/False as booleans, dates). The symbol column (not
+    ``typed``) comes as an Enum of its names, the others as String."""
     names: dict[str, int] = {}
     for r in results:
         n = r.n_codes[d]
@@ -593,9 +599,11 @@ def _text_column(buf: np.ndarray, codes: np.ndarray, d: int, results: list[_Span
         lut = np.array([names.setdefault(name, len(names)) for name in mine], np.int32)
         part = codes[d, r.row0:r.row0 + r.rows]
         part[:] = lut[part]
-    if typed and not _read_as_text(list(names)):
+    if not typed:
+        return enum_column(name, codes[d], list(names))
+    if not _read_as_text(list(names)):
         return None
-    return pl.Series(list(names), dtype=pl.String).gather(pl.Series(codes[d]))
+    return pl.Series(name, list(names), dtype=pl.String).gather(pl.Series(codes[d]))
 
 
 def _read_as_text(values: list[str]) -> bool:

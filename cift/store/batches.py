@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from cift.data.codes import symbol_codes
+from cift.data.pages import small_pages
 
 __all__ = ["Batch", "Chunk", "dealt", "group_order", "rank_in_group", "staged_file"]
 
@@ -48,7 +49,7 @@ class Chunk:
 @nb.njit(cache=True)
 def _chunk_index(code, ts, n_codes, index):
     """Number each row's (symbol code, UTC day) chunk in order of first appearance, into
-    ``index`` (allocated by NumPy: huge pages, a third of the page faults of Numba's).
+    ``index`` (allocated by the caller, on small pages: see pages.py).
 
     Returns (index per row, code of each chunk, day of each chunk), or an empty index when
     a dense table of symbols x days would be too large (the caller then sorts instead).
@@ -194,11 +195,16 @@ class Batch:
     @classmethod
     def of(cls, df: pl.DataFrame) -> Batch:
         """Split a validated frame (ts, symbol, value columns) into chunks."""
-        code, first = symbol_codes(df.get_column("symbol"))
-        names = df.get_column("symbol").gather(first)
+        symbol = df.get_column("symbol")
+        if isinstance(symbol.dtype, pl.Enum):  # (the importer's: coded already)
+            code, names = symbol.to_physical().rechunk().to_numpy(), symbol.dtype.categories
+        else:
+            code, first = symbol_codes(symbol)
+            names = symbol.gather(first)
         ts = df.get_column("ts").to_physical().rechunk().to_numpy()
-        index, chunk_code, chunk_day = _chunk_index(code, ts, len(names),
-                                                    np.empty(len(ts), np.int64))
+        index = np.empty(len(ts), np.int64)
+        small_pages(index)  # (fresh memory written once: 10M rows 90 ms sooner, see pages.py)
+        index, chunk_code, chunk_day = _chunk_index(code, ts, len(names), index)
         if len(index) != len(ts):  # sparse (many symbols over many years): sort-based
             day = ts // _DAY_NS
             pairs, index = np.unique(np.stack([code, day], axis=1), axis=0, return_inverse=True)

@@ -3,7 +3,7 @@ import polars as pl
 import pytest
 
 from cift.data import codes as codes_mod
-from cift.data.codes import StringViews, symbol_codes
+from cift.data.codes import StringViews, enum_as_text, enum_column, symbol_codes
 from cift.errors import DataError
 
 
@@ -99,6 +99,24 @@ def test_string_views_give_each_row_its_name(names):
     assert column.name == "sym" and column.dtype == pl.String
     assert column.to_list() == [names[c] for c in codes]
     assert column.filter(column == names[-1]).len() == int((codes == len(names) - 1).sum())
+
+
+@pytest.mark.parametrize("n_names", [1, 255, 256, 70_000])  # u8, u8/u16 edge, u16, u32 codes
+def test_enum_column_of_codes_and_back_to_text(n_names):
+    names = [f"S{i}" for i in range(n_names)][::-1] + [""]
+    codes = np.random.default_rng(5).integers(0, len(names), 5_000).astype(np.int32)
+    col = enum_column("sym", codes, names)
+    assert col.name == "sym" and col.dtype == pl.Enum(names)
+    expected = [names[c] for c in codes]
+    assert col.cast(pl.String).to_list() == expected  # Polars' own cast as the reference
+    text = enum_as_text(col)
+    assert text.name == "sym" and text.dtype == pl.String and text.to_list() == expected
+
+
+def test_enum_as_text_keeps_nulls_and_slices():
+    col = pl.Series("s", ["b", None, "a", "b"], dtype=pl.Enum(["a", "b"]))
+    assert enum_as_text(col).to_list() == ["b", None, "a", "b"]
+    assert enum_as_text(col[1:]).to_list() == [None, "a", "b"]
 
 
 def test_string_views_of_no_rows():

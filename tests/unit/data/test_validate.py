@@ -126,6 +126,29 @@ def test_numeric_and_categorical_symbols_become_text():
     assert validate_ticks(cat)["symbol"].dtype == pl.String
 
 
+def test_enum_symbols_become_text_or_stay_coded_on_request():
+    enum = pl.Enum(["Z", "B", "A", "unused"])
+    frame = ticks().with_columns(pl.col("symbol").cast(enum))
+    text = validate_ticks(frame)
+    assert text.schema == pl.Schema(TICKS) and text["symbol"].to_list() == ["A", "B", "A"]
+    kept = validate_frame(frame, "ticks", enum_symbols=True)
+    assert kept["symbol"].dtype == enum
+    assert kept.with_columns(pl.col("symbol").cast(pl.String)).equals(text)
+
+
+@pytest.mark.parametrize("enum_symbols", [False, True])
+def test_an_empty_or_missing_enum_symbol_is_named(enum_symbols):
+    enum = pl.Enum(["A", ""])
+    empty = ticks(symbol=["A", "A", ""]).with_columns(pl.col("symbol").cast(enum))
+    with pytest.raises(DataError, match="empty") as info:
+        validate_frame(empty, "ticks", enum_symbols=enum_symbols)
+    assert (info.value.row, info.value.field) == (3, "symbol")
+    missing = ticks(symbol=["A", None, "A"]).with_columns(pl.col("symbol").cast(enum))
+    with pytest.raises(DataError, match="missing value") as info:
+        validate_frame(missing, "ticks", enum_symbols=enum_symbols)
+    assert (info.value.row, info.value.field) == (2, "symbol")
+
+
 def test_quotes():
     q = pl.DataFrame({"ts": [1, 2], "symbol": ["A", "A"], "bid_px": [9.9, 9.8],
                       "bid_sz": [1, 0], "ask_px": [10.0, 10.1], "ask_sz": [5, 5]})
