@@ -78,7 +78,7 @@ def _sorted_names(pool: ThreadPoolExecutor, sources: list[tuple[str, pl.DataFram
     for (c, _), names in zip(local, firsts, strict=True):
         table = np.array([code[n] for n in names], np.int32)
         if not np.array_equal(table, np.arange(len(table))):
-            recoding.append(pool.submit(recode, c, table))
+            recoding.append(pool.submit(recode, c, table, c))
     for job in recoding:
         job.result()
     return symbols, [c for c, _ in local]

@@ -38,7 +38,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from cift.data.codes import enum_column
+from cift.data.codes import enum_column, enum_physical, recode
 from cift.data.intrinsics import load_u64, trailing_zeros
 from cift.data.pages import small_pages
 
@@ -589,6 +589,7 @@ def _text_column(name: str, buf: np.ndarray, codes: np.ndarray, d: int,
     values as anything but text (True/False as booleans, dates). The symbol column (not
     ``typed``) comes as an Enum of its names, the others as String."""
     names: dict[str, int] = {}
+    luts = []
     for r in results:
         n = r.n_codes[d]
         try:
@@ -596,14 +597,18 @@ def _text_column(name: str, buf: np.ndarray, codes: np.ndarray, d: int,
                     for f, size in zip(r.first[d, :n], r.length[d, :n], strict=True)]
         except UnicodeDecodeError:
             return None
-        lut = np.array([names.setdefault(name, len(names)) for name in mine], np.int32)
-        part = codes[d, r.row0:r.row0 + r.rows]
-        part[:] = lut[part]
+        luts.append([names.setdefault(text, len(names)) for text in mine])
+    # each thread's codes to the column's, straight into the Enum's codes (u8 for <= 256
+    # names) for the symbol: one pass, a quarter of the memory
+    out = codes[d] if typed else np.empty(codes.shape[1], enum_physical(len(names)))
+    for r, lut in zip(results, luts, strict=True):
+        rows = slice(r.row0, r.row0 + r.rows)
+        recode(codes[d, rows], np.array(lut, out.dtype), out[rows])
     if not typed:
-        return enum_column(name, codes[d], list(names))
+        return enum_column(name, out, list(names))
     if not _read_as_text(list(names)):
         return None
-    return pl.Series(name, list(names), dtype=pl.String).gather(pl.Series(codes[d]))
+    return pl.Series(name, list(names), dtype=pl.String).gather(pl.Series(out))
 
 
 def _read_as_text(values: list[str]) -> bool:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import polars as pl
 
-from cift.data.checks import FINITE, NON_NEGATIVE, POSITIVE, first_breaking_in
+from cift.data.checks import FINITE, NON_NEGATIVE, POSITIVE, first_breaking_in, narrowed
 from cift.data.codes import enum_as_text
 from cift.data.schema import TABLES, TS
 from cift.data.timestamps import parse_ts_column
@@ -77,6 +78,15 @@ def _cast_column(col: pl.Series, dtype: pl.DataType, source: str) -> pl.Series:
     name, src = col.name, col.dtype
     if src == dtype:
         return col
+    if src.is_integer() and dtype.is_integer() and not col.null_count():
+        values = col.to_numpy()
+        out = np.empty(len(values), pl.Series(dtype=dtype).to_numpy().dtype)
+        info = np.iinfo(out.dtype)
+        row = narrowed(values, out, info.min, info.max)
+        if row >= 0:
+            raise DataError(f"expected {_WORDS[dtype]}, got {col[row]!r}", source=source,
+                            row=row + 1, field=name)
+        return pl.Series(name, out)
     if src == pl.Float32 and dtype == pl.Float64:
         # by the shortest text that reads back as the same float32, as it prints: a price
         # 185.3 kept as float32 is 185.3, not its widened 185.3000030517578

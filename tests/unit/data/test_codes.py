@@ -3,7 +3,8 @@ import polars as pl
 import pytest
 
 from cift.data import codes as codes_mod
-from cift.data.codes import StringViews, enum_as_text, enum_column, symbol_codes
+from cift.data.codes import (StringViews, enum_as_text, enum_column, enum_physical, recode,
+                             symbol_codes)
 from cift.errors import DataError
 
 
@@ -101,9 +102,12 @@ def test_string_views_give_each_row_its_name(names):
     assert column.filter(column == names[-1]).len() == int((codes == len(names) - 1).sum())
 
 
-@pytest.mark.parametrize("n_names", [1, 255, 256, 70_000])  # u8, u8/u16 edge, u16, u32 codes
+@pytest.mark.parametrize("n_names", [1, 254, 255, 65_534, 65_535, 70_000])  # u8/u16/u32 edges
 def test_enum_column_of_codes_and_back_to_text(n_names):
     names = [f"S{i}" for i in range(n_names)][::-1] + [""]
+    # the dtype of the codes is Polars' own for an Enum of that many names
+    assert enum_physical(len(names)) == pl.Series(dtype=pl.Enum(names)).to_physical() \
+        .to_numpy().dtype
     codes = np.random.default_rng(5).integers(0, len(names), 5_000).astype(np.int32)
     col = enum_column("sym", codes, names)
     assert col.name == "sym" and col.dtype == pl.Enum(names)
@@ -111,6 +115,16 @@ def test_enum_column_of_codes_and_back_to_text(n_names):
     assert col.cast(pl.String).to_list() == expected  # Polars' own cast as the reference
     text = enum_as_text(col)
     assert text.name == "sym" and text.dtype == pl.String and text.to_list() == expected
+
+
+def test_recode_in_place_and_into_another_dtype():
+    codes = np.array([2, 0, 1, 2], np.int32)
+    table = np.array([7, 8, 9], np.int32)
+    out = np.empty(4, np.uint8)
+    recode(codes, table.astype(np.uint8), out)
+    assert out.tolist() == [9, 7, 8, 9] and codes.tolist() == [2, 0, 1, 2]
+    recode(codes, table, codes)
+    assert codes.tolist() == [9, 7, 8, 9]
 
 
 def test_enum_as_text_keeps_nulls_and_slices():

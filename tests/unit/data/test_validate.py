@@ -26,6 +26,7 @@ def test_valid_ticks_come_out_in_schema_order_and_dtypes():
     ({"price": [10.0, 1.0, float("inf")]}, 3, "price", "NaN or infinite"),
     ({"size": [100, -5, 1]}, 2, "size", "negative"),
     ({"side": [1, 2, 0]}, 2, "side", "-1, 0 or \\+1"),
+    ({"side": [1, 0, 300]}, 3, "side", "expected an integer, got 300"),
     ({"side": [1.0, 0.5, 0.0]}, 2, "side", "expected an integer"),
     ({"price": ["10", "x", "11"]}, 2, "price", "expected a number, got 'x'"),
     ({"symbol": ["A", None, "B"]}, 2, "symbol", "missing value"),
