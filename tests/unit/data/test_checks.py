@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from cift.data.checks import (FINITE, NON_NEGATIVE, POSITIVE, first_breaking, first_breaking_each,
-                              narrowed)
+from cift.data.checks import (
+    FINITE,
+    NON_NEGATIVE,
+    POSITIVE,
+    first_breaking,
+    first_breaking_each,
+    narrowed,
+)
 
 VALUES = [1.0, 0.0, -0.0, -2.5, np.inf, -np.inf, np.nan, 1e308]
 # which of VALUES break each rule, by hand

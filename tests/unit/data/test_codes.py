@@ -3,8 +3,14 @@ import polars as pl
 import pytest
 
 from cift.data import codes as codes_mod
-from cift.data.codes import (StringViews, enum_as_text, enum_column, enum_physical, recode,
-                             symbol_codes)
+from cift.data.codes import (
+    StringViews,
+    enum_as_text,
+    enum_column,
+    enum_physical,
+    recode,
+    symbol_codes,
+)
 from cift.errors import DataError
 
 
