@@ -124,18 +124,27 @@ def _month_days(y, m):
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False, inline="always")
-def _timestamp(buf, p, hi):
+def _minute(buf, p):
+    """Seconds since the epoch of the ``YYYY-MM-DD[T ]hh:mm`` in the 16 bytes at ``p``, or -1
+    if they are anything else (a field out of range)."""
+    if (buf[p + 10] != 84 and buf[p + 10] != _SPACE) or buf[p + 13] != _COLON:  # 84: 'T'
+        return -1
+    y, mo, d = _digits(buf, p, 4), _digits(buf, p + 5, 2), _digits(buf, p + 8, 2)
+    h, mi = _digits(buf, p + 11, 2), _digits(buf, p + 14, 2)
+    if y < 1678 or y > 2261 or mo < 1 or mo > 12 or d < 1 or d > _month_days(y, mo) \
+            or h < 0 or h > 23 or mi < 0 or mi > 59:
+        return -1
+    return _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60
+
+
+@nb.njit(cache=True, nogil=True, _nrt=False, inline="always")
+def _timestamp(buf, p, hi, minute):
     """(kind, ns, end) of the ``YYYY-MM-DD[T ]hh:mm:ss[.f]`` at ``p`` with an optional
     zone (``Z``, ``+hh``, ``+hhmm``, ``+hh:mm``): _ZONED in UTC, _NAIVE as written, and where
     it ends; kind 0 if it is anything else (a date alone, no seconds, more than 9 digits of
-    fraction, a field out of range)."""
-    if hi - p < 19 or (buf[p + 10] != 84 and buf[p + 10] != _SPACE) \
-            or buf[p + 13] != _COLON or buf[p + 16] != _COLON:  # 84: 'T'
-        return 0, 0, p
-    y, mo, d = _digits(buf, p, 4), _digits(buf, p + 5, 2), _digits(buf, p + 8, 2)
-    h, mi, s = _digits(buf, p + 11, 2), _digits(buf, p + 14, 2), _digits(buf, p + 17, 2)
-    if y < 1678 or y > 2261 or mo < 1 or mo > 12 or d < 1 or d > _month_days(y, mo) \
-            or h < 0 or h > 23 or mi < 0 or mi > 59 or s < 0 or s > 59:
+    fraction, a field out of range). ``minute``: :func:`_minute` of its first 16 bytes."""
+    s = _digits(buf, p + 17, 2)
+    if minute < 0 or buf[p + 16] != _COLON or s < 0 or s > 59:
         return 0, 0, p
     q = p + 19
     frac = 0
@@ -172,8 +181,7 @@ def _timestamp(buf, p, hi):
         if oh < 0 or oh > 23 or om < 0 or om > 59:
             return 0, 0, p
         offset = sign * (oh * 3600 + om * 60)
-    seconds = _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset
-    return kind, seconds * 1_000_000_000 + frac, q
+    return kind, (minute + s - offset) * 1_000_000_000 + frac, q
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False, inline="always")
@@ -320,7 +328,7 @@ def _text_end(buf, p, hi, sep, seps):
 
 @nb.njit(cache=True, nogil=True, _nrt=False)
 def _parse(buf, lo, hi, sep, roles, trim, ints, floats, codes, row0, table, first, length,
-           words, n_codes, kinds, float_from):
+           words, n_codes, kinds, float_from, minutes):
     """Parse the rows of buf[lo:hi] (whole lines) into ``ints`` (a row per numeric column;
     ``floats`` is the same memory as float64) and ``codes`` (a row per text column) from row
     ``row0`` on. A field's role: >= 0 the numeric column it goes to, _SKIP, or a text column
@@ -329,6 +337,9 @@ def _parse(buf, lo, hi, sep, roles, trim, ints, floats, codes, row0, table, firs
     A numeric column's integers are stored as int64 until its first float (row
     ``float_from[column]``, -1 if none), as float64 from there on: a column that holds both
     turns its integers before that row into floats after (:func:`_typed`).
+
+    ``minutes`` (a row of three per numeric column): the first 16 bytes of its last
+    timestamp, as two words, and their :func:`_minute`.
 
     A numeric field is parsed where it stands and must end at the separator (the last at
     the line's end); a text field is scanned for its end. Returns (verdict, rows, field):
@@ -344,8 +355,13 @@ def _parse(buf, lo, hi, sep, roles, trim, ints, floats, codes, row0, table, firs
             role = roles[f]
             if role >= 0:
                 if p + 19 <= hi and buf[p + 4] == _MINUS and buf[p + 7] == _MINUS:
-                    # (a date: no number has a minus there, "1.5e-7" has one at 4 only)
-                    kind, ns, q = _timestamp(buf, p, hi)
+                    # (a date: no number has a minus there, "1.5e-7" has one at 4 only);
+                    # its date, hour and minute read once for the rows that share them
+                    a, b = load_u64(buf, p), load_u64(buf, p + 8)
+                    if a != minutes[role, 0] or b != minutes[role, 1]:
+                        minutes[role, 0], minutes[role, 1] = a, b
+                        minutes[role, 2] = np.uint64(_minute(buf, p))
+                    kind, ns, q = _timestamp(buf, p, hi, np.int64(minutes[role, 2]))
                     ints[role, r] = ns
                 else:
                     kind, i, x, q = _number(buf, p, hi)
@@ -574,9 +590,10 @@ def _parse_span(buf, sep, roles, trim, ints, floats, codes, capacity, span, row0
     n_codes = np.zeros(n_texts, np.int64)
     kinds = np.zeros(ints.shape[0], np.int64)
     float_from = np.full(ints.shape[0], -1, np.int64)
+    minutes = np.zeros((ints.shape[0], 3), np.uint64)  # (no text's first word is 0)
     verdict, rows, field = _parse(buf, span[0], span[1], sep, roles, trim, ints, floats, codes,
                                   row0, table, first, length, words, n_codes, kinds,
-                                  float_from)
+                                  float_from, minutes)
     if verdict == _TABLE_FULL:
         return None
     return _Span(verdict, row0, rows, field, first, length, n_codes, kinds, float_from)

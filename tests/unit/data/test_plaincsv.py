@@ -5,6 +5,7 @@ order); every file it declines must be declined (None), so the importer reads it
 and says what it always said.
 """
 
+import datetime as dt
 import math
 import random
 from decimal import Decimal
@@ -203,6 +204,35 @@ def test_declines_headers_it_does_not_take(tmp_path, text):
 def test_declines_other_separators(tmp_path):
     path = write(tmp_path / "t.csv", "ts:price\n2024-01-02T14:30:00Z:1\n")
     assert read_plain_csv(path, ":", None, "symbol") is None
+
+
+_TIMES = st.builds(  # near minute, hour, day, month and year ends, leap days included
+    lambda day, second, frac, zone: (dt.datetime(2023, 12, 31, 23, 58)
+                                     + dt.timedelta(days=day, seconds=second)).isoformat()
+    + frac + zone,
+    st.sampled_from([0, 1, 59, 60, 425, 426, 1521]), st.integers(0, 200),
+    st.sampled_from(["", ".5", ".000000001", ".123456789"]),
+    st.sampled_from(["Z", "+01:00", "-0530", "+00"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_TIMES, _TIMES), min_size=1, max_size=40))
+def test_times_of_shared_and_changing_minutes_as_arrow_reads_them(tmp_path_factory, times):
+    # each row's date, hour and minute are read once for the rows after it that share them
+    # (per column): rows in any order, two time columns, zones that differ within a minute
+    path = tmp_path_factory.mktemp("t") / "t.csv"
+    write(path, "ts,symbol,recv,price\n" + "".join(
+        f"{a},A,{b},1.5\n" for a, b in times))
+    assert_same(path)
+
+
+@pytest.mark.parametrize("second", ["2024-01-02T14:30:60Z", "2024-01-02T14:30:5Z",
+                                    "2024-01-02T14:30-01Z", "2024-01-02T14:30:01.Z"])
+def test_a_bad_time_after_a_good_one_of_its_minute_is_declined(tmp_path, second):
+    text = HEADER + "2024-01-02T14:30:00Z,A,1.5,100,1\n" + f"{second},A,1.5,100,1\n"
+    assert read_plain_csv(write(tmp_path / "t.csv", text), ",", None, "symbol") is None
+    month = HEADER + "2024-02-28T14:30:00Z,A,1.5,100,1\n" + "2024-02-30T14:30:00Z,A,1.5,100,1\n" * 2
+    assert read_plain_csv(write(tmp_path / "u.csv", month), ",", None, "symbol") is None
 
 
 _DECIMALS = st.builds(
