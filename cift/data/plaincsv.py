@@ -615,7 +615,7 @@ def _text_column(name: str, buf: np.ndarray, codes: np.ndarray, d: int,
         except UnicodeDecodeError:
             return None
         luts.append([names.setdefault(text, len(names)) for text in mine])
-    # each thread's codes to the column's, straight into the Enum's codes (u8 for <= 256
+    # each thread's codes to the column's, straight into the Enum's codes (u8 up to 255
     # names) for the symbol: one pass, a quarter of the memory
     out = codes[d] if typed else np.empty(codes.shape[1], enum_physical(len(names)))
     for r, lut in zip(results, luts, strict=True):
