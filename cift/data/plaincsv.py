@@ -64,6 +64,12 @@ _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
 _QUOTES = np.uint64(0x2222222222222222)
 _CRS = np.uint64(0x0D0D0D0D0D0D0D0D)
+_ZEROS = np.uint64(0x3030303030303030)
+_ABOVE9 = np.uint64(0x7676767676767676)  # (+ a byte's low 7 bits: its high bit if above 9)
+_PAIRS = np.uint64(0x00FF00FF00FF00FF)
+_QUADS = np.uint64(0x0000FFFF0000FFFF)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_POW10_INT = np.array([10 ** k for k in range(10)], np.int64)
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False, inline="always")
@@ -124,6 +130,17 @@ def _month_days(y, m):
 
 
 @nb.njit(cache=True, nogil=True, _nrt=False, inline="always")
+def _eight_digits(x, n):
+    """The number of the ``n`` (1-8) digit values in the low bytes of ``x``, the first the
+    most significant: pairs, then fours, then all eight, by multiplies."""
+    x = (x & ((np.uint64(1) << np.uint64(8 * n)) - np.uint64(1) if n < 8 else ~np.uint64(0))) \
+        << np.uint64(8 * (8 - n))
+    x = (x * np.uint64(10) + (x >> np.uint64(8))) & _PAIRS
+    x = (x * np.uint64(100) + (x >> np.uint64(16))) & _QUADS
+    return (x * np.uint64(10000) + (x >> np.uint64(32))) & _LOW32
+
+
+@nb.njit(cache=True, nogil=True, _nrt=False, inline="always")
 def _minute(buf, p):
     """Seconds since the epoch of the ``YYYY-MM-DD[T ]hh:mm`` in the 16 bytes at ``p``, or -1
     if they are anything else (a field out of range)."""
@@ -148,7 +165,23 @@ def _timestamp(buf, p, hi, minute):
         return 0, 0, p
     q = p + 19
     frac = 0
-    if q < hi and buf[q] == _DOT:
+    if q + 9 <= hi and buf[q] == _DOT:  # the fraction's digits eight bytes at a time
+        q += 1
+        x = load_u64(buf, q) ^ _ZEROS  # digits become 0-9 in their bytes
+        not_digit = (((x & _LOW7) + _ABOVE9) | x) & ~_LOW7  # (high bit: not 0-9)
+        n = 8 if not_digit == 0 else np.int64(trailing_zeros(not_digit)) >> 3
+        if n == 0:
+            return 0, 0, p
+        frac = np.int64(_eight_digits(x, n))
+        q += n
+        if n == 8 and q < hi and _ZERO <= buf[q] <= _NINE:
+            frac = frac * 10 + (buf[q] - _ZERO)
+            n = 9
+            q += 1
+        if n == 9 and q < hi and _ZERO <= buf[q] <= _NINE:
+            return 0, 0, p
+        frac *= _POW10_INT[9 - n]
+    elif q < hi and buf[q] == _DOT:  # (near the end of the text: digit by digit)
         n = 0
         q += 1
         while q < hi and _ZERO <= buf[q] <= _NINE:

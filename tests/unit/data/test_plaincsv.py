@@ -71,6 +71,22 @@ def test_timestamps_as_arrow_reads_them(tmp_path, ts):
     assert_same(path)
 
 
+@pytest.mark.parametrize("digits", range(1, 11))
+@pytest.mark.parametrize("last", ["\n", ""])  # the last line with and without its newline
+def test_fractions_of_every_length_where_the_text_ends_or_goes_on(tmp_path, digits, last):
+    fraction = "".join(str((7 * k + 3) % 10) for k in range(digits))
+    for zone in ("Z", ""):
+        time = f"2024-01-02T14:30:01.{fraction}{zone}"
+        text = HEADER + f"2024-01-02T14:30:00{zone},A,1.5,100,1\n" + f"{time},A,1.5,100,1{last}"
+        path = write(tmp_path / "t.csv", text)
+        if digits > 9:  # (finer than nanoseconds: left to Arrow's reader)
+            assert read_plain_csv(path, ",", None, "symbol") is None
+            continue
+        assert_same(path)
+        ends = write(tmp_path / "u.csv", f"price,symbol,ts\n1.5,A,{time}{last}")  # time last
+        assert_same(ends)
+
+
 @pytest.mark.parametrize("price", [
     "16.35", "16", "-16.35", "0.000012345", "1e3", "1.5E-7", "2e+2", ".5", "5.", "007", "-0",
     "-0.0", "123456789012345", "9007199254740993", "0.1", "3.14159265358979", "1e22", "1e-22"])
