@@ -71,6 +71,16 @@ def test_enum_symbols_give_the_chunks_of_text_symbols(market):
     assert len({c.symbol for c in text.chunks}) == len(names)
 
 
+def test_enum_codes_of_every_width_give_the_chunks_of_text(market):
+    # 300 symbols: an Enum's codes are u16 (u8 holds 255); 70,000: u32
+    for n_symbols in (300, 70_000):
+        ticks = market.ticks.head(20_000).with_columns(
+            symbol=pl.format("S{}", pl.int_range(pl.len()) % n_symbols))
+        names = [f"S{i}" for i in range(n_symbols)]
+        enum = ticks.with_columns(pl.col("symbol").cast(pl.Enum(names)))
+        assert Batch.of(enum).chunks == Batch.of(ticks).chunks
+
+
 def test_a_csv_read_by_the_plain_reader_is_the_batch_of_its_frame(market, tmp_path):
     path = tmp_path / "ticks.csv"
     market.ticks.write_csv(path)
