@@ -27,7 +27,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from cift.data.codes import enum_as_text, has_padding
+from cift.data.codes import enums_as_text, has_padding
 from cift.data.plaincsv import read_plain_csv
 from cift.data.schema import TABLES
 from cift.data.timestamps import RepeatedTimeError, day_month_order
@@ -300,13 +300,6 @@ def _parquet_names(path: Path) -> list[str] | None:
         return None  # (reading the file names what is wrong)
 
 
-def _text_enums(df: pl.DataFrame) -> pl.DataFrame:
-    """The frame with its Enum columns (the symbols, as cift's CSV reader gives them) as
-    String: two pieces' Enums differ, and do not concatenate."""
-    return df.with_columns(enum_as_text(df.get_column(name))
-                           for name, dtype in df.schema.items() if isinstance(dtype, pl.Enum))
-
-
 def _trimmed_symbols(df: pl.DataFrame, options: ImportOptions) -> pl.DataFrame:
     """A CSV's symbols without the spaces around them (``a, b`` separators, fixed-width
     padding): ``" A"`` and ``"A   "`` would be symbols of their own. Checked first (~4 ns a
@@ -492,7 +485,8 @@ def read_market_pieces(path: str | Path, options: ImportOptions | None = None, *
                 before, outcome = held
                 held = None
                 try:
-                    raw = pl.concat([_text_enums(before), _text_enums(raw)],
+                    # (each piece's symbols are an Enum of its own: as text)
+                    raw = pl.concat([enums_as_text(before), enums_as_text(raw)],
                                     how="vertical_relaxed")
                 except pl.exceptions.PolarsError:  # pieces read as different types
                     if isinstance(outcome, DataError):

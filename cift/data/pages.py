@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import os
 import sys
 
 import numpy as np
 
-__all__ = ["libc_madvise", "small_pages"]
+__all__ = ["libc_madvise", "small_pages", "usable_cores"]
 
 PAGE = 4096
 
@@ -52,3 +53,10 @@ def small_pages(*arrays: np.ndarray) -> None:
         if a.nbytes >= 4 << 20:  # (NumPy advises huge pages from 4 MiB)
             start = a.ctypes.data // PAGE * PAGE
             _advise(start, -(-(a.ctypes.data + a.nbytes) // PAGE) * PAGE - start, advice)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's share, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

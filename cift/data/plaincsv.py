@@ -40,7 +40,7 @@ import pyarrow.csv as pa_csv
 
 from cift.data.codes import enum_column, enum_physical, recode
 from cift.data.intrinsics import load_u64, trailing_zeros
-from cift.data.pages import small_pages
+from cift.data.pages import small_pages, usable_cores
 
 __all__ = ["read_plain_csv"]
 
@@ -488,14 +488,7 @@ def read_plain_csv(source: Path | bytes, separator: str, keep: list[str] | None,
                 buf = np.frombuffer(_mapped(fh.fileno()), np.uint8)
             except (OSError, ValueError):  # a file system that does not map files
                 return None
-    return _read(buf, sep[0], keep, symbol, threads or _cores())
-
-
-def _cores() -> int:
-    """The cores this process may run on (a container's share, not the host's count)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    return _read(buf, sep[0], keep, symbol, threads or usable_cores())
 
 
 def _mapped(fileno: int) -> mmap.mmap:

@@ -25,7 +25,7 @@ import threading
 import numpy as np
 
 from cift.data.pages import PAGE as _PAGE
-from cift.data.pages import libc_madvise
+from cift.data.pages import libc_madvise, usable_cores
 
 MIN_BYTES = 4 << 20  # smaller arrays: the hand-over (~20 us) would cost about what it saves
 _CHUNK = 2 << 20  # a huge page: the worker takes every array of a call a chunk at a time
@@ -34,7 +34,7 @@ _POPULATE_WRITE = 23  # MADV_POPULATE_WRITE (Linux 5.14)
 
 def _madvise() -> object | None:
     """libc's madvise, where a worker would have a core of its own to run on; else None."""
-    if sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2:
+    if sys.platform != "linux" or usable_cores() < 2:
         return None
     return libc_madvise()
 

@@ -17,7 +17,7 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from cift.data.bars import time_bars
-from cift.data.codes import enum_as_text
+from cift.data.codes import enums_as_text
 from cift.data.importer import ImportOptions, expand_paths, is_large_file, read_market_file
 from cift.data.schema import TABLES, TS
 from cift.data.timestamps import TimeLike, to_utc_ns
@@ -180,9 +180,8 @@ class _PendingFiles:
         """Write the batch into ``store``."""
         first, more = self.paths[0], len(self.paths) - 1
         source = str(first) if not more else f"{first} (+{more} more files)"
-        df = self.frames[0] if not more else pl.concat(  # (each file's own Enum: as text)
-            f.with_columns(enum_as_text(f.get_column("symbol")))
-            if isinstance(f.schema["symbol"], pl.Enum) else f for f in self.frames)
+        # (each file's symbols may be an Enum of its own: as text)
+        df = self.frames[0] if not more else pl.concat(enums_as_text(f) for f in self.frames)
         return store.write(self.table, df, source=source, validated=True)
 
 

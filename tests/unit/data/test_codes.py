@@ -8,6 +8,7 @@ from cift.data.codes import (
     enum_as_text,
     enum_column,
     enum_physical,
+    enums_as_text,
     recode,
     symbol_codes,
 )
@@ -121,6 +122,16 @@ def test_enum_column_of_codes_and_back_to_text(n_names):
     assert col.cast(pl.String).to_list() == expected  # Polars' own cast as the reference
     text = enum_as_text(col)
     assert text.name == "sym" and text.dtype == pl.String and text.to_list() == expected
+
+
+def test_frames_with_different_enums_concatenate_as_text():
+    a = pl.DataFrame({"symbol": ["A", "B"], "x": [1, 2]}).with_columns(
+        pl.col("symbol").cast(pl.Enum(["A", "B"])))
+    b = pl.DataFrame({"symbol": ["C", "A"], "x": [3, 4]}).with_columns(
+        pl.col("symbol").cast(pl.Enum(["C", "A"])))
+    out = pl.concat([enums_as_text(a), enums_as_text(b)])
+    assert out.schema == pl.Schema({"symbol": pl.String, "x": pl.Int64})
+    assert out["symbol"].to_list() == ["A", "B", "C", "A"] and out["x"].to_list() == [1, 2, 3, 4]
 
 
 def test_recode_in_place_and_into_another_dtype():
